@@ -1,0 +1,26 @@
+/*!
+tarjama: an Arabic-to-English machine-assisted translation workbench.
+
+The library holds every stage of the pipeline; the `tarjama` binary is a
+thin command-line layer over it. Stages, in the order data flows:
+
+1. [`input`] and [`segment`]: an article becomes paragraphs and sentences,
+   with the original text and character offsets kept;
+
+Shared types live in [`model`].
+
+```
+use tarjama::segment::{Segmenter, SegmentOptions};
+
+let segs = Segmenter::default().segment(
+    "قال د. أحمد إن الاجتماع انتهى. هل من جديد؟ لا.",
+    SegmentOptions::default(),
+);
+let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
+assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "هل من جديد؟", "لا."]);
+```
+*/
+
+pub mod input;
+pub mod model;
+pub mod segment;

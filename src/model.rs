@@ -1,0 +1,191 @@
+/*!
+The types that flow through the pipeline, in the order they are made.
+
+`Segment` (from `segment`) → `TermHit` (from `glossary`) → `TranslationUnit`
+(segment + hits + memory lookups) → `Request` (what a backend is sent) →
+`Translation` (what it answered) → `AlignedPair` (one row of a bilingual
+document, which every writer consumes) inside a `Bitext`.
+
+They live in one place so that each stage depends on the data, not on the
+stage that produced it. All offsets are *character* offsets (Unicode scalar
+values) into the document text after a leading BOM is removed, so that any
+program can slice the input back to a segment or a term.
+*/
+
+use serde::{Deserialize, Serialize};
+
+/// One sentence (or headline, dateline, byline) of a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Stable id, `p{para}s{index}`, both 1-based.
+    pub id: String,
+    /// 1-based paragraph number.
+    pub para: usize,
+    /// 1-based index of the sentence inside its paragraph.
+    pub index: usize,
+    /// The exact text of the segment as it stands in the input.
+    pub text: String,
+    /// Character offset of the first character in the document.
+    pub start: usize,
+    /// Character offset one past the last character in the document.
+    pub end: usize,
+}
+
+impl Segment {
+    /// The id of the segment at `para`/`index` (both 1-based).
+    pub fn make_id(para: usize, index: usize) -> String {
+        format!("p{para}s{index}")
+    }
+
+    /// The text with any internal line breaks (possible with `--join-lines`)
+    /// and runs of white space folded to single spaces: what is shown on one
+    /// line and what is sent to a translation engine.
+    pub fn flat_text(&self) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut in_space = false;
+        for c in self.text.chars() {
+            if c.is_whitespace() {
+                in_space = true;
+            } else {
+                if in_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                in_space = false;
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+/// A glossary entry found in a segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermHit {
+    /// Id of the segment the hit is in.
+    pub segment: String,
+    /// Character offset of the hit in the document (same frame as `Segment::start`).
+    pub start: usize,
+    /// Character offset one past the hit in the document.
+    pub end: usize,
+    /// The original text that matched, clitics excluded.
+    pub surface: String,
+    /// The entry's canonical Arabic form.
+    pub source: String,
+    /// The pinned English rendering.
+    pub target: String,
+    /// The entry's kind (person, org, place, term, ...), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// English renderings that must not appear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbidden: Vec<String>,
+}
+
+/// A pinned term as it is passed to a backend: the Arabic and its English.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PinnedTerm {
+    pub source: String,
+    pub target: String,
+}
+
+/// Context sent with a segment to engines that can use it; never translated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// The document's headline (its first segment), when it is not this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    /// The segment before this one in the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+}
+
+/// One unit of work for a backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The segment id (unique inside one engine run).
+    pub id: String,
+    /// The Arabic text to translate (already flattened to one line).
+    pub text: String,
+    /// The pinned terms found in this segment.
+    #[serde(default)]
+    pub terms: Vec<PinnedTerm>,
+    /// Context for engines that support it.
+    #[serde(default)]
+    pub context: Context,
+}
+
+/// Where a target text came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// An exact hit in the translation memory (a machine translation stored earlier).
+    Memory,
+    /// A reviewer's translation (post-edit) from the memory or a reviewed file.
+    Human,
+    /// Sent to the machine translation backend in this run.
+    Mt,
+    /// Not translated.
+    None,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Memory => "memory",
+            Origin::Human => "human",
+            Origin::Mt => "mt",
+            Origin::None => "none",
+        }
+    }
+}
+
+/// A glossary hit after the translation was checked against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckedTerm {
+    pub source: String,
+    pub target: String,
+    /// Character offsets of the hit in the document.
+    pub start: usize,
+    pub end: usize,
+    /// Original Arabic text that matched.
+    #[serde(default)]
+    pub surface: String,
+    /// Whether the English contains the pinned rendering (None: not checked,
+    /// because there is no English yet).
+    pub honoured: Option<bool>,
+    /// Forbidden renderings that were found in the English.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbidden_found: Vec<String>,
+}
+
+/// A fuzzy match from the translation memory, offered to the reviewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// Word-level similarity in percent (75..=100).
+    pub score: u8,
+    pub source: String,
+    pub target: String,
+    pub origin: Origin,
+}
+
+/// One row of a bilingual document: the record every writer consumes and
+/// the line format of tarjama's JSONL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlignedPair {
+    pub id: String,
+    pub para: usize,
+    pub source: String,
+    pub target: Option<String>,
+    pub origin: Origin,
+    #[serde(default)]
+    pub terms: Vec<CheckedTerm>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
+    /// Character offsets of the segment in the source document.
+    #[serde(default)]
+    pub start: usize,
+    #[serde(default)]
+    pub end: usize,
+}

@@ -1,0 +1,308 @@
+/*!
+The segmentation rule set: punctuation classes and abbreviation lists, read
+from data files (compiled-in defaults, then the user's own on top).
+*/
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+const BUILTIN_RULES: &str = include_str!("rules.toml");
+const BUILTIN_ABBREV_AR: &str = include_str!("abbreviations.ar.txt");
+const BUILTIN_ABBREV_EN: &str = include_str!("abbreviations.en.txt");
+
+/// Errors reading a user's rules or abbreviation file.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}:{line}: {message}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// The raw TOML form; every field optional so that a user file can extend
+/// the built-in one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    terminators: Option<Vec<String>>,
+    closers: Option<Vec<String>>,
+    pairs: Option<Vec<[String; 2]>>,
+    never_break_runs: Option<Vec<String>>,
+    openers: Option<Vec<String>>,
+    single_letter_initials: Option<bool>,
+    list_markers: Option<bool>,
+    abbreviations: Option<Vec<String>>,
+}
+
+/// A compiled rule set.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    terminators: Vec<char>,
+    /// Bit `c` set for each ASCII terminator `c`: the hot path.
+    ascii_terminators: u128,
+    closers: Vec<char>,
+    openers: Vec<char>,
+    pairs: Vec<(char, char)>,
+    never_break_runs: Vec<Vec<char>>,
+    abbreviations: HashSet<String>,
+    pub(crate) single_letter_initials: bool,
+    pub(crate) list_markers: bool,
+}
+
+fn single_char(s: &str, what: &str) -> Result<char, String> {
+    let mut it = s.chars();
+    match (it.next(), it.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(format!(
+            "{what} entries must be single characters, found {s:?}"
+        )),
+    }
+}
+
+fn chars_of(list: &[String], what: &str) -> Result<Vec<char>, String> {
+    list.iter().map(|s| single_char(s, what)).collect()
+}
+
+impl Rules {
+    /// The rules compiled into tarjama.
+    pub fn builtin() -> Rules {
+        let mut rules = Rules {
+            terminators: Vec::new(),
+            ascii_terminators: 0,
+            closers: Vec::new(),
+            openers: Vec::new(),
+            pairs: Vec::new(),
+            never_break_runs: Vec::new(),
+            abbreviations: HashSet::new(),
+            single_letter_initials: false,
+            list_markers: false,
+        };
+        let file: RulesFile = toml::from_str(BUILTIN_RULES).expect("built-in rules.toml is valid");
+        rules
+            .merge(file)
+            .expect("built-in rules.toml is consistent");
+        for text in [BUILTIN_ABBREV_AR, BUILTIN_ABBREV_EN] {
+            rules
+                .add_abbreviation_list(text)
+                .expect("built-in abbreviation lists are valid");
+        }
+        rules
+    }
+
+    fn merge(&mut self, f: RulesFile) -> Result<(), String> {
+        if let Some(v) = f.terminators {
+            extend_unique(&mut self.terminators, chars_of(&v, "terminators")?);
+            for &c in &self.terminators {
+                if c.is_ascii() {
+                    self.ascii_terminators |= 1u128 << (c as u32);
+                }
+            }
+        }
+        if let Some(v) = f.closers {
+            extend_unique(&mut self.closers, chars_of(&v, "closers")?);
+        }
+        if let Some(v) = f.openers {
+            extend_unique(&mut self.openers, chars_of(&v, "openers")?);
+        }
+        if let Some(v) = f.pairs {
+            for [a, b] in v {
+                let p = (single_char(&a, "pairs")?, single_char(&b, "pairs")?);
+                if !self.pairs.contains(&p) {
+                    self.pairs.push(p);
+                }
+            }
+        }
+        if let Some(v) = f.never_break_runs {
+            for s in v {
+                let run: Vec<char> = s.chars().collect();
+                if run.is_empty() {
+                    return Err("never_break_runs entries must not be empty".into());
+                }
+                self.never_break_runs.push(run);
+            }
+        }
+        if let Some(b) = f.single_letter_initials {
+            self.single_letter_initials = b;
+        }
+        if let Some(b) = f.list_markers {
+            self.list_markers = b;
+        }
+        if let Some(v) = f.abbreviations {
+            for a in v {
+                self.add_abbreviation(&a)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Merge a user's TOML rules file (same keys as the built-in `rules.toml`,
+    /// plus `abbreviations`) on top of these rules.
+    pub fn merge_file(&mut self, path: &Path) -> Result<(), RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: RulesFile = toml::from_str(&text).map_err(|e| RulesError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        self.merge(file).map_err(|message| RulesError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Add the abbreviations listed in a text file: one per line, with the
+    /// final dot; `#` starts a comment line.
+    pub fn add_abbreviation_file(&mut self, path: &Path) -> Result<(), RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.add_abbreviation_list(&text)
+            .map_err(|(line, message)| RulesError::Line {
+                path: path.to_path_buf(),
+                line,
+                message,
+            })
+    }
+
+    fn add_abbreviation_list(&mut self, text: &str) -> Result<(), (usize, String)> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            self.add_abbreviation(line).map_err(|m| (n + 1, m))?;
+        }
+        Ok(())
+    }
+
+    fn add_abbreviation(&mut self, a: &str) -> Result<(), String> {
+        if a.chars().any(char::is_whitespace) {
+            return Err(format!("abbreviation {a:?} contains white space"));
+        }
+        let a = if a.ends_with('.') {
+            a.to_string()
+        } else {
+            format!("{a}.")
+        };
+        self.abbreviations.insert(a.to_lowercase());
+        Ok(())
+    }
+
+    /// Number of abbreviations known.
+    pub fn abbreviation_count(&self) -> usize {
+        self.abbreviations.len()
+    }
+
+    #[inline]
+    pub(crate) fn is_terminator(&self, c: char) -> bool {
+        if c.is_ascii() {
+            return self.ascii_terminators & (1u128 << (c as u32)) != 0;
+        }
+        self.terminators.contains(&c)
+    }
+
+    #[inline]
+    pub(crate) fn is_closer(&self, c: char) -> bool {
+        self.closers.contains(&c)
+    }
+
+    #[inline]
+    pub(crate) fn is_opener(&self, c: char) -> bool {
+        self.openers.contains(&c) || self.pairs.iter().any(|&(o, _)| o == c)
+    }
+
+    pub(crate) fn is_never_break_run(&self, run: &[char]) -> bool {
+        self.never_break_runs.iter().any(|r| r.as_slice() == run)
+    }
+
+    /// Whether a sentence may start with `c`.
+    pub(crate) fn starts_sentence(&self, c: char) -> bool {
+        if c.is_alphabetic() {
+            // Lower-case Latin continues a sentence ("e.g. this"); Arabic has no case.
+            return !c.is_lowercase();
+        }
+        c.is_numeric() || self.is_opener(c)
+    }
+
+    /// Whether `word` (ending in its dot) is an abbreviation or initials.
+    pub(crate) fn is_abbreviation(&self, word: &[char]) -> bool {
+        if self.single_letter_initials && is_initials(word) {
+            return true;
+        }
+        let w: String = word.iter().collect::<String>().to_lowercase();
+        self.abbreviations.contains(&w)
+    }
+
+    /// Matched quote and bracket pairs in a paragraph, as (open, close) char
+    /// indices. Unmatched quotes are ignored, so a stray quote cannot hide
+    /// the sentence breaks of a whole paragraph.
+    pub(crate) fn matched_pairs(&self, chars: &[char]) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
+        let mut stack: Vec<(char, usize)> = Vec::new();
+        let mut symmetric_open: Vec<Option<usize>> = vec![None; self.pairs.len()];
+        for (i, &c) in chars.iter().enumerate() {
+            for (p, &(open, close)) in self.pairs.iter().enumerate() {
+                if open == close {
+                    if c == open {
+                        match symmetric_open[p].take() {
+                            Some(o) => found.push((o, i)),
+                            None => symmetric_open[p] = Some(i),
+                        }
+                    }
+                } else if c == open {
+                    stack.push((close, i));
+                } else if c == close
+                    && let Some(pos) = stack.iter().rposition(|&(cl, _)| cl == c)
+                {
+                    found.push((stack[pos].1, i));
+                    stack.truncate(pos);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// `د.` `ج.م.ع.` `U.S.` `e.g.`: single letters (an optional tatweel after
+/// each, as in `هـ.`) each followed by a dot.
+fn is_initials(word: &[char]) -> bool {
+    let mut i = 0;
+    let mut letters = 0;
+    while i < word.len() {
+        if !word[i].is_alphabetic() {
+            return false;
+        }
+        i += 1;
+        if i < word.len() && word[i] == '\u{0640}' {
+            i += 1;
+        }
+        if i >= word.len() || word[i] != '.' {
+            return false;
+        }
+        i += 1;
+        letters += 1;
+    }
+    letters > 0
+}
+
+fn extend_unique(v: &mut Vec<char>, more: Vec<char>) {
+    for c in more {
+        if !v.contains(&c) {
+            v.push(c);
+        }
+    }
+}
