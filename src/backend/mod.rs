@@ -1,0 +1,177 @@
+/*!
+Machine translation backends: one client per HTTP protocol behind one trait.
+
+tarjama does not translate by itself; it drives the endpoint a user already
+has (LibreTranslate, DeepL, Google v2, Azure, OpenAI-compatible servers,
+Ollama, or any JSON API through a template). Each protocol has its own batch
+limits, auth, error bodies and retry rules; a [`Backend`] turns one batch of
+[`Request`]s into English strings and maps every failure to a
+[`BackendError`] that says whether it is worth retrying. Batching,
+concurrency, rate limits and retries live in the engine, not here.
+*/
+
+pub mod http;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Request;
+
+/// A boxed future, so that backends can be used as trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The protocols tarjama speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Libretranslate,
+    Deepl,
+    Google,
+    Azure,
+    Openai,
+    Ollama,
+    Template,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Libretranslate => "libretranslate",
+            BackendKind::Deepl => "deepl",
+            BackendKind::Google => "google",
+            BackendKind::Azure => "azure",
+            BackendKind::Openai => "openai",
+            BackendKind::Ollama => "ollama",
+            BackendKind::Template => "template",
+        }
+    }
+
+    /// Whether the backend is a large language model (prompted, JSON answers).
+    pub fn is_llm(self) -> bool {
+        matches!(self, BackendKind::Openai | BackendKind::Ollama)
+    }
+}
+
+/// How pinned glossary terms are passed to the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TermMode {
+    /// In the prompt (LLM backends).
+    Prompt,
+    /// The service's own mechanism (DeepL glossary, Azure dynamic dictionary).
+    Native,
+    /// The English rendering substituted into the Arabic before sending.
+    Inline,
+    /// Not passed; only checked afterwards.
+    Off,
+}
+
+/// What one request to a backend may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Texts per request.
+    pub max_items: usize,
+    /// Characters (Unicode scalar values) summed over the texts of a request.
+    pub max_chars: Option<usize>,
+    /// Bytes of the request body (UTF-8 text, summed), for byte-limited APIs.
+    pub max_bytes: Option<usize>,
+}
+
+/// What went wrong, in terms a user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Connection refused, DNS failure, connection dropped.
+    Unreachable,
+    /// No answer within the timeout.
+    Timeout,
+    /// 404: wrong URL or path, or unknown model.
+    NotFound,
+    /// 401/403: bad or missing key.
+    Auth,
+    /// Quota or billing exhausted (DeepL 456, OpenAI insufficient_quota...).
+    Quota,
+    /// 429 and the like: slow down.
+    RateLimited,
+    /// The request was refused as malformed or too large.
+    BadRequest,
+    /// The language pair is not supported.
+    UnsupportedLanguage,
+    /// 5xx.
+    Server,
+    /// The answer was not what the protocol promises: an HTML page, truncated
+    /// JSON, the wrong number of translations, missing ids, Arabic left in
+    /// the English, a truncated LLM answer.
+    BadResponse,
+}
+
+/// A failed call to a backend. Its message never contains a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    pub kind: ErrorKind,
+    /// HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// One line naming the backend, the URL without secrets, the status and
+    /// what to do.
+    pub message: String,
+    /// Whether sending the same request again may succeed.
+    pub retryable: bool,
+    /// How long the server asked us to wait (Retry-After, retry-after-ms).
+    pub retry_after: Option<Duration>,
+}
+
+impl BackendError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let retryable = matches!(
+            kind,
+            ErrorKind::Unreachable
+                | ErrorKind::Timeout
+                | ErrorKind::RateLimited
+                | ErrorKind::Server
+        );
+        BackendError {
+            kind,
+            status: None,
+            message: message.into(),
+            retryable,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.retry_after = after;
+        self
+    }
+}
+
+/// One MT endpoint.
+pub trait Backend: Send + Sync {
+    /// The backend's name in the configuration.
+    fn name(&self) -> &str;
+    fn kind(&self) -> BackendKind;
+    /// The request limits of this protocol, already capped by the configured
+    /// batch size.
+    fn limits(&self) -> BatchLimits;
+    /// The endpoint URL for messages, without secrets.
+    fn endpoint(&self) -> String;
+    /// Translate one batch; the answer has exactly one English string per
+    /// request, in order, or an error.
+    fn translate<'a>(
+        &'a self,
+        batch: &'a [Request],
+    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>>;
+}
