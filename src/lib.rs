@@ -22,6 +22,7 @@ assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "ه�
 */
 
 pub mod backend;
+pub mod config;
 pub mod input;
 pub mod model;
 pub mod segment;
