@@ -25,6 +25,9 @@ use super::{Backend, BackendError, BatchLimits, ErrorKind};
 use crate::config::BackendConfig;
 use crate::model::Request;
 
+/// Retries of a single segment whose answer was unusable (after splitting).
+pub const BAD_ANSWER_RETRIES: u32 = 2;
+
 /// How the engine drives a backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineOptions {
@@ -471,7 +474,13 @@ impl Engine {
                 if err.kind == ErrorKind::RateLimited {
                     self.count(run, |c| &c.rate_limited, 1);
                 }
-                if err.retryable && retries < inner.opts.max_retries {
+                // A single segment's unusable answer cannot be split any
+                // further; it is asked again a couple of times (servers that
+                // batch are not deterministic even at temperature 0).
+                let single_bad = err.kind == ErrorKind::BadResponse
+                    && batch.len() == 1
+                    && retries < inner.opts.max_retries.min(BAD_ANSWER_RETRIES);
+                if (err.retryable && retries < inner.opts.max_retries) || single_bad {
                     retries += 1;
                     self.count(run, |c| &c.retries, 1);
                     if let Some(ra) = err.retry_after {
@@ -683,7 +692,9 @@ mod tests {
         assert_eq!(stats.failed, 1);
         assert_eq!(stats.batches, 2);
         assert!(stats.splits >= 4, "{stats:?}");
-        assert_eq!(stats.retries, 0, "bad answers are split, not resent");
+        // Batches are split, not resent; only the single bad segment is
+        // asked again, BAD_ANSWER_RETRIES times.
+        assert_eq!(stats.retries, u64::from(BAD_ANSWER_RETRIES));
     }
 
     #[tokio::test]
