@@ -10,7 +10,17 @@ limits, auth, error bodies and retry rules; a [`Backend`] turns one batch of
 concurrency, rate limits and retries live in the engine, not here.
 */
 
+pub mod build;
+pub mod engine;
 pub mod http;
+pub mod llm;
+pub mod ollama;
+pub mod openai;
+pub mod ratelimit;
+pub mod secret;
+pub mod template;
+
+pub use build::build;
 
 use std::future::Future;
 use std::pin::Pin;
