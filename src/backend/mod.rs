@@ -10,7 +10,13 @@ limits, auth, error bodies and retry rules; a [`Backend`] turns one batch of
 concurrency, rate limits and retries live in the engine, not here.
 */
 
+pub mod azure;
+pub mod deepl;
+pub mod google;
 pub mod http;
+pub mod libretranslate;
+pub mod terms;
+pub mod vendor;
 
 use std::future::Future;
 use std::pin::Pin;
