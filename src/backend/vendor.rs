@@ -233,18 +233,19 @@ impl Voice {
         if reply.is_html() {
             return Err(self.bad_response(reply, "an HTML page instead of JSON", false));
         }
-        serde_json::from_str(&reply.body).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_str(&reply.body).map_err(|e| {
             let what = if e.is_eof() {
                 "truncated JSON".to_string()
-            } else if e.is_syntax() {
+            } else {
                 format!(
                     "a body that is not JSON ({})",
                     clean_line(&reply.body, 60, &self.secrets)
                 )
-            } else {
-                format!("JSON of an unexpected shape ({e})")
             };
             self.bad_response(reply, &what, false)
+        })?;
+        serde_json::from_value(value).map_err(|e| {
+            self.bad_response(reply, &format!("JSON of an unexpected shape ({e})"), false)
         })
     }
 
