@@ -369,6 +369,30 @@ async fn libretranslate_error_table() {
 }
 
 #[tokio::test]
+async fn a_slow_answer_times_out_after_timeout_secs() {
+    init();
+    let server = Server::start(fake::libretranslate(Default::default())).await;
+    let b = libretranslate::build("lt", &lt_cfg(&server.url, "timeout_secs = 0.2")).unwrap();
+    server.push(
+        Canned::json(200, json!({ "translatedText": ["late", "late"] }))
+            .delayed(Duration::from_secs(3)),
+    );
+    let started = std::time::Instant::now();
+    let e = b.translate(&batch(2)).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.retryable),
+        (ErrorKind::Timeout, true),
+        "{}",
+        e.message
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(e.message.contains("timeout_secs"), "{}", e.message);
+    assert_clean(&e, "lt");
+    // timeout_secs must be a positive number.
+    assert!(libretranslate::build("lt", &lt_cfg(&server.url, "timeout_secs = 0")).is_err());
+}
+
+#[tokio::test]
 async fn missing_or_empty_key_variable_is_a_config_error_naming_it() {
     init();
     let e = libretranslate::build(

@@ -468,6 +468,13 @@ fn error(v: &Voice, reply: &Reply, with_glossary: bool) -> BackendError {
             &msg,
             "DeepL refuses this language pair: check source_lang/target_lang",
         ),
+        400 if lower.contains("too many") || lower.contains("maximum") => v.status_error(
+            ErrorKind::BadRequest,
+            false,
+            reply,
+            &msg,
+            "the request is over DeepL's limits (50 texts, 128 KiB): lower batch_size",
+        ),
         400 => v.status_error(
             ErrorKind::BadRequest,
             false,

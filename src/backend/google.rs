@@ -286,13 +286,19 @@ fn error(v: &Voice, reply: &Reply) -> BackendError {
                 &msg,
                 "Google refuses this language pair: check source_lang/target_lang",
             ),
-        400 if lower.contains("too long") || lower.contains("too large") => v.status_error(
+        400 if lower.contains("too long")
+            || lower.contains("too large")
+            || lower.contains("too many")
+            || lower.contains("exceeds the limit") =>
+        {
+            v.status_error(
             ErrorKind::BadRequest,
             false,
             reply,
             &msg,
-            "the request is over Google's size limit: lower batch_size",
-        ),
+            "the request is over Google's limits (128 segments, 100K bytes): lower batch_size",
+            )
+        }
         400 => v.status_error(
             ErrorKind::BadRequest,
             false,

@@ -154,7 +154,10 @@ pub fn replace(
         let replacement = wrap(&terms[s.term], &text[s.start..s.end]);
         // A Latin rendering glued to an Arabic proclitic reads as one word.
         let glued = out.chars().last().is_some_and(is_letter);
-        let latin = replacement.chars().next().is_some_and(|c| c.is_ascii());
+        let latin = replacement
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
         if glued && latin {
             out.push(' ');
         }

@@ -199,7 +199,13 @@ impl Voice {
         detail: &str,
         hint: &str,
     ) -> BackendError {
-        let detail = clean_line(detail, 200, &self.secrets);
+        let detail = if reply.is_html() && detail.trim_start().starts_with('<') {
+            "an HTML page".to_string()
+        } else {
+            clean_line(detail, 200, &self.secrets)
+                .trim_end_matches('.')
+                .to_string()
+        };
         let detail = if detail.is_empty() {
             String::new()
         } else {

@@ -82,6 +82,8 @@ pub struct Canned {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Wait this long before answering.
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Canned {
@@ -90,6 +92,7 @@ impl Canned {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.to_string(),
+            delay: None,
         }
     }
     pub fn raw(status: u16, content_type: &str, body: &str) -> Canned {
@@ -97,7 +100,12 @@ impl Canned {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
+            delay: None,
         }
+    }
+    pub fn delayed(mut self, d: std::time::Duration) -> Canned {
+        self.delay = Some(d);
+        self
     }
     pub fn header(mut self, k: &str, v: &str) -> Canned {
         self.headers.push((k.into(), v.into()));
@@ -180,6 +188,9 @@ async fn serve(
     shared.log.lock().unwrap().push(rec.clone());
     let scripted = shared.script.lock().unwrap().pop_front();
     let c = scripted.unwrap_or_else(|| (shared.handler)(&rec));
+    if let Some(d) = c.delay {
+        tokio::time::sleep(d).await;
+    }
     let mut r = Response::builder().status(c.status);
     for (k, v) in &c.headers {
         r = r.header(k, v);
