@@ -3,7 +3,7 @@ What the four vendor MT clients (LibreTranslate, DeepL, Google v2, Azure)
 share beyond [`super::http`]: reading the key from its environment variable,
 the timeout and batch-size settings, one-line error messages that never carry
 the key, and JSON decoding that turns an HTML page or truncated JSON into a
-[`ErrorKind::BadResponse`] instead of a confusing parse error.
+[`super::ErrorKind::BadResponse`] instead of a confusing parse error.
 
 Each protocol module decides *which* kind and retry decision a status means;
 this module only builds the message the same way everywhere:
