@@ -234,4 +234,26 @@ mod tests {
         assert_eq!(inline("نص", &[t("  ", "x")]), "نص");
         assert_eq!(inline("نص", &[]), "نص");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn spans_are_disjoint_boundaries_and_identity_wrap_round_trips(
+            text in "[ابتطنيوةأىلل \u{064E}\u{0640}.،]{0,40}",
+            a in "[ابتطنيوةأل]{1,4}",
+            b in "[ابتطنيوةأل ]{1,6}",
+        ) {
+            let terms = [t(&a, "A"), t(&b, "B")];
+            let spans = find(&text, &terms);
+            for w in spans.windows(2) {
+                proptest::prop_assert!(w[0].end <= w[1].start);
+            }
+            for s in &spans {
+                proptest::prop_assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end));
+                proptest::prop_assert!(s.start < s.end);
+            }
+            proptest::prop_assert_eq!(replace(&text, &terms, |_, surface| surface.to_string()), text.clone());
+            let out = inline(&text, &terms);
+            proptest::prop_assert_eq!(out.matches('A').count() + out.matches('B').count(), spans.len());
+        }
+    }
 }
