@@ -18,9 +18,14 @@
 //!   template backend tests use), answering with [`fake_english`], a
 //!   deterministic transliteration with no Arabic letters left.
 //!
+//! - [`faulty`]: a fault-injecting OpenAI-compatible server with a request
+//!   log, for the resilience tests and the pipeline benchmark.
+//!
 //! `mod support;` in a test file pulls it in; other backends add their own
 //! protocol handler next to these and reuse the rest.
 #![allow(dead_code)]
+
+pub mod faulty;
 
 use std::collections::VecDeque;
 use std::future::Future;
