@@ -488,6 +488,14 @@ impl Caller<'_> {
         {
             e.retry_after = reply.retry_after();
         }
+        if kind == ErrorKind::RateLimited && e.retry_after.is_none() {
+            // OpenAI: when the request budget resets, as a Go duration.
+            e.retry_after = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+                .iter()
+                .filter_map(|h| reply.headers.get(*h)?.to_str().ok())
+                .filter_map(parse_go_duration)
+                .max();
+        }
         if let Some(v) = reply
             .headers
             .get("x-should-retry")
@@ -639,6 +647,38 @@ pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, Conf
         .map_err(|e| ConfigError::Invalid(format!("cannot set up the HTTP client: {e}")))
 }
 
+/// A Go-style duration as in OpenAI's rate-limit headers: `1s`, `6m0s`,
+/// `20ms`, `1h2m3.5s`.
+pub fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += n * factor;
+        rest = &rest[unit_end..];
+    }
+    (total.is_finite() && total >= 0.0).then(|| std::time::Duration::from_secs_f64(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -775,6 +815,20 @@ mod tests {
     }
 
     #[test]
+    fn go_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_go_duration("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_go_duration("20ms"), Some(Duration::from_millis(20)));
+        assert_eq!(
+            parse_go_duration("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
+        assert_eq!(parse_go_duration("soon"), None);
+        assert_eq!(parse_go_duration(""), None);
+    }
+
+    #[test]
     fn statuses_map_to_retry_decisions() {
         let key = Secret::new("sk-test-SECRET");
         let c = Caller {
@@ -809,6 +863,15 @@ mod tests {
             &[],
         ));
         assert_eq!((e.kind, e.retryable), (ErrorKind::Server, true));
+        let e = c.http_error(&reply(
+            429,
+            "{}",
+            &[
+                ("x-ratelimit-reset-requests", "1.5s"),
+                ("x-ratelimit-reset-tokens", "6m0s"),
+            ],
+        ));
+        assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(360)));
         let e = c.http_error(&reply(500, "{}", &[("x-should-retry", "false")]));
         assert!(!e.retryable);
         let e = c.http_error(&reply(400, "{}", &[("x-should-retry", "true")]));
