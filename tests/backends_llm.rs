@@ -148,6 +148,14 @@ async fn openai_response_format_and_max_tokens_are_configurable() {
     let body = fake.log.last_body();
     assert!(body.get("response_format").is_none());
     assert_eq!(body["max_tokens"], 300);
+    // Terms are in the prompt by default, and left out with terms = "off".
+    let system = |b: &Value| b["messages"][0]["content"].as_str().unwrap().to_string();
+    assert!(system(&body).contains("the Taliban"));
+    openai_at(&srv.url, "terms = \"off\"\n")
+        .translate(&input)
+        .await
+        .unwrap();
+    assert!(!system(&fake.log.last_body()).contains("the Taliban"));
 }
 
 #[tokio::test]
@@ -494,6 +502,20 @@ async fn template_fills_json_values_and_reads_the_pointer() {
     assert!(
         e.message
             .contains("nothing at response_pointer /data/missing"),
+        "{}",
+        e.message
+    );
+    fake.push(Fault::Reply(Reply::json(
+        400,
+        &json!({"message": "target language 'en' is not supported", "code": 400}),
+    )));
+    let e = multi.translate(&tricky).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.retryable),
+        (ErrorKind::UnsupportedLanguage, false)
+    );
+    assert!(
+        e.message.contains("ar→en") && e.message.contains("not supported"),
         "{}",
         e.message
     );

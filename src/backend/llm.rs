@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::http::{Reply, excerpt};
 use super::secret::{Secret, scrub};
-use super::{BackendError, BatchLimits, ErrorKind};
+use super::{BackendError, BatchLimits, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError, ResponseFormat};
 use crate::model::Request;
 
@@ -73,12 +73,14 @@ pub fn local_id(i: usize) -> String {
 }
 
 /// The prompt for one batch: the system prompt with the batch's pinned
-/// terms, and the payload with the segments and their context.
-pub fn build_prompt(batch: &[Request]) -> Prompt {
+/// terms (when `with_terms`), and the payload with the segments and their
+/// context.
+pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
     let mut system = SYSTEM_PROMPT.to_string();
     let mut seen = std::collections::HashSet::new();
     let terms: Vec<_> = batch
         .iter()
+        .filter(|_| with_terms)
         .flat_map(|r| r.terms.iter())
         .filter(|t| seen.insert((t.source.as_str(), t.target.as_str())))
         .collect();
@@ -543,6 +545,8 @@ pub struct LlmCommon {
     pub max_tokens: Option<u32>,
     pub response_format: ResponseFormat,
     pub flavor: Flavor,
+    /// Whether pinned terms go into the prompt (`terms = "prompt"`).
+    pub terms_in_prompt: bool,
 }
 
 /// Characters of Arabic per LLM request, whatever the batch size: keeps the
@@ -583,6 +587,7 @@ impl LlmCommon {
             max_tokens: cfg.max_tokens,
             response_format: cfg.response_format_or_default(),
             flavor,
+            terms_in_prompt: cfg.terms_or_default() == TermMode::Prompt,
         })
     }
 
@@ -600,6 +605,11 @@ impl LlmCommon {
             key_var: self.key_var.as_deref(),
             flavor: self.flavor,
         }
+    }
+
+    /// The prompt for `batch` with this backend's term setting.
+    pub fn prompt(&self, batch: &[Request]) -> Prompt {
+        build_prompt(batch, self.terms_in_prompt)
     }
 
     /// The token ceiling to send for `batch`, if any.
@@ -710,7 +720,12 @@ mod tests {
             headline: Some("روسيا وطالبان".into()),
             previous: Some(a.text.clone()),
         };
-        let p = build_prompt(&[a.clone(), b]);
+        let p = build_prompt(&[a.clone(), b.clone()], true);
+        assert!(
+            !build_prompt(&[a.clone(), b.clone()], false)
+                .system
+                .contains("the Taliban")
+        );
         assert!(
             p.system.contains("\"طالبان\" => \"the Taliban\""),
             "{}",
