@@ -6,7 +6,7 @@ kinds themselves.
 
 use std::sync::Arc;
 
-use super::{Backend, BackendKind, ollama, openai, template};
+use super::{Backend, BackendKind, azure, deepl, google, libretranslate, ollama, openai, template};
 use crate::config::{BackendConfig, ConfigError};
 
 /// Build the backend called `name` from its table. Reads the API key from
@@ -17,17 +17,10 @@ pub fn build(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Backend>, Config
         BackendKind::Openai => openai::build(name, cfg),
         BackendKind::Ollama => ollama::build(name, cfg),
         BackendKind::Template => template::build(name, cfg),
-        // WIRE: libretranslate::build(name, cfg) when the protocol branch lands.
-        BackendKind::Libretranslate
-        // WIRE: deepl::build(name, cfg)
-        | BackendKind::Deepl
-        // WIRE: google::build(name, cfg)
-        | BackendKind::Google
-        // WIRE: azure::build(name, cfg)
-        | BackendKind::Azure => Err(ConfigError::Invalid(format!(
-            "backend {name}: backend kind {} is not available in this build",
-            cfg.kind.as_str()
-        ))),
+        BackendKind::Libretranslate => libretranslate::build(name, cfg),
+        BackendKind::Deepl => deepl::build(name, cfg),
+        BackendKind::Google => google::build(name, cfg),
+        BackendKind::Azure => azure::build(name, cfg),
     }
 }
 
