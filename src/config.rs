@@ -151,7 +151,9 @@ pub mod defaults {
     pub fn url(kind: BackendKind) -> Option<&'static str> {
         match kind {
             BackendKind::Libretranslate => Some("http://127.0.0.1:5000"),
-            BackendKind::Deepl => Some("https://api-free.deepl.com"),
+            // Pro; a free key (ending in ":fx") uses FREE_DEEPL_URL, see
+            // BackendConfig::url_or_default.
+            BackendKind::Deepl => Some("https://api.deepl.com"),
             BackendKind::Google => Some("https://translation.googleapis.com"),
             BackendKind::Azure => Some("https://api.cognitive.microsofttranslator.com"),
             BackendKind::Openai => Some("https://api.openai.com/v1"),
@@ -159,6 +161,9 @@ pub mod defaults {
             BackendKind::Template => None,
         }
     }
+
+    /// DeepL's endpoint for free keys (those ending in `:fx`).
+    pub const FREE_DEEPL_URL: &str = "https://api-free.deepl.com";
 
     /// Segments per request (the protocol's own cap applies on top).
     pub fn batch_size(kind: BackendKind) -> usize {
@@ -185,7 +190,7 @@ pub mod defaults {
 
     /// Seconds to wait for one answer (LLMs write slowly).
     pub fn timeout_secs(kind: BackendKind) -> f64 {
-        if kind.is_llm() { 180.0 } else { 30.0 }
+        if kind.is_llm() { 180.0 } else { 60.0 }
     }
 
     pub const MAX_RETRIES: u32 = 5;
@@ -252,11 +257,24 @@ impl BackendConfig {
         }
     }
 
-    /// The base URL, without a trailing slash.
+    /// The base URL, without a trailing slash. DeepL without a `url` picks
+    /// the free endpoint when the key ends in `:fx`, as the DeepL module does.
     pub fn url_or_default(&self) -> Option<String> {
+        let free_deepl = self.url.is_none()
+            && self.kind == BackendKind::Deepl
+            && self
+                .api_key_env
+                .as_deref()
+                .and_then(|v| std::env::var(v).ok())
+                .is_some_and(|k| k.trim().ends_with(":fx"));
+        let default = if free_deepl {
+            Some(defaults::FREE_DEEPL_URL)
+        } else {
+            defaults::url(self.kind)
+        };
         self.url
             .as_deref()
-            .or(defaults::url(self.kind))
+            .or(default)
             .map(|u| u.trim_end_matches('/').to_string())
     }
 

@@ -67,8 +67,7 @@ fn list_shows_kind_url_and_key_state_never_the_key() {
     );
     let deepl = line("deepl");
     assert!(
-        deepl.contains("https://api-free.deepl.com")
-            && deepl.contains("CLI_TEST_DEEPL_KEY NOT SET"),
+        deepl.contains("https://api.deepl.com") && deepl.contains("CLI_TEST_DEEPL_KEY NOT SET"),
         "{deepl}"
     );
     let local = line("local");

@@ -586,3 +586,34 @@ fn config_errors_name_the_problem() {
         "{e}"
     );
 }
+
+#[test]
+fn the_sample_config_builds_a_backend_of_every_kind() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| unsafe {
+        for v in [
+            "OPENAI_API_KEY",
+            "DEEPL_API_KEY",
+            "GOOGLE_TRANSLATE_API_KEY",
+            "AZURE_TRANSLATOR_KEY",
+            "CUSTOM_MT_KEY",
+        ] {
+            std::env::set_var(v, "sample-secret-value:fx");
+        }
+    });
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/tarjama.sample.toml");
+    let c = Config::load(&path).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (name, cfg) in &c.backends {
+        let b = build(name, cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(b.kind(), cfg.kind);
+        assert!(
+            !b.endpoint().contains("sample-secret-value"),
+            "{}",
+            b.endpoint()
+        );
+        assert!(b.limits().max_items >= 1);
+        kinds.insert(b.kind().as_str());
+    }
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
+}
