@@ -640,7 +640,7 @@ impl LlmCommon {
             } else {
                 format!(
                     "a body that is not JSON (truncated?): \"{}\"",
-                    reply.body_excerpt()
+                    excerpt(&reply.body, 80)
                 )
             };
             self.caller(url).bad_response(reply.status, &what, true)
