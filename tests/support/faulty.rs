@@ -134,6 +134,11 @@ pub struct Record {
     /// Refused by the server's rate limit.
     pub rate_limited: bool,
     pub arrived: Instant,
+    /// The `Authorization` header as received.
+    pub authorization: Option<String>,
+    /// When the answer was written (or the connection dropped); `None`
+    /// while the request is in flight.
+    pub answered: Option<Instant>,
 }
 
 /// Totals over the log.
@@ -316,6 +321,8 @@ impl Faulty {
                 fault,
                 rate_limited: limited,
                 arrived,
+                authorization: req.header("authorization").map(str::to_string),
+                answered: None,
             });
             (seq, limited, fault)
         };
@@ -333,6 +340,7 @@ impl Faulty {
             .find(|r| r.seq == seq)
         {
             r.status = status;
+            r.answered = Some(Instant::now());
         }
         reply
     }
@@ -349,7 +357,11 @@ impl Faulty {
             return self.error(404, &format!("Invalid URL (POST {})", req.path), req);
         }
         let Some(body) = body else {
-            return self.error(400, "We could not parse the JSON body of your request.", req);
+            return self.error(
+                400,
+                "We could not parse the JSON body of your request.",
+                req,
+            );
         };
         if rate_limited {
             return self
