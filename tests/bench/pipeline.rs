@@ -208,12 +208,15 @@ struct Measured {
     cpu: Duration,
     max_rss_kb: i64,
     max_in_flight: i64,
+    /// From start to the first request.
+    head: Duration,
+    /// From the last answer to exit.
+    tail: Duration,
 }
 
 /// Run `cmd`, wait for it with `wait4`, and return (exit code, wall time,
 /// user + sys CPU, peak RSS in KiB).
-fn run_measured(cmd: &mut Command) -> (i32, Duration, Duration, i64) {
-    let started = Instant::now();
+fn run_measured(cmd: &mut Command, started: Instant) -> (i32, Duration, Duration, i64) {
     let child = cmd.spawn().expect("starting tarjama");
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
@@ -309,7 +312,9 @@ fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(stderr);
-    let (code, wall, cpu, rss) = run_measured(&mut cmd);
+    let started = Instant::now();
+    let (code, wall, cpu, rss) = run_measured(&mut cmd, started);
+    let ended = started + wall;
     let log = std::fs::read_to_string(d.join("stderr.txt")).unwrap_or_default();
     assert_eq!(code, 0, "{}: tarjama exited with {code}:\n{log}", s.name);
     let (ok, all) = if out.is_dir() {
@@ -346,8 +351,17 @@ fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime)
         let reqs = sent.div_ceil(s.batch) as f64;
         floor = floor.max((reqs - 1.0) * 60.0 / f64::from(r) + l);
     }
+    let records = faulty.records();
+    let head = records.first().map_or(Duration::ZERO, |r| r.arrived - started);
+    let tail = records
+        .iter()
+        .filter_map(|r| r.answered)
+        .max()
+        .map_or(Duration::ZERO, |a| ended.saturating_duration_since(a));
     drop(server);
     Measured {
+        head,
+        tail,
         wall,
         floor: Duration::from_secs_f64(floor),
         requests: sum.requests,
@@ -441,13 +455,13 @@ fn main() {
         latency.as_millis()
     );
     println!(
-        "| scenario | segments sent | wall s | floor s | ratio | requests | retries | 429s | max in flight | CPU µs/segment | peak RSS MB |"
+        "| scenario | segments sent | wall s | floor s | ratio | requests | retries | 429s | max in flight | before 1st request s | after last answer s | CPU µs/segment | peak RSS MB |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for s in &scenarios {
         let m = run(s, &bin, &paras, &rt);
         println!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.1} |",
             s.name,
             m.sent,
             m.wall.as_secs_f64(),
@@ -457,6 +471,8 @@ fn main() {
             m.retries,
             m.rejected_429,
             m.max_in_flight,
+            m.head.as_secs_f64(),
+            m.tail.as_secs_f64(),
             m.cpu.as_secs_f64() * 1e6 / m.sent.max(1) as f64,
             m.max_rss_kb as f64 / 1024.0
         );
