@@ -482,31 +482,23 @@ fn read_tbx(text: &str) -> Result<Vec<Entry>, String> {
                     "note" if !in_term_group => capture = Capture::Note,
                     _ => {}
                 }
-                buf.clear();
-            }
-            Event::Text(t) => {
-                if capture != Capture::None {
-                    buf.push_str(&t.xml10_content());
+                if matches!(name.as_str(), "term" | "termNote" | "descrip" | "note") {
+                    buf.clear();
                 }
             }
-            Event::CData(t) => {
-                if capture != Capture::None {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(g) => {
-                if capture != Capture::None {
-                    match g.resolve_char_ref().map_err(|e| e.to_string())? {
-                        Some(c) => buf.push(c),
-                        None => buf.push_str(match &*g {
-                            "lt" => "<",
-                            "gt" => ">",
-                            "amp" => "&",
-                            "quot" => "\"",
-                            "apos" => "'",
-                            other => return Err(format!("unknown entity &{other};")),
-                        }),
-                    }
+            Event::Text(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
+            Event::CData(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
+            Event::GeneralRef(g) if capture != Capture::None => {
+                match g.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => buf.push(c),
+                    None => buf.push_str(match &*g {
+                        "lt" => "<",
+                        "gt" => ">",
+                        "amp" => "&",
+                        "quot" => "\"",
+                        "apos" => "'",
+                        other => return Err(format!("unknown entity &{other};")),
+                    }),
                 }
             }
             Event::End(e) => {

@@ -36,7 +36,7 @@ pub const COLUMNS: [&str; 6] = ["source", "target", "variants", "kind", "forbidd
 
 /// Kinds whose entries are names: they take proclitics (وطالبان) but no
 /// suffixes, so that a name never swallows the start of another word.
-pub const NAME_KINDS: [&str; 9] = [
+pub const NAME_KINDS: [&str; 10] = [
     "person",
     "org",
     "organisation",
@@ -46,6 +46,7 @@ pub const NAME_KINDS: [&str; 9] = [
     "capital",
     "city",
     "name",
+    "event",
 ];
 
 /// Where an entry was read.

@@ -235,12 +235,46 @@ fn is_derived(cand: &str, form: &str) -> bool {
     })
 }
 
+/// Edits allowed for a word of `len` letters: short Arabic words are one
+/// letter away from many others.
 fn allowed_distance(len: usize) -> usize {
     match len {
-        0..=3 => 0,
-        4..=6 => 1,
+        0..=4 => 0,
+        5..=7 => 1,
         _ => 2,
     }
+}
+
+/// Compare stems when the entry has the article: الجماعات is not near
+/// الإمارات just because both start with ال.
+fn without_article<'a>(cand: &'a str, form: &'a str) -> (&'a str, &'a str) {
+    match form.strip_prefix("ال") {
+        Some(f) => (cand.strip_prefix("ال").unwrap_or(cand), f),
+        None => (cand, form),
+    }
+}
+
+/// Letters that differ only by dots (the same rasm), the commonest typo.
+fn rasm(c: char) -> char {
+    match c {
+        'ب' | 'ت' | 'ث' | 'ن' | 'ي' => 'ٮ',
+        'ج' | 'ح' | 'خ' => 'ح',
+        'د' | 'ذ' => 'د',
+        'ر' | 'ز' => 'ر',
+        'س' | 'ش' => 'س',
+        'ص' | 'ض' => 'ص',
+        'ط' | 'ظ' => 'ط',
+        'ع' | 'غ' => 'ع',
+        'ف' | 'ق' => 'ف',
+        'ه' | 'ة' => 'ه',
+        other => other,
+    }
+}
+
+/// Whether `a` and `b` differ only in dots.
+fn dot_slip(a: &str, b: &str) -> bool {
+    a.chars().count() == b.chars().count()
+        && a.chars().zip(b.chars()).all(|(x, y)| rasm(x) == rasm(y))
 }
 
 /// Candidates for `glossary` in `segments`.
@@ -296,9 +330,10 @@ pub fn suggest(glossary: &Glossary, segments: &[Segment], opts: SuggestOptions) 
                     let len = cand.chars().count();
                     for l in len.saturating_sub(2)..=len + 2 {
                         for (form, ei) in forms.get(&(n, l)).into_iter().flatten() {
-                            let d = strsim::levenshtein(&cand, form);
-                            if d == 0 || d > allowed_distance(l.min(len)) || is_derived(&cand, form)
-                            {
+                            let (a, b) = without_article(&cand, form);
+                            let d = strsim::levenshtein(a, b);
+                            let stem_len = a.chars().count().min(b.chars().count());
+                            if d == 0 || d > allowed_distance(stem_len) || is_derived(&cand, form) {
                                 continue;
                             }
                             let slot = best.entry(form.as_str()).or_insert((
@@ -368,9 +403,14 @@ pub fn suggest(glossary: &Glossary, segments: &[Segment], opts: SuggestOptions) 
         }
     }
     let mut near_misses: Vec<NearMiss> = near.into_values().collect();
+    // dot slips first, then by edits per letter, then by frequency
     near_misses.sort_by(|a, b| {
-        a.distance
-            .cmp(&b.distance)
+        let score = |n: &NearMiss| {
+            let slip = dot_slip(&key(&n.surface), &n.form);
+            (!slip, n.distance * 1000 / n.form.chars().count().max(1))
+        };
+        score(a)
+            .cmp(&score(b))
             .then(b.occurrences.len().cmp(&a.occurrences.len()))
             .then(a.occurrences[0].start.cmp(&b.occurrences[0].start))
     });
@@ -440,6 +480,21 @@ mod tests {
             .chars()
             .collect();
         assert_eq!(text[o.start..o.end].iter().collect::<String>(), "أفعانستان");
+    }
+
+    #[test]
+    fn dot_slips_rank_first() {
+        assert!(dot_slip("افعانستان", "افغانستان"));
+        assert!(!dot_slip("تركيز", "تركيا"));
+        let s = run(
+            vec![
+                Entry::new("أفغانستان", "Afghanistan"),
+                Entry::new("ميدفيديف", "Medvedev"),
+            ],
+            "قال ميدفيدف ثم ميدفيدف. وفي أفعانستان.",
+        );
+        let surfaces: Vec<&str> = s.near_misses.iter().map(|n| n.surface.as_str()).collect();
+        assert_eq!(surfaces, ["أفعانستان", "ميدفيدف"], "{s:#?}");
     }
 
     #[test]
