@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod backends;
+mod glossary;
 mod segment;
 
 /// Exit code: everything asked for was done.
@@ -76,6 +77,8 @@ pub enum Command {
     Segment(segment::Args),
     /// List the configured MT backends, or test one.
     Backends(backends::Args),
+    /// Match, maintain, check, convert and grow glossaries.
+    Glossary(glossary::Args),
 }
 
 /// Run a parsed command line.
@@ -83,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Segment(args) => segment::run(&cli.global, args),
         Command::Backends(args) => backends::run(&cli.global, args),
+        Command::Glossary(args) => glossary::run(&cli.global, args),
     }
 }
 
