@@ -25,4 +25,5 @@ pub mod backend;
 pub mod config;
 pub mod input;
 pub mod model;
+pub mod output;
 pub mod segment;
