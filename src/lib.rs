@@ -26,4 +26,5 @@ pub mod config;
 pub mod input;
 pub mod model;
 pub mod output;
+pub mod qa;
 pub mod segment;

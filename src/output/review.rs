@@ -275,17 +275,21 @@ pub fn word_edit_distance(a: &str, b: &str) -> usize {
 
 /// Re-check the glossary terms of a segment whose English changed, without
 /// the glossary at hand: a term is honoured when its pinned rendering occurs
-/// (case-insensitively) in the new English, and a forbidden rendering seen
-/// before counts only while it is still there.
+/// in the new English (case-insensitively, as whole words, a plural `s` or
+/// possessive `'s` allowed), and a forbidden rendering seen before counts
+/// only while it is still there.
 pub fn recheck_terms(terms: &[CheckedTerm], english: &str) -> Vec<CheckedTerm> {
-    let hay = english.to_lowercase();
+    let hay: Vec<char> = english.chars().collect();
+    let has = |needle: &str| {
+        let n: Vec<char> = needle.chars().collect();
+        !super::html::find_all(&hay, &n, true).is_empty()
+    };
     terms
         .iter()
         .map(|t| {
             let mut t = t.clone();
-            t.honoured = Some(hay.contains(&t.target.to_lowercase()));
-            t.forbidden_found
-                .retain(|f| hay.contains(&f.to_lowercase()));
+            t.honoured = Some(has(&t.target));
+            t.forbidden_found.retain(|f| has(f));
             t
         })
         .collect()
@@ -499,6 +503,17 @@ mod tests {
 
     fn tsv_of(doc: &Bitext) -> String {
         tsv::render(doc, false)
+    }
+
+    #[test]
+    fn recheck_uses_whole_words() {
+        let t = &base().pairs[0].terms;
+        let r = recheck_terms(t, "the Taliban's envoy and the Taleban");
+        assert_eq!(r[0].honoured, Some(true));
+        assert_eq!(r[0].forbidden_found, vec!["Taleban".to_string()]);
+        let r = recheck_terms(t, "the Talibanistan");
+        assert_eq!(r[0].honoured, Some(false));
+        assert!(r[0].forbidden_found.is_empty());
     }
 
     #[test]
