@@ -369,7 +369,12 @@ fn notes_html(pair: &AlignedPair) -> String {
     for w in &pair.warnings {
         let _ = write!(out, "<li class=\"warn\">⚠ {}</li>", text_html(w, false));
     }
+    let mut seen = std::collections::HashSet::new();
     for t in &pair.terms {
+        // A term hit twice in one segment is reported once.
+        if !seen.insert((&t.source, &t.target)) {
+            continue;
+        }
         if t.honoured == Some(false) {
             let _ = write!(
                 out,
@@ -552,11 +557,8 @@ pub fn render(doc: &Bitext) -> String {
         meta_row(&mut out, "Model", v);
     }
     if let Some(v) = &m.glossary_hash {
-        meta_row(
-            &mut out,
-            "Glossary",
-            &format!("blake3 {}", v.chars().take(16).collect::<String>()),
-        );
+        let short: String = v.chars().take(16).collect();
+        meta_row(&mut out, "Glossary hash", &short);
     }
     meta_row(&mut out, "tarjama", &version);
     out.push_str("</dl>\n<h2>Summary</h2>\n<dl class=\"meta summary\">\n");

@@ -28,7 +28,12 @@ pub const NS_1_2: &str = "urn:oasis:names:tc:xliff:document:1.2";
 fn unit_notes(p: &AlignedPair) -> Vec<(&'static str, String)> {
     let mut notes: Vec<(&'static str, String)> =
         p.warnings.iter().map(|w| ("warning", w.clone())).collect();
+    let mut seen = std::collections::HashSet::new();
     for t in &p.terms {
+        // A term hit twice in one segment is noted once.
+        if !seen.insert((&t.source, &t.target, t.honoured)) {
+            continue;
+        }
         let state = match t.honoured {
             Some(true) => "honoured",
             Some(false) => "MISSING from the translation",
