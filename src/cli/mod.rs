@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backends;
 mod qa;
 mod render;
 mod segment;
@@ -80,6 +81,8 @@ pub enum Command {
     Render(render::Args),
     /// Check a bilingual file: terms, numbers, leftovers, consistency.
     Qa(qa::Args),
+    /// List the configured MT backends, or test one.
+    Backends(backends::Args),
 }
 
 /// Run a parsed command line.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Segment(args) => segment::run(&cli.global, args),
         Command::Render(args) => render::run(&cli.global, args),
         Command::Qa(args) => qa::run(&cli.global, args),
+        Command::Backends(args) => backends::run(&cli.global, args),
     }
 }
 
