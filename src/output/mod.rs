@@ -170,8 +170,8 @@ impl ReadError {
 }
 
 /// The document in `format`, as bytes.
-pub fn render(format: Format, doc: &Bitext, opts: &WriteOptions) -> Vec<u8> {
-    match format {
+pub fn render(format: Format, doc: &Bitext, opts: &WriteOptions) -> Result<Vec<u8>, OutputError> {
+    Ok(match format {
         Format::Jsonl => jsonl::to_string(doc).into_bytes(),
         Format::Html => html::render(doc).into_bytes(),
         Format::Markdown => markdown::render(doc, opts.layout).into_bytes(),
@@ -179,7 +179,7 @@ pub fn render(format: Format, doc: &Bitext, opts: &WriteOptions) -> Vec<u8> {
         Format::Xliff => xliff::render(doc, opts.xliff_version),
         Format::Tmx => tmx::render(doc),
         Format::Text => text::render(doc).into_bytes(),
-    }
+    })
 }
 
 /// Write the document in `format` to `out`, or to standard output when `out`
@@ -190,7 +190,7 @@ pub fn write_bitext(
     opts: &WriteOptions,
     out: Option<&Path>,
 ) -> Result<(), OutputError> {
-    let bytes = render(format, doc, opts);
+    let bytes = render(format, doc, opts)?;
     match out {
         Some(path) => write_atomic(path, &bytes),
         None => {
