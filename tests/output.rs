@@ -562,6 +562,36 @@ fn reviewed_tsv_renders_to_final_english() {
 }
 
 #[test]
+fn a_tsv_saved_as_excel_unicode_text_is_read() {
+    let dir = test_dir("utf16");
+    let tsv = String::from_utf8(render_seed(&["--to", "tsv"])).unwrap();
+    let tsv = set_tsv_cell(&tsv, "p19s1", 5, "Share");
+    // Excel's "Unicode Text": UTF-16LE with a BOM, CRLF line ends.
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in tsv.replace('\n', "\r\n").encode_utf16() {
+        bytes.extend(u.to_le_bytes());
+    }
+    let p = dir.join("review.txt");
+    std::fs::write(&p, bytes).unwrap();
+    let out = tarjama()
+        .args(["render", "--from", "tsv", "--to", "txt", "-q"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end()
+            .ends_with("Share")
+    );
+}
+
+#[test]
 fn reviewed_xliff_renders_to_final_english() {
     for version in ["2.1", "1.2"] {
         let dir = test_dir(&format!("xliff-review-{version}"));

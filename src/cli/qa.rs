@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tarjama::input::{Source, read_source};
 use tarjama::model::{AlignedPair, Bitext};
 use tarjama::output::review;
 use tarjama::qa::{self, Finding, QaOptions, Severity};
@@ -43,9 +42,7 @@ pub struct Args {
 /// Read any bilingual file tarjama understands as a document, the
 /// reviewer's text taking precedence.
 pub fn load(file: &std::path::Path, from: Option<FormatArg>) -> anyhow::Result<(String, Bitext)> {
-    let source = Source::from_arg(Some(file));
-    let name = source.to_string();
-    let text = read_source(&source)?;
+    let (name, text) = super::render::read_reviewed_file(file)?;
     let format = match from {
         Some(f) => f.into(),
         None => review::detect_format(&name, &text).with_context(|| {

@@ -142,9 +142,7 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let format = args.out.format(args.output.as_deref(), None)?;
-    let source = Source::from_arg(Some(&args.file));
-    let name = source.to_string();
-    let text = read_source(&source)?;
+    let (name, text) = read_reviewed_file(&args.file)?;
     let from = match args.from {
         Some(f) => f.into(),
         None => review::detect_format(&name, &text).with_context(|| {
@@ -176,6 +174,25 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         );
     }
     Ok(Outcome::Success)
+}
+
+/// Read a reviewed file (`-` is standard input), UTF-8 or UTF-16 with a BOM.
+pub fn read_reviewed_file(path: &Path) -> anyhow::Result<(String, String)> {
+    use std::io::Read;
+    let source = Source::from_arg(Some(path));
+    let name = source.to_string();
+    let bytes = match &source {
+        Source::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
+            buf
+        }
+        Source::File(p) => std::fs::read(p).with_context(|| format!("cannot read {name}"))?,
+    };
+    Ok((name.clone(), review::decode(&name, bytes)?))
 }
 
 /// The one-paragraph report on standard error.

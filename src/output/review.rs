@@ -83,6 +83,60 @@ pub fn detect_format(name: &str, text: &str) -> Option<Format> {
     }
 }
 
+/// The text of a reviewed file from its bytes: UTF-8 (a BOM dropped) as
+/// everywhere in tarjama, and also UTF-16 with a byte-order mark, which is
+/// what Excel's "Unicode Text" export writes for a TSV.
+pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, ReadError> {
+    let utf16 = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => Some(true),
+        Some([0xFE, 0xFF]) => Some(false),
+        _ => None,
+    };
+    let Some(little) = utf16 else {
+        return crate::input::decode(name, bytes).map_err(|e| {
+            // The input error already names the file.
+            let msg = e.to_string();
+            let msg = msg
+                .strip_prefix(&format!("{name}: "))
+                .unwrap_or(&msg)
+                .to_string();
+            ReadError::new(name, None, msg)
+        });
+    };
+    if !bytes.len().is_multiple_of(2) {
+        return Err(ReadError::new(
+            name,
+            None,
+            "UTF-16 file with an odd number of bytes (truncated?)",
+        ));
+    }
+    let units = bytes[2..].chunks_exact(2).map(|c| {
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for (i, r) in char::decode_utf16(units).enumerate() {
+        match r {
+            Ok(c) => text.push(c),
+            Err(e) => {
+                return Err(ReadError::new(
+                    name,
+                    Some(text.matches('\n').count() + 1),
+                    format!(
+                        "invalid UTF-16: unpaired surrogate {:#06x} at code unit {}",
+                        e.unpaired_surrogate(),
+                        i + 1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(text)
+}
+
 /// Read a reviewed XLIFF, TSV or JSONL file.
 pub fn read_reviewed(name: &str, text: &str, format: Format) -> Result<Reviewed, ReadError> {
     let mut r = Reviewed {
@@ -642,6 +696,30 @@ mod tests {
         .unwrap();
         assert_eq!(rep.edits.len(), 1);
         assert_eq!(rep.edits[0].distance, 1);
+    }
+
+    #[test]
+    fn utf16_exports_are_decoded() {
+        let text = "id\tsource\np1s1\tروسيا\n";
+        let mut le = vec![0xFF, 0xFE];
+        let mut be = vec![0xFE, 0xFF];
+        for u in text.encode_utf16() {
+            le.extend(u.to_le_bytes());
+            be.extend(u.to_be_bytes());
+        }
+        assert_eq!(decode("x.tsv", le).unwrap(), text);
+        assert_eq!(decode("x.tsv", be).unwrap(), text);
+        let bad = vec![0xFF, 0xFE, b'a', 0, 0x00, 0xD8, b'b', 0];
+        let e = decode("x.tsv", bad).unwrap_err().to_string();
+        assert!(
+            e.starts_with("x.tsv:1: invalid UTF-16: unpaired surrogate 0xd800"),
+            "{e}"
+        );
+        assert_eq!(decode("x", "\u{feff}ok".as_bytes().to_vec()).unwrap(), "ok");
+        let e = decode("x.tsv", vec![b'a', 0xC3, b'('])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("x.tsv: not valid UTF-8 at byte 1"), "{e}");
     }
 
     #[test]
