@@ -349,6 +349,21 @@ pub fn recheck_terms(terms: &[CheckedTerm], english: &str) -> Vec<CheckedTerm> {
         .collect()
 }
 
+/// The segments a review confirms as human translations, for the memory:
+/// every segment with English that the reviewer edited, and every other one
+/// with English that no longer needs review. A segment left as the machine
+/// wrote it while still flagged (missed or forbidden term, warning) is not
+/// confirmed: the reviewer may simply not have got to it.
+pub fn confirmed<'a>(doc: &'a Bitext, report: &MergeReport) -> Vec<&'a AlignedPair> {
+    let edited: std::collections::HashSet<&str> =
+        report.edits.iter().map(|e| e.id.as_str()).collect();
+    doc.pairs
+        .iter()
+        .filter(|p| p.target.as_deref().is_some_and(|t| !t.trim().is_empty()))
+        .filter(|p| edited.contains(p.id.as_str()) || !super::is_flagged(p))
+        .collect()
+}
+
 /// The paragraph number in a tarjama id `p{para}s{index}`.
 fn para_of(id: &str) -> Option<usize> {
     let rest = id.strip_prefix('p')?;
@@ -664,6 +679,45 @@ mod tests {
         assert!(
             msg.contains("p3s1: missing from the reviewed file"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn confirmed_pairs_leave_out_unedited_flagged_ones() {
+        let b = base();
+        // p2s1 (flagged only by its warning) is edited; p1s1 stays flagged.
+        let tsv = tsv_of(&b).replace(
+            "A second sentence\tmt\twarning\t",
+            "A second sentence\tmt\twarning\tThe second sentence",
+        );
+        let r = read_reviewed("r.tsv", &tsv, Format::Tsv).unwrap();
+        let (doc, rep) = merge(&r, Some((&b, "a.jsonl")), &|p, e| {
+            recheck_terms(&p.terms, e)
+        })
+        .unwrap();
+        let ids: Vec<&str> = confirmed(&doc, &rep)
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(ids, ["p2s1"]);
+        let mut clean = b.clone();
+        for p in &mut clean.pairs {
+            p.warnings.clear();
+            p.terms.clear();
+        }
+        let r = read_reviewed("r.tsv", &tsv_of(&clean), Format::Tsv).unwrap();
+        let (doc, rep) = merge(&r, Some((&clean, "a.jsonl")), &|p, e| {
+            recheck_terms(&p.terms, e)
+        })
+        .unwrap();
+        let ids: Vec<&str> = confirmed(&doc, &rep)
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            ["p1s1", "p2s1"],
+            "untranslated p3s1 is never confirmed"
         );
     }
 
