@@ -151,7 +151,9 @@ pub mod defaults {
     pub fn url(kind: BackendKind) -> Option<&'static str> {
         match kind {
             BackendKind::Libretranslate => Some("http://127.0.0.1:5000"),
-            BackendKind::Deepl => Some("https://api-free.deepl.com"),
+            // Pro; a free key (ending in ":fx") uses FREE_DEEPL_URL, see
+            // BackendConfig::url_or_default.
+            BackendKind::Deepl => Some("https://api.deepl.com"),
             BackendKind::Google => Some("https://translation.googleapis.com"),
             BackendKind::Azure => Some("https://api.cognitive.microsofttranslator.com"),
             BackendKind::Openai => Some("https://api.openai.com/v1"),
@@ -159,6 +161,9 @@ pub mod defaults {
             BackendKind::Template => None,
         }
     }
+
+    /// DeepL's endpoint for free keys (those ending in `:fx`).
+    pub const FREE_DEEPL_URL: &str = "https://api-free.deepl.com";
 
     /// Segments per request (the protocol's own cap applies on top).
     pub fn batch_size(kind: BackendKind) -> usize {
@@ -185,7 +190,7 @@ pub mod defaults {
 
     /// Seconds to wait for one answer (LLMs write slowly).
     pub fn timeout_secs(kind: BackendKind) -> f64 {
-        if kind.is_llm() { 180.0 } else { 30.0 }
+        if kind.is_llm() { 180.0 } else { 60.0 }
     }
 
     pub const MAX_RETRIES: u32 = 5;
@@ -252,11 +257,24 @@ impl BackendConfig {
         }
     }
 
-    /// The base URL, without a trailing slash.
+    /// The base URL, without a trailing slash. DeepL without a `url` picks
+    /// the free endpoint when the key ends in `:fx`, as the DeepL module does.
     pub fn url_or_default(&self) -> Option<String> {
+        let free_deepl = self.url.is_none()
+            && self.kind == BackendKind::Deepl
+            && self
+                .api_key_env
+                .as_deref()
+                .and_then(|v| std::env::var(v).ok())
+                .is_some_and(|k| k.trim().ends_with(":fx"));
+        let default = if free_deepl {
+            Some(defaults::FREE_DEEPL_URL)
+        } else {
+            defaults::url(self.kind)
+        };
         self.url
             .as_deref()
-            .or(defaults::url(self.kind))
+            .or(default)
             .map(|u| u.trim_end_matches('/').to_string())
     }
 
@@ -762,5 +780,148 @@ max_retries = 5
         assert!(e.contains("t.toml"), "{e}");
         assert!(e.contains("concurency"), "{e}");
         assert!(e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn the_sample_config_has_every_kind_and_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/tarjama.sample.toml");
+        let c = Config::load(&path).unwrap();
+        let kinds: std::collections::BTreeSet<&str> =
+            c.backends.values().map(|b| b.kind.as_str()).collect();
+        assert_eq!(kinds.len(), 7, "{kinds:?}");
+        assert_eq!(c.default_backend.as_deref(), Some("local-llm"));
+    }
+
+    fn two_backends() -> Config {
+        let text = r#"
+default_backend = "a"
+[memory]
+path = "mem.sqlite"
+[backends.a]
+kind = "ollama"
+model = "m"
+concurrency = 2
+[backends.b]
+kind = "openai"
+model = "m"
+batch_size = 5
+"#;
+        Config::parse(text, Path::new("/p/tarjama.toml")).unwrap()
+    }
+
+    #[test]
+    fn settings_layer_defaults_file_env_and_flags() {
+        let no_env = |_: &str| None;
+        // The file's default.
+        let s =
+            Settings::resolve_with(Some(two_backends()), &Overrides::default(), no_env).unwrap();
+        let b = s.backend.unwrap();
+        assert_eq!((b.name.as_str(), b.chosen), ("a", Chosen::DefaultBackend));
+        assert_eq!(b.config.concurrency_or_default(), 2);
+        assert_eq!(
+            b.config.batch_size_or_default(),
+            defaults::batch_size(BackendKind::Ollama)
+        );
+        assert_eq!(s.memory_path, Some(PathBuf::from("/p/mem.sqlite")));
+        // The environment beats the file.
+        let env = |k: &str| match k {
+            ENV_BACKEND => Some("b".to_string()),
+            ENV_CONCURRENCY => Some("7".to_string()),
+            ENV_MEMORY => Some("/env/mem.sqlite".to_string()),
+            _ => None,
+        };
+        let s = Settings::resolve_with(Some(two_backends()), &Overrides::default(), env).unwrap();
+        let b = s.backend.unwrap();
+        assert_eq!((b.name.as_str(), b.chosen), ("b", Chosen::Env));
+        assert_eq!(
+            (b.config.concurrency, b.config.batch_size),
+            (Some(7), Some(5))
+        );
+        assert_eq!(s.memory_path, Some(PathBuf::from("/env/mem.sqlite")));
+        // Flags beat the environment.
+        let flags = Overrides {
+            backend: Some("a".into()),
+            concurrency: Some(3),
+            memory: Some("/flag.sqlite".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::resolve_with(Some(two_backends()), &flags, env).unwrap();
+        let b = s.backend.unwrap();
+        assert_eq!(
+            (b.name.as_str(), b.chosen, b.config.concurrency),
+            ("a", Chosen::Flag, Some(3))
+        );
+        assert_eq!(s.memory_path, Some(PathBuf::from("/flag.sqlite")));
+        // Overrides are validated like the file.
+        let flags = Overrides {
+            concurrency: Some(0),
+            ..Overrides::default()
+        };
+        let e = Settings::resolve_with(Some(two_backends()), &flags, no_env).unwrap_err();
+        assert!(
+            e.to_string().contains("concurrency must be at least 1"),
+            "{e}"
+        );
+        let e = Settings::resolve_with(Some(two_backends()), &Overrides::default(), |k: &str| {
+            (k == ENV_BATCH_SIZE).then(|| "lots".to_string())
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("TARJAMA_BATCH_SIZE"), "{e}");
+    }
+
+    #[test]
+    fn unknown_or_missing_backends_are_explained() {
+        let flags = Overrides {
+            backend: Some("c".into()),
+            ..Overrides::default()
+        };
+        let e = Settings::resolve_with(Some(two_backends()), &flags, |_: &str| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown backend \"c\"") && e.contains("known backends: a, b"),
+            "{e}"
+        );
+        let e = Settings::resolve_with(None, &flags, |_: &str| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no config file"), "{e}");
+        // No file and nothing asked for: an offline run.
+        let s = Settings::resolve_with(None, &Overrides::default(), |_: &str| None).unwrap();
+        assert!(s.backend.is_none());
+        // One backend and no default: that one.
+        let mut c = two_backends();
+        c.default_backend = None;
+        c.backends.remove("a");
+        let s = Settings::resolve_with(Some(c), &Overrides::default(), |_: &str| None).unwrap();
+        assert_eq!(s.backend.unwrap().chosen, Chosen::OnlyOne);
+    }
+
+    #[test]
+    fn keys_come_from_the_named_variable_and_errors_name_it() {
+        let mut b = BackendConfig::new(BackendKind::Deepl);
+        let e = b.api_key("d").unwrap_err().to_string();
+        assert!(
+            e.contains("needs an API key") && e.contains("api_key_env"),
+            "{e}"
+        );
+        b.api_key_env = Some("TARJAMA_CONFIG_TEST_SURELY_UNSET".into());
+        let e = b.api_key("d").unwrap_err().to_string();
+        assert!(
+            e.contains("TARJAMA_CONFIG_TEST_SURELY_UNSET") && e.contains("not set"),
+            "{e}"
+        );
+        assert!(!b.key_is_set());
+        // A path-like variable that is always set stands in for a key.
+        b.api_key_env = Some("PATH".into());
+        let k = b.api_key("d").unwrap().unwrap();
+        assert!(!k.is_empty() && b.key_is_set());
+        // LLMs and templates may go without a key.
+        assert!(
+            BackendConfig::new(BackendKind::Ollama)
+                .api_key("o")
+                .unwrap()
+                .is_none()
+        );
     }
 }

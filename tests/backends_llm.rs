@@ -148,6 +148,14 @@ async fn openai_response_format_and_max_tokens_are_configurable() {
     let body = fake.log.last_body();
     assert!(body.get("response_format").is_none());
     assert_eq!(body["max_tokens"], 300);
+    // Terms are in the prompt by default, and left out with terms = "off".
+    let system = |b: &Value| b["messages"][0]["content"].as_str().unwrap().to_string();
+    assert!(system(&body).contains("the Taliban"));
+    openai_at(&srv.url, "terms = \"off\"\n")
+        .translate(&input)
+        .await
+        .unwrap();
+    assert!(!system(&fake.log.last_body()).contains("the Taliban"));
 }
 
 #[tokio::test]
@@ -497,6 +505,20 @@ async fn template_fills_json_values_and_reads_the_pointer() {
         "{}",
         e.message
     );
+    fake.push(Fault::Reply(Reply::json(
+        400,
+        &json!({"message": "target language 'en' is not supported", "code": 400}),
+    )));
+    let e = multi.translate(&tricky).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.retryable),
+        (ErrorKind::UnsupportedLanguage, false)
+    );
+    assert!(
+        e.message.contains("ar→en") && e.message.contains("not supported"),
+        "{}",
+        e.message
+    );
     fake.push(Fault::Html);
     let e = multi.translate(&tricky).await.unwrap_err();
     assert_eq!((e.kind, e.retryable), (ErrorKind::Server, true));
@@ -563,4 +585,35 @@ fn config_errors_name_the_problem() {
         e.contains("TARJAMA_TEST_UNSET_VAR") && e.contains("not set"),
         "{e}"
     );
+}
+
+#[test]
+fn the_sample_config_builds_a_backend_of_every_kind() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| unsafe {
+        for v in [
+            "OPENAI_API_KEY",
+            "DEEPL_API_KEY",
+            "GOOGLE_TRANSLATE_API_KEY",
+            "AZURE_TRANSLATOR_KEY",
+            "CUSTOM_MT_KEY",
+        ] {
+            std::env::set_var(v, "sample-secret-value:fx");
+        }
+    });
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/tarjama.sample.toml");
+    let c = Config::load(&path).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (name, cfg) in &c.backends {
+        let b = build(name, cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(b.kind(), cfg.kind);
+        assert!(
+            !b.endpoint().contains("sample-secret-value"),
+            "{}",
+            b.endpoint()
+        );
+        assert!(b.limits().max_items >= 1);
+        kinds.insert(b.kind().as_str());
+    }
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
 }

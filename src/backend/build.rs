@@ -29,7 +29,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builds_the_kinds_of_this_build_and_names_the_others() {
+    fn builds_llm_kinds_and_rejects_a_missing_model() {
         let mut c = BackendConfig::new(BackendKind::Ollama);
         c.model = Some("llama3.2".into());
         let b = build("local", &c).unwrap();

@@ -743,6 +743,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_long_retry_after_is_capped_and_chars_are_counted() {
+        let f = Fake::new(4);
+        f.script.lock().unwrap().push_back(
+            BackendError::new(ErrorKind::RateLimited, "fake: 429")
+                .with_retry_after(Some(Duration::from_secs(3600))),
+        );
+        let e = Engine::new(Arc::new(f), fast());
+        let input = reqs(4);
+        let chars: u64 = input.iter().map(|r| r.text.chars().count() as u64).sum();
+        let t0 = std::time::Instant::now();
+        let (out, stats) = e.translate_all(input).await;
+        assert!(out.iter().all(Result::is_ok));
+        // backoff_max is 20 ms: the hour asked for is not waited.
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        assert_eq!(stats.chars_sent, 2 * chars);
+    }
+
+    #[tokio::test]
     async fn cancel_stops_new_requests() {
         let f = Fake::new(1);
         let e = Engine::new(

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::http::{Reply, excerpt};
 use super::secret::{Secret, scrub};
-use super::{BackendError, BatchLimits, ErrorKind};
+use super::{BackendError, BatchLimits, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError, ResponseFormat};
 use crate::model::Request;
 
@@ -73,12 +73,14 @@ pub fn local_id(i: usize) -> String {
 }
 
 /// The prompt for one batch: the system prompt with the batch's pinned
-/// terms, and the payload with the segments and their context.
-pub fn build_prompt(batch: &[Request]) -> Prompt {
+/// terms (when `with_terms`), and the payload with the segments and their
+/// context.
+pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
     let mut system = SYSTEM_PROMPT.to_string();
     let mut seen = std::collections::HashSet::new();
     let terms: Vec<_> = batch
         .iter()
+        .filter(|_| with_terms)
         .flat_map(|r| r.terms.iter())
         .filter(|t| seen.insert((t.source.as_str(), t.target.as_str())))
         .collect();
@@ -488,6 +490,14 @@ impl Caller<'_> {
         {
             e.retry_after = reply.retry_after();
         }
+        if kind == ErrorKind::RateLimited && e.retry_after.is_none() {
+            // OpenAI: when the request budget resets, as a Go duration.
+            e.retry_after = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+                .iter()
+                .filter_map(|h| reply.headers.get(*h)?.to_str().ok())
+                .filter_map(parse_go_duration)
+                .max();
+        }
         if let Some(v) = reply
             .headers
             .get("x-should-retry")
@@ -535,6 +545,8 @@ pub struct LlmCommon {
     pub max_tokens: Option<u32>,
     pub response_format: ResponseFormat,
     pub flavor: Flavor,
+    /// Whether pinned terms go into the prompt (`terms = "prompt"`).
+    pub terms_in_prompt: bool,
 }
 
 /// Characters of Arabic per LLM request, whatever the batch size: keeps the
@@ -575,6 +587,7 @@ impl LlmCommon {
             max_tokens: cfg.max_tokens,
             response_format: cfg.response_format_or_default(),
             flavor,
+            terms_in_prompt: cfg.terms_or_default() == TermMode::Prompt,
         })
     }
 
@@ -592,6 +605,11 @@ impl LlmCommon {
             key_var: self.key_var.as_deref(),
             flavor: self.flavor,
         }
+    }
+
+    /// The prompt for `batch` with this backend's term setting.
+    pub fn prompt(&self, batch: &[Request]) -> Prompt {
+        build_prompt(batch, self.terms_in_prompt)
     }
 
     /// The token ceiling to send for `batch`, if any.
@@ -622,7 +640,7 @@ impl LlmCommon {
             } else {
                 format!(
                     "a body that is not JSON (truncated?): \"{}\"",
-                    reply.body_excerpt()
+                    excerpt(&reply.body, 80)
                 )
             };
             self.caller(url).bad_response(reply.status, &what, true)
@@ -637,6 +655,38 @@ pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, Conf
         .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
         .build()
         .map_err(|e| ConfigError::Invalid(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// A Go-style duration as in OpenAI's rate-limit headers: `1s`, `6m0s`,
+/// `20ms`, `1h2m3.5s`.
+pub fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += n * factor;
+        rest = &rest[unit_end..];
+    }
+    (total.is_finite() && total >= 0.0).then(|| std::time::Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]
@@ -670,7 +720,12 @@ mod tests {
             headline: Some("روسيا وطالبان".into()),
             previous: Some(a.text.clone()),
         };
-        let p = build_prompt(&[a.clone(), b]);
+        let p = build_prompt(&[a.clone(), b.clone()], true);
+        assert!(
+            !build_prompt(&[a.clone(), b.clone()], false)
+                .system
+                .contains("the Taliban")
+        );
         assert!(
             p.system.contains("\"طالبان\" => \"the Taliban\""),
             "{}",
@@ -775,6 +830,20 @@ mod tests {
     }
 
     #[test]
+    fn go_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_go_duration("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_go_duration("20ms"), Some(Duration::from_millis(20)));
+        assert_eq!(
+            parse_go_duration("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
+        assert_eq!(parse_go_duration("soon"), None);
+        assert_eq!(parse_go_duration(""), None);
+    }
+
+    #[test]
     fn statuses_map_to_retry_decisions() {
         let key = Secret::new("sk-test-SECRET");
         let c = Caller {
@@ -809,6 +878,15 @@ mod tests {
             &[],
         ));
         assert_eq!((e.kind, e.retryable), (ErrorKind::Server, true));
+        let e = c.http_error(&reply(
+            429,
+            "{}",
+            &[
+                ("x-ratelimit-reset-requests", "1.5s"),
+                ("x-ratelimit-reset-tokens", "6m0s"),
+            ],
+        ));
+        assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(360)));
         let e = c.http_error(&reply(500, "{}", &[("x-should-retry", "false")]));
         assert!(!e.retryable);
         let e = c.http_error(&reply(400, "{}", &[("x-should-retry", "true")]));

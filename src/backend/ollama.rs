@@ -37,7 +37,7 @@ impl Ollama {
     /// The request body for a batch.
     pub fn body(&self, batch: &[Request]) -> Value {
         let c = &self.common;
-        let prompt = llm::build_prompt(batch);
+        let prompt = c.prompt(batch);
         let mut options = json!({"temperature": 0});
         if let Some(n) = c.max_tokens_for(batch) {
             options["num_predict"] = json!(n);

@@ -33,7 +33,7 @@ impl OpenAi {
     /// The request body for a batch.
     pub fn body(&self, batch: &[Request]) -> Value {
         let c = &self.common;
-        let prompt = llm::build_prompt(batch);
+        let prompt = c.prompt(batch);
         let mut body = json!({
             "model": c.model,
             "temperature": 0,

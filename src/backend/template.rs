@@ -336,6 +336,13 @@ impl Template {
                 "rate limited; lower concurrency or set requests_per_minute".into(),
             ),
             402 | 456 => (ErrorKind::Quota, "the account's quota is exhausted".into()),
+            400 | 422 if detail.to_ascii_lowercase().contains("language") => (
+                ErrorKind::UnsupportedLanguage,
+                format!(
+                    "the server refused the language pair {}→{}; check source_lang and target_lang",
+                    self.source_lang, self.target_lang
+                ),
+            ),
             s if s >= 500 => (ErrorKind::Server, "the server failed; retrying".into()),
             _ => (
                 ErrorKind::BadRequest,

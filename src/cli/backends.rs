@@ -78,9 +78,7 @@ fn list(config: Option<Config>) -> anyhow::Result<Outcome> {
             [
                 format!("{mark}{name}"),
                 b.kind.as_str().to_string(),
-                b.url_or_default()
-                    .map(|u| backend::http::redact_url(&u))
-                    .unwrap_or_else(|| "-".into()),
+                endpoint_of(b),
                 key_state(b),
             ]
         })
@@ -174,10 +172,19 @@ fn test(config: Option<Config>, args: TestArgs) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The base URL without secrets, as written (no trailing slash added).
 fn endpoint_of(cfg: &BackendConfig) -> String {
-    cfg.url_or_default()
-        .map(|u| backend::http::redact_url(&u))
-        .unwrap_or_default()
+    match cfg.url_or_default() {
+        None => "-".into(),
+        Some(u) => {
+            let r = backend::http::redact_url(&u);
+            if u.ends_with('/') {
+                r
+            } else {
+                r.trim_end_matches('/').to_string()
+            }
+        }
+    }
 }
 
 /// One short request, no retries. The error is one line without secrets.

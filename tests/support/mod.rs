@@ -280,6 +280,8 @@ pub struct Log {
     pub requests_seen: Mutex<Vec<HttpRequest>>,
     /// Every segment text received, in arrival order.
     pub segments: Mutex<Vec<String>>,
+    /// Keep counts and times only, not bodies and requests (long benchmarks).
+    pub discard_bodies: std::sync::atomic::AtomicBool,
 }
 
 /// Decrements the in-flight count when the request is answered.
@@ -297,10 +299,12 @@ impl Log {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
         self.times.lock().unwrap().push(Instant::now());
-        if let Some(v) = req.json() {
-            self.bodies.lock().unwrap().push(v);
+        if !self.discard_bodies.load(Ordering::Relaxed) {
+            if let Some(v) = req.json() {
+                self.bodies.lock().unwrap().push(v);
+            }
+            self.requests_seen.lock().unwrap().push(req.clone());
         }
-        self.requests_seen.lock().unwrap().push(req.clone());
         InFlight(self)
     }
 
