@@ -27,4 +27,6 @@ pub mod glossary;
 pub mod input;
 pub mod model;
 pub mod normalize;
+pub mod output;
+pub mod qa;
 pub mod segment;
