@@ -23,6 +23,10 @@ assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "ه�
 
 pub mod backend;
 pub mod config;
+pub mod glossary;
 pub mod input;
 pub mod model;
+pub mod normalize;
+pub mod output;
+pub mod qa;
 pub mod segment;
