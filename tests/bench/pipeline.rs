@@ -352,7 +352,9 @@ fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime)
         floor = floor.max((reqs - 1.0) * 60.0 / f64::from(r) + l);
     }
     let records = faulty.records();
-    let head = records.first().map_or(Duration::ZERO, |r| r.arrived - started);
+    let head = records
+        .first()
+        .map_or(Duration::ZERO, |r| r.arrived - started);
     let tail = records
         .iter()
         .filter_map(|r| r.answered)
