@@ -1,5 +1,6 @@
 //! Hostile input for the parsers of files users bring: the glossary (TSV
-//! and the import formats, TBX included). None may panic, hang or grow without
+//! and the import formats, TBX included) and the reviewed-file readers
+//! (XLIFF, TSV, JSONL). None may panic, hang or grow without
 //! bound on any input; each error names the file (and the line, where the
 //! input has one). XML readers never expand entities declared in a DTD (the
 //! billion laughs) and survive nesting far deeper than any real file.
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use tarjama::glossary::Glossary;
 use tarjama::glossary::format::{Format as GlossaryFormat, import};
+use tarjama::output::Format;
+use tarjama::output::review::read_reviewed;
 
 fn long() -> bool {
     std::env::var("TARJAMA_LONG_TESTS").is_ok_and(|v| v == "1")
@@ -116,6 +119,22 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn reviewed_readers_never_panic_and_errors_name_the_file(text in hostile_text()) {
+        for f in [Format::Xliff, Format::Tsv, Format::Jsonl] {
+            if let Err(e) = read_reviewed("hostile.rev", &text, f) {
+                prop_assert_eq!(&e.file, "hostile.rev");
+                prop_assert!(e.to_string().starts_with("hostile.rev"), "{}", e);
+            }
+        }
+    }
+}
+
+fn xliff(seg: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xliff xmlns=\"urn:oasis:names:tc:xliff:document:2.0\" version=\"2.1\" srcLang=\"ar\" trgLang=\"en\">\n<file id=\"f1\">\n<unit id=\"p1s1\">\n<segment>\n<source>{seg}</source>\n<target>{seg}</target>\n</segment>\n</unit>\n</file>\n</xliff>\n"
+    )
 }
 
 fn tbx(term: &str) -> String {
@@ -222,6 +241,100 @@ fn a_million_tiny_lines_and_one_huge_line_stay_bounded() {
         Err(e) => {
             let e = e.to_string();
             assert!(e.contains("many.tsv:2"), "{}", &e[..e.len().min(200)]);
+            assert!(e.len() < 10_000, "the error does not carry the whole line");
+        }
+    }
+    assert!(t.elapsed() < limit, "{:?}", t.elapsed());
+}
+
+#[test]
+fn xliff_entities_and_nesting_are_bounded() {
+    let limit = Duration::from_secs(if long() { 60 } else { 10 });
+    for entity in ["&lol9;", "&xxe;"] {
+        let doc = with_dtd(&xliff(entity));
+        let r = bounded("xliff laughs", limit, move || {
+            read_reviewed("laughs.xlf", &doc, Format::Xliff).map(|r| {
+                r.units
+                    .iter()
+                    .map(|u| u.source.len() + u.text.as_deref().map_or(0, str::len))
+                    .sum::<usize>()
+            })
+        });
+        match r {
+            Ok(len) => assert!(len < 1000, "{entity} expanded to {len} bytes"),
+            Err(e) => assert!(e.to_string().starts_with("laughs.xlf"), "{e}"),
+        }
+    }
+    let depth = if long() { 1_000_000 } else { 100_000 };
+    let doc = xliff(&format!(
+        "{}x{}",
+        "<pc id=\"1\">".repeat(depth),
+        "</pc>".repeat(depth)
+    ));
+    let r = bounded("xliff nesting", limit, move || {
+        read_reviewed("deep.xlf", &doc, Format::Xliff).map(|_| ())
+    });
+    if let Err(e) = r {
+        assert!(e.to_string().starts_with("deep.xlf"), "{e}");
+    }
+    // Unclosed: the error names the file and a line.
+    let doc = xliff(&"<pc id=\"1\">".repeat(depth));
+    let e = bounded("xliff unclosed", limit, move || {
+        read_reviewed("deep.xlf", &doc, Format::Xliff).map(|_| ())
+    })
+    .unwrap_err();
+    assert!(e.line.is_some(), "{e}");
+    // A mismatched end tag on line 6.
+    let doc = xliff("x").replace("</source>", "</sourc>");
+    let e = read_reviewed("bad.xlf", &doc, Format::Xliff).unwrap_err();
+    assert_eq!(e.line, Some(6), "{e}");
+}
+
+#[test]
+fn lone_surrogates_in_json_escapes_are_errors_with_file_and_line() {
+    let header = "{\"type\":\"header\"}";
+    let good = "{\"id\":\"p1s1\",\"para\":1,\"source\":\"نص\",\"target\":\"text \\ud83d\\ude00\",\"origin\":\"mt\"}";
+    for bad in ["\\ud800", "\\udfff", "\\ud800\\u0041", "\\ude00\\ud83d"] {
+        let line = format!(
+            "{{\"id\":\"p2s1\",\"para\":2,\"source\":\"نص\",\"target\":\"x{bad}y\",\"origin\":\"mt\"}}"
+        );
+        let text = format!("{header}\n{good}\n{line}\n");
+        let e = tarjama::output::jsonl::read("lone.jsonl", &text).unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.line),
+            ("lone.jsonl", Some(3)),
+            "{bad}: {e}"
+        );
+        let e = read_reviewed("lone.jsonl", &text, Format::Jsonl).unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.line),
+            ("lone.jsonl", Some(3)),
+            "{bad}: {e}"
+        );
+    }
+    // A proper surrogate pair is a character like any other.
+    let doc = tarjama::output::jsonl::read("ok.jsonl", &format!("{header}\n{good}\n")).unwrap();
+    assert_eq!(doc.pairs[0].target.as_deref(), Some("text 😀"));
+    // A line cut short names its line.
+    let text = "{\"type\":\"header\"}\n{\"id\":\"p1s1\",\"para\":1,\"source\":\"نص\"";
+    let e = tarjama::output::jsonl::read("cut.jsonl", text).unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+#[test]
+fn huge_lines_in_reviewed_files_stay_bounded() {
+    let mb = if long() { 50 } else { 8 };
+    let line = "ب".repeat(mb * 1024 * 1024 / 2);
+    let limit = Duration::from_secs(if long() { 120 } else { 30 });
+    let t = Instant::now();
+    for (name, f) in [
+        ("huge.tsv", Format::Tsv),
+        ("huge.jsonl", Format::Jsonl),
+        ("huge.xlf", Format::Xliff),
+    ] {
+        if let Err(e) = read_reviewed(name, &format!("id\tsource\ttarget\n{line}\n"), f) {
+            let e = e.to_string();
+            assert!(e.starts_with(name), "{}", &e[..e.len().min(200)]);
             assert!(e.len() < 10_000, "the error does not carry the whole line");
         }
     }
