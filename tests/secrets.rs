@@ -180,5 +180,169 @@ fn the_key_appears_in_no_output_stream_or_file() {
     let (code, _, _) = p.run_clean(&["segment", "article.txt", "--format", "jsonl"]);
     assert_eq!(code, Some(0));
 
+    // The glossary commands (a glossary in ./glossaries/, the default).
+    std::fs::create_dir(p.dir.path().join("glossaries")).unwrap();
+    std::fs::write(
+        p.dir.path().join("glossaries/terms.tsv"),
+        "source\ttarget\tkind\nلافروف\tLavrov\tperson\nطالبان\tTaliban\torg\n",
+    )
+    .unwrap();
+    for args in [
+        &["glossary", "list"][..],
+        &["glossary", "match", "article.txt"],
+        &["glossary", "check"],
+        &["glossary", "suggest", "article.txt"],
+        &["glossary", "export", "--to", "tbx", "-o", "terms.tbx"],
+        &["glossary", "import", "terms.tbx", "-o", "imported.tsv"],
+        &[
+            "glossary",
+            "add",
+            "-g",
+            "glossaries/terms.tsv",
+            "موسكو",
+            "Moscow",
+        ],
+        &["glossary", "remove", "-g", "glossaries/terms.tsv", "موسكو"],
+    ] {
+        let (code, stdout, stderr) = p.run_clean(args);
+        assert!(
+            matches!(code, Some(0 | 4)),
+            "{args:?}: {code:?}\n{stdout}{stderr}"
+        );
+    }
+
     p.assert_no_file_holds_the_key();
+}
+
+/// Segments and translations that break naive HTML and XML writers.
+const HOSTILE: &[(&str, &str)] = &[
+    (
+        "قال <script>alert('ar')</script> المسؤول.",
+        "He said <script>alert('en')</script> today.",
+    ),
+    ("نص ]]> بعد CDATA.", "Text ]]> after <![CDATA[ x ]]> here."),
+    (
+        "شركة A&B و\"اقتباس\" و'آخر'.",
+        "A&B &amp; \"quoted\" and 'single' &lt;tag&gt;.",
+    ),
+    (
+        "تحكم \u{1}\u{8}\u{b}\u{c}\u{1b} هنا.",
+        "control \u{1}\u{8}\u{b}\u{c}\u{1b}\u{7f} here.",
+    ),
+    (
+        "<img src=x onerror=alert(1)> نص.",
+        "\"><img src=x onerror=alert(1)><!-- end",
+    ),
+];
+
+fn hostile_doc() -> tarjama::model::Bitext {
+    use tarjama::model::{AlignedPair, Bitext, DocMeta, Origin};
+    let pairs = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, (ar, en))| AlignedPair {
+            id: format!("p{}s1", i + 1),
+            para: i + 1,
+            source: ar.to_string(),
+            target: Some(en.to_string()),
+            origin: Origin::Mt,
+            terms: vec![],
+            warnings: vec!["<b>warning</b> & \"note\"".into()],
+            suggestions: vec![],
+            start: 0,
+            end: 0,
+        })
+        .collect();
+    Bitext {
+        meta: DocMeta {
+            title: Some("<title>&\"'</title>".into()),
+            ..DocMeta::default()
+        },
+        pairs,
+    }
+}
+
+/// Every XML event parses, and no character XML 1.0 forbids is written,
+/// raw or as a reference.
+fn assert_well_formed_xml(name: &str, text: &str) {
+    let mut r = quick_xml::Reader::from_str(text);
+    loop {
+        match r.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{name}: not well-formed at {}: {e}", r.buffer_position()),
+        }
+    }
+    for c in text.chars() {
+        let bad = (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}';
+        assert!(!bad, "{name}: raw control character {:?}", c);
+    }
+    for bad in [
+        "&#1;", "&#x1;", "&#8;", "&#x8;", "&#11;", "&#xb;", "&#27;", "&#x1b;",
+    ] {
+        assert!(!text.to_lowercase().contains(bad), "{name}: {bad}");
+    }
+}
+
+#[test]
+fn html_and_xml_outputs_escape_hostile_segments_and_translations() {
+    let p = project();
+    let d = p.dir.path();
+    std::fs::write(
+        d.join("hostile.jsonl"),
+        tarjama::output::jsonl::to_string(&hostile_doc()),
+    )
+    .unwrap();
+    for out in ["out.html", "out.xlf", "out.tmx", "out.md", "out.tsv"] {
+        let (code, _, stderr) = p.run_clean(&["render", "hostile.jsonl", "-o", out]);
+        assert_eq!(code, Some(0), "render -o {out}: {stderr}");
+    }
+    let html = std::fs::read_to_string(d.join("out.html")).unwrap();
+    for (ar, en) in HOSTILE {
+        for s in [ar, en] {
+            for needle in ["<script>alert", "<img src=x", "<!-- end", "<title>&"] {
+                if s.contains(needle) {
+                    assert!(!html.contains(needle), "raw {needle:?} in the HTML");
+                }
+            }
+        }
+    }
+    assert!(
+        html.contains("&lt;script&gt;alert("),
+        "escaped, not dropped"
+    );
+    for c in html.chars() {
+        assert!(
+            !(c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
+            "raw control character {c:?} in the HTML"
+        );
+    }
+    for f in ["out.xlf", "out.tmx"] {
+        let text = std::fs::read_to_string(d.join(f)).unwrap();
+        assert_well_formed_xml(f, &text);
+    }
+    // The reviewed-file round trip gives back the same text (control
+    // characters XML cannot carry aside).
+    for f in ["out.xlf", "out.tsv"] {
+        let back = format!("{f}.jsonl");
+        let (code, _, stderr) = p.run_clean(&["render", f, "-o", &back]);
+        assert_eq!(code, Some(0), "render {f}: {stderr}");
+        let doc =
+            tarjama::output::jsonl::read(&back, &std::fs::read_to_string(d.join(&back)).unwrap())
+                .unwrap();
+        assert_eq!(doc.pairs.len(), HOSTILE.len(), "{f}");
+        for (pair, (ar, en)) in doc.pairs.iter().zip(HOSTILE) {
+            let strip = |s: &str| -> String {
+                s.chars()
+                    .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
+                    .collect()
+            };
+            assert_eq!(strip(&pair.source), strip(ar), "{f}");
+            assert_eq!(
+                strip(pair.target.as_deref().unwrap_or("")),
+                strip(en),
+                "{f}"
+            );
+        }
+    }
 }
