@@ -313,7 +313,7 @@ fn html_and_xml_outputs_escape_hostile_segments_and_translations() {
     );
     for c in html.chars() {
         assert!(
-            !(c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
+            c >= ' ' || matches!(c, '\t' | '\n' | '\r'),
             "raw control character {c:?} in the HTML"
         );
     }
