@@ -24,5 +24,8 @@ assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "ه�
 pub mod backend;
 pub mod config;
 pub mod input;
+pub mod memory;
 pub mod model;
+pub mod pipeline;
 pub mod segment;
+pub mod tmx;

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod memory;
 mod segment;
 
 /// Exit code: everything asked for was done.
@@ -73,12 +74,15 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Cut an article into paragraphs and sentences.
     Segment(segment::Args),
+    /// Inspect the translation memory, export it to TMX, import TMX.
+    Memory(memory::Args),
 }
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Segment(args) => segment::run(&cli.global, args),
+        Command::Memory(args) => memory::run(&cli.global, args),
     }
 }
 
