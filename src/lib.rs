@@ -26,6 +26,7 @@ pub mod config;
 pub mod input;
 pub mod memory;
 pub mod model;
+pub mod output;
 pub mod pipeline;
 pub mod segment;
 pub mod tmx;
