@@ -188,7 +188,7 @@ fn export(path: &Path, args: ExportArgs) -> anyhow::Result<Outcome> {
     let mut buf = Vec::new();
     write_tmx(&mut buf, &header, &units)?;
     match &args.output {
-        Some(o) => tarjama::pipeline::write_atomic(o, &buf)
+        Some(o) => tarjama::output::write_atomic(o, &buf)
             .with_context(|| format!("writing {}", o.display()))?,
         None => {
             let stdout = std::io::stdout();

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod memory;
+mod progress;
 mod segment;
+mod translate;
 
 /// Exit code: everything asked for was done.
 pub const EXIT_OK: u8 = 0;
@@ -76,6 +78,9 @@ pub enum Command {
     Segment(segment::Args),
     /// Inspect the translation memory, export it to TMX, import TMX.
     Memory(memory::Args),
+    /// Translate articles into aligned bilingual documents (offline without
+    /// a backend: segments, glossary hits and memory matches).
+    Translate(translate::Args),
 }
 
 /// Run a parsed command line.
@@ -83,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Segment(args) => segment::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),
+        Command::Translate(args) => translate::run(&cli.global, args),
     }
 }
 

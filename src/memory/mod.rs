@@ -342,6 +342,22 @@ impl Memory {
             .optional()?)
     }
 
+    /// Any stored translation of `source` (after normalisation), whatever
+    /// engine made it: the newest human one, else the newest machine one.
+    /// Used when no engine is configured.
+    pub fn lookup_any(&self, source: &str) -> Result<Option<StoredPair>, MemoryError> {
+        let sql = format!(
+            "SELECT {PAIR_COLUMNS} FROM pairs WHERE source_id =
+               (SELECT id FROM sources WHERE norm = ?1)
+             ORDER BY origin = 'human' DESC, updated DESC, id DESC LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([normalize_key(source)], row_to_pair)
+            .optional()?)
+    }
+
     /// The id of the source row for `norm`, creating it (and indexing its
     /// words) when new. Must run inside a transaction.
     fn source_id(tx: &rusqlite::Transaction<'_>, norm: &str) -> Result<i64, MemoryError> {
