@@ -227,15 +227,32 @@ pub fn pinned_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
     out
 }
 
-/// The terms of a re-request: each pinned term also as the exact text
-/// that stands in the segment (clitics and spelling variants included), so
-/// the engine is told precisely which words must come out how.
-fn emphasised_terms(hits: &[TermHit], missed: &[CheckedTerm]) -> Vec<PinnedTerm> {
-    let mut out = pinned_terms(hits);
+/// The whole word(s) of `segment` around the document span `start..end`:
+/// the term as it stands in the text, with its clitics and suffixes.
+fn words_around(segment: &Segment, start: usize, end: usize) -> String {
+    let chars: Vec<char> = segment.text.chars().collect();
+    let mut s = start.saturating_sub(segment.start).min(chars.len());
+    let mut e = end.saturating_sub(segment.start).clamp(s, chars.len());
+    while s > 0 && chars[s - 1].is_alphabetic() {
+        s -= 1;
+    }
+    while e < chars.len() && chars[e].is_alphabetic() {
+        e += 1;
+    }
+    chars[s..e].iter().collect()
+}
+
+/// The terms of a re-request: each pinned term, and each missed one also
+/// as the words that stand in the segment (clitics, suffixes and spelling
+/// variants included), so the engine is told precisely which words must
+/// come out how.
+fn emphasised_terms(unit: &Unit, missed: &[CheckedTerm]) -> Vec<PinnedTerm> {
+    let mut out = pinned_terms(&unit.hits);
     for m in missed {
-        if m.surface != m.source && !m.surface.is_empty() {
+        let surface = words_around(&unit.segment, m.start, m.end);
+        if !surface.is_empty() && surface != m.source {
             let t = PinnedTerm {
-                source: m.surface.clone(),
+                source: surface,
                 target: m.target.clone(),
             };
             if !out.contains(&t) {
@@ -540,7 +557,7 @@ pub async fn translate(
                 (u.origin == Origin::Mt && !m.is_empty()).then(|| Request {
                     id: u.segment.id.clone(),
                     text: u.text.clone(),
-                    terms: emphasised_terms(&u.hits, &m),
+                    terms: emphasised_terms(u, &m),
                     context: Context {
                         headline: (i > 0).then(|| units[0].text.clone()),
                         previous: (i > 0).then(|| units[i - 1].text.clone()),

@@ -124,7 +124,8 @@ fn segments() -> Vec<Segment> {
 fn hits(target: &str) -> Vec<TermHit> {
     let segs = segments();
     let s = &segs[0];
-    let start = s.start + s.text.chars().position(|c| c == 'و').unwrap();
+    let byte = s.text.find("وطالبان").unwrap();
+    let start = s.start + s.text[..byte].chars().count();
     vec![TermHit {
         segment: s.id.clone(),
         start,
