@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backends;
 mod memory;
 mod progress;
 mod segment;
@@ -76,6 +77,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Cut an article into paragraphs and sentences.
     Segment(segment::Args),
+    /// List the configured MT backends, or test one.
+    Backends(backends::Args),
     /// Inspect the translation memory, export it to TMX, import TMX.
     Memory(memory::Args),
     /// Translate articles into aligned bilingual documents (offline without
@@ -87,6 +90,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Segment(args) => segment::run(&cli.global, args),
+        Command::Backends(args) => backends::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),
         Command::Translate(args) => translate::run(&cli.global, args),
     }
