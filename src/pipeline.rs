@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use crate::backend::engine::{BatchOutcome, CancelToken, Engine, EngineOptions};
 use crate::backend::{BackendError, BackendKind, BoxFuture, TermMode};
+use crate::config::{BackendConfig, ConfigError};
 use crate::memory::{self, KeyParams, Memory, MemoryError, MtEntry};
 use crate::model::{
     AlignedPair, Bitext, CheckedTerm, Context, DocMeta, Origin, PinnedTerm, Request, RunSummary,
@@ -107,6 +109,87 @@ pub trait Translator: Send + Sync {
         tx: mpsc::UnboundedSender<BatchResults>,
         cancel: watch::Receiver<bool>,
     ) -> BoxFuture<'_, RunCounts>;
+}
+
+/// The backends' [`Engine`] (batching, concurrency, retries, rate limit)
+/// as a [`Translator`].
+pub struct EngineTranslator {
+    engine: Engine,
+    info: EngineInfo,
+}
+
+impl EngineTranslator {
+    /// Build the backend called `name` from its config table.
+    pub fn from_config(name: &str, cfg: &BackendConfig) -> Result<EngineTranslator, ConfigError> {
+        let backend = crate::backend::build(name, cfg)?;
+        let version = if cfg.kind.is_llm() {
+            crate::backend::llm::PROMPT_VERSION
+        } else {
+            MT_REQUEST_VERSION
+        };
+        let info = EngineInfo {
+            name: name.to_string(),
+            kind: cfg.kind,
+            url: backend.endpoint(),
+            model: cfg.model.clone(),
+            prompt_version: format!(
+                "{version}/{}-{}",
+                cfg.source_lang_or_default(),
+                cfg.target_lang_or_default()
+            ),
+            term_mode: cfg.terms_or_default(),
+        };
+        let engine = Engine::new(backend, EngineOptions::from_config(cfg));
+        Ok(EngineTranslator { engine, info })
+    }
+}
+
+impl Translator for EngineTranslator {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn planned_requests(&self, requests: &[Request]) -> usize {
+        self.engine.plan(requests).len()
+    }
+
+    fn live_retries(&self) -> u64 {
+        self.engine
+            .progress()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn run(
+        &self,
+        requests: Vec<Request>,
+        tx: mpsc::UnboundedSender<BatchResults>,
+        mut cancel: watch::Receiver<bool>,
+    ) -> BoxFuture<'_, RunCounts> {
+        Box::pin(async move {
+            let token = CancelToken::new();
+            let token2 = token.clone();
+            let watcher = tokio::spawn(async move {
+                if cancel.wait_for(|c| *c).await.is_ok() {
+                    token2.cancel();
+                }
+            });
+            let (etx, mut erx) = mpsc::unbounded_channel::<BatchOutcome>();
+            let forward = async move {
+                while let Some(o) = erx.recv().await {
+                    let _ = tx.send(o.results);
+                }
+            };
+            let (stats, ()) = tokio::join!(self.engine.run(requests, etx, token), forward);
+            watcher.abort();
+            RunCounts {
+                requests: stats.requests,
+                retries: stats.retries,
+                chars_sent: stats.chars_sent,
+                failed: stats.failed,
+            }
+        })
+    }
 }
 
 /// Progress reports for a display; every method has a no-op default.

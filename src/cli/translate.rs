@@ -196,11 +196,8 @@ fn build_translator(
             }
         );
     };
-    // TODO(backends): tarjama::backend::build + Engine.
-    bail!(
-        "backend {name}: kind {} is not available in this build yet",
-        cfg.kind.as_str()
-    )
+    let t = pipeline::EngineTranslator::from_config(&name, cfg)?;
+    Ok(Some(Arc::new(t)))
 }
 
 fn segmenter(
