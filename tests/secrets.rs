@@ -211,6 +211,61 @@ fn the_key_appears_in_no_output_stream_or_file() {
         );
     }
 
+    // translate: a good run, a failing backend (errors echo the key back
+    // and end in the output as reasons), a flaky one, a dry run; the
+    // outputs of every format.
+    for (backend, out) in [
+        ("good", "good.jsonl"),
+        ("failing", "failing.jsonl"),
+        ("flaky", "flaky.jsonl"),
+        ("good", "good.html"),
+        ("good", "good.xlf"),
+    ] {
+        let (code, stdout, stderr) = p.run_clean(&[
+            "translate",
+            "article.txt",
+            "--backend",
+            backend,
+            "--memory",
+            "tm.sqlite",
+            "-o",
+            out,
+        ]);
+        assert!(
+            matches!(code, Some(0 | 3)),
+            "translate --backend {backend}: {code:?}\n{stdout}{stderr}"
+        );
+    }
+    let failing = std::fs::read_to_string(p.dir.path().join("failing.jsonl")).unwrap();
+    assert!(
+        failing.contains("request headers"),
+        "the echoed errors reached the output as reasons:\n{failing}"
+    );
+    p.assert_key_was_sent(1);
+    p.assert_key_was_sent(2);
+    let (code, _, _) = p.run_clean(&[
+        "translate",
+        "article.txt",
+        "--dry-run",
+        "--memory",
+        "tm.sqlite",
+    ]);
+    assert_eq!(code, Some(0));
+    for args in [
+        &["memory", "--memory", "tm.sqlite", "stats"][..],
+        &["memory", "--memory", "tm.sqlite", "export", "-o", "tm.tmx"],
+        &["memory", "--memory", "tm2.sqlite", "import", "tm.tmx"],
+        &["qa", "good.jsonl"],
+        &["qa", "failing.jsonl", "--format", "jsonl"],
+        &["render", "good.jsonl", "-o", "rendered.md"],
+    ] {
+        let (code, stdout, stderr) = p.run_clean(args);
+        assert!(
+            matches!(code, Some(0 | 3 | 4)),
+            "{args:?}: {code:?}\n{stdout}{stderr}"
+        );
+    }
+
     p.assert_no_file_holds_the_key();
 }
 
@@ -321,6 +376,31 @@ fn html_and_xml_outputs_escape_hostile_segments_and_translations() {
         let text = std::fs::read_to_string(d.join(f)).unwrap();
         assert_well_formed_xml(f, &text);
     }
+    // Through translate: the server's English keeps the markup of the
+    // Arabic, so the translations are hostile too.
+    let article: String = HOSTILE.iter().map(|(ar, _)| format!("{ar}\n\n")).collect();
+    std::fs::write(d.join("hostile.txt"), article).unwrap();
+    for out in ["t.html", "t.xlf", "t.tmx"] {
+        let (code, _, stderr) = p.run_clean(&[
+            "translate",
+            "hostile.txt",
+            "--memory",
+            "tm.sqlite",
+            "-o",
+            out,
+        ]);
+        assert_eq!(code, Some(0), "translate -o {out}: {stderr}");
+    }
+    let html = std::fs::read_to_string(d.join("t.html")).unwrap();
+    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"));
+    assert!(
+        html.contains("&lt;script&gt;alert(&#39;ar&#39;)")
+            || html.contains("&lt;script&gt;alert('ar')")
+    );
+    for f in ["t.xlf", "t.tmx"] {
+        assert_well_formed_xml(f, &std::fs::read_to_string(d.join(f)).unwrap());
+    }
+
     // The reviewed-file round trip gives back the same text (control
     // characters XML cannot carry aside).
     for f in ["out.xlf", "out.tsv"] {
