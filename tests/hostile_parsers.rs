@@ -1,6 +1,6 @@
 //! Hostile input for the parsers of files users bring: the glossary (TSV
 //! and the import formats, TBX included) and the reviewed-file readers
-//! (XLIFF, TSV, JSONL). None may panic, hang or grow without
+//! (XLIFF, TSV, JSONL) and the TMX reader (`memory import`). None may panic, hang or grow without
 //! bound on any input; each error names the file (and the line, where the
 //! input has one). XML readers never expand entities declared in a DTD (the
 //! billion laughs) and survive nesting far deeper than any real file.
@@ -129,11 +129,25 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn tmx_reader_never_panics_and_errors_name_file_and_line(text in hostile_text()) {
+        if let Err(e) = tarjama::tmx::read_tmx("hostile.tmx", &text) {
+            let msg = e.to_string();
+            prop_assert!(msg.starts_with("hostile.tmx:"), "{msg}");
+        }
+    }
 }
 
 fn xliff(seg: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xliff xmlns=\"urn:oasis:names:tc:xliff:document:2.0\" version=\"2.1\" srcLang=\"ar\" trgLang=\"en\">\n<file id=\"f1\">\n<unit id=\"p1s1\">\n<segment>\n<source>{seg}</source>\n<target>{seg}</target>\n</segment>\n</unit>\n</file>\n</xliff>\n"
+    )
+}
+
+fn tmx(seg: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\">\n<header srclang=\"ar\" datatype=\"plaintext\" segtype=\"sentence\" adminlang=\"en\" o-tmf=\"x\" creationtool=\"x\" creationtoolversion=\"1\"/>\n<body>\n<tu>\n<tuv xml:lang=\"ar\"><seg>{seg}</seg></tuv>\n<tuv xml:lang=\"en\"><seg>{seg}</seg></tuv>\n</tu>\n</body>\n</tmx>\n"
     )
 }
 
@@ -339,4 +353,49 @@ fn huge_lines_in_reviewed_files_stay_bounded() {
         }
     }
     assert!(t.elapsed() < limit, "{:?}", t.elapsed());
+}
+
+#[test]
+fn tmx_entities_nesting_and_errors_are_bounded() {
+    let limit = Duration::from_secs(if long() { 60 } else { 10 });
+    for entity in ["&lol9;", "&xxe;"] {
+        let doc = with_dtd(&tmx(entity));
+        let r = bounded("tmx laughs", limit, move || {
+            tarjama::tmx::read_tmx("laughs.tmx", &doc)
+                .map(|u| format!("{u:?}"))
+                .map_err(|e| e.to_string())
+        });
+        match r {
+            Ok(dump) => {
+                assert!(dump.len() < 2000, "{entity} expanded: {} bytes", dump.len());
+                assert!(!dump.contains("root:"), "external entity read");
+            }
+            Err(e) => assert!(e.starts_with("laughs.tmx:"), "{e}"),
+        }
+    }
+    let depth = if long() { 1_000_000 } else { 100_000 };
+    for doc in [
+        tmx(&format!(
+            "{}x{}",
+            "<bpt i=\"1\">".repeat(depth),
+            "</bpt>".repeat(depth)
+        )),
+        tmx(&"<hi>".repeat(depth)),
+        "<tmx>".repeat(depth),
+    ] {
+        let r = bounded("tmx nesting", limit, move || {
+            tarjama::tmx::read_tmx("deep.tmx", &doc)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = r {
+            assert!(e.starts_with("deep.tmx:"), "{e}");
+        }
+    }
+    // A mismatched end tag on line 6.
+    let doc = tmx("x").replacen("</seg>", "</sg>", 1);
+    let e = tarjama::tmx::read_tmx("bad.tmx", &doc)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("bad.tmx:6:"), "{e}");
 }
