@@ -369,3 +369,70 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_output() {
         );
     }
 }
+
+#[test]
+fn a_folder_of_short_articles_keeps_the_endpoint_busy() {
+    // Each article fits in one request: one document at a time would never
+    // have more than one request in flight.
+    let faulty = Faulty::new(FaultyConfig {
+        latency: Duration::from_millis(40),
+        ..FaultyConfig::default()
+    });
+    let server = support::serve_in_background(faulty.handler());
+    let job = Job::new(
+        server.url(),
+        3,
+        "kind = \"openai\"\nmodel = \"m\"\nbatch_size = 8\nconcurrency = 4\ntimeout_secs = 10\n",
+    );
+    let d = job.dir.path();
+    std::fs::create_dir(d.join("in")).unwrap();
+    let n_docs = 24;
+    for k in 0..n_docs {
+        let text: String = (0..3)
+            .map(|i| format!("افتتح المعرض رقم {k} في القاعة {i} أمس.\n\n"))
+            .collect();
+        std::fs::write(d.join(format!("in/a{k:02}.txt")), text).unwrap();
+    }
+    let out = Command::new(bin())
+        .current_dir(d)
+        .env("XDG_DATA_HOME", d.join("data"))
+        .env_remove("TARJAMA_CONFIG")
+        .args([
+            "--config",
+            "tarjama.toml",
+            "translate",
+            "in",
+            "-o",
+            "out",
+            "--memory",
+            "tm.sqlite",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = faulty.summary();
+    assert_eq!(s.requests, n_docs as u64, "one request per article");
+    assert!(
+        s.max_in_flight > 1 && s.max_in_flight <= 4,
+        "articles overlap within the configured concurrency: {s:?}"
+    );
+    for k in 0..n_docs {
+        let pairs = pairs(&d.join(format!("out/a{k:02}.jsonl")));
+        assert_eq!(pairs.len(), 3);
+        for (i, p) in pairs.iter().enumerate() {
+            let source = p["source"].as_str().unwrap();
+            assert!(
+                source.contains(&format!("رقم {k} في القاعة {i} ")),
+                "{source}"
+            );
+            assert_eq!(
+                p["target"].as_str(),
+                Some(Faulty::translation(source).as_str())
+            );
+        }
+    }
+}
