@@ -436,3 +436,33 @@ fn a_folder_of_short_articles_keeps_the_endpoint_busy() {
         }
     }
 }
+
+#[test]
+fn connections_sharing_the_memory_wait_for_each_other_instead_of_failing() {
+    use tarjama::memory::{Memory, MtEntry};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tm.sqlite");
+    drop(Memory::open(&path).unwrap());
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let path = &path;
+            s.spawn(move || {
+                let mut m = Memory::open(path).unwrap();
+                for b in 0..50 {
+                    let entries: Vec<MtEntry> = (0..5)
+                        .map(|i| MtEntry {
+                            key: format!("k{t}-{b}-{i}"),
+                            source: format!("جملة {t} {b} {i} في الخبر"),
+                            target: format!("sentence {t} {b} {i}"),
+                            backend: "b".into(),
+                            model: None,
+                        })
+                        .collect();
+                    m.store_mt(&entries)
+                        .unwrap_or_else(|e| panic!("writer {t}, batch {b}: {e}"));
+                }
+            });
+        }
+    });
+    integrity_check(&path);
+}
