@@ -269,6 +269,32 @@ fn translated_in(path: &Path) -> (usize, usize) {
     (ok, all)
 }
 
+/// (segments sent, retries) summed over the summary lines on stderr:
+/// "NAME: N segments: M from memory, S sent (C characters, R requests, T retries), ...".
+fn summary_counts(stderr: &str) -> (usize, u64) {
+    let number_before = |line: &str, word: &str| -> Option<u64> {
+        let at = line.find(word)?;
+        let digits: String = line[..at]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.chars().rev().collect::<String>().parse().ok()
+    };
+    let (mut sent, mut retries) = (0, 0);
+    for line in stderr.lines() {
+        if let (Some(s), Some(r)) = (
+            number_before(line, " sent ("),
+            number_before(line, " retries)"),
+        ) {
+            sent += s as usize;
+            retries += r;
+        }
+    }
+    (sent, retries)
+}
+
 fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime) -> Measured {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -334,16 +360,9 @@ fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime)
         s.name
     );
     let sum = faulty.summary();
-    // Segments sent for the first time (repeats within a folder come from the memory).
-    let sent: usize = {
-        let mut seen = std::collections::HashSet::new();
-        faulty
-            .records()
-            .iter()
-            .filter(|r| !r.rate_limited && seen.insert(r.texts.clone()))
-            .map(|r| r.texts.len())
-            .sum()
-    };
+    // Segments sent and retries, as tarjama's summary lines say (one per
+    // document); requests as the server counted them.
+    let (sent, retries) = summary_counts(&log);
     let l = s.latency.as_secs_f64();
     let rounds = sent.div_ceil(s.batch * s.concurrency) as f64;
     let mut floor = rounds * l;
@@ -367,7 +386,7 @@ fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime)
         wall,
         floor: Duration::from_secs_f64(floor),
         requests: sum.requests,
-        retries: sum.resent,
+        retries,
         rejected_429: sum.rate_limited
             + sum
                 .by_kind
