@@ -160,7 +160,7 @@ impl Matcher {
     /// Hits in `segment`, in document character offsets.
     pub fn find(&self, segment: &Segment) -> Vec<TermHit> {
         let chars: Vec<char> = segment.text.chars().collect();
-        self.find_raw(&segment.text)
+        self.find_in(&segment.text, &chars)
             .into_iter()
             .map(|h| {
                 let e = &self.entries[h.entry];
@@ -180,6 +180,12 @@ impl Matcher {
 
     /// Hits in any text, in character offsets of `text`, sorted by start.
     pub fn find_raw(&self, text: &str) -> Vec<RawHit> {
+        let chars: Vec<char> = text.chars().collect();
+        self.find_in(text, &chars)
+    }
+
+    /// `find_raw` with the text's characters already split.
+    fn find_in(&self, text: &str, orig: &[char]) -> Vec<RawHit> {
         let Some(ac) = &self.ac else {
             return Vec::new();
         };
@@ -198,30 +204,44 @@ impl Matcher {
             return Vec::new();
         }
         // leftmost, then longest, then the higher-precedence entry
-        cands.sort_by(|a, b| {
+        cands.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then_with(|| {
                 let ra = self.ranks[self.patterns[a.2].entry];
                 let rb = self.ranks[self.patterns[b.2].entry];
                 rb.cmp(&ra)
             })
         });
-        // byte offset → normalised char index
-        let mut char_of = vec![0usize; hay.len() + 1];
-        let mut ci = 0;
-        for (b, _) in hay.char_indices() {
-            char_of[b] = ci;
-            ci += 1;
-        }
-        char_of[hay.len()] = ci;
-        let orig: Vec<char> = text.chars().collect();
-        let mut out = Vec::new();
+        let mut kept: Vec<(usize, usize, usize)> = Vec::new();
         let mut last_end = 0usize;
-        for (s, e, pi) in cands {
-            if s < last_end {
-                continue;
+        for c in cands {
+            if c.0 >= last_end {
+                last_end = c.1;
+                kept.push(c);
             }
-            last_end = e;
-            let (os, oe) = n.original_span(&orig, char_of[s], char_of[e]);
+        }
+        // byte offsets → normalised char indices, in one forward walk (the
+        // kept hits are sorted and disjoint)
+        let mut out = Vec::with_capacity(kept.len());
+        let mut walk = hay
+            .char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(hay.len()));
+        let mut ci = 0usize;
+        let mut cur = walk.next();
+        let mut to_char = |byte: usize| {
+            while let Some(b) = cur {
+                if b >= byte {
+                    break;
+                }
+                cur = walk.next();
+                ci += 1;
+            }
+            ci
+        };
+        for (s, e, pi) in kept {
+            let a = to_char(s);
+            let b = to_char(e);
+            let (os, oe) = n.original_span(orig, a, b);
             out.push(RawHit {
                 entry: self.patterns[pi].entry,
                 start: os,
@@ -237,19 +257,24 @@ impl Matcher {
         let mut start = s;
         if p.starts_word || p.article {
             // up to 4 word characters before the pattern: the proclitics
-            let mut pre: Vec<(usize, char)> = Vec::with_capacity(4);
+            let mut pre = [(0usize, ' '); 4];
+            let mut np = 0;
             for (b, c) in hay[..s].char_indices().rev() {
                 if !is_word(c) {
                     break;
                 }
-                if pre.len() == 4 {
+                if np == 4 {
                     return None;
                 }
-                pre.push((b, c));
+                pre[3 - np] = (b, c);
+                np += 1;
             }
-            pre.reverse();
-            let chars: Vec<char> = pre.iter().map(|x| x.1).collect();
-            let art = proclitic_chain(&chars)?;
+            let pre = &pre[4 - np..];
+            let mut chars = [' '; 4];
+            for (i, x) in pre.iter().enumerate() {
+                chars[i] = x.1;
+            }
+            let art = proclitic_chain(&chars[..np])?;
             if p.article {
                 if art == 0 {
                     return None;
@@ -470,5 +495,41 @@ mod tests {
         assert_eq!((h[0].start, h[0].end), (107, 113));
         assert_eq!(h[0].surface, "طالبان");
         assert_eq!(h[0].segment, "p2s1");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spans_are_sorted_disjoint_and_whole_words(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "روسيا", "وروسيا", "الروسية", "طالبان", "لل", "ال", "و", " ", "  ", "،",
+                    "\u{0640}", "\u{064E}", "\u{200F}", "حكومة", "حكومتها", "صيغة", "موسكو",
+                ]),
+                0..30,
+            )
+        ) {
+            let text: String = parts.concat();
+            let g = Glossary::new(vec![
+                entry("روسيا", "Russia", Some("place"), &[]),
+                entry("طالبان", "Taliban", Some("org"), &[]),
+                entry("حكومة", "government", None, &[]),
+                entry("صيغة موسكو", "Moscow Format", Some("event"), &[]),
+                entry("موسكو", "Moscow", Some("place"), &[]),
+            ]);
+            let m = g.matcher();
+            let chars: Vec<char> = text.chars().collect();
+            let mut last = 0;
+            for h in m.find_raw(&text) {
+                proptest::prop_assert!(h.start >= last && h.start < h.end && h.end <= chars.len());
+                last = h.end;
+                let surface: String = chars[h.start..h.end].iter().collect();
+                let e = &m.entries()[h.entry];
+                if e.is_name() {
+                    // a name's surface is one of its spellings, a whole word
+                    proptest::prop_assert!(e.forms().any(|f| key(f) == key(&surface)), "{surface}");
+                    proptest::prop_assert!(h.end == chars.len() || !chars[h.end].is_alphabetic());
+                }
+            }
+        }
     }
 }
