@@ -57,9 +57,17 @@ pub fn proclitic_chain(p: &[char]) -> Option<usize> {
     }
 }
 
+/// Letters and digits (after normalisation), with fast paths for ASCII and
+/// the Arabic letters.
 #[inline]
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric()
+pub(crate) fn is_word(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else if matches!(c, '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}') {
+        true
+    } else {
+        c.is_alphanumeric()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
