@@ -19,7 +19,8 @@ bound form before a suffix (حكومته) and the plural in ات (حكومات).
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::automaton::OverlappingState;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
 
 use super::{Entry, Glossary};
 use crate::model::{Segment, TermHit};
@@ -107,6 +108,9 @@ pub struct Matcher {
     entries: Vec<Entry>,
     /// Precedence of each entry, to break exact ties.
     ranks: Vec<usize>,
+    /// Every pattern starts with a letter or digit: searches can be
+    /// anchored at word starts and after proclitics only.
+    word_starts_only: bool,
 }
 
 impl Matcher {
@@ -149,11 +153,14 @@ impl Matcher {
         let ac = (!texts.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .start_kind(StartKind::Both)
                 .build(&texts)
                 .expect("glossary patterns fit the automaton")
         });
+        let word_starts_only = patterns.iter().all(|p| p.starts_word);
         Matcher {
             ac,
+            word_starts_only,
             patterns,
             entries: glossary.entries().to_vec(),
             ranks,
@@ -202,10 +209,36 @@ impl Matcher {
         // (start byte, end byte, pattern) of candidates that pass the checks,
         // start being where the term starts (the article included).
         let mut cands: Vec<(usize, usize, usize)> = Vec::new();
-        for m in ac.find_overlapping_iter(hay) {
-            let p = &self.patterns[m.pattern().as_usize()];
-            if let Some(start) = self.check(p, hay, m.start(), m.end()) {
-                cands.push((start, m.end(), m.pattern().as_usize()));
+        let mut consider = |pi: usize, s: usize, e: usize| {
+            if let Some(start) = self.check(&self.patterns[pi], hay, s, e) {
+                cands.push((start, e, pi));
+            }
+        };
+        if self.word_starts_only {
+            // anchored searches where a term can start: at each word start
+            // and after each proclitic chain it begins with
+            let mut prev_word = false;
+            for (b, c) in hay.char_indices() {
+                let w = is_word(c);
+                if w && !prev_word {
+                    for q in chain_ends(&hay[b..]) {
+                        let input = Input::new(hay).range(b + q..).anchored(Anchored::Yes);
+                        let mut state = OverlappingState::start();
+                        loop {
+                            ac.try_find_overlapping(input.clone(), &mut state)
+                                .expect("anchored searches are enabled");
+                            match state.get_match() {
+                                Some(m) => consider(m.pattern().as_usize(), m.start(), m.end()),
+                                None => break,
+                            }
+                        }
+                    }
+                }
+                prev_word = w;
+            }
+        } else {
+            for m in ac.find_overlapping_iter(hay) {
+                consider(m.pattern().as_usize(), m.start(), m.end());
             }
         }
         if cands.is_empty() {
@@ -305,6 +338,26 @@ impl Matcher {
         }
         Some(start)
     }
+}
+
+/// Byte offsets, in a word starting at `word`, where a term may start:
+/// 0, and after every proclitic chain the word begins with.
+fn chain_ends(word: &str) -> impl Iterator<Item = usize> + '_ {
+    let mut ends = [0usize; 5];
+    let mut n = 1;
+    let mut chars = [' '; 4];
+    for (i, (b, c)) in word.char_indices().take(4).enumerate() {
+        let k = i + 1;
+        chars[i] = c;
+        if !matches!(c, 'و' | 'ف' | 'ب' | 'ك' | 'ل' | 'ا') {
+            break;
+        }
+        if proclitic_chain(&chars[..k]).is_some() {
+            ends[n] = b + c.len_utf8();
+            n += 1;
+        }
+    }
+    ends.into_iter().take(n)
 }
 
 /// The patterns for one normalised form `k` (written `form`).
@@ -488,6 +541,49 @@ mod tests {
     }
 
     #[test]
+    fn chain_ends_lists_every_proclitic_split() {
+        let e = |w: &str| chain_ends(w).collect::<Vec<_>>();
+        assert_eq!(e("روسيا"), [0]);
+        assert_eq!(e("وروسيا"), [0, 2]);
+        assert_eq!(e("وبالروسيا"), [0, 2, 4, 8]);
+        assert_eq!(e("للكرملين"), [0, 2, 4]);
+        assert_eq!(e("ال"), [0, 4]);
+    }
+
+    #[test]
+    fn anchored_and_unanchored_searches_agree() {
+        let odd = entry("(داعش)", "IS", Some("org"), &[]);
+        let words = Glossary::new(vec![
+            entry("روسيا", "Russia", Some("place"), &[]),
+            entry("الكرملين", "the Kremlin", Some("org"), &[]),
+            entry("داعش", "IS", Some("org"), &[]),
+        ]);
+        let mut with_odd = words.entries().to_vec();
+        with_odd.push(odd);
+        let a = words.matcher();
+        let b = Glossary::new(with_odd).matcher();
+        assert!(a.word_starts_only && !b.word_starts_only);
+        let text = "وبالروسيا وللكرملين ولروسيا، داعش (داعش) روسيات";
+        let spans = |m: &Matcher| {
+            m.find_raw(text)
+                .into_iter()
+                .filter(|h| m.entries()[h.entry].source != "(داعش)")
+                .map(|h| (h.start, h.end))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(spans(&a), [(4, 9), (12, 19), (22, 27), (29, 33), (35, 39)]);
+        // with a pattern that starts with `(`, the whole-text search finds
+        // the same words and the parenthesised form instead of the inner word
+        assert_eq!(spans(&b), [(4, 9), (12, 19), (22, 27), (29, 33)]);
+        let odd: Vec<_> = b
+            .find_raw(text)
+            .into_iter()
+            .map(|h| (h.start, h.end))
+            .collect();
+        assert_eq!(odd.last(), Some(&(34, 40)));
+    }
+
+    #[test]
     fn document_offsets() {
         let m = one("طالبان", Some("org"));
         let seg = Segment {
@@ -525,6 +621,11 @@ mod tests {
                 entry("موسكو", "Moscow", Some("place"), &[]),
             ]);
             let m = g.matcher();
+            // the anchored search finds what the whole-text search finds
+            let mut whole = m.clone();
+            whole.word_starts_only = false;
+            proptest::prop_assert!(m.word_starts_only);
+            proptest::prop_assert_eq!(m.find_raw(&text), whole.find_raw(&text));
             let chars: Vec<char> = text.chars().collect();
             let mut last = 0;
             for h in m.find_raw(&text) {
