@@ -189,3 +189,80 @@ pub struct AlignedPair {
     #[serde(default)]
     pub end: usize,
 }
+
+/// Counts from the run that produced a document, shown in its header.
+/// Every field defaults to zero so that older files (or files written by
+/// other tools) still parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunSummary {
+    /// Segments in the document.
+    pub segments: usize,
+    /// Segments whose target came from the memory (exact hits).
+    pub from_memory: usize,
+    /// Segments sent to the backend in this run.
+    pub sent: usize,
+    /// Characters sent to the backend.
+    pub chars_sent: usize,
+    /// HTTP requests made.
+    pub requests: usize,
+    /// Retries made.
+    pub retries: usize,
+    /// Segments left untranslated because the backend failed.
+    pub failed: usize,
+    /// Pinned terms the English honoured.
+    pub terms_honoured: usize,
+    /// Pinned terms the English missed.
+    pub terms_missed: usize,
+    /// Wall-clock time of the run in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// What is known about a bilingual document as a whole: where it came from
+/// and how it was made. Written as the header line of tarjama's JSONL and
+/// shown at the top of the HTML. Every field is optional, so that a
+/// header from an older version still parses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DocMeta {
+    /// Path of the source article as it was given on the command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_path: Option<String>,
+    /// File name of the source article (without directories).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// The document's title: its first segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// When the document was made, RFC 3339 in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The tarjama version that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tarjama_version: Option<String>,
+    /// Backend name (from the config) or kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Model, for backends that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Hash of the glossary content used (blake3, hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glossary_hash: Option<String>,
+    /// Source and target languages (BCP 47); `ar` and `en` when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_lang: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_lang: Option<String>,
+    /// The run's counts, when the document was made by `translate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<RunSummary>,
+}
+
+/// A whole bilingual document: its metadata and its rows in document order.
+/// `translate` produces it; every writer in `output` consumes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bitext {
+    pub meta: DocMeta,
+    pub pairs: Vec<AlignedPair>,
+}

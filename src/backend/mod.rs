@@ -10,7 +10,23 @@ limits, auth, error bodies and retry rules; a [`Backend`] turns one batch of
 concurrency, rate limits and retries live in the engine, not here.
 */
 
+pub mod azure;
+pub mod build;
+pub mod deepl;
+pub mod engine;
+pub mod google;
 pub mod http;
+pub mod libretranslate;
+pub mod llm;
+pub mod ollama;
+pub mod openai;
+pub mod ratelimit;
+pub mod secret;
+pub mod template;
+pub mod terms;
+pub mod vendor;
+
+pub use build::build;
 
 use std::future::Future;
 use std::pin::Pin;

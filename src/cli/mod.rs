@@ -12,8 +12,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backends;
 mod glossary;
+mod memory;
+mod progress;
+mod qa;
+mod render;
 mod segment;
+mod translate;
 
 /// Exit code: everything asked for was done.
 pub const EXIT_OK: u8 = 0;
@@ -74,15 +80,32 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Cut an article into paragraphs and sentences.
     Segment(segment::Args),
+    /// Turn a reviewed XLIFF, TSV or JSONL into any format, taking the
+    /// reviewer's text.
+    Render(render::Args),
+    /// Check a bilingual file: terms, numbers, leftovers, consistency.
+    Qa(qa::Args),
+    /// List the configured MT backends, or test one.
+    Backends(backends::Args),
     /// Match, maintain, check, convert and grow glossaries.
     Glossary(glossary::Args),
+    /// Inspect the translation memory, export it to TMX, import TMX.
+    Memory(memory::Args),
+    /// Translate articles into aligned bilingual documents (offline without
+    /// a backend: segments, glossary hits and memory matches).
+    Translate(translate::Args),
 }
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Segment(args) => segment::run(&cli.global, args),
+        Command::Render(args) => render::run(&cli.global, args),
+        Command::Qa(args) => qa::run(&cli.global, args),
+        Command::Backends(args) => backends::run(&cli.global, args),
         Command::Glossary(args) => glossary::run(&cli.global, args),
+        Command::Memory(args) => memory::run(&cli.global, args),
+        Command::Translate(args) => translate::run(&cli.global, args),
     }
 }
 

@@ -79,75 +79,63 @@ impl Segmenter {
         let mut out = Vec::new();
         let mut cursor = CharCursor::default();
         let mut para = 0usize;
-        let mut chars: Vec<char> = Vec::new();
-        let mut bytes: Vec<usize> = Vec::new();
         for (start, end) in paragraphs(text, opts) {
             para += 1;
-            let char_start = cursor.advance_to(text, start);
             let body = &text[start..end];
-            chars.clear();
-            bytes.clear();
-            for (b, c) in body.char_indices() {
-                chars.push(c);
-                bytes.push(b);
-            }
-            bytes.push(body.len());
             let mut index = 0usize;
-            for (s, e) in self.sentences(&chars) {
+            for (s, e) in self.sentences(body) {
                 index += 1;
+                let char_start = cursor.advance_to(text, start + s);
+                let char_end = cursor.advance_to(text, start + e);
                 out.push(Segment {
                     id: Segment::make_id(para, index),
                     para,
                     index,
-                    text: body[bytes[s]..bytes[e]].to_string(),
-                    start: char_start + s,
-                    end: char_start + e,
+                    text: body[s..e].to_string(),
+                    start: char_start,
+                    end: char_end,
                 });
             }
         }
         out
     }
 
-    /// Sentence spans (char indices, end exclusive) inside one trimmed paragraph.
-    fn sentences(&self, chars: &[char]) -> Vec<(usize, usize)> {
+    /// Sentence spans (byte ranges) inside one trimmed paragraph.
+    fn sentences(&self, body: &str) -> Vec<(usize, usize)> {
         let r = &self.rules;
         let mut spans = Vec::new();
         let mut seg_start = 0usize;
-        // Quote/bracket pairs are computed only when a terminator is seen.
-        let mut pairs: Option<Vec<(usize, usize)>> = None;
-        let n = chars.len();
+        // Quote/bracket pairs are computed once per paragraph, and only when
+        // a break is otherwise allowed.
+        let mut pairs: Option<PairSweep> = None;
+        let n = body.len();
         let mut i = 0usize;
         while i < n {
-            if !r.is_terminator(chars[i]) {
-                i += 1;
+            let Some(c) = body[i..].chars().next() else {
+                break;
+            };
+            if !r.is_terminator(c) {
+                i += c.len_utf8();
                 continue;
             }
             let run_start = i;
-            let mut j = i;
-            while j < n && r.is_terminator(chars[j]) {
-                j += 1;
-            }
-            let mut k = j;
-            while k < n && r.is_closer(chars[k]) {
-                k += 1;
-            }
-            i = j.max(run_start + 1);
+            let run_end = skip_while(body, i, |c| r.is_terminator(c));
+            let k = skip_while(body, run_end, |c| r.is_closer(c));
+            i = run_end;
             // Must be followed by white space, and something after it.
-            if k >= n || !chars[k].is_whitespace() {
+            match body[k..].chars().next() {
+                Some(c) if c.is_whitespace() => {}
+                _ => continue,
+            }
+            let m = skip_while(body, k, is_blank_char);
+            let Some(next) = body[m..].chars().next() else {
+                continue;
+            };
+            if !self.breaks_here(body, seg_start, run_start, run_end, next) {
                 continue;
             }
-            let mut m = k;
-            while m < n && is_blank_char(chars[m]) {
-                m += 1;
-            }
-            if m >= n {
-                continue;
-            }
-            if !self.breaks_here(chars, seg_start, run_start, j, m) {
-                continue;
-            }
-            let pairs = pairs.get_or_insert_with(|| r.matched_pairs(chars));
-            if pairs.iter().any(|&(o, c)| o < run_start && c >= k) {
+            let sweep = pairs.get_or_insert_with(|| PairSweep::new(r.matched_pairs(body)));
+            if sweep.inside(run_start, k) {
                 continue;
             }
             spans.push((seg_start, k));
@@ -160,46 +148,84 @@ impl Segmenter {
         spans
     }
 
-    /// The word-level checks for a terminator run `chars[run..run_end]` whose
-    /// next sentence would start at `next`.
+    /// The word-level checks for a terminator run `body[run..run_end]` whose
+    /// next sentence would start with `next`.
     fn breaks_here(
         &self,
-        chars: &[char],
+        body: &str,
         seg_start: usize,
         run: usize,
         run_end: usize,
-        next: usize,
+        next: char,
     ) -> bool {
         let r = &self.rules;
-        let run_chars = &chars[run..run_end];
-        if r.is_never_break_run(run_chars) {
+        let run_text = &body[run..run_end];
+        if r.is_never_break_run(run_text) {
             return false;
         }
-        if !r.starts_sentence(chars[next]) {
+        if !r.starts_sentence(next) {
             return false;
         }
-        if run_chars == ['.'] {
+        if run_text == "." {
             // The word before the dot, without opening punctuation.
-            let mut w = run;
-            while w > seg_start && !chars[w - 1].is_whitespace() {
-                w -= 1;
-            }
-            while w < run && r.is_opener(chars[w]) {
-                w += 1;
-            }
-            let word = &chars[w..run_end];
+            let before = &body[seg_start..run];
+            let mut w = before
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| c.is_whitespace())
+                .map_or(seg_start, |(b, c)| seg_start + b + c.len_utf8());
+            w = skip_while(body, w, |c| r.is_opener(c)).min(run);
+            let word = &body[w..run_end];
             if r.is_abbreviation(word) {
                 return false;
             }
             if r.list_markers
                 && w == seg_start
                 && word.len() > 1
-                && word[..word.len() - 1].iter().all(|c| c.is_numeric())
+                && word[..word.len() - 1].chars().all(char::is_numeric)
             {
                 return false;
             }
         }
         true
+    }
+}
+
+/// The byte position after the characters of `s` from `from` that satisfy `f`.
+fn skip_while(s: &str, from: usize, f: impl Fn(char) -> bool) -> usize {
+    s[from..]
+        .char_indices()
+        .find(|&(_, c)| !f(c))
+        .map_or(s.len(), |(b, _)| from + b)
+}
+
+/// Answers "is this break inside a matched pair?" for break positions that
+/// only move forward, in linear time overall.
+struct PairSweep {
+    /// (open, close) byte positions, sorted by open.
+    pairs: Vec<(usize, usize)>,
+    next: usize,
+    max_close: Option<usize>,
+}
+
+impl PairSweep {
+    fn new(mut pairs: Vec<(usize, usize)>) -> Self {
+        pairs.sort_unstable();
+        PairSweep {
+            pairs,
+            next: 0,
+            max_close: None,
+        }
+    }
+
+    /// Whether some pair opens before `run` and closes at or after `end`.
+    fn inside(&mut self, run: usize, end: usize) -> bool {
+        while self.next < self.pairs.len() && self.pairs[self.next].0 < run {
+            let c = self.pairs[self.next].1;
+            self.max_close = Some(self.max_close.map_or(c, |m| m.max(c)));
+            self.next += 1;
+        }
+        self.max_close.is_some_and(|c| c >= end)
     }
 }
 

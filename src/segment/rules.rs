@@ -51,10 +51,12 @@ pub struct Rules {
     terminators: Vec<char>,
     /// Bit `c` set for each ASCII terminator `c`: the hot path.
     ascii_terminators: u128,
+    /// Bit `c` set for each ASCII character that is one side of a pair.
+    ascii_pair_chars: u128,
     closers: Vec<char>,
     openers: Vec<char>,
     pairs: Vec<(char, char)>,
-    never_break_runs: Vec<Vec<char>>,
+    never_break_runs: Vec<String>,
     abbreviations: HashSet<String>,
     pub(crate) single_letter_initials: bool,
     pub(crate) list_markers: bool,
@@ -80,6 +82,7 @@ impl Rules {
         let mut rules = Rules {
             terminators: Vec::new(),
             ascii_terminators: 0,
+            ascii_pair_chars: 0,
             closers: Vec::new(),
             openers: Vec::new(),
             pairs: Vec::new(),
@@ -121,15 +124,19 @@ impl Rules {
                 if !self.pairs.contains(&p) {
                     self.pairs.push(p);
                 }
+                for c in [p.0, p.1] {
+                    if c.is_ascii() {
+                        self.ascii_pair_chars |= 1u128 << (c as u32);
+                    }
+                }
             }
         }
         if let Some(v) = f.never_break_runs {
             for s in v {
-                let run: Vec<char> = s.chars().collect();
-                if run.is_empty() {
+                if s.is_empty() {
                     return Err("never_break_runs entries must not be empty".into());
                 }
-                self.never_break_runs.push(run);
+                self.never_break_runs.push(s);
             }
         }
         if let Some(b) = f.single_letter_initials {
@@ -225,8 +232,16 @@ impl Rules {
         self.openers.contains(&c) || self.pairs.iter().any(|&(o, _)| o == c)
     }
 
-    pub(crate) fn is_never_break_run(&self, run: &[char]) -> bool {
-        self.never_break_runs.iter().any(|r| r.as_slice() == run)
+    #[inline]
+    fn is_pair_char(&self, c: char) -> bool {
+        if c.is_ascii() {
+            return self.ascii_pair_chars & (1u128 << (c as u32)) != 0;
+        }
+        self.pairs.iter().any(|&(o, cl)| o == c || cl == c)
+    }
+
+    pub(crate) fn is_never_break_run(&self, run: &str) -> bool {
+        self.never_break_runs.iter().any(|r| r == run)
     }
 
     /// Whether a sentence may start with `c`.
@@ -239,22 +254,30 @@ impl Rules {
     }
 
     /// Whether `word` (ending in its dot) is an abbreviation or initials.
-    pub(crate) fn is_abbreviation(&self, word: &[char]) -> bool {
+    pub(crate) fn is_abbreviation(&self, word: &str) -> bool {
         if self.single_letter_initials && is_initials(word) {
             return true;
         }
-        let w: String = word.iter().collect::<String>().to_lowercase();
-        self.abbreviations.contains(&w)
+        if word.chars().any(char::is_uppercase) {
+            self.abbreviations.contains(&word.to_lowercase())
+        } else {
+            self.abbreviations.contains(word)
+        }
     }
 
-    /// Matched quote and bracket pairs in a paragraph, as (open, close) char
-    /// indices. Unmatched quotes are ignored, so a stray quote cannot hide
-    /// the sentence breaks of a whole paragraph.
-    pub(crate) fn matched_pairs(&self, chars: &[char]) -> Vec<(usize, usize)> {
+    /// Matched quote and bracket pairs in a paragraph, as (open, close)
+    /// byte positions. Unmatched quotes are ignored, so a stray quote cannot
+    /// hide the sentence breaks of a whole paragraph. Work and memory are
+    /// bounded: a close looks at most [`MAX_PAIR_SEARCH`] open brackets deep,
+    /// and at most [`MAX_PAIRS`] pairs are kept.
+    pub(crate) fn matched_pairs(&self, body: &str) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
         let mut stack: Vec<(char, usize)> = Vec::new();
         let mut symmetric_open: Vec<Option<usize>> = vec![None; self.pairs.len()];
-        for (i, &c) in chars.iter().enumerate() {
+        for (i, c) in body.char_indices() {
+            if !self.is_pair_char(c) {
+                continue;
+            }
             for (p, &(open, close)) in self.pairs.iter().enumerate() {
                 if open == close {
                     if c == open {
@@ -265,35 +288,43 @@ impl Rules {
                     }
                 } else if c == open {
                     stack.push((close, i));
-                } else if c == close
-                    && let Some(pos) = stack.iter().rposition(|&(cl, _)| cl == c)
-                {
-                    found.push((stack[pos].1, i));
-                    stack.truncate(pos);
+                } else if c == close {
+                    let floor = stack.len().saturating_sub(MAX_PAIR_SEARCH);
+                    if let Some(pos) = stack[floor..].iter().rposition(|&(cl, _)| cl == c) {
+                        let pos = floor + pos;
+                        found.push((stack[pos].1, i));
+                        stack.truncate(pos);
+                    }
                 }
+            }
+            if found.len() >= MAX_PAIRS {
+                break;
             }
         }
         found
     }
 }
 
+/// How deep a closing bracket looks for its opening one.
+const MAX_PAIR_SEARCH: usize = 32;
+/// How many quote/bracket pairs one paragraph may protect.
+const MAX_PAIRS: usize = 1 << 20;
+
 /// `د.` `ج.م.ع.` `U.S.` `e.g.`: single letters (an optional tatweel after
 /// each, as in `هـ.`) each followed by a dot.
-fn is_initials(word: &[char]) -> bool {
-    let mut i = 0;
+fn is_initials(word: &str) -> bool {
+    let mut it = word.chars().peekable();
     let mut letters = 0;
-    while i < word.len() {
-        if !word[i].is_alphabetic() {
+    while let Some(c) = it.next() {
+        if !c.is_alphabetic() {
             return false;
         }
-        i += 1;
-        if i < word.len() && word[i] == '\u{0640}' {
-            i += 1;
+        if it.peek() == Some(&'\u{0640}') {
+            it.next();
         }
-        if i >= word.len() || word[i] != '.' {
+        if it.next() != Some('.') {
             return false;
         }
-        i += 1;
         letters += 1;
     }
     letters > 0

@@ -1,0 +1,811 @@
+/*!
+The engine: how a list of requests becomes translations through one
+backend, whatever its protocol. It cuts the work into batches within the
+backend's limits, keeps at most `concurrency` requests in flight, paces
+them to `requests_per_minute`, applies the per-request timeout, retries what
+the backend marks retryable (exponential backoff with jitter, or the wait
+the server asked for, capped), never retries what is final, splits a batch
+whose answer was unusable down to single segments, and reports each batch
+as soon as it is done, so that the caller can store it before the next one
+arrives. A batch that still fails does not stop the others: its segments
+come back as failed with the reason.
+*/
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::ratelimit::{Gate, RateLimiter};
+use super::{Backend, BackendError, BatchLimits, ErrorKind};
+use crate::config::BackendConfig;
+use crate::model::Request;
+
+/// Retries of a single segment whose answer was unusable (after splitting).
+pub const BAD_ANSWER_RETRIES: u32 = 2;
+
+/// How the engine drives a backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineOptions {
+    /// Requests in flight at most (≥ 1).
+    pub concurrency: usize,
+    /// Requests started in any minute at most.
+    pub requests_per_minute: Option<u32>,
+    /// Retries of one batch after its first attempt.
+    pub max_retries: u32,
+    /// Time allowed for one request; `None` leaves it to the backend.
+    pub timeout: Option<Duration>,
+    /// The first backoff; doubled on each retry.
+    pub backoff_base: Duration,
+    /// The longest wait between attempts, Retry-After included.
+    pub backoff_max: Duration,
+    /// Split a batch whose answer was unusable (or refused as malformed)
+    /// into halves, down to single segments.
+    pub split_on_bad_response: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            concurrency: 4,
+            requests_per_minute: None,
+            max_retries: crate::config::defaults::MAX_RETRIES,
+            timeout: None,
+            backoff_base: Duration::from_millis(crate::config::defaults::RETRY_BASE_MS),
+            backoff_max: Duration::from_secs_f64(crate::config::defaults::RETRY_MAX_SECS),
+            split_on_bad_response: true,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// The options a backend table asks for (defaults filled in).
+    pub fn from_config(cfg: &BackendConfig) -> EngineOptions {
+        EngineOptions {
+            concurrency: cfg.concurrency_or_default().max(1),
+            requests_per_minute: cfg.requests_per_minute,
+            max_retries: cfg.max_retries_or_default(),
+            timeout: Some(cfg.timeout()),
+            backoff_base: cfg.retry_base(),
+            backoff_max: cfg.retry_max(),
+            split_on_bad_response: true,
+        }
+    }
+}
+
+/// Stops a run from sending new requests. Clones share the same state.
+#[derive(Debug, Clone)]
+pub struct CancelToken {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl Default for CancelToken {
+    fn default() -> Self {
+        CancelToken::new()
+    }
+}
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken {
+            tx: Arc::new(watch::Sender::new(false)),
+        }
+    }
+
+    pub fn cancel(&self) {
+        self.tx.send_replace(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.tx.borrow()
+    }
+
+    /// Resolves once [`CancelToken::cancel`] has been called.
+    pub async fn cancelled(&self) {
+        let mut rx = self.tx.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+}
+
+/// One finished request: its segments, each with its English or the error.
+#[derive(Debug, Clone)]
+pub struct BatchOutcome {
+    pub results: Vec<(String, Result<String, BackendError>)>,
+}
+
+/// Live counters, shared with a progress display. Cumulative over the
+/// engine's life; a run's own figures are in its [`EngineStats`].
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// HTTP requests started (retries included).
+    pub requests: AtomicU64,
+    /// Requests sent again after a retryable failure.
+    pub retries: AtomicU64,
+    /// Characters of source text sent (retries included).
+    pub chars_sent: AtomicU64,
+    /// Segments translated.
+    pub translated: AtomicU64,
+    /// Segments that failed for good.
+    pub failed: AtomicU64,
+    /// Batches split in halves after an unusable answer.
+    pub splits: AtomicU64,
+    /// Answers that said "slow down" (429 and the like).
+    pub rate_limited: AtomicU64,
+    /// Segments not sent because the run was cancelled.
+    pub not_sent: AtomicU64,
+    /// Requests in flight now.
+    pub in_flight: AtomicU64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub requests: u64,
+    pub retries: u64,
+    pub chars_sent: u64,
+    /// Segments that failed for good.
+    pub failed: u64,
+    pub splits: u64,
+    /// Segments translated.
+    pub translated: u64,
+    /// Batches planned from the input.
+    pub batches: u64,
+    pub rate_limited: u64,
+    /// Segments never sent because the run was cancelled.
+    pub not_sent: u64,
+    pub elapsed: Duration,
+}
+
+/// Cut `requests` into consecutive batches within `limits`. A request
+/// that alone exceeds the character or byte limit gets a batch of its own
+/// (the engine fails it without sending).
+pub fn plan(requests: &[Request], limits: BatchLimits) -> Vec<Range<usize>> {
+    let max_items = limits.max_items.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    let (mut chars, mut bytes) = (0usize, 0usize);
+    for (i, r) in requests.iter().enumerate() {
+        let c = r.text.chars().count();
+        let b = r.text.len();
+        let n = i - start;
+        let over = n >= max_items
+            || limits.max_chars.is_some_and(|m| chars + c > m)
+            || limits.max_bytes.is_some_and(|m| bytes + b > m);
+        if n > 0 && over {
+            out.push(start..i);
+            start = i;
+            chars = 0;
+            bytes = 0;
+        }
+        chars += c;
+        bytes += b;
+    }
+    if start < requests.len() {
+        out.push(start..requests.len());
+    }
+    out
+}
+
+/// Drives one backend.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    opts: EngineOptions,
+    sem: Arc<Semaphore>,
+    limiter: Option<RateLimiter>,
+    gate: Gate,
+    progress: Arc<Progress>,
+}
+
+/// Per-run state shared by the batch tasks.
+struct Run {
+    counters: Progress,
+    tx: mpsc::UnboundedSender<BatchOutcome>,
+    cancel: CancelToken,
+}
+
+impl Engine {
+    pub fn new(backend: Arc<dyn Backend>, opts: EngineOptions) -> Engine {
+        let concurrency = opts.concurrency.max(1);
+        Engine {
+            inner: Arc::new(Inner {
+                backend,
+                limiter: opts.requests_per_minute.map(RateLimiter::per_minute),
+                sem: Arc::new(Semaphore::new(concurrency)),
+                gate: Gate::default(),
+                progress: Arc::new(Progress::default()),
+                opts,
+            }),
+        }
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.inner.backend
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.inner.opts
+    }
+
+    /// Live counters for a progress display.
+    pub fn progress(&self) -> Arc<Progress> {
+        self.inner.progress.clone()
+    }
+
+    /// The batches `requests` would be sent in (for dry runs and estimates).
+    pub fn plan(&self, requests: &[Request]) -> Vec<Range<usize>> {
+        plan(requests, self.inner.backend.limits())
+    }
+
+    /// Sends each finished batch on `tx` as soon as it arrives (completion
+    /// order). Stops sending new requests when `cancel` is cancelled, waits
+    /// for those in flight, and returns the run's statistics. Segments that
+    /// were never sent get no outcome (they count in `not_sent`).
+    pub async fn run(
+        &self,
+        requests: Vec<Request>,
+        tx: mpsc::UnboundedSender<BatchOutcome>,
+        cancel: CancelToken,
+    ) -> EngineStats {
+        let started = tokio::time::Instant::now();
+        let ranges = self.plan(&requests);
+        let run = Arc::new(Run {
+            counters: Progress::default(),
+            tx,
+            cancel,
+        });
+        let mut set = JoinSet::new();
+        let mut rest = requests;
+        let mut batches = Vec::with_capacity(ranges.len());
+        for r in ranges.iter().rev() {
+            batches.push(rest.split_off(r.start));
+        }
+        batches.reverse();
+        let n_batches = batches.len() as u64;
+        let mut pending = batches.into_iter();
+        // Hand out permits in input order: a batch is spawned only when it
+        // can be sent, which also bounds the number of live tasks.
+        for batch in pending.by_ref() {
+            let permit = tokio::select! {
+                p = self.inner.sem.clone().acquire_owned() => p.ok(),
+                _ = run.cancel.cancelled() => None,
+            };
+            let Some(permit) = permit else {
+                self.count(&run, |c| &c.not_sent, batch.len() as u64);
+                break;
+            };
+            let inner = self.clone();
+            let run2 = run.clone();
+            set.spawn(async move { inner.process(batch, Some(permit), &run2).await });
+        }
+        for batch in pending {
+            self.count(&run, |c| &c.not_sent, batch.len() as u64);
+        }
+        while set.join_next().await.is_some() {}
+        let c = &run.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EngineStats {
+            requests: get(&c.requests),
+            retries: get(&c.retries),
+            chars_sent: get(&c.chars_sent),
+            failed: get(&c.failed),
+            splits: get(&c.splits),
+            translated: get(&c.translated),
+            batches: n_batches,
+            rate_limited: get(&c.rate_limited),
+            not_sent: get(&c.not_sent),
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// Everything, in input order. Request ids must be unique.
+    pub async fn translate_all(
+        &self,
+        requests: Vec<Request>,
+    ) -> (Vec<Result<String, BackendError>>, EngineStats) {
+        let mut slots: HashMap<String, VecDeque<usize>> = HashMap::new();
+        for (i, r) in requests.iter().enumerate() {
+            slots.entry(r.id.clone()).or_default().push_back(i);
+        }
+        let n = requests.len();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let stats = self.run(requests, tx, CancelToken::new()).await;
+        let mut out: Vec<Option<Result<String, BackendError>>> = vec![None; n];
+        while let Ok(outcome) = rx.try_recv() {
+            for (id, res) in outcome.results {
+                if let Some(i) = slots.get_mut(&id).and_then(VecDeque::pop_front) {
+                    out[i] = Some(res);
+                }
+            }
+        }
+        let name = self.inner.backend.name().to_string();
+        let out = out
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(BackendError::new(
+                        ErrorKind::BadRequest,
+                        format!("{name}: segment was not sent"),
+                    ))
+                })
+            })
+            .collect();
+        (out, stats)
+    }
+
+    fn count(&self, run: &Run, field: fn(&Progress) -> &AtomicU64, n: u64) {
+        field(&run.counters).fetch_add(n, Ordering::Relaxed);
+        field(&self.inner.progress).fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The wait before retry number `attempt` (1-based).
+    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let o = &self.inner.opts;
+        match retry_after {
+            Some(ra) => {
+                // What the server asked for, capped, plus up to 10% so that
+                // waiting batches do not all come back at the same instant.
+                let ra = ra.min(o.backoff_max);
+                ra + ra.mul_f64(0.1 * fastrand::f64())
+            }
+            None => {
+                let exp = o
+                    .backoff_base
+                    .saturating_mul(1u32 << (attempt.saturating_sub(1)).min(20))
+                    .min(o.backoff_max);
+                // ±25% jitter.
+                exp.mul_f64(0.75 + 0.5 * fastrand::f64())
+            }
+        }
+    }
+
+    fn finish(&self, run: &Run, batch: &[Request], result: Result<Vec<String>, BackendError>) {
+        let results = match result {
+            Ok(english) => {
+                self.count(run, |c| &c.translated, batch.len() as u64);
+                batch
+                    .iter()
+                    .map(|r| r.id.clone())
+                    .zip(english.into_iter().map(Ok))
+                    .collect()
+            }
+            Err(e) => {
+                self.count(run, |c| &c.failed, batch.len() as u64);
+                batch
+                    .iter()
+                    .map(|r| (r.id.clone(), Err(e.clone())))
+                    .collect()
+            }
+        };
+        let _ = run.tx.send(BatchOutcome { results });
+    }
+
+    /// Send one batch until it succeeds, fails for good, or is split.
+    fn process<'a>(
+        &'a self,
+        batch: Vec<Request>,
+        mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        run: &'a Run,
+    ) -> super::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let inner = &self.inner;
+            let backend = &inner.backend;
+            if let Some(e) = self.too_long(&batch) {
+                self.finish(run, &batch, Err(e));
+                return;
+            }
+            let mut retries = 0u32;
+            loop {
+                if run.cancel.is_cancelled() {
+                    self.count(run, |c| &c.not_sent, batch.len() as u64);
+                    return;
+                }
+                let ready = async {
+                    let p = match permit.take() {
+                        Some(p) => p,
+                        None => inner.sem.clone().acquire_owned().await.ok()?,
+                    };
+                    inner.gate.wait().await;
+                    if let Some(l) = &inner.limiter {
+                        l.until_ready().await;
+                    }
+                    Some(p)
+                };
+                let p = tokio::select! {
+                    p = ready => p,
+                    _ = run.cancel.cancelled() => None,
+                };
+                let Some(p) = p else {
+                    self.count(run, |c| &c.not_sent, batch.len() as u64);
+                    return;
+                };
+                self.count(run, |c| &c.requests, 1);
+                let chars: usize = batch.iter().map(|r| r.text.chars().count()).sum();
+                self.count(run, |c| &c.chars_sent, chars as u64);
+                inner.progress.in_flight.fetch_add(1, Ordering::Relaxed);
+                let call = backend.translate(&batch);
+                let result = match inner.opts.timeout {
+                    Some(t) => tokio::time::timeout(t, call).await.unwrap_or_else(|_| {
+                        Err(BackendError::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "{}: no answer from {} within {}s; raise timeout_secs or check the server",
+                                backend.name(),
+                                backend.endpoint(),
+                                t.as_secs_f64()
+                            ),
+                        ))
+                    }),
+                    None => call.await,
+                };
+                inner.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
+                drop(p);
+                let result = result.and_then(|v| {
+                    if v.len() == batch.len() {
+                        Ok(v)
+                    } else {
+                        Err(BackendError::new(
+                            ErrorKind::BadResponse,
+                            format!(
+                                "{}: {} answered {} translation(s) for {} segment(s)",
+                                backend.name(),
+                                backend.endpoint(),
+                                v.len(),
+                                batch.len()
+                            ),
+                        ))
+                    }
+                });
+                let err = match result {
+                    Ok(english) => {
+                        self.finish(run, &batch, Ok(english));
+                        return;
+                    }
+                    Err(e) => e,
+                };
+                if err.kind == ErrorKind::RateLimited {
+                    self.count(run, |c| &c.rate_limited, 1);
+                }
+                // A single segment's unusable answer cannot be split any
+                // further; it is asked again a couple of times (servers that
+                // batch are not deterministic even at temperature 0).
+                let single_bad = err.kind == ErrorKind::BadResponse
+                    && batch.len() == 1
+                    && retries < inner.opts.max_retries.min(BAD_ANSWER_RETRIES);
+                if (err.retryable && retries < inner.opts.max_retries) || single_bad {
+                    retries += 1;
+                    self.count(run, |c| &c.retries, 1);
+                    if let Some(ra) = err.retry_after {
+                        inner.gate.pause(ra.min(inner.opts.backoff_max));
+                    }
+                    let wait = self.delay(retries, err.retry_after);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = run.cancel.cancelled() => {}
+                    }
+                    continue;
+                }
+                let splittable = matches!(err.kind, ErrorKind::BadResponse | ErrorKind::BadRequest);
+                if inner.opts.split_on_bad_response && splittable && batch.len() > 1 {
+                    self.count(run, |c| &c.splits, 1);
+                    let mut left = batch;
+                    let right = left.split_off(left.len() / 2);
+                    tokio::join!(
+                        self.process(left, None, run),
+                        self.process(right, None, run)
+                    );
+                    return;
+                }
+                let mut err = err;
+                if retries > 0 {
+                    err.message = format!(
+                        "{} (gave up after {retries} retr{})",
+                        err.message,
+                        if retries == 1 { "y" } else { "ies" }
+                    );
+                }
+                self.finish(run, &batch, Err(err));
+                return;
+            }
+        })
+    }
+
+    /// A single segment longer than the backend takes in one request.
+    fn too_long(&self, batch: &[Request]) -> Option<BackendError> {
+        let [r] = batch else { return None };
+        let l = self.inner.backend.limits();
+        let chars = r.text.chars().count();
+        let over = l
+            .max_chars
+            .filter(|m| chars > *m)
+            .map(|m| (chars, m, "characters"))
+            .or_else(|| {
+                l.max_bytes
+                    .filter(|m| r.text.len() > *m)
+                    .map(|m| (r.text.len(), m, "bytes"))
+            });
+        over.map(|(n, m, unit)| {
+            BackendError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "{}: segment {} has {n} {unit}, more than the {m} one request to {} may carry; split it in the source",
+                    self.inner.backend.name(),
+                    r.id,
+                    self.inner.backend.endpoint()
+                ),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{BackendKind, BoxFuture};
+    use crate::model::Context;
+    use std::sync::Mutex;
+
+    fn reqs(n: usize) -> Vec<Request> {
+        (0..n)
+            .map(|i| Request {
+                id: format!("r{i}"),
+                text: format!("نص {i}"),
+                terms: vec![],
+                context: Context::default(),
+            })
+            .collect()
+    }
+
+    /// A backend in memory: answers "en <text>", fails batches larger than
+    /// `max_good` with a bad response, and fails from a script first.
+    struct Fake {
+        limits: BatchLimits,
+        max_good: usize,
+        script: Mutex<VecDeque<BackendError>>,
+        always: Option<BackendError>,
+        calls: Mutex<Vec<usize>>,
+        poison: Option<String>,
+    }
+
+    impl Fake {
+        fn new(max_items: usize) -> Fake {
+            Fake {
+                limits: BatchLimits {
+                    max_items,
+                    max_chars: None,
+                    max_bytes: None,
+                },
+                max_good: usize::MAX,
+                script: Mutex::new(VecDeque::new()),
+                always: None,
+                calls: Mutex::new(vec![]),
+                poison: None,
+            }
+        }
+    }
+
+    impl Backend for Fake {
+        fn name(&self) -> &str {
+            "fake"
+        }
+        fn kind(&self) -> BackendKind {
+            BackendKind::Template
+        }
+        fn limits(&self) -> BatchLimits {
+            self.limits
+        }
+        fn endpoint(&self) -> String {
+            "mem://fake".into()
+        }
+        fn translate<'a>(
+            &'a self,
+            batch: &'a [Request],
+        ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
+            Box::pin(async move {
+                self.calls.lock().unwrap().push(batch.len());
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                if let Some(e) = self.script.lock().unwrap().pop_front() {
+                    return Err(e);
+                }
+                if let Some(e) = &self.always {
+                    return Err(e.clone());
+                }
+                if batch.len() > self.max_good
+                    || self
+                        .poison
+                        .as_ref()
+                        .is_some_and(|p| batch.iter().any(|r| &r.id == p))
+                {
+                    return Err(BackendError::new(
+                        ErrorKind::BadResponse,
+                        "fake: missing id",
+                    ));
+                }
+                Ok(batch.iter().map(|r| format!("en {}", r.id)).collect())
+            })
+        }
+    }
+
+    fn fast() -> EngineOptions {
+        EngineOptions {
+            backoff_base: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(20),
+            max_retries: 3,
+            ..EngineOptions::default()
+        }
+    }
+
+    #[test]
+    fn plans_within_items_chars_and_bytes() {
+        let r = reqs(10);
+        let l = BatchLimits {
+            max_items: 4,
+            max_chars: None,
+            max_bytes: None,
+        };
+        assert_eq!(plan(&r, l), vec![0..4, 4..8, 8..10]);
+        // "نص 1" is 4 chars, 7 bytes.
+        let l = BatchLimits {
+            max_items: 100,
+            max_chars: Some(9),
+            max_bytes: None,
+        };
+        assert_eq!(plan(&r, l), vec![0..2, 2..4, 4..6, 6..8, 8..10]);
+        let l = BatchLimits {
+            max_items: 100,
+            max_chars: None,
+            max_bytes: Some(21),
+        };
+        assert_eq!(plan(&r, l), vec![0..3, 3..6, 6..9, 9..10]);
+        let l = BatchLimits {
+            max_items: 100,
+            max_chars: Some(2),
+            max_bytes: None,
+        };
+        assert_eq!(plan(&r[..2], l), vec![0..1, 1..2]);
+        assert!(plan(&[], l).is_empty());
+    }
+
+    #[tokio::test]
+    async fn keeps_order_and_splits_bad_batches_down_to_the_bad_segment() {
+        let mut f = Fake::new(8);
+        f.max_good = 2;
+        f.poison = Some("r5".into());
+        let e = Engine::new(Arc::new(f), fast());
+        let (out, stats) = e.translate_all(reqs(16)).await;
+        for (i, r) in out.iter().enumerate() {
+            if i == 5 {
+                assert_eq!(r.as_ref().unwrap_err().kind, ErrorKind::BadResponse);
+            } else {
+                assert_eq!(r.as_ref().unwrap(), &format!("en r{i}"));
+            }
+        }
+        assert_eq!(stats.translated, 15);
+        assert_eq!(stats.failed, 1);
+        assert_eq!(stats.batches, 2);
+        assert!(stats.splits >= 4, "{stats:?}");
+        // Batches are split, not resent; only the single bad segment is
+        // asked again, BAD_ANSWER_RETRIES times.
+        assert_eq!(stats.retries, u64::from(BAD_ANSWER_RETRIES));
+    }
+
+    #[tokio::test]
+    async fn retries_then_gives_up_on_retryable_and_never_retries_final() {
+        let mut f = Fake::new(4);
+        f.script = Mutex::new(
+            [
+                BackendError::new(ErrorKind::Server, "fake: 500"),
+                BackendError::new(ErrorKind::RateLimited, "fake: 429")
+                    .with_retry_after(Some(Duration::from_millis(30))),
+            ]
+            .into(),
+        );
+        let e = Engine::new(
+            Arc::new(f),
+            EngineOptions {
+                concurrency: 1,
+                ..fast()
+            },
+        );
+        let (out, stats) = e.translate_all(reqs(4)).await;
+        assert!(out.iter().all(Result::is_ok));
+        assert_eq!(
+            (stats.requests, stats.retries, stats.rate_limited),
+            (3, 2, 1)
+        );
+        assert!(stats.elapsed >= Duration::from_millis(20), "{stats:?}");
+
+        let mut f = Fake::new(4);
+        f.always = Some(BackendError::new(ErrorKind::Server, "fake: 500"));
+        let e = Engine::new(Arc::new(f), fast());
+        let (out, stats) = e.translate_all(reqs(4)).await;
+        let err = out[0].as_ref().unwrap_err();
+        assert!(
+            err.message.contains("gave up after 3 retries"),
+            "{}",
+            err.message
+        );
+        assert_eq!(stats.requests, 4);
+
+        let mut f = Fake::new(4);
+        f.always = Some(BackendError::new(ErrorKind::Auth, "fake: 401"));
+        let e = Engine::new(Arc::new(f), fast());
+        let (_, stats) = e.translate_all(reqs(8)).await;
+        assert_eq!((stats.requests, stats.retries, stats.failed), (2, 0, 8));
+    }
+
+    #[tokio::test]
+    async fn a_long_retry_after_is_capped_and_chars_are_counted() {
+        let f = Fake::new(4);
+        f.script.lock().unwrap().push_back(
+            BackendError::new(ErrorKind::RateLimited, "fake: 429")
+                .with_retry_after(Some(Duration::from_secs(3600))),
+        );
+        let e = Engine::new(Arc::new(f), fast());
+        let input = reqs(4);
+        let chars: u64 = input.iter().map(|r| r.text.chars().count() as u64).sum();
+        let t0 = std::time::Instant::now();
+        let (out, stats) = e.translate_all(input).await;
+        assert!(out.iter().all(Result::is_ok));
+        // backoff_max is 20 ms: the hour asked for is not waited.
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        assert_eq!(stats.chars_sent, 2 * chars);
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_new_requests() {
+        let f = Fake::new(1);
+        let e = Engine::new(
+            Arc::new(f),
+            EngineOptions {
+                concurrency: 1,
+                ..fast()
+            },
+        );
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let cancel = CancelToken::new();
+        let c2 = cancel.clone();
+        let stop = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            c2.cancel();
+        });
+        let stats = e.run(reqs(2000), tx, cancel).await;
+        stop.await.unwrap();
+        let mut got = 0;
+        while let Ok(o) = rx.try_recv() {
+            got += o.results.len() as u64;
+        }
+        assert_eq!(got, stats.translated);
+        assert!(
+            stats.not_sent > 0 && stats.translated + stats.not_sent == 2000,
+            "{stats:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_segment_fails_without_sending() {
+        let mut f = Fake::new(4);
+        f.limits.max_chars = Some(5);
+        let mut r = reqs(3);
+        r[1].text = "كلمة طويلة جدا".into();
+        let e = Engine::new(Arc::new(f), fast());
+        let (out, stats) = e.translate_all(r).await;
+        assert!(out[0].is_ok() && out[2].is_ok());
+        assert!(
+            out[1]
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("segment r1 has 14 characters")
+        );
+        assert_eq!(stats.requests, 2);
+    }
+}

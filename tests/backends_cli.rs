@@ -1,0 +1,194 @@
+//! `tarjama backends list` and `tarjama backends test` through the real
+//! binary, against servers started here.
+
+mod support;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use support::{Fake, closed_port_url, serve_in_background};
+
+const KEY: &str = "sk-cli-KEY-0d8e7f";
+
+fn tarjama(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("tarjama").unwrap();
+    c.current_dir(dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
+        .env_remove("TARJAMA_CONFIG")
+        .env_remove("TARJAMA_BACKEND")
+        .env_remove("CLI_TEST_DEEPL_KEY");
+    c
+}
+
+fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("tarjama.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn llm_table(name: &str, url: &str) -> String {
+    format!(
+        "[backends.{name}]\nkind = \"openai\"\nurl = \"{url}/v1\"\nmodel = \"m\"\napi_key_env = \"CLI_TEST_LLM_KEY\"\ntimeout_secs = 3\n"
+    )
+}
+
+#[test]
+fn list_shows_kind_url_and_key_state_never_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "default_backend = \"llm\"\n{}\n[backends.deepl]\nkind = \"deepl\"\napi_key_env = \"CLI_TEST_DEEPL_KEY\"\n\n[backends.local]\nkind = \"ollama\"\nmodel = \"llama3.2\"\n",
+        llm_table("llm", "http://127.0.0.1:8080")
+    );
+    let p = write_config(dir.path(), &cfg);
+    let out = tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "list"])
+        .env("CLI_TEST_LLM_KEY", KEY)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!stdout.contains(KEY), "{stdout}");
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next().unwrap().trim_start_matches('*') == name)
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+            .to_string()
+    };
+    let llm = line("llm");
+    assert!(llm.starts_with("*llm"), "default is marked: {llm}");
+    assert!(
+        llm.contains("openai")
+            && llm.contains("http://127.0.0.1:8080/v1")
+            && llm.contains("CLI_TEST_LLM_KEY set"),
+        "{llm}"
+    );
+    let deepl = line("deepl");
+    assert!(
+        deepl.contains("https://api.deepl.com") && deepl.contains("CLI_TEST_DEEPL_KEY NOT SET"),
+        "{deepl}"
+    );
+    let local = line("local");
+    assert!(
+        local.contains("ollama")
+            && local.contains("http://127.0.0.1:11434")
+            && local.trim_end().ends_with('-'),
+        "{local}"
+    );
+}
+
+#[test]
+fn test_reports_success_with_the_answer_and_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::with_key(KEY);
+    let srv = serve_in_background(support::openai(fake.clone()));
+    let p = write_config(dir.path(), &llm_table("llm", srv.url()));
+    tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "test"])
+        .env("CLI_TEST_LLM_KEY", KEY)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::is_match(
+                r#"^ok +llm \(openai, http://127\.0\.0\.1:\d+/v1\) +\d+\.\d\d s +"EN "#,
+            )
+            .unwrap(),
+        );
+    assert_eq!(fake.log.count(), 1);
+}
+
+#[test]
+fn test_reports_a_bad_key_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // The server wants another key and echoes the one it got.
+    let fake = Fake::with_key("sk-the-right-one");
+    let srv = serve_in_background(support::openai(fake));
+    let p = write_config(dir.path(), &llm_table("llm", srv.url()));
+    let out = tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "test", "llm"])
+        .env("CLI_TEST_LLM_KEY", KEY)
+        .assert()
+        .code(1);
+    let o = out.get_output();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!all.contains(KEY), "{all}");
+    assert!(
+        all.contains("FAIL  llm") && all.contains("HTTP 401") && all.contains("$CLI_TEST_LLM_KEY"),
+        "{all}"
+    );
+    assert!(all.contains("backend test failed: llm"), "{all}");
+}
+
+#[test]
+fn test_reports_an_unreachable_url_and_a_missing_key_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = closed_port_url();
+    let p = write_config(dir.path(), &llm_table("llm", &url));
+    tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "test", "llm"])
+        .env("CLI_TEST_LLM_KEY", KEY)
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("cannot connect to")
+                .and(predicate::str::contains(url.as_str())),
+        );
+    tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "test", "llm"])
+        .env_remove("CLI_TEST_LLM_KEY")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "CLI_TEST_LLM_KEY (api_key_env) is not set",
+        ));
+}
+
+#[test]
+fn unknown_backend_and_bad_config_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_config(dir.path(), &llm_table("llm", "http://127.0.0.1:9"));
+    tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "test", "nope"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("unknown backend \"nope\"")
+                .and(predicate::str::contains("known backends: llm")),
+        );
+    // TARJAMA_BACKEND picks the backend when no name is given.
+    tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "test"])
+        .env("TARJAMA_BACKEND", "other")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown backend \"other\""));
+    let p = write_config(
+        dir.path(),
+        "[backends.x]\nkind = \"ollama\"\nmodel = \"m\"\nconcurency = 3\n",
+    );
+    tarjama(dir.path())
+        .arg("--config")
+        .arg(&p)
+        .args(["backends", "list"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("concurency").and(predicate::str::contains("line 4")));
+}
