@@ -23,9 +23,11 @@ assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "ه�
 
 pub mod backend;
 pub mod config;
+pub mod glossary;
 pub mod input;
 pub mod memory;
 pub mod model;
+pub mod normalize;
 pub mod output;
 pub mod pipeline;
 pub mod segment;

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod backends;
+mod glossary;
 mod memory;
 mod progress;
 mod segment;
@@ -79,6 +80,8 @@ pub enum Command {
     Segment(segment::Args),
     /// List the configured MT backends, or test one.
     Backends(backends::Args),
+    /// Match, maintain, check, convert and grow glossaries.
+    Glossary(glossary::Args),
     /// Inspect the translation memory, export it to TMX, import TMX.
     Memory(memory::Args),
     /// Translate articles into aligned bilingual documents (offline without
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Segment(args) => segment::run(&cli.global, args),
         Command::Backends(args) => backends::run(&cli.global, args),
+        Command::Glossary(args) => glossary::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),
         Command::Translate(args) => translate::run(&cli.global, args),
     }

@@ -1,0 +1,561 @@
+//! `tarjama glossary`: match, maintain, check, convert and grow glossaries.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tarjama::config::Config;
+use tarjama::glossary::format::{self, Format as GFormat};
+use tarjama::glossary::suggest::{SuggestOptions, suggest};
+use tarjama::glossary::{Entry, Glossary, GlossaryError, PathsFrom, edit, lint, resolve_paths};
+use tarjama::input::{Source, read_path, read_source};
+
+use super::segment::SegmentFlags;
+use super::{GlobalArgs, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Glossary file (TSV); repeat to layer them, a later file overriding an
+    /// earlier one. Default: the config file's `glossaries`, else every
+    /// *.tsv in ./glossaries/.
+    #[arg(long = "glossary", short = 'g', value_name = "PATH", global = true)]
+    pub glossaries: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    /// Show the glossary hits in an article, per segment.
+    Match(MatchArgs),
+    /// Add an entry to a glossary file (in place, other lines untouched).
+    Add(AddArgs),
+    /// Remove an entry from a glossary file (in place, other lines untouched).
+    Remove(RemoveArgs),
+    /// List the active entries after layering.
+    List(ListArgs),
+    /// Lint the glossary files; exit code 4 when something is wrong.
+    Check,
+    /// Convert a CSV, OmegaT, DeepL or TBX glossary to tarjama's TSV.
+    Import(ImportArgs),
+    /// Write the active entries as CSV, OmegaT, DeepL or TBX.
+    Export(ExportArgs),
+    /// Propose entries: near-misses of existing ones and frequent phrases.
+    Suggest(SuggestArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutFormat {
+    /// Readable text.
+    Text,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MatchArgs {
+    /// The article (UTF-8 text); `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+    /// Output format; jsonl has the fields segment, start, end, surface,
+    /// source, target (character offsets in the article).
+    #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+    pub format: OutFormat,
+    #[command(flatten)]
+    pub seg: SegmentFlags,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// The Arabic source.
+    pub source: String,
+    /// The English rendering to pin.
+    pub target: String,
+    /// person, org, place, event, term, ...
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Another Arabic spelling (repeatable).
+    #[arg(long = "variant", value_name = "ARABIC")]
+    pub variants: Vec<String>,
+    /// An English rendering that must not appear (repeatable).
+    #[arg(long = "forbidden", value_name = "ENGLISH")]
+    pub forbidden: Vec<String>,
+    #[arg(long)]
+    pub note: Option<String>,
+    /// The file to edit (default: the last --glossary).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Allow an entry that overrides one in another glossary file.
+    #[arg(long = "override")]
+    pub allow_override: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// The Arabic source of the entry (compared after normalisation).
+    pub source: String,
+    /// The file to edit (default: the last --glossary).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Tsv,
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only entries of this kind.
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvFormat {
+    Tsv,
+    Csv,
+    Omegat,
+    DeeplTsv,
+    DeeplCsv,
+    Tbx,
+}
+
+impl From<ConvFormat> for GFormat {
+    fn from(f: ConvFormat) -> GFormat {
+        match f {
+            ConvFormat::Tsv => GFormat::Tsv,
+            ConvFormat::Csv => GFormat::Csv,
+            ConvFormat::Omegat => GFormat::Omegat,
+            ConvFormat::DeeplTsv => GFormat::DeeplTsv,
+            ConvFormat::DeeplCsv => GFormat::DeeplCsv,
+            ConvFormat::Tbx => GFormat::Tbx,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The glossary to convert.
+    pub file: PathBuf,
+    /// Its format (default: from the extension: .tbx, .csv, .tsv, .txt/.tab/.utf8 = OmegaT).
+    #[arg(long, value_enum)]
+    pub from: Option<ConvFormat>,
+    /// Write the TSV here instead of standard output.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The format to write.
+    #[arg(long, value_enum)]
+    pub to: ConvFormat,
+    /// Write here instead of standard output.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SuggestArgs {
+    /// The article (UTF-8 text); `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+    pub format: OutFormat,
+    /// At most this many candidates of each kind.
+    #[arg(long, default_value_t = 30)]
+    pub limit: usize,
+    /// Least number of occurrences for a phrase.
+    #[arg(long, default_value_t = 2)]
+    pub min_count: usize,
+    #[command(flatten)]
+    pub seg: SegmentFlags,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
+    match &args.command {
+        Sub::Match(a) => run_match(global, &args, a),
+        Sub::Add(a) => run_add(global, &args, a),
+        Sub::Remove(a) => run_remove(global, &args, a),
+        Sub::List(a) => run_list(global, &args, a),
+        Sub::Check => run_check(global, &args),
+        Sub::Import(a) => run_import(a),
+        Sub::Export(a) => run_export(global, &args, a),
+        Sub::Suggest(a) => run_suggest(global, &args, a),
+    }
+}
+
+/// The glossary files of this run and where the list came from.
+fn paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<(Vec<PathBuf>, PathsFrom)> {
+    let config = if args.glossaries.is_empty() {
+        Config::discover(global.config.as_deref())?
+    } else {
+        None
+    };
+    Ok(resolve_paths(
+        &args.glossaries,
+        config.as_ref(),
+        Path::new("glossaries"),
+    )?)
+}
+
+/// Load the layered glossary, printing its warnings.
+fn load(global: &GlobalArgs, args: &Args) -> anyhow::Result<Glossary> {
+    let (paths, from) = paths(global, args)?;
+    let (g, warnings) =
+        Glossary::load(&paths).with_context(|| format!("loading the glossaries from {from}"))?;
+    if !global.quiet {
+        for w in warnings {
+            eprintln!("tarjama: warning: {w}");
+        }
+    }
+    Ok(g)
+}
+
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
+
+#[derive(Serialize)]
+struct JsonHit<'a> {
+    segment: &'a str,
+    start: usize,
+    end: usize,
+    surface: &'a str,
+    source: &'a str,
+    target: &'a str,
+}
+
+fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<Outcome> {
+    let g = load(global, args)?;
+    let m = g.matcher();
+    let (segmenter, opts) = a.seg.build()?;
+    let text = read_source(&Source::from_arg(a.file.as_deref()))?;
+    let segments = segmenter.segment(&text, opts);
+    let mut out = stdout();
+    let (mut total, mut with_hits) = (0, 0);
+    for s in &segments {
+        let hits = m.find(s);
+        if hits.is_empty() {
+            continue;
+        }
+        total += hits.len();
+        with_hits += 1;
+        match a.format {
+            OutFormat::Text => {
+                writeln!(out, "{}", s.id)?;
+                for h in &hits {
+                    write!(
+                        out,
+                        "  {}-{}\t{}\t→ {}",
+                        h.start, h.end, h.surface, h.target
+                    )?;
+                    if tarjama::normalize::key(&h.surface) != tarjama::normalize::key(&h.source) {
+                        write!(out, "\t({})", h.source)?;
+                    }
+                    writeln!(out)?;
+                }
+            }
+            OutFormat::Jsonl => {
+                for h in &hits {
+                    serde_json::to_writer(
+                        &mut out,
+                        &JsonHit {
+                            segment: &h.segment,
+                            start: h.start,
+                            end: h.end,
+                            surface: &h.surface,
+                            source: &h.source,
+                            target: &h.target,
+                        },
+                    )?;
+                    writeln!(out)?;
+                }
+            }
+        }
+    }
+    out.flush().context("writing to standard output")?;
+    if !global.quiet {
+        eprintln!(
+            "tarjama: {total} hits in {with_hits} of {} segments ({} entries)",
+            segments.len(),
+            g.len()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// The file `add`/`remove` edit.
+fn edit_target(args: &Args, file: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match file.as_ref().or(args.glossaries.last()) {
+        Some(p) => Ok(p.clone()),
+        None => bail!("which glossary file? pass --file PATH (or --glossary PATH)"),
+    }
+}
+
+/// The layered glossary the edited file belongs to, if one can be loaded.
+fn layers_for_edit(global: &GlobalArgs, args: &Args) -> Option<Glossary> {
+    let (paths, _) = paths(global, args).ok()?;
+    let existing: Vec<PathBuf> = paths.into_iter().filter(|p| p.exists()).collect();
+    Glossary::load(&existing).ok().map(|x| x.0)
+}
+
+fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outcome> {
+    let path = edit_target(args, &a.file)?;
+    let layers = layers_for_edit(global, args);
+    let mut e = Entry::new(&a.source, &a.target);
+    e.kind = a.kind.clone();
+    e.variants = a.variants.clone();
+    e.forbidden = a.forbidden.clone();
+    e.note = a.note.clone();
+    let line = edit::add(&path, &e, layers.as_ref(), a.allow_override)?;
+    println!(
+        "added {}:{line}: {} → {}",
+        path.display(),
+        a.source.trim(),
+        a.target.trim()
+    );
+    Ok(Outcome::Success)
+}
+
+fn run_remove(global: &GlobalArgs, args: &Args, a: &RemoveArgs) -> anyhow::Result<Outcome> {
+    let path = edit_target(args, &a.file)?;
+    match edit::remove(&path, &a.source) {
+        Ok(lines) => {
+            for l in lines {
+                println!("removed {}:{l}: {}", path.display(), a.source);
+            }
+            Ok(Outcome::Success)
+        }
+        Err(GlossaryError::NotFound(msg)) => {
+            let k = tarjama::normalize::key(&a.source);
+            let elsewhere: Vec<String> = layers_for_edit(global, args)
+                .map(|g| {
+                    g.entries()
+                        .iter()
+                        .filter(|e| tarjama::normalize::key(&e.source) == k)
+                        .map(Entry::where_)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if elsewhere.is_empty() {
+                bail!("{msg}")
+            } else {
+                bail!("{msg}; it is in {}", elsewhere.join(", "))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn run_list(global: &GlobalArgs, args: &Args, a: &ListArgs) -> anyhow::Result<Outcome> {
+    let g = load(global, args)?;
+    let want = a.kind.as_ref().map(|k| k.to_lowercase());
+    let entries: Vec<&Entry> = g
+        .entries()
+        .iter()
+        .filter(|e| want.is_none() || e.kind == want)
+        .collect();
+    let mut out = stdout();
+    match a.format {
+        ListFormat::Text => {
+            for e in &entries {
+                write!(out, "{} → {}", e.source, e.target)?;
+                if let Some(k) = &e.kind {
+                    write!(out, "  [{k}]")?;
+                }
+                if !e.variants.is_empty() {
+                    write!(out, "  variants: {}", e.variants.join(", "))?;
+                }
+                if !e.forbidden.is_empty() {
+                    write!(out, "  not: {}", e.forbidden.join(", "))?;
+                }
+                writeln!(out, "  ({})", e.where_())?;
+            }
+        }
+        ListFormat::Tsv => {
+            let owned: Vec<Entry> = entries.iter().map(|e| (*e).clone()).collect();
+            out.write_all(format::export(&owned, GFormat::Tsv)?.as_bytes())?;
+        }
+        ListFormat::Jsonl => {
+            for e in &entries {
+                serde_json::to_writer(&mut out, e)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush().context("writing to standard output")?;
+    Ok(Outcome::Success)
+}
+
+fn run_check(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
+    let (paths, _) = paths(global, args)?;
+    let defects = lint::lint(&paths)?;
+    let mut out = stdout();
+    for d in &defects {
+        writeln!(out, "{d}")?;
+    }
+    out.flush().context("writing to standard output")?;
+    if defects.is_empty() {
+        if !global.quiet {
+            eprintln!("tarjama: {} glossary files, no problems", paths.len());
+        }
+        Ok(Outcome::Success)
+    } else {
+        if !global.quiet {
+            eprintln!(
+                "tarjama: {} problems in {} glossary files",
+                defects.len(),
+                paths.len()
+            );
+        }
+        Ok(Outcome::Findings)
+    }
+}
+
+/// Write `text` to `output` (atomically) or to standard output.
+fn emit(text: &str, output: Option<&Path>, force: bool) -> anyhow::Result<()> {
+    match output {
+        Some(p) => {
+            if p.exists() && !force {
+                bail!("{} exists; pass --force to replace it", p.display());
+            }
+            edit::write_atomic(p, text.as_bytes())?;
+        }
+        None => {
+            let mut out = stdout();
+            out.write_all(text.as_bytes())?;
+            out.flush().context("writing to standard output")?;
+        }
+    }
+    Ok(())
+}
+
+fn run_import(a: &ImportArgs) -> anyhow::Result<Outcome> {
+    let from: GFormat = match a.from {
+        Some(f) => f.into(),
+        None => GFormat::guess(&a.file).with_context(|| {
+            format!(
+                "cannot tell the format of {} from its name; pass --from (tsv, csv, omegat, deepl-tsv, deepl-csv, tbx)",
+                a.file.display()
+            )
+        })?,
+    };
+    let text = read_path(&a.file)?;
+    let entries = format::import(&text, &a.file.display().to_string(), from)?;
+    emit(
+        &format::export(&entries, GFormat::Tsv)?,
+        a.output.as_deref(),
+        a.force,
+    )?;
+    eprintln!(
+        "tarjama: imported {} entries from {} ({})",
+        entries.len(),
+        a.file.display(),
+        from.name()
+    );
+    Ok(Outcome::Success)
+}
+
+fn run_export(global: &GlobalArgs, args: &Args, a: &ExportArgs) -> anyhow::Result<Outcome> {
+    let g = load(global, args)?;
+    let text = format::export(g.entries(), a.to.into())?;
+    emit(&text, a.output.as_deref(), a.force)?;
+    Ok(Outcome::Success)
+}
+
+fn run_suggest(global: &GlobalArgs, args: &Args, a: &SuggestArgs) -> anyhow::Result<Outcome> {
+    let g = load(global, args)?;
+    let (segmenter, opts) = a.seg.build()?;
+    let text = read_source(&Source::from_arg(a.file.as_deref()))?;
+    let segments = segmenter.segment(&text, opts);
+    let s = suggest(
+        &g,
+        &segments,
+        SuggestOptions {
+            min_count: a.min_count.max(1),
+            ..SuggestOptions::default()
+        },
+    );
+    let mut out = stdout();
+    let where_ = |occ: &[tarjama::glossary::suggest::Occurrence]| -> String {
+        occ.iter()
+            .map(|o| format!("{} {}-{}", o.segment, o.start, o.end))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match a.format {
+        OutFormat::Text => {
+            writeln!(out, "Near-misses of glossary entries:")?;
+            if s.near_misses.is_empty() {
+                writeln!(out, "  (none)")?;
+            }
+            for n in s.near_misses.iter().take(a.limit) {
+                writeln!(
+                    out,
+                    "  {}\t~ {} → {}\t{} edit{}\tx{}: {}",
+                    n.surface,
+                    n.source,
+                    n.target,
+                    n.distance,
+                    if n.distance == 1 { "" } else { "s" },
+                    n.occurrences.len(),
+                    where_(&n.occurrences)
+                )?;
+            }
+            writeln!(out, "Frequent phrases not in the glossary:")?;
+            if s.phrases.is_empty() {
+                writeln!(out, "  (none)")?;
+            }
+            for p in s.phrases.iter().take(a.limit) {
+                writeln!(
+                    out,
+                    "  {}\tx{}: {}",
+                    p.surface,
+                    p.occurrences.len(),
+                    where_(&p.occurrences)
+                )?;
+            }
+        }
+        OutFormat::Jsonl => {
+            #[derive(Serialize)]
+            struct Tagged<'a, T: Serialize> {
+                kind: &'static str,
+                #[serde(flatten)]
+                item: &'a T,
+            }
+            for n in s.near_misses.iter().take(a.limit) {
+                serde_json::to_writer(
+                    &mut out,
+                    &Tagged {
+                        kind: "near-miss",
+                        item: n,
+                    },
+                )?;
+                writeln!(out)?;
+            }
+            for p in s.phrases.iter().take(a.limit) {
+                serde_json::to_writer(
+                    &mut out,
+                    &Tagged {
+                        kind: "phrase",
+                        item: p,
+                    },
+                )?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush().context("writing to standard output")?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,138 @@
+/*!
+Did the English honour the glossary?
+
+Engines treat glossaries as hints (AWS says it "doesn't guarantee" the term
+is used; LLMs ignore names in prompts), so every translation is checked
+afterwards: each pinned term whose English is missing, and each forbidden
+rendering that is present, is reported to the reviewer.
+
+The comparison is on words, tolerant of case, a leading "the" (the target
+"the Kremlin" is honoured by "Kremlin spokesman"), a possessive 's and a
+plural s/es; a parenthesised abbreviation in the target ("Islamic State
+(IS)") may be left out. Curly apostrophes count as straight ones.
+*/
+
+use crate::model::{CheckedTerm, TermHit};
+
+/// Check each hit of a segment against its English translation.
+pub fn check_terms(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
+    let words = tokens(english);
+    hits.iter()
+        .map(|h| CheckedTerm {
+            source: h.source.clone(),
+            target: h.target.clone(),
+            start: h.start,
+            end: h.end,
+            surface: h.surface.clone(),
+            honoured: Some(honoured(&h.target, &words)),
+            forbidden_found: h
+                .forbidden
+                .iter()
+                .filter(|f| contains(&words, &tokens(f), false))
+                .cloned()
+                .collect(),
+        })
+        .collect()
+}
+
+/// Whether the English words contain `target` (see the module docs).
+pub fn honoured(target: &str, english_words: &[String]) -> bool {
+    let mut t = tokens(target);
+    if t.first().is_some_and(|w| w == "the") && t.len() > 1 {
+        t.remove(0);
+    }
+    if contains(english_words, &t, true) {
+        return true;
+    }
+    // "Islamic State (IS)" is honoured by "Islamic State"
+    match target.find('(') {
+        Some(i) if i > 0 => honoured(&target[..i], english_words),
+        _ => false,
+    }
+}
+
+/// Lower-cased words: runs of letters and digits, a possessive 's dropped.
+pub fn tokens(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase().replace(['’', '‘', 'ʼ'], "'");
+    let mut out = Vec::new();
+    for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
+        let w = raw.trim_matches('\'');
+        let w = w.strip_suffix("'s").unwrap_or(w);
+        for part in w.split('\'') {
+            if !part.is_empty() {
+                out.push(part.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs as consecutive words of `hay`; with `plural`,
+/// each hay word may add s/es (or y → ies) to the needle's word.
+fn contains(hay: &[String], needle: &[String], plural: bool) -> bool {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return false;
+    }
+    hay.windows(needle.len()).any(|w| {
+        w.iter()
+            .zip(needle)
+            .all(|(h, n)| h == n || (plural && is_plural(h, n)))
+    })
+}
+
+fn is_plural(h: &str, n: &str) -> bool {
+    h.strip_prefix(n)
+        .is_some_and(|rest| rest == "s" || rest == "es")
+        || n.strip_suffix('y')
+            .is_some_and(|stem| h.strip_prefix(stem) == Some("ies"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(target: &str, forbidden: &[&str]) -> TermHit {
+        TermHit {
+            segment: "p1s1".into(),
+            start: 3,
+            end: 9,
+            surface: "س".into(),
+            source: "س".into(),
+            target: target.into(),
+            kind: None,
+            forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn ok(target: &str, english: &str) -> bool {
+        check_terms(&[hit(target, &[])], english)[0].honoured == Some(true)
+    }
+
+    #[test]
+    fn tolerances() {
+        assert!(ok("Dmitry Peskov", "Kremlin spokesman dmitry peskov said"));
+        assert!(ok("Dmitry Peskov", "Dmitry Peskov's remarks"));
+        assert!(ok("Dmitry Peskov", "Dmitry Peskov’s remarks"));
+        assert!(ok("the Kremlin", "Kremlin spokesman"));
+        assert!(ok("the Kremlin", "said the Kremlin."));
+        assert!(ok("Taliban", "the Taliban's foreign minister"));
+        assert!(ok("Moscow Format", "Moscow Formats"));
+        assert!(ok("security agency", "security agencies"));
+        assert!(ok("Islamic State (IS)", "Islamic State claimed"));
+        assert!(ok("Islamic State (IS)", "Islamic State (IS) claimed"));
+        assert!(!ok("Dmitry Peskov", "Dmitri Peskov said"));
+        assert!(!ok("Dmitry Peskov", "Peskov Dmitry"));
+        assert!(!ok("Russia", "Russian officials"));
+        assert!(!ok("Taliban", ""));
+    }
+
+    #[test]
+    fn forbidden_found_and_fields_kept() {
+        let h = hit("Islamic State", &["ISIS", "Daesh"]);
+        let c = check_terms(&[h], "ISIS said Daeshi fighters");
+        assert_eq!(c[0].forbidden_found, vec!["ISIS".to_string()]);
+        assert_eq!(c[0].honoured, Some(false));
+        assert_eq!((c[0].start, c[0].end), (3, 9));
+        assert_eq!(c[0].target, "Islamic State");
+    }
+}

@@ -1,0 +1,685 @@
+/*!
+Glossary import and export: CSV, OmegaT, DeepL and TBX.
+
+Translators already have glossaries in their CAT tool or MT account, and
+want tarjama's back there. TSV stays the master copy; these converters map
+its columns onto each format and back:
+
+| format      | layout                                         | kept                      |
+|-------------|------------------------------------------------|---------------------------|
+| `tsv`       | tarjama's own, header line                     | everything                |
+| `csv`       | header `source,target,variants,kind,forbidden,note` (a headerless CSV is read as source,target,note) | everything |
+| `omegat`    | headerless `source<TAB>target<TAB>comment`     | source, target, variants, note |
+| `deepl-tsv` | headerless `source<TAB>target` (DeepL entries) | source, target, variants  |
+| `deepl-csv` | headerless `source,target` (DeepL entries)     | source, target, variants  |
+| `tbx`       | TBX-Basic (TBX 2, `martif`), read by OmegaT and Okapi; TBX v3 (`conceptEntry`) is read too | everything but notes on terms |
+
+Formats with one line per spelling (OmegaT, DeepL) write each variant as its
+own line right after the entry, with the same target; reading them back,
+consecutive lines with the same target (and no comment of their own) become
+one entry with variants. In TBX, Arabic terms after the first are variants,
+English terms marked deprecated are the forbidden renderings, and the kind is
+the entry's `subjectField`.
+*/
+
+use std::path::Path;
+
+use quick_xml::Reader;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+
+use super::{COLUMNS, Entry, GlossaryError, parse_tsv, split_list};
+
+/// A glossary format tarjama reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Tsv,
+    Csv,
+    Omegat,
+    DeeplTsv,
+    DeeplCsv,
+    Tbx,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Tsv,
+        Format::Csv,
+        Format::Omegat,
+        Format::DeeplTsv,
+        Format::DeeplCsv,
+        Format::Tbx,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tsv => "tsv",
+            Format::Csv => "csv",
+            Format::Omegat => "omegat",
+            Format::DeeplTsv => "deepl-tsv",
+            Format::DeeplCsv => "deepl-csv",
+            Format::Tbx => "tbx",
+        }
+    }
+
+    /// The format a file name suggests (`.tbx`, `.csv`, `.tsv`, and OmegaT's
+    /// `.txt`/`.tab`/`.utf8`).
+    pub fn guess(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_lowercase();
+        Some(match ext.as_str() {
+            "tbx" | "xml" => Format::Tbx,
+            "csv" => Format::Csv,
+            "tsv" => Format::Tsv,
+            "txt" | "tab" | "utf8" => Format::Omegat,
+            _ => return None,
+        })
+    }
+}
+
+/// A cell safe for one-line formats: control characters become spaces,
+/// runs of spaces are folded, ends trimmed.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Text safe for XML 1.0 (C0 controls other than tab/LF/CR are removed).
+fn xml_safe(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect()
+}
+
+/// Write entries in `format`.
+pub fn export(entries: &[Entry], format: Format) -> Result<String, GlossaryError> {
+    Ok(match format {
+        Format::Tsv => {
+            let mut out = COLUMNS.join("\t");
+            out.push('\n');
+            for e in entries {
+                let cells = [
+                    one_line(&e.source),
+                    one_line(&e.target),
+                    e.variants
+                        .iter()
+                        .map(|v| one_line(v))
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                    one_line(e.kind.as_deref().unwrap_or("")),
+                    e.forbidden
+                        .iter()
+                        .map(|v| one_line(v))
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                    one_line(e.note.as_deref().unwrap_or("")),
+                ];
+                out.push_str(&cells.join("\t"));
+                out.push('\n');
+            }
+            out
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let io = |e: csv::Error| GlossaryError::Format {
+                path: "<csv>".into(),
+                message: e.to_string(),
+            };
+            w.write_record(COLUMNS).map_err(io)?;
+            for e in entries {
+                w.write_record([
+                    e.source.as_str(),
+                    &e.target,
+                    &e.variants.join("|"),
+                    e.kind.as_deref().unwrap_or(""),
+                    &e.forbidden.join("|"),
+                    e.note.as_deref().unwrap_or(""),
+                ])
+                .map_err(io)?;
+            }
+            String::from_utf8(w.into_inner().map_err(|e| io(e.into_error().into()))?)
+                .expect("csv of strings is UTF-8")
+        }
+        Format::Omegat | Format::DeeplTsv | Format::DeeplCsv => {
+            let mut out = String::new();
+            let mut seen = std::collections::HashSet::new();
+            for e in entries {
+                let target = one_line(&e.target);
+                for (i, form) in e.forms().enumerate() {
+                    let form = one_line(form);
+                    // DeepL refuses duplicate sources; OmegaT gains nothing
+                    if form.is_empty() || !seen.insert(form.clone()) {
+                        continue;
+                    }
+                    match format {
+                        Format::Omegat => {
+                            let note = if i == 0 {
+                                one_line(e.note.as_deref().unwrap_or(""))
+                            } else {
+                                String::new()
+                            };
+                            out.push_str(&format!("{form}\t{target}"));
+                            if !note.is_empty() {
+                                out.push('\t');
+                                out.push_str(&note);
+                            }
+                            out.push('\n');
+                        }
+                        Format::DeeplTsv => out.push_str(&format!("{form}\t{target}\n")),
+                        _ => out.push_str(&format!("{},{}\n", csv_cell(&form), csv_cell(&target))),
+                    }
+                }
+            }
+            out
+        }
+        Format::Tbx => write_tbx(entries).map_err(|e| GlossaryError::Format {
+            path: "<tbx>".into(),
+            message: e.to_string(),
+        })?,
+    })
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Read entries from `text` (named `name` in messages) in `format`.
+pub fn import(text: &str, name: &str, format: Format) -> Result<Vec<Entry>, GlossaryError> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let err = |line: usize, message: String| GlossaryError::Format {
+        path: if line > 0 {
+            format!("{name}:{line}")
+        } else {
+            name.to_string()
+        },
+        message,
+    };
+    match format {
+        Format::Tsv => {
+            let f = parse_tsv(text, Path::new(name));
+            let h = f.require_header()?;
+            f.rows
+                .iter()
+                .map(|r| {
+                    f.entry(h, r)
+                        .map(|mut e| {
+                            e.location = None;
+                            e
+                        })
+                        .map_err(|m| err(r.line, m))
+                })
+                .collect()
+        }
+        Format::Csv => import_csv(text, &err),
+        Format::Omegat | Format::DeeplTsv | Format::DeeplCsv => {
+            let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+            if format == Format::DeeplCsv {
+                let mut r = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(text.as_bytes());
+                for rec in r.records() {
+                    let rec = rec.map_err(|e| err(0, e.to_string()))?;
+                    let line = rec.position().map_or(0, |p| p.line() as usize);
+                    rows.push((line, rec.iter().map(str::to_string).collect()));
+                }
+            } else {
+                for (n, line) in super::lines(text) {
+                    if super::is_skipped(line) {
+                        continue;
+                    }
+                    rows.push((n, line.split('\t').map(str::to_string).collect()));
+                }
+            }
+            let mut out: Vec<Entry> = Vec::new();
+            for (line, cells) in rows {
+                let cell = |i: usize| cells.get(i).map_or("", |s| s.trim());
+                let (source, target) = (cell(0), cell(1));
+                if source.is_empty() || target.is_empty() {
+                    return Err(err(
+                        line,
+                        "a source and a target are needed on every line".into(),
+                    ));
+                }
+                let note = if format == Format::Omegat {
+                    cell(2)
+                } else {
+                    ""
+                };
+                match out.last_mut() {
+                    Some(prev) if prev.target == target && note.is_empty() => {
+                        prev.variants.push(source.to_string())
+                    }
+                    _ => {
+                        let mut e = Entry::new(source, target);
+                        e.note = (!note.is_empty()).then(|| note.to_string());
+                        out.push(e);
+                    }
+                }
+            }
+            Ok(out)
+        }
+        Format::Tbx => read_tbx(text).map_err(|m| err(0, m)),
+    }
+}
+
+fn import_csv(
+    text: &str,
+    err: &dyn Fn(usize, String) -> GlossaryError,
+) -> Result<Vec<Entry>, GlossaryError> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = r.records();
+    let mut out = Vec::new();
+    let Some(first) = records.next() else {
+        return Ok(out);
+    };
+    let first = first.map_err(|e| err(1, e.to_string()))?;
+    let names: Vec<String> = first.iter().map(|c| c.trim().to_lowercase()).collect();
+    let has_header = names.iter().any(|n| n == "source") && names.iter().any(|n| n == "target");
+    let col = |n: &str, default: Option<usize>| {
+        if has_header {
+            names.iter().position(|x| x == n)
+        } else {
+            default
+        }
+    };
+    let (si, ti, vi, ki, fi, ni) = (
+        col("source", Some(0)),
+        col("target", Some(1)),
+        col("variants", None),
+        col("kind", None),
+        col("forbidden", None),
+        col("note", Some(2)),
+    );
+    let mut all = Vec::new();
+    if !has_header {
+        all.push(Ok(first));
+    }
+    all.extend(records);
+    for rec in all {
+        let rec = rec.map_err(|e| err(0, e.to_string()))?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).map_or("", str::trim);
+        let (source, target) = (get(si), get(ti));
+        if source.is_empty() && target.is_empty() {
+            continue;
+        }
+        if source.is_empty() || target.is_empty() {
+            return Err(err(
+                line,
+                "a source and a target are needed on every row".into(),
+            ));
+        }
+        let mut e = Entry::new(&one_line(source), &one_line(target));
+        e.variants = split_list(&one_line(get(vi)));
+        e.kind = Some(get(ki).to_lowercase()).filter(|k| !k.is_empty());
+        e.forbidden = split_list(&one_line(get(fi)));
+        e.note = Some(one_line(get(ni))).filter(|n| !n.is_empty());
+        out.push(e);
+    }
+    Ok(out)
+}
+
+const PREFERRED: &str = "preferredTerm-admn-sts";
+const ADMITTED: &str = "admittedTerm-admn-sts";
+const DEPRECATED: &str = "deprecatedTerm-admn-sts";
+
+fn write_tbx(entries: &[Entry]) -> std::io::Result<String> {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    w.write_event(Event::DocType(BytesText::from_escaped(
+        "martif SYSTEM \"TBXcoreStructV02.dtd\"",
+    )))?;
+    w.create_element("martif")
+        .with_attribute(("type", "TBX"))
+        .with_attribute(("xml:lang", "en"))
+        .write_inner_content(|w| {
+            w.create_element("martifHeader").write_inner_content(|w| {
+                w.create_element("fileDesc").write_inner_content(|w| {
+                    w.create_element("sourceDesc").write_inner_content(|w| {
+                        w.create_element("p")
+                            .write_text_content(BytesText::new("tarjama glossary"))?;
+                        Ok(())
+                    })?;
+                    Ok(())
+                })?;
+                Ok(())
+            })?;
+            w.create_element("text").write_inner_content(|w| {
+                w.create_element("body").write_inner_content(|w| {
+                    for (i, e) in entries.iter().enumerate() {
+                        write_entry(w, i + 1, e)?;
+                    }
+                    Ok(())
+                })?;
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+    let mut s = String::from_utf8(w.into_inner()).expect("UTF-8 XML");
+    s.push('\n');
+    Ok(s)
+}
+
+fn write_entry(w: &mut Writer<Vec<u8>>, n: usize, e: &Entry) -> std::io::Result<()> {
+    let id = format!("t{n}");
+    w.create_element("termEntry")
+        .with_attribute(("id", id.as_str()))
+        .write_inner_content(|w| {
+            if let Some(k) = &e.kind {
+                w.create_element("descrip")
+                    .with_attribute(("type", "subjectField"))
+                    .write_text_content(BytesText::new(&xml_safe(k)))?;
+            }
+            if let Some(note) = &e.note {
+                w.create_element("note")
+                    .write_text_content(BytesText::new(&xml_safe(note)))?;
+            }
+            let ar: Vec<(&str, &str)> = e
+                .forms()
+                .enumerate()
+                .map(|(i, f)| (f, if i == 0 { PREFERRED } else { ADMITTED }))
+                .collect();
+            let en: Vec<(&str, &str)> = std::iter::once((e.target.as_str(), PREFERRED))
+                .chain(e.forbidden.iter().map(|f| (f.as_str(), DEPRECATED)))
+                .collect();
+            for (lang, terms) in [("ar", ar), ("en", en)] {
+                w.create_element("langSet")
+                    .with_attribute(("xml:lang", lang))
+                    .write_inner_content(|w| {
+                        for (term, status) in &terms {
+                            w.create_element("tig").write_inner_content(|w| {
+                                w.create_element("term")
+                                    .write_text_content(BytesText::new(&xml_safe(term)))?;
+                                w.create_element("termNote")
+                                    .with_attribute(("type", "administrativeStatus"))
+                                    .write_text_content(BytesText::new(status))?;
+                                Ok(())
+                            })?;
+                        }
+                        Ok(())
+                    })?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct TbxEntry {
+    kind: Option<String>,
+    note: Option<String>,
+    /// (language, term, status)
+    terms: Vec<(String, String, String)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    None,
+    Term,
+    Status,
+    Kind,
+    Note,
+}
+
+fn read_tbx(text: &str) -> Result<Vec<Entry>, String> {
+    let mut r = Reader::from_str(text);
+    r.config_mut().trim_text(false);
+    let mut out = Vec::new();
+    let mut entry: Option<TbxEntry> = None;
+    let mut lang = String::new();
+    let mut term = String::new();
+    let mut status = String::new();
+    let mut in_term_group = false;
+    let mut capture = Capture::None;
+    let mut buf = String::new();
+    loop {
+        let ev = r
+            .read_event()
+            .map_err(|e| format!("not valid XML at byte {}: {e}", r.error_position()))?;
+        match ev {
+            Event::Eof => break,
+            Event::Start(s) => {
+                let name = s.local_name().as_ref().to_string();
+                let attr = |want: &str| -> Option<String> {
+                    s.attributes().flatten().find_map(|a| {
+                        let k = a.key.as_ref();
+                        (k == want || k.rsplit(':').next() == Some(want))
+                            .then(|| {
+                                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                    .map(|v| v.into_owned())
+                                    .ok()
+                            })
+                            .flatten()
+                    })
+                };
+                match name.as_str() {
+                    "termEntry" | "conceptEntry" => entry = Some(TbxEntry::default()),
+                    "langSet" | "langSec" => lang = attr("lang").unwrap_or_default().to_lowercase(),
+                    "tig" | "ntig" | "termSec" => {
+                        in_term_group = true;
+                        term.clear();
+                        status.clear();
+                    }
+                    "term" => capture = Capture::Term,
+                    "termNote" => {
+                        let t = attr("type").unwrap_or_default();
+                        if t == "administrativeStatus" || t == "normativeAuthorization" {
+                            capture = Capture::Status;
+                        }
+                    }
+                    "descrip" if attr("type").as_deref() == Some("subjectField") => {
+                        capture = Capture::Kind
+                    }
+                    "note" if !in_term_group => capture = Capture::Note,
+                    _ => {}
+                }
+                if matches!(name.as_str(), "term" | "termNote" | "descrip" | "note") {
+                    buf.clear();
+                }
+            }
+            Event::Text(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
+            Event::CData(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
+            Event::GeneralRef(g) if capture != Capture::None => {
+                match g.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => buf.push(c),
+                    None => buf.push_str(match &*g {
+                        "lt" => "<",
+                        "gt" => ">",
+                        "amp" => "&",
+                        "quot" => "\"",
+                        "apos" => "'",
+                        other => return Err(format!("unknown entity &{other};")),
+                    }),
+                }
+            }
+            Event::End(e) => {
+                let name = e.local_name().as_ref().to_string();
+                let value = one_line(&buf);
+                match (capture, name.as_str()) {
+                    (Capture::Term, "term") => term = value,
+                    (Capture::Status, "termNote") => status = value,
+                    (Capture::Kind, "descrip") => {
+                        if let Some(en) = entry.as_mut() {
+                            en.kind = Some(value.to_lowercase()).filter(|k| !k.is_empty());
+                        }
+                    }
+                    (Capture::Note, "note") => {
+                        if let Some(en) = entry.as_mut() {
+                            en.note = Some(value).filter(|n| !n.is_empty());
+                        }
+                    }
+                    _ => {}
+                }
+                if matches!(name.as_str(), "term" | "termNote" | "descrip" | "note") {
+                    capture = Capture::None;
+                    buf.clear();
+                }
+                match name.as_str() {
+                    "tig" | "ntig" | "termSec" => {
+                        in_term_group = false;
+                        if let Some(en) = entry.as_mut()
+                            && !term.is_empty()
+                        {
+                            en.terms.push((lang.clone(), term.clone(), status.clone()));
+                        }
+                    }
+                    "termEntry" | "conceptEntry" => {
+                        if let Some(e) = entry.take().and_then(tbx_entry) {
+                            out.push(e);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn is_deprecated(status: &str) -> bool {
+    let s = status.to_lowercase();
+    ["deprecated", "notrecommended", "superseded", "obsolete"]
+        .iter()
+        .any(|d| s.contains(d))
+}
+
+/// An entry from a TBX concept: needs an Arabic and an English term.
+fn tbx_entry(t: TbxEntry) -> Option<Entry> {
+    let side = |p: &str| -> Vec<&(String, String, String)> {
+        t.terms
+            .iter()
+            .filter(|(l, _, _)| l == p || l.starts_with(&format!("{p}-")))
+            .collect()
+    };
+    let ar: Vec<&String> = side("ar")
+        .into_iter()
+        .filter(|x| !is_deprecated(&x.2))
+        .map(|x| &x.1)
+        .collect();
+    let en = side("en");
+    let target = en.iter().find(|x| !is_deprecated(&x.2))?;
+    let mut e = Entry::new(ar.first()?, &target.1);
+    e.variants = ar[1..].iter().map(|s| s.to_string()).collect();
+    e.forbidden = en
+        .iter()
+        .filter(|x| is_deprecated(&x.2))
+        .map(|x| x.1.clone())
+        .collect();
+    e.kind = t.kind;
+    e.note = t.note;
+    Some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<Entry> {
+        let mut a = Entry::new("داعش خراسان", "Islamic State Khorasan (IS-K)");
+        a.variants = vec!["ولاية خراسان".into()];
+        a.kind = Some("org".into());
+        a.forbidden = vec!["ISIS-K".into(), "Daesh <Khorasan> & co".into()];
+        a.note = Some("Reuters, AP: \"Islamic State Khorasan\", a note, with commas".into());
+        let mut b = Entry::new("ديمتري بيسكوف", "Dmitry Peskov");
+        b.variants = vec!["ديمترى بيسكوف".into(), "دميتري بيسكوف".into()];
+        b.kind = Some("person".into());
+        let c = Entry::new("الكرملين", "the Kremlin");
+        vec![a, b, c]
+    }
+
+    /// What a lossy format keeps.
+    fn project(e: &[Entry], format: Format) -> Vec<Entry> {
+        e.iter()
+            .map(|e| {
+                let mut e = e.clone();
+                if matches!(format, Format::Omegat | Format::DeeplTsv | Format::DeeplCsv) {
+                    e.kind = None;
+                    e.forbidden.clear();
+                }
+                if matches!(format, Format::DeeplTsv | Format::DeeplCsv) {
+                    e.note = None;
+                }
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_format_round_trips() {
+        let entries = sample();
+        for f in Format::ALL {
+            let text = export(&entries, f).unwrap();
+            let back =
+                import(&text, "x", f).unwrap_or_else(|e| panic!("{}: {e}\n{text}", f.name()));
+            assert_eq!(back, project(&entries, f), "{}\n{text}", f.name());
+        }
+    }
+
+    #[test]
+    fn tbx_is_escaped_and_shaped_for_omegat() {
+        let text = export(&sample(), Format::Tbx).unwrap();
+        assert!(text.contains("Daesh &lt;Khorasan&gt; &amp; co"), "{text}");
+        assert!(text.contains("<langSet xml:lang=\"ar\">"));
+        assert!(text.contains("<tig>"));
+        assert!(text.contains("<martif type=\"TBX\""));
+    }
+
+    #[test]
+    fn reads_tbx_v3_and_ntig() {
+        let v3 = r#"<?xml version="1.0"?>
+<tbx type="TBX-Basic" style="dca" xml:lang="en" xmlns="urn:iso:std:iso:30042:ed-2">
+<text><body>
+<conceptEntry id="c1">
+ <langSec xml:lang="ar"><termSec><term>موسكو</term></termSec></langSec>
+ <langSec xml:lang="en-GB"><termSec><term>Moskva</term>
+   <termNote type="administrativeStatus">deprecatedTerm-admn-sts</termNote></termSec>
+   <termSec><term>Moscow</term></termSec></langSec>
+</conceptEntry>
+<conceptEntry id="c2"><langSec xml:lang="fr"><termSec><term>x</term></termSec></langSec></conceptEntry>
+</body></text></tbx>"#;
+        let e = import(v3, "v3.tbx", Format::Tbx).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].source, "موسكو");
+        assert_eq!(e[0].target, "Moscow");
+        assert_eq!(e[0].forbidden, vec!["Moskva"]);
+        let ntig = r#"<martif type="TBX"><text><body><termEntry>
+<langSet xml:lang="ar"><ntig><termGrp><term>كابول</term></termGrp></ntig></langSet>
+<langSet xml:lang="en"><ntig><termGrp><term>Kabul &amp;#38; co&#x21;</term></termGrp></ntig></langSet>
+</termEntry></body></text></martif>"#;
+        let e = import(ntig, "n.tbx", Format::Tbx).unwrap();
+        assert_eq!(e[0].target, "Kabul &#38; co!");
+        let bad = import("<a></b>", "b.tbx", Format::Tbx)
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("b.tbx") && bad.contains("XML"), "{bad}");
+    }
+
+    #[test]
+    fn headerless_csv_and_errors_name_the_line() {
+        let e = import("روسيا,Russia,a note\nموسكو,Moscow\n", "g.csv", Format::Csv).unwrap();
+        assert_eq!(e[0].note.as_deref(), Some("a note"));
+        assert_eq!(e[1].target, "Moscow");
+        let err = import("روسيا\tRussia\nموسكو\n", "g.txt", Format::Omegat)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("g.txt:2"), "{err}");
+    }
+
+    #[test]
+    fn deepl_export_has_no_duplicate_sources_or_spaces() {
+        let mut a = Entry::new(" روسيا ", "Russia");
+        a.variants = vec!["روسيا".into()];
+        let text = export(&[a], Format::DeeplTsv).unwrap();
+        assert_eq!(text, "روسيا\tRussia\n");
+    }
+}

@@ -1,0 +1,474 @@
+/*!
+Finding glossary entries in segments.
+
+Arabic writes conjunctions, prepositions and the article onto the word, so
+exact string search misses وطالبان, لروسيا and للكرملين, and plain substring
+search finds روس inside روسيا. The matcher runs one aho-corasick automaton
+over the normalised segment, keeps every candidate that sits on a word
+boundary once a proclitic chain is allowed on the left (و/ف, then ب/ك/ل, then
+ال; ل+ال is written لل) and, for entries that are not names, a suffix on the
+right (ه ها هم هما هن نا ك كم ان ين ون ات ي, and ات + a possessive), then
+keeps the leftmost-longest candidates that do not overlap. Spans are mapped
+back through the normalisation map, so they are exact in the original text.
+
+Entries whose source begins with the article (الكرملين) are searched by
+their stem and need the article in the text (ال or the لل of ل+ال); the span
+then starts at the article. Non-name entries ending in ة also match the
+bound form before a suffix (حكومته) and the plural in ات (حكومات).
+*/
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::{Entry, Glossary};
+use crate::model::{Segment, TermHit};
+use crate::normalize::{key, normalize};
+
+/// Suffixes an entry that is not a name may carry.
+const POSSESSIVES: [&str; 9] = ["ه", "ها", "هم", "هما", "هن", "نا", "ك", "كم", "ي"];
+const PLURALS: [&str; 4] = ["ان", "ين", "ون", "ات"];
+
+/// Whether `s` is an allowed suffix.
+pub fn is_suffix(s: &str) -> bool {
+    POSSESSIVES.contains(&s)
+        || PLURALS.contains(&s)
+        || s.strip_prefix("ات")
+            .is_some_and(|p| POSSESSIVES.contains(&p))
+}
+
+/// Whether `p` (normalised) is an allowed proclitic chain:
+/// (و|ف)? (ب|ك|ل)? (ال)?, with ل+ال written لل. Returns the number of
+/// characters of the article at its end (2 for ال, 1 for the لل's second
+/// ل, 0 for none), or None when `p` is not a chain.
+pub fn proclitic_chain(p: &[char]) -> Option<usize> {
+    let mut i = 0;
+    if matches!(p.get(i), Some('و' | 'ف')) {
+        i += 1;
+    }
+    let rest = &p[i..];
+    match rest {
+        [] => Some(0),
+        ['ب' | 'ك' | 'ل'] => Some(0),
+        ['ا', 'ل'] => Some(2),
+        ['ب' | 'ك', 'ا', 'ل'] => Some(2),
+        ['ل', 'ل'] => Some(1),
+        _ => None,
+    }
+}
+
+#[inline]
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Suffix {
+    /// Names: the word must end with the pattern.
+    None,
+    /// Terms: nothing or an allowed suffix.
+    Optional,
+    /// The bound ة form (حكومت): a suffix must follow.
+    Required,
+}
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    entry: usize,
+    /// The article was stripped from the pattern and must be in the text.
+    article: bool,
+    suffix: Suffix,
+    starts_word: bool,
+    ends_word: bool,
+}
+
+/// A hit inside one text, in character offsets of that text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawHit {
+    /// Index into the glossary's entries.
+    pub entry: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A compiled glossary.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    ac: Option<AhoCorasick>,
+    patterns: Vec<Pattern>,
+    entries: Vec<Entry>,
+    /// Precedence of each entry, to break exact ties.
+    ranks: Vec<usize>,
+}
+
+impl Matcher {
+    pub fn new(glossary: &Glossary) -> Matcher {
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut patterns: Vec<Pattern> = Vec::new();
+        let order = glossary.by_precedence();
+        let mut ranks = vec![0; glossary.len()];
+        for (rank, &i) in order.iter().enumerate() {
+            ranks[i] = rank;
+            let e = &glossary.entries()[i];
+            let name = e.is_name();
+            for form in e.forms() {
+                let k = key(form);
+                for (text, article, suffix) in expand(&k, form, name) {
+                    if text.is_empty() {
+                        continue;
+                    }
+                    let chars: Vec<char> = text.chars().collect();
+                    let p = Pattern {
+                        entry: i,
+                        article,
+                        suffix,
+                        starts_word: is_word(chars[0]),
+                        ends_word: is_word(*chars.last().unwrap()),
+                    };
+                    match by_text.get(&text) {
+                        // a later (higher-precedence) entry takes the spelling
+                        Some(&pi) => patterns[pi] = p,
+                        None => {
+                            by_text.insert(text.clone(), patterns.len());
+                            texts.push(text);
+                            patterns.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        let ac = (!texts.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&texts)
+                .expect("glossary patterns fit the automaton")
+        });
+        Matcher {
+            ac,
+            patterns,
+            entries: glossary.entries().to_vec(),
+            ranks,
+        }
+    }
+
+    /// The entries this matcher was built from.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Hits in `segment`, in document character offsets.
+    pub fn find(&self, segment: &Segment) -> Vec<TermHit> {
+        let chars: Vec<char> = segment.text.chars().collect();
+        self.find_raw(&segment.text)
+            .into_iter()
+            .map(|h| {
+                let e = &self.entries[h.entry];
+                TermHit {
+                    segment: segment.id.clone(),
+                    start: segment.start + h.start,
+                    end: segment.start + h.end,
+                    surface: chars[h.start..h.end].iter().collect(),
+                    source: e.source.clone(),
+                    target: e.target.clone(),
+                    kind: e.kind.clone(),
+                    forbidden: e.forbidden.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Hits in any text, in character offsets of `text`, sorted by start.
+    pub fn find_raw(&self, text: &str) -> Vec<RawHit> {
+        let Some(ac) = &self.ac else {
+            return Vec::new();
+        };
+        let n = normalize(text);
+        let hay = n.text.as_str();
+        // (start byte, end byte, pattern) of candidates that pass the checks,
+        // start being where the term starts (the article included).
+        let mut cands: Vec<(usize, usize, usize)> = Vec::new();
+        for m in ac.find_overlapping_iter(hay) {
+            let p = &self.patterns[m.pattern().as_usize()];
+            if let Some(start) = self.check(p, hay, m.start(), m.end()) {
+                cands.push((start, m.end(), m.pattern().as_usize()));
+            }
+        }
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        // leftmost, then longest, then the higher-precedence entry
+        cands.sort_by(|a, b| {
+            a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then_with(|| {
+                let ra = self.ranks[self.patterns[a.2].entry];
+                let rb = self.ranks[self.patterns[b.2].entry];
+                rb.cmp(&ra)
+            })
+        });
+        // byte offset → normalised char index
+        let mut char_of = vec![0usize; hay.len() + 1];
+        let mut ci = 0;
+        for (b, _) in hay.char_indices() {
+            char_of[b] = ci;
+            ci += 1;
+        }
+        char_of[hay.len()] = ci;
+        let orig: Vec<char> = text.chars().collect();
+        let mut out = Vec::new();
+        let mut last_end = 0usize;
+        for (s, e, pi) in cands {
+            if s < last_end {
+                continue;
+            }
+            last_end = e;
+            let (os, oe) = n.original_span(&orig, char_of[s], char_of[e]);
+            out.push(RawHit {
+                entry: self.patterns[pi].entry,
+                start: os,
+                end: oe,
+            });
+        }
+        out
+    }
+
+    /// Boundary, clitic and suffix checks for a candidate at `s..e` (bytes
+    /// of `hay`); the start of the term (article included) if it passes.
+    fn check(&self, p: &Pattern, hay: &str, s: usize, e: usize) -> Option<usize> {
+        let mut start = s;
+        if p.starts_word || p.article {
+            // up to 4 word characters before the pattern: the proclitics
+            let mut pre: Vec<(usize, char)> = Vec::with_capacity(4);
+            for (b, c) in hay[..s].char_indices().rev() {
+                if !is_word(c) {
+                    break;
+                }
+                if pre.len() == 4 {
+                    return None;
+                }
+                pre.push((b, c));
+            }
+            pre.reverse();
+            let chars: Vec<char> = pre.iter().map(|x| x.1).collect();
+            let art = proclitic_chain(&chars)?;
+            if p.article {
+                if art == 0 {
+                    return None;
+                }
+                start = pre[pre.len() - art].0;
+            }
+        }
+        if p.ends_word {
+            let rest = &hay[e..];
+            let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+            let suffix = &rest[..end];
+            let ok = match p.suffix {
+                Suffix::None => suffix.is_empty(),
+                Suffix::Optional => suffix.is_empty() || is_suffix(suffix),
+                Suffix::Required => is_suffix(suffix),
+            };
+            if !ok {
+                return None;
+            }
+        }
+        Some(start)
+    }
+}
+
+/// The patterns for one normalised form `k` (written `form`).
+fn expand(k: &str, form: &str, name: bool) -> Vec<(String, bool, Suffix)> {
+    let suffix = if name { Suffix::None } else { Suffix::Optional };
+    let (stem, article) = match k.strip_prefix("ال") {
+        // the article, when something word-like follows it
+        Some(rest) if rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 => {
+            (rest.to_string(), true)
+        }
+        _ => (k.to_string(), false),
+    };
+    let mut out = vec![(stem.clone(), article, suffix)];
+    let ends_in_teh_marbuta = form
+        .chars()
+        .rev()
+        .find(|c| !crate::normalize::is_attached_mark(*c))
+        == Some('ة');
+    if !name && ends_in_teh_marbuta {
+        let base = &stem[..stem.len() - 'ه'.len_utf8()];
+        if !base.is_empty() {
+            out.push((format!("{base}ت"), article, Suffix::Required));
+            out.push((format!("{base}ات"), article, Suffix::Optional));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::glossary::Entry;
+
+    fn entry(source: &str, target: &str, kind: Option<&str>, variants: &[&str]) -> Entry {
+        let mut e = Entry::new(source, target);
+        e.kind = kind.map(str::to_string);
+        e.variants = variants.iter().map(|s| s.to_string()).collect();
+        e
+    }
+
+    fn surfaces(m: &Matcher, text: &str) -> Vec<(String, String)> {
+        let chars: Vec<char> = text.chars().collect();
+        m.find_raw(text)
+            .into_iter()
+            .map(|h| {
+                (
+                    chars[h.start..h.end].iter().collect(),
+                    m.entries()[h.entry].target.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn one(source: &str, kind: Option<&str>) -> Matcher {
+        Glossary::new(vec![entry(source, "T", kind, &[])]).matcher()
+    }
+
+    fn hits(m: &Matcher, text: &str) -> Vec<String> {
+        surfaces(m, text).into_iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn every_proclitic_chain() {
+        let m = one("روسيا", Some("place"));
+        for (text, want) in [
+            ("روسيا", "روسيا"),
+            ("وروسيا", "روسيا"),
+            ("فروسيا", "روسيا"),
+            ("بروسيا", "روسيا"),
+            ("كروسيا", "روسيا"),
+            ("لروسيا", "روسيا"),
+            ("وبروسيا", "روسيا"),
+            ("فلروسيا", "روسيا"),
+            ("الروسيا", "روسيا"),
+            ("والروسيا", "روسيا"),
+            ("بالروسيا", "روسيا"),
+            ("وبالروسيا", "روسيا"),
+            ("للروسيا", "روسيا"),
+            ("وللروسيا", "روسيا"),
+        ] {
+            assert_eq!(hits(&m, text), vec![want.to_string()], "{text}");
+        }
+        // not chains: two conjunctions, preposition before conjunction, ...
+        for text in ["ووروسيا", "بوروسيا", "مروسيا", "البروسيا", "سروسيا"]
+        {
+            assert!(hits(&m, text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn article_entries_need_the_article_and_span_it() {
+        let m = Glossary::new(vec![entry("الكرملين", "the Kremlin", Some("org"), &[])]).matcher();
+        assert_eq!(hits(&m, "الكرملين"), ["الكرملين"]);
+        assert_eq!(hits(&m, "والكرملين"), ["الكرملين"]);
+        assert_eq!(hits(&m, "بالكرملين"), ["الكرملين"]);
+        // ل + ال = لل: the span starts at the article's lam
+        assert_eq!(hits(&m, "للكرملين"), ["لكرملين"]);
+        assert_eq!(hits(&m, "وللكرملين"), ["لكرملين"]);
+        assert!(hits(&m, "كرملين").is_empty());
+        assert!(hits(&m, "بكرملين").is_empty());
+    }
+
+    #[test]
+    fn every_suffix_for_terms_none_for_names() {
+        let term = one("اتفاق", None);
+        let name = one("اتفاق", Some("person"));
+        for s in [
+            "ه", "ها", "هم", "هما", "هن", "نا", "ك", "كم", "ان", "ين", "ون", "ات", "ي", "اتها",
+        ] {
+            let text = format!("اتفاق{s}");
+            assert_eq!(hits(&term, &text), ["اتفاق"], "{text}");
+            assert!(hits(&name, &text).is_empty(), "{text}");
+        }
+        assert!(hits(&term, "اتفاقيه").is_empty());
+        assert!(hits(&term, "اتفاقكما1").is_empty());
+    }
+
+    #[test]
+    fn teh_marbuta_bound_and_plural_forms() {
+        let m = one("حكومة", Some("term"));
+        assert_eq!(hits(&m, "حكومة"), ["حكومة"]);
+        assert_eq!(hits(&m, "حكومته"), ["حكومت"]);
+        assert_eq!(hits(&m, "بحكومتها"), ["حكومت"]);
+        assert_eq!(hits(&m, "حكومات"), ["حكومات"]);
+        assert_eq!(hits(&m, "حكوماتهم"), ["حكومات"]);
+        assert!(hits(&m, "حكومت").is_empty());
+    }
+
+    #[test]
+    fn never_inside_a_longer_word() {
+        let m = one("روس", Some("term"));
+        assert!(hits(&m, "روسيا").is_empty());
+        assert!(hits(&m, "الروسية").is_empty());
+        assert!(hits(&m, "مروس").is_empty());
+        assert_eq!(hits(&m, "الروس."), ["روس"]);
+        let m = one("روسيا", Some("place"));
+        assert!(hits(&m, "الروسية والروسي").is_empty());
+    }
+
+    #[test]
+    fn multi_word_across_any_whitespace_and_marks() {
+        let m = one("صيغة موسكو", Some("event"));
+        let text = "اجتماع لصيغةِ\u{00A0} \nموسكـو، ثم";
+        assert_eq!(hits(&m, text), ["صيغةِ\u{00A0} \nموسكـو"]);
+    }
+
+    #[test]
+    fn leftmost_longest_and_fallback_to_shorter() {
+        let g = Glossary::new(vec![
+            entry("داعش", "IS", Some("org"), &[]),
+            entry("داعش خراسان", "IS-K", Some("org"), &[]),
+            entry("خراسان", "Khorasan", Some("place"), &[]),
+        ]);
+        let m = g.matcher();
+        assert_eq!(
+            surfaces(&m, "تنظيم داعش خراسان وداعش"),
+            vec![
+                ("داعش خراسان".to_string(), "IS-K".to_string()),
+                ("داعش".to_string(), "IS".to_string())
+            ]
+        );
+        // the longer entry fails its boundary: the shorter still matches
+        assert_eq!(
+            surfaces(&m, "داعش خراسانية"),
+            vec![("داعش".to_string(), "IS".to_string())]
+        );
+    }
+
+    #[test]
+    fn variants_and_normalised_spellings() {
+        let g = Glossary::new(vec![entry(
+            "ديمتري بيسكوف",
+            "Dmitry Peskov",
+            Some("person"),
+            &["دميتري بيسكوف"],
+        )]);
+        let m = g.matcher();
+        assert_eq!(hits(&m, "ديمترى بيسكوف"), ["ديمترى بيسكوف"]);
+        assert_eq!(hits(&m, "ودميتري  بيسكوف"), ["دميتري  بيسكوف"]);
+        assert_eq!(hits(&m, "\u{200F}ديمتري بيسكوف\u{200F}"), ["ديمتري بيسكوف"]);
+    }
+
+    #[test]
+    fn document_offsets() {
+        let m = one("طالبان", Some("org"));
+        let seg = Segment {
+            id: "p2s1".into(),
+            para: 2,
+            index: 1,
+            text: "روسيا وطالبان".into(),
+            start: 100,
+            end: 113,
+        };
+        let h = m.find(&seg);
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].start, h[0].end), (107, 113));
+        assert_eq!(h[0].surface, "طالبان");
+        assert_eq!(h[0].segment, "p2s1");
+    }
+}

@@ -1,0 +1,447 @@
+//! `tarjama glossary ...` driven through the real binary, on the seed article
+//! and the starter glossaries.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+fn starter() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("glossaries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The command, run from an empty directory with no config file around.
+fn tarjama(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("tarjama").unwrap();
+    c.current_dir(dir)
+        .env_remove("TARJAMA_CONFIG")
+        .env("XDG_CONFIG_HOME", dir.join("no-config"));
+    c
+}
+
+fn with_glossaries(c: &mut Command, paths: &[PathBuf]) {
+    for p in paths {
+        c.arg("--glossary").arg(p);
+    }
+}
+
+fn jsonl(out: &[u8]) -> Vec<Value> {
+    String::from_utf8(out.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn seed_hits() -> Vec<Value> {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = tarjama(d.path());
+    c.args(["glossary", "match", "--format", "jsonl"])
+        .arg(root().join(SEED));
+    with_glossaries(&mut c, &starter());
+    let out = c.assert().success().get_output().stdout.clone();
+    jsonl(&out)
+}
+
+#[test]
+fn seed_article_every_name_with_exact_spans() {
+    let seed: Vec<char> = std::fs::read_to_string(root().join(SEED))
+        .unwrap()
+        .chars()
+        .collect();
+    let hits = seed_hits();
+    let mut per_target: BTreeMap<String, usize> = BTreeMap::new();
+    for h in &hits {
+        let (s, e) = (
+            h["start"].as_u64().unwrap() as usize,
+            h["end"].as_u64().unwrap() as usize,
+        );
+        let surface = h["surface"].as_str().unwrap();
+        // the span slices the article to the surface
+        assert_eq!(seed[s..e].iter().collect::<String>(), surface, "{h}");
+        // nothing inside a longer word: a letter after the hit never, a
+        // letter before only as a proclitic chain
+        assert!(e == seed.len() || !seed[e].is_alphabetic(), "{h}");
+        let mut b = s;
+        while b > 0 && seed[b - 1].is_alphabetic() {
+            b -= 1;
+        }
+        let pre: String = seed[b..s].iter().collect();
+        assert!(
+            ["", "و", "ل", "ب", "وب", "ول", "ال", "لل", "وال", "بال"].contains(&pre.as_str()),
+            "{pre} before {h}"
+        );
+        for f in ["segment", "start", "end", "surface", "source", "target"] {
+            assert!(h.get(f).is_some(), "{f} missing in {h}");
+        }
+        *per_target
+            .entry(h["target"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let want: BTreeMap<String, usize> = [
+        ("Russia", 13),
+        ("Taliban", 14),
+        ("Afghanistan", 10),
+        ("Moscow", 4),
+        ("Moscow Format", 2),
+        ("Sergei Lavrov", 1),
+        ("Amir Khan Muttaqi", 1),
+        ("Zamir Kabulov", 1),
+        ("Kabulov", 1),
+        ("Vladimir Putin", 1),
+        ("TASS", 1),
+        ("Dmitry Medvedev", 1),
+        ("Russian Security Council", 1),
+        ("St Petersburg", 1),
+        ("the Kremlin", 2),
+        ("Dmitry Peskov", 2),
+        ("Peskov", 1),
+        ("Islamic State Khorasan", 3),
+        ("Islamic State", 1),
+        ("Bamiyan", 3),
+        ("Australia", 2),
+        ("Spain", 2),
+        ("Lithuania", 2),
+        ("Norway", 2),
+        ("Russian Foreign Ministry", 5),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(per_target, want);
+
+    let at = |surface: &str, before: &str| {
+        hits.iter().any(|h| {
+            let s = h["start"].as_u64().unwrap() as usize;
+            h["surface"] == surface
+                && seed[s - before.chars().count()..s]
+                    .iter()
+                    .collect::<String>()
+                    == before
+        })
+    };
+    // clitic forms
+    assert!(at("طالبان", "و"), "وطالبان");
+    assert!(at("روسيا", "ل"), "لروسيا");
+    assert!(at("أفغانستان", "ب"), "بأفغانستان");
+    assert!(at("صيغة موسكو", "ل"), "لصيغة موسكو");
+    // spelling variants
+    assert!(hits.iter().any(|h| h["surface"] == "ديمترى بيسكوف"));
+    assert!(hits.iter().any(|h| h["surface"] == "دميتري بيسكوف"));
+    // the misspelling is left for `suggest`, adjectives are not the country
+    for h in &hits {
+        let s = h["surface"].as_str().unwrap();
+        assert_ne!(s, "أفعانستان");
+        if h["target"] == "Russia" {
+            assert_eq!(s, "روسيا");
+        }
+    }
+}
+
+#[test]
+fn readable_output_and_layering_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = tarjama(d.path());
+    c.args(["glossary", "match"]).arg(root().join(SEED));
+    with_glossaries(
+        &mut c,
+        &[
+            fixture("glossary_base.tsv"),
+            fixture("glossary_project.tsv"),
+        ],
+    );
+    let out = c.assert().success().get_output().clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stdout.contains("p12s1\n"), "{stdout}");
+    assert!(stdout.contains("الكرملين\t→ Kremlin"), "{stdout}");
+    assert!(!stdout.contains("the Kremlin"), "{stdout}");
+    assert!(
+        stderr.contains("glossary_project.tsv:3 overrides")
+            && stderr.contains("glossary_base.tsv:2"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn default_glossaries_config_then_directory_then_error() {
+    let d = tempfile::tempdir().unwrap();
+    let article = d.path().join("a.txt");
+    std::fs::write(&article, "قال الكرملين إن طالبان شريك.\n").unwrap();
+    // nothing anywhere: the error says what was looked for
+    tarjama(d.path())
+        .args(["glossary", "match", "a.txt"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("no --glossary"))
+        .stderr(predicates::str::contains("glossaries/"));
+    // ./glossaries/*.tsv
+    std::fs::create_dir(d.path().join("glossaries")).unwrap();
+    std::fs::copy(
+        fixture("glossary_base.tsv"),
+        d.path().join("glossaries/a.tsv"),
+    )
+    .unwrap();
+    let out = tarjama(d.path())
+        .args(["glossary", "match", "a.txt", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(jsonl(&out).len(), 2);
+    // the config file's list wins over the directory
+    std::fs::copy(fixture("glossary_project.tsv"), d.path().join("p.tsv")).unwrap();
+    std::fs::write(d.path().join("tarjama.toml"), "glossaries = [\"p.tsv\"]\n").unwrap();
+    let out = tarjama(d.path())
+        .args(["glossary", "match", "a.txt", "--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let hits = jsonl(&out);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["target"], "Kremlin");
+}
+
+#[test]
+fn suggest_finds_the_misspelt_afghanistan() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = tarjama(d.path());
+    c.args(["glossary", "suggest", "--format", "jsonl"])
+        .arg(root().join(SEED));
+    with_glossaries(&mut c, &starter());
+    let out = c.assert().success().get_output().stdout.clone();
+    let items = jsonl(&out);
+    let near: Vec<&Value> = items.iter().filter(|i| i["kind"] == "near-miss").collect();
+    assert_eq!(near[0]["surface"], "أفعانستان", "{items:#?}");
+    assert_eq!(near[0]["source"], "أفغانستان");
+    assert_eq!(near[0]["distance"], 1);
+    assert_eq!(near[0]["occurrences"][0]["segment"], "p10s1");
+    assert!(items.iter().any(|i| i["kind"] == "phrase"
+        && i["surface"] == "مسؤوليته عن الهجوم"
+        && i["occurrences"].as_array().unwrap().len() == 3));
+}
+
+#[test]
+fn check_reports_each_defect_with_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    let out = tarjama(d.path())
+        .args(["glossary", "check", "--glossary"])
+        .arg(fixture("glossary_broken.tsv"))
+        .assert()
+        .code(4)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    for (line, kind) in [
+        (4, "duplicate"),
+        (5, "conflict"),
+        (6, "column-count"),
+        (7, "empty-cell"),
+        (8, "spaces"),
+        (9, "control-character"),
+        (10, "variant-is-entry"),
+        (11, "never-matches"),
+        (12, "never-matches"),
+        (13, "variant-is-entry"),
+    ] {
+        let want = format!("glossary_broken.tsv:{line}: {kind}: ");
+        assert!(out.contains(&want), "{want} missing in\n{out}");
+    }
+    assert!(!out.contains("glossary_broken.tsv:3:"), "{out}");
+    // the starter glossaries are clean
+    let mut c = tarjama(d.path());
+    c.args(["glossary", "check"]);
+    with_glossaries(&mut c, &starter());
+    c.assert().success().stdout("");
+}
+
+#[test]
+fn add_remove_round_trip_byte_for_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("g.tsv");
+    std::fs::copy(fixture("glossary_layout.tsv"), &p).unwrap();
+    let original = std::fs::read(&p).unwrap();
+    tarjama(d.path())
+        .args([
+            "glossary",
+            "add",
+            "لافروف",
+            "Lavrov",
+            "--kind",
+            "person",
+            "--variant",
+            "لافروڤ",
+        ])
+        .args(["--glossary", "g.tsv"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("g.tsv:10"));
+    let after = std::fs::read(&p).unwrap();
+    assert_eq!(&after[..original.len()], &original[..]);
+    assert_eq!(
+        String::from_utf8(after[original.len()..].to_vec()).unwrap(),
+        "\r\nلافروف\tLavrov\tperson\tلافروڤ"
+    );
+    // a duplicate and a conflict are refused, the file untouched
+    tarjama(d.path())
+        .args(["glossary", "add", "لافروف", "Lavrov", "--file", "g.tsv"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("duplicate"));
+    tarjama(d.path())
+        .args(["glossary", "add", "بوتين", "Poutine", "--file", "g.tsv"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("conflict"))
+        .stderr(predicates::str::contains("g.tsv:5"));
+    assert_eq!(std::fs::read(&p).unwrap(), after);
+    // remove it again: every byte as before
+    tarjama(d.path())
+        .args(["glossary", "remove", "لافروف", "--file", "g.tsv"])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&p).unwrap(), original);
+    // removing a line in the middle touches only that line
+    tarjama(d.path())
+        .args(["glossary", "remove", "بوتين", "--file", "g.tsv"])
+        .assert()
+        .success();
+    let text = String::from_utf8(original.clone()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        text.replace("بوتين\tPutin\tperson\t\r\n", "")
+    );
+    tarjama(d.path())
+        .args(["glossary", "remove", "بوتين", "--file", "g.tsv"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("no entry"));
+}
+
+#[test]
+fn add_refuses_conflict_with_a_lower_layer_unless_override() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("glossary_base.tsv"), d.path().join("base.tsv")).unwrap();
+    std::fs::write(d.path().join("proj.tsv"), "source\ttarget\n").unwrap();
+    let add = |extra: &[&str]| {
+        let mut c = tarjama(d.path());
+        c.args(["glossary", "add", "طالبان", "the Taliban"])
+            .args(["--glossary", "base.tsv", "--glossary", "proj.tsv"])
+            .args(extra);
+        c
+    };
+    add(&[])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("base.tsv:3"))
+        .stderr(predicates::str::contains("--override"));
+    add(&["--override"]).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("proj.tsv")).unwrap(),
+        "source\ttarget\nطالبان\tthe Taliban\n"
+    );
+}
+
+#[test]
+fn list_filters_by_kind() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = tarjama(d.path());
+    c.args(["glossary", "list", "--kind", "person", "--format", "jsonl"]);
+    with_glossaries(&mut c, &starter());
+    let out = c.assert().success().get_output().stdout.clone();
+    let items = jsonl(&out);
+    assert!(items.len() >= 10);
+    assert!(items.iter().all(|i| i["kind"] == "person"));
+    assert!(items.iter().any(|i| i["target"] == "Dmitry Peskov"));
+}
+
+#[test]
+fn export_then_import_every_format() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("glossary_base.tsv");
+    let listed = |path: &Path| {
+        let out = tarjama(d.path())
+            .args(["glossary", "list", "--format", "tsv", "--glossary"])
+            .arg(path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let want = listed(&src);
+    for (fmt, ext) in [
+        ("tbx", "tbx"),
+        ("csv", "csv"),
+        ("omegat", "txt"),
+        ("deepl-tsv", "deepl"),
+        ("deepl-csv", "deeplcsv"),
+        ("tsv", "tsv"),
+    ] {
+        let exported = d.path().join(format!("out.{ext}"));
+        tarjama(d.path())
+            .args(["glossary", "export", "--to", fmt, "-o"])
+            .arg(&exported)
+            .arg("--glossary")
+            .arg(&src)
+            .assert()
+            .success();
+        let back = d.path().join(format!("back-{fmt}.tsv"));
+        tarjama(d.path())
+            .args(["glossary", "import", "--from", fmt])
+            .arg(&exported)
+            .arg("-o")
+            .arg(&back)
+            .assert()
+            .success();
+        let got = listed(&back);
+        if fmt.starts_with("deepl") || fmt == "omegat" {
+            // kinds are not carried by these formats
+            let strip = |s: &str| {
+                s.lines()
+                    .map(|l| l.split('\t').take(2).collect::<Vec<_>>().join("\t"))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(strip(&got), strip(&want), "{fmt}");
+        } else {
+            assert_eq!(got, want, "{fmt}");
+        }
+    }
+    // an existing output is not replaced without --force
+    tarjama(d.path())
+        .args([
+            "glossary",
+            "export",
+            "--to",
+            "csv",
+            "-o",
+            "out.csv",
+            "--glossary",
+        ])
+        .arg(&src)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--force"));
+}
