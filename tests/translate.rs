@@ -180,8 +180,15 @@ fn tarjama(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("tarjama").unwrap();
     c.current_dir(dir)
         .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("TARJAMA_CONFIG");
+        .env("XDG_CONFIG_HOME", dir.join("config"));
+    for v in [
+        "TARJAMA_CONFIG",
+        "TARJAMA_BACKEND",
+        "TARJAMA_MEMORY",
+        "TARJAMA_BATCH_SIZE",
+    ] {
+        c.env_remove(v);
+    }
     c
 }
 
@@ -208,7 +215,14 @@ fn offline_mode_marks_segments_and_shows_memory_and_glossary() {
     let dir = project(None, "", 0);
     let d = dir.path();
     let out = tarjama(d)
-        .args(["translate", "article.txt", "--memory", "tm.sqlite"])
+        .args([
+            "translate",
+            "article.txt",
+            "--memory",
+            "tm.sqlite",
+            "--glossary",
+            "glossary.tsv",
+        ])
         .assert()
         .success()
         .stderr(predicates::str::contains("no backend configured"))
@@ -237,6 +251,14 @@ fn offline_mode_marks_segments_and_shows_memory_and_glossary() {
         }
     }
     assert_eq!(lines[1]["id"], "p1s1");
+    // Glossary hits are there offline, unchecked.
+    let t = &lines[1]["terms"][0];
+    assert_eq!(
+        (t["source"].as_str(), t["target"].as_str()),
+        (Some("طالبان"), Some("the Taliban"))
+    );
+    assert_eq!(t["honoured"], Value::Null);
+    assert_eq!(lines[0]["glossary_hash"].as_str().map(str::len), Some(64));
 
     // A human translation in the memory shows up offline.
     let seg = lines[1]["source"].as_str().unwrap();
@@ -532,4 +554,123 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
         .success();
     let (_, clean) = read_jsonl(&d.join("clean.jsonl"));
     assert_eq!(targets(&resumed), targets(&clean));
+}
+
+#[test]
+fn terms_go_in_the_prompt_and_a_miss_is_re_requested_once() {
+    let fake = Arc::new(Fake::default());
+    let url = start(fake.clone());
+    let dir = project(Some(&url), "m1", 4);
+    let d = dir.path();
+    tarjama(d)
+        .args([
+            "translate",
+            "article.txt",
+            "--glossary",
+            "glossary.tsv",
+            "-o",
+            "out.jsonl",
+        ])
+        .assert()
+        .success();
+    let systems = fake.systems.lock().unwrap().clone();
+    assert!(
+        systems
+            .iter()
+            .any(|s| s.contains("\"طالبان\" => \"the Taliban\"")),
+        "pinned terms are in the prompt"
+    );
+    // p1s1 has وطالبان: the server (like a weak model) misses the term when
+    // asked with the dictionary form only; the re-request names the word as
+    // it stands, and then it comes out right.
+    assert!(
+        systems
+            .iter()
+            .any(|s| s.contains("\"وطالبان\" => \"the Taliban\"")),
+        "the re-request states the surface form"
+    );
+    let received = fake.received();
+    let p1s1 = "في خطوة جديدة للتقارب.. روسيا وطالبان يبحثان التعاون الثنائي";
+    assert_eq!(
+        received.iter().filter(|s| *s == p1s1).count(),
+        2,
+        "sent, then re-requested once"
+    );
+    let (header, rows) = read_jsonl(&d.join("out.jsonl"));
+    assert!(
+        header["glossary_hash"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64)
+    );
+    let r = &rows[0];
+    assert_eq!(r["id"], "p1s1");
+    assert!(
+        r["target"].as_str().unwrap().ends_with("; the Taliban"),
+        "{r}"
+    );
+    let t = r["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "طالبان")
+        .unwrap();
+    assert_eq!(t["honoured"], true);
+    assert_eq!(t["target"], "the Taliban");
+    assert!(t["start"].as_u64().unwrap() < t["end"].as_u64().unwrap());
+    assert_eq!(r["warnings"], json!([]));
+    // The spelling variant ديمترى بيسكوف is also fixed by the re-request.
+    let peskov = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().contains("ديمترى بيسكوف"))
+        .unwrap();
+    assert!(
+        peskov["target"].as_str().unwrap().contains("Dmitry Peskov"),
+        "{peskov}"
+    );
+    assert_eq!(header["summary"]["terms_missed"], 0);
+    assert!(header["summary"]["terms_honoured"].as_u64().unwrap() > 5);
+}
+
+#[test]
+fn a_changed_glossary_entry_re_translates_only_its_segments() {
+    let fake = Arc::new(Fake::default());
+    let url = start(fake.clone());
+    let dir = project(Some(&url), "m1", 4);
+    let d = dir.path();
+    let run = || {
+        tarjama(d)
+            .args([
+                "translate",
+                "article.txt",
+                "--glossary",
+                "glossary.tsv",
+                "-o",
+                "out.jsonl",
+                "-q",
+            ])
+            .assert()
+            .success();
+    };
+    run();
+    let before = fake.received().len();
+    let g = std::fs::read_to_string(d.join("glossary.tsv")).unwrap();
+    std::fs::write(
+        d.join("glossary.tsv"),
+        g.replace("\tLavrov\t", "\tSergei Lavrov\t"),
+    )
+    .unwrap();
+    run();
+    let resent: Vec<String> = fake.received()[before..].to_vec();
+    assert!(!resent.is_empty());
+    assert!(resent.iter().all(|s| s.contains("لافروف")), "{resent:?}");
+    let (_, rows) = read_jsonl(&d.join("out.jsonl"));
+    let with: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["source"].as_str().unwrap().contains("لافروف"))
+        .collect();
+    assert_eq!(resent.len(), with.len());
+    for r in with {
+        assert_eq!(r["origin"], "mt");
+        assert!(r["target"].as_str().unwrap().contains("Sergei Lavrov"));
+    }
 }
