@@ -30,5 +30,6 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod pipeline;
+pub mod qa;
 pub mod segment;
 pub mod tmx;

@@ -16,6 +16,8 @@ mod backends;
 mod glossary;
 mod memory;
 mod progress;
+mod qa;
+mod render;
 mod segment;
 mod translate;
 
@@ -78,6 +80,11 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Cut an article into paragraphs and sentences.
     Segment(segment::Args),
+    /// Turn a reviewed XLIFF, TSV or JSONL into any format, taking the
+    /// reviewer's text.
+    Render(render::Args),
+    /// Check a bilingual file: terms, numbers, leftovers, consistency.
+    Qa(qa::Args),
     /// List the configured MT backends, or test one.
     Backends(backends::Args),
     /// Match, maintain, check, convert and grow glossaries.
@@ -93,6 +100,8 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Segment(args) => segment::run(&cli.global, args),
+        Command::Render(args) => render::run(&cli.global, args),
+        Command::Qa(args) => qa::run(&cli.global, args),
         Command::Backends(args) => backends::run(&cli.global, args),
         Command::Glossary(args) => glossary::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),

@@ -4,9 +4,11 @@ reviewers and tools actually open (HTML, Markdown, TSV, XLIFF, TMX, plain
 English text, tarjama's JSONL), and read back after review.
 
 Every writer consumes the same [`Bitext`], so that all formats show the same
-segments, ids and flags. Writers render into memory and [`write_atomic`]
+segments, ids and flags. Writers render into memory and [`write_bitext`]
 puts the bytes in place atomically (temporary file in the same directory,
 then rename), so an interrupted run never leaves half a document behind.
+Reading reviewed files back (XLIFF, TSV, JSONL) and merging the reviewer's
+text lives in [`review`].
 */
 
 use std::fmt;
@@ -15,7 +17,15 @@ use std::path::Path;
 
 use crate::model::{AlignedPair, Bitext};
 
+pub mod html;
 pub mod jsonl;
+pub mod markdown;
+pub mod review;
+pub mod text;
+pub mod tmx;
+pub mod tsv;
+pub mod xliff;
+mod xml;
 
 /// The file formats tarjama writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,12 +169,40 @@ impl ReadError {
     }
 }
 
-/// The document in `format`, as bytes. Only JSONL is implemented so far;
-/// the other writers follow.
-pub fn render(format: Format, doc: &Bitext, _opts: &WriteOptions) -> Option<Vec<u8>> {
-    match format {
-        Format::Jsonl => Some(jsonl::to_string(doc).into_bytes()),
-        _ => None,
+/// The document in `format`, as bytes.
+pub fn render(format: Format, doc: &Bitext, opts: &WriteOptions) -> Result<Vec<u8>, OutputError> {
+    Ok(match format {
+        Format::Jsonl => jsonl::to_string(doc).into_bytes(),
+        Format::Html => html::render(doc).into_bytes(),
+        Format::Markdown => markdown::render(doc, opts.layout).into_bytes(),
+        Format::Tsv => tsv::render(doc, opts.bom).into_bytes(),
+        Format::Xliff => xliff::render(doc, opts.xliff_version),
+        Format::Tmx => tmx::render(doc),
+        Format::Text => text::render(doc).into_bytes(),
+    })
+}
+
+/// Write the document in `format` to `out`, or to standard output when `out`
+/// is `None`. Files are replaced atomically.
+pub fn write_bitext(
+    format: Format,
+    doc: &Bitext,
+    opts: &WriteOptions,
+    out: Option<&Path>,
+) -> Result<(), OutputError> {
+    let bytes = render(format, doc, opts)?;
+    match out {
+        Some(path) => write_atomic(path, &bytes),
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            lock.write_all(&bytes)
+                .and_then(|_| lock.flush())
+                .map_err(|error| OutputError::Io {
+                    path: "standard output".into(),
+                    error,
+                })
+        }
     }
 }
 

@@ -1,0 +1,238 @@
+//! `tarjama render`: turn a reviewed XLIFF, TSV or JSONL file (or any
+//! tarjama JSONL) into any output format, taking the reviewer's text.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use tarjama::input::{Source, read_source};
+use tarjama::model::Bitext;
+use tarjama::output::review::{self, MergeReport, Reviewed};
+use tarjama::output::{self, Format, Layout, WriteOptions, XliffVersion};
+
+use super::{GlobalArgs, Outcome};
+
+/// Output formats as `--to` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// tarjama's JSONL (header line, then one segment per line).
+    Jsonl,
+    /// Self-contained bilingual HTML page.
+    Html,
+    /// Markdown table (or interleaved paragraphs with --layout interleaved).
+    #[value(alias = "markdown")]
+    Md,
+    /// Tab-separated values with a post_edit column for the reviewer.
+    Tsv,
+    /// XLIFF 2.1 (or 1.2 with --xliff-version 1.2).
+    #[value(alias = "xlf")]
+    Xliff,
+    /// TMX 1.4b.
+    Tmx,
+    /// The English alone, in the original paragraphs.
+    #[value(alias = "text")]
+    Txt,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Html => Format::Html,
+            FormatArg::Md => Format::Markdown,
+            FormatArg::Tsv => Format::Tsv,
+            FormatArg::Xliff => Format::Xliff,
+            FormatArg::Tmx => Format::Tmx,
+            FormatArg::Txt => Format::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// Two-column table.
+    #[default]
+    Table,
+    /// Each Arabic paragraph followed by its English.
+    Interleaved,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum XliffVersionArg {
+    #[default]
+    #[value(name = "2.1")]
+    V2_1,
+    #[value(name = "1.2")]
+    V1_2,
+}
+
+/// Flags choosing and shaping the output document; shared by every command
+/// that writes bilingual documents.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputFlags {
+    /// Output format (default: from the extension of -o).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub to: Option<FormatArg>,
+    /// Markdown layout.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Table)]
+    pub layout: LayoutArg,
+    /// Start TSV output with a UTF-8 byte-order mark (for Excel).
+    #[arg(long)]
+    pub bom: bool,
+    /// XLIFF version to write.
+    #[arg(long, value_enum, value_name = "VERSION", default_value_t = XliffVersionArg::V2_1)]
+    pub xliff_version: XliffVersionArg,
+}
+
+impl OutputFlags {
+    /// The format: `--to`, else the extension of `out`, else `fallback`.
+    pub fn format(&self, out: Option<&Path>, fallback: Option<Format>) -> anyhow::Result<Format> {
+        if let Some(f) = self.to {
+            return Ok(f.into());
+        }
+        if let Some(p) = out {
+            if let Some(f) = Format::from_path(p) {
+                return Ok(f);
+            }
+            if fallback.is_none() {
+                bail!(
+                    "cannot tell the output format from {}; give --to (jsonl, html, md, tsv, xliff, tmx, txt)",
+                    p.display()
+                );
+            }
+        }
+        fallback.ok_or_else(|| {
+            anyhow::anyhow!("give --to FORMAT (jsonl, html, md, tsv, xliff, tmx, txt) or -o FILE with one of those extensions")
+        })
+    }
+
+    pub fn options(&self) -> WriteOptions {
+        WriteOptions {
+            layout: match self.layout {
+                LayoutArg::Table => Layout::Table,
+                LayoutArg::Interleaved => Layout::Interleaved,
+            },
+            bom: self.bom,
+            xliff_version: match self.xliff_version {
+                XliffVersionArg::V2_1 => XliffVersion::V2_1,
+                XliffVersionArg::V1_2 => XliffVersion::V1_2,
+            },
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The reviewed file: XLIFF (.xlf/.xliff), TSV (.tsv, its post_edit
+    /// column) or tarjama JSONL; `-` reads standard input.
+    pub file: PathBuf,
+    /// Write here (atomically) instead of standard output.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputFlags,
+    /// The JSONL `translate` wrote for this document: segments are checked
+    /// against it, glossary hits and metadata come from it, and edits are
+    /// counted against its machine text.
+    #[arg(long, alias = "original", value_name = "JSONL")]
+    pub against: Option<PathBuf>,
+    /// Format of the reviewed file (default: from its extension or content).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub from: Option<FormatArg>,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
+    let format = args.out.format(args.output.as_deref(), None)?;
+    let (name, text) = read_reviewed_file(&args.file)?;
+    let from = match args.from {
+        Some(f) => f.into(),
+        None => review::detect_format(&name, &text).with_context(|| {
+            format!("{name}: cannot tell whether this is XLIFF, TSV or JSONL; give --from")
+        })?,
+    };
+    let reviewed: Reviewed = review::read_reviewed(&name, &text, from)?;
+    let base: Option<(Bitext, String)> = match &args.against {
+        Some(p) => {
+            let src = Source::from_arg(Some(p));
+            let n = src.to_string();
+            let t = read_source(&src)?;
+            Some((output::jsonl::read(&n, &t)?, n))
+        }
+        None => None,
+    };
+    let recheck =
+        |p: &tarjama::model::AlignedPair, english: &str| review::recheck_terms(&p.terms, english);
+    let (doc, report) = review::merge(
+        &reviewed,
+        base.as_ref().map(|(d, n)| (d, n.as_str())),
+        &recheck,
+    )?;
+    output::write_bitext(format, &doc, &args.out.options(), args.output.as_deref())?;
+    if !global.quiet {
+        eprintln!(
+            "{}",
+            summary(&report, args.output.as_deref(), base.is_some())
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// Read a reviewed file (`-` is standard input), UTF-8 or UTF-16 with a BOM.
+pub fn read_reviewed_file(path: &Path) -> anyhow::Result<(String, String)> {
+    use std::io::Read;
+    let source = Source::from_arg(Some(path));
+    let name = source.to_string();
+    let bytes = match &source {
+        Source::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
+            buf
+        }
+        Source::File(p) => std::fs::read(p).with_context(|| format!("cannot read {name}"))?,
+    };
+    Ok((name.clone(), review::decode(&name, bytes)?))
+}
+
+/// The one-paragraph report on standard error.
+fn summary(r: &MergeReport, out: Option<&Path>, has_base: bool) -> String {
+    let mut s = format!("render: {} segments", r.segments);
+    if r.edits_known {
+        let filled = r.edits.iter().filter(|e| e.before.is_none()).count();
+        s.push_str(&format!(
+            ", {} edited by the reviewer ({} filled in), word edit distance {}",
+            r.edits.len(),
+            filled,
+            r.word_distance()
+        ));
+        let words = r.machine_words();
+        if words > 0 {
+            s.push_str(&format!(
+                " ({:.0}% of {} words)",
+                100.0 * r.word_distance() as f64 / words as f64,
+                words
+            ));
+        }
+        if !r.edits.is_empty() {
+            let list: Vec<String> = r
+                .edits
+                .iter()
+                .map(|e| format!("{} ({})", e.id, e.distance))
+                .collect();
+            s.push_str(&format!("\n  edited: {}", list.join(", ")));
+        }
+    } else if !has_base {
+        s.push_str("; edits not counted: give --against with the JSONL translate wrote");
+    }
+    if r.untranslated > 0 {
+        s.push_str(&format!(
+            "\n  {} segment(s) still untranslated",
+            r.untranslated
+        ));
+    }
+    if let Some(p) = out {
+        s.push_str(&format!("\n  written to {}", p.display()));
+    }
+    s
+}

@@ -1,0 +1,785 @@
+/*!
+The bilingual HTML page: what a reviewer opens in a browser or prints.
+
+One self-contained file (inline CSS, no scripts, fonts or images from
+anywhere), a two-column table with the Arabic `lang="ar" dir="rtl"` and the
+English `lang="en" dir="ltr"`, so the browser's bidi algorithm lays each
+language out correctly instead of the reversed Arabic terminals and PDF
+exports produce. Runs of the other script inside a cell (a Latin acronym in
+Arabic, an Arabic name in a note) are isolated in `<bdi>` so they cannot
+reorder their neighbours.
+
+Glossary hits are highlighted on both sides with the entry in a tooltip:
+the Arabic span comes from the hit's character offsets (relative to the
+segment), the English by finding the pinned rendering case-insensitively at
+word boundaries. Rows that need attention (untranslated, warnings, missed
+or forbidden terms, fuzzy memory suggestions) carry their notes in the row.
+
+Everything that comes from a document is escaped; explicit bidi embedding,
+override and isolate controls from the input are shown as visible badges
+instead of being obeyed, so a translation cannot disguise itself.
+*/
+
+use std::fmt::Write as _;
+
+use crate::model::{AlignedPair, Bitext, CheckedTerm, Origin};
+
+/// Escape text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if is_bidi_control(c) => {}
+            c if c.is_control() && !matches!(c, '\n' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Explicit embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI
+/// RLI FSI PDI): they change how the surrounding text is laid out. The
+/// plain marks (LRM, RLM, ALM) only act as strong characters and are kept.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Strong right-to-left letters (Hebrew, Arabic, Syriac, Thaana, N'Ko and
+/// their presentation forms), digits excluded.
+fn is_rtl_letter(c: char) -> bool {
+    matches!(c,
+        '\u{0590}'..='\u{065F}' | '\u{066A}'..='\u{06EF}' | '\u{06FA}'..='\u{08FF}'
+        | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}'
+        | '\u{10800}'..='\u{10FFF}' | '\u{1E800}'..='\u{1EFFF}')
+        && c.is_alphabetic()
+}
+
+fn is_ltr_letter(c: char) -> bool {
+    c.is_alphabetic() && !is_rtl_letter(c)
+}
+
+/// Escape `text` for a cell whose base direction is right-to-left when
+/// `rtl`, wrapping runs of the other direction in `<bdi>`, turning line
+/// breaks into `<br>` and bidi controls into visible badges.
+fn text_html(text: &str, rtl: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let foreign = |c: char| {
+        if rtl {
+            is_ltr_letter(c)
+        } else {
+            is_rtl_letter(c)
+        }
+    };
+    let native = |c: char| {
+        if rtl {
+            is_rtl_letter(c)
+        } else {
+            is_ltr_letter(c)
+        }
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut i = 0;
+    while i < chars.len() {
+        if foreign(chars[i]) {
+            // Extend over neutrals while the next strong letter is foreign too.
+            let mut last = i;
+            let mut j = i + 1;
+            while j < chars.len()
+                && !native(chars[j])
+                && chars[j] != '\n'
+                && !is_bidi_control(chars[j])
+            {
+                if foreign(chars[j]) {
+                    last = j;
+                }
+                j += 1;
+            }
+            let run: String = chars[i..=last].iter().collect();
+            if rtl {
+                let _ = write!(out, "<bdi dir=\"ltr\">{}</bdi>", escape(&run));
+            } else {
+                let _ = write!(out, "<bdi lang=\"ar\" dir=\"rtl\">{}</bdi>", escape(&run));
+            }
+            i = last + 1;
+            continue;
+        }
+        let c = chars[i];
+        if c == '\n' {
+            out.push_str("<br>");
+        } else if c == '\r' {
+            if chars.get(i + 1) != Some(&'\n') {
+                out.push_str("<br>");
+            }
+        } else if is_bidi_control(c) {
+            let _ = write!(
+                out,
+                "<span class=\"ctl\" title=\"bidi control character U+{:04X} in the input, not applied\">U+{:04X}</span>",
+                c as u32, c as u32
+            );
+        } else {
+            out.push_str(&escape(&c.to_string()));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A highlighted span of a cell, in characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+    class: &'static str,
+    title: String,
+}
+
+/// Render `text` with `spans` (any order, overlaps dropped) as `<mark>`s.
+fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut out = String::new();
+    let mut pos = 0;
+    for s in spans {
+        if s.start < pos || s.end > chars.len() || s.start >= s.end {
+            continue;
+        }
+        out.push_str(&text_html(
+            &chars[pos..s.start].iter().collect::<String>(),
+            rtl,
+        ));
+        let _ = write!(
+            out,
+            "<mark class=\"{}\" title=\"{}\">{}</mark>",
+            s.class,
+            escape(&s.title),
+            text_html(&chars[s.start..s.end].iter().collect::<String>(), rtl)
+        );
+        pos = s.end;
+    }
+    out.push_str(&text_html(&chars[pos..].iter().collect::<String>(), rtl));
+    out
+}
+
+fn term_state(t: &CheckedTerm) -> &'static str {
+    match t.honoured {
+        Some(true) => "honoured in the English",
+        Some(false) => "MISSING from the English",
+        None => "not checked",
+    }
+}
+
+/// Where a hit lies in the segment's source, in characters: its document
+/// offsets minus the segment's start when they point at the surface text,
+/// else the first occurrence of the surface not yet highlighted.
+fn arabic_span(
+    pair: &AlignedPair,
+    t: &CheckedTerm,
+    chars: &[char],
+    taken: &[Span],
+) -> Option<(usize, usize)> {
+    let surface: Vec<char> = t.surface.chars().collect();
+    if t.start >= pair.start && t.end > t.start {
+        let (s, e) = (t.start - pair.start, t.end - pair.start);
+        if e <= chars.len() && (surface.is_empty() || chars[s..e] == surface[..]) {
+            return Some((s, e));
+        }
+    }
+    if surface.is_empty() {
+        return None;
+    }
+    find_all(chars, &surface, false)
+        .into_iter()
+        .find(|&(s, e)| !taken.iter().any(|x| s < x.end && x.start < e))
+}
+
+fn eq_fold(a: char, b: char) -> bool {
+    a == b || a.to_lowercase().eq(b.to_lowercase())
+}
+
+/// Every non-overlapping occurrence of `needle` in `hay` (case-insensitive),
+/// at word boundaries when `words` is set (a trailing `s` or `'s` is allowed
+/// after the needle, as in plurals and possessives).
+pub(crate) fn find_all(hay: &[char], needle: &[char], words: bool) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    if needle.is_empty() || needle.len() > hay.len() {
+        return found;
+    }
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        let hit = hay[i..i + needle.len()]
+            .iter()
+            .zip(needle)
+            .all(|(&a, &b)| eq_fold(a, b));
+        if hit {
+            let end = i + needle.len();
+            let left_ok = !words || i == 0 || !hay[i - 1].is_alphanumeric();
+            let right_ok = !words || {
+                let rest = &hay[end..];
+                let boundary = |k: usize| rest.get(k).is_none_or(|c| !c.is_alphanumeric());
+                boundary(0)
+                    || (matches!(rest.first(), Some('s' | 'S')) && boundary(1))
+                    || (matches!(rest.first(), Some('\'' | '’'))
+                        && matches!(rest.get(1), Some('s' | 'S'))
+                        && boundary(2))
+            };
+            if left_ok && right_ok {
+                found.push((i, end));
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+fn source_cell(pair: &AlignedPair) -> String {
+    let chars: Vec<char> = pair.source.chars().collect();
+    let mut spans: Vec<Span> = Vec::new();
+    for t in &pair.terms {
+        if let Some((start, end)) = arabic_span(pair, t, &chars, &spans) {
+            let mut class = "term";
+            if t.honoured == Some(false) {
+                class = "term missed";
+            }
+            if !t.forbidden_found.is_empty() {
+                class = "term forbidden";
+            }
+            let mut title = format!("{} → {} (glossary; {})", t.source, t.target, term_state(t));
+            if !t.forbidden_found.is_empty() {
+                let _ = write!(
+                    title,
+                    "; forbidden rendering used: {}",
+                    t.forbidden_found.join(", ")
+                );
+            }
+            spans.push(Span {
+                start,
+                end,
+                class,
+                title,
+            });
+        }
+    }
+    cell_html(&pair.source, spans, true)
+}
+
+fn target_cell(pair: &AlignedPair, target: &str) -> String {
+    let chars: Vec<char> = target.chars().collect();
+    let mut spans: Vec<Span> = Vec::new();
+    let overlaps =
+        |spans: &[Span], s: usize, e: usize| spans.iter().any(|x| s < x.end && x.start < e);
+    for t in &pair.terms {
+        for f in &t.forbidden_found {
+            let needle: Vec<char> = f.chars().collect();
+            for (s, e) in find_all(&chars, &needle, true) {
+                if !overlaps(&spans, s, e) {
+                    spans.push(Span {
+                        start: s,
+                        end: e,
+                        class: "forbidden",
+                        title: format!(
+                            "forbidden rendering for {}; the glossary says {}",
+                            t.source, t.target
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    for t in &pair.terms {
+        let needle: Vec<char> = t.target.chars().collect();
+        for (s, e) in find_all(&chars, &needle, true) {
+            if !overlaps(&spans, s, e) {
+                spans.push(Span {
+                    start: s,
+                    end: e,
+                    class: "term",
+                    title: format!("{} ← {} (glossary)", t.target, t.source),
+                });
+            }
+        }
+    }
+    cell_html(target, spans, false)
+}
+
+fn origin_label(o: Origin) -> &'static str {
+    match o {
+        Origin::Memory => "from memory",
+        Origin::Human => "human",
+        Origin::Mt => "machine",
+        Origin::None => "untranslated",
+    }
+}
+
+fn row(out: &mut String, pair: &AlignedPair) {
+    let flagged = super::is_flagged(pair);
+    let mut classes = vec![
+        "seg".to_string(),
+        format!("origin-{}", pair.origin.as_str()),
+    ];
+    if flagged {
+        classes.push("flagged".into());
+    }
+    if pair.target.is_none() {
+        classes.push("untranslated".into());
+    }
+    let id = escape(&pair.id);
+    let _ = writeln!(out, "<tr id=\"seg-{id}\" class=\"{}\">", classes.join(" "));
+    let _ = writeln!(
+        out,
+        "<td class=\"ar\" lang=\"ar\" dir=\"rtl\">{}</td>",
+        source_cell(pair)
+    );
+    out.push_str("<td class=\"en\" lang=\"en\" dir=\"ltr\">");
+    match &pair.target {
+        Some(t) => {
+            let _ = write!(out, "<div class=\"text\">{}</div>", target_cell(pair, t));
+        }
+        None => out.push_str("<div class=\"text missing\">Not translated</div>"),
+    }
+    let flags = super::flags_of(pair);
+    let _ = write!(
+        out,
+        "<div class=\"info\"><a class=\"sid\" href=\"#seg-{id}\">{id}</a> · {}{}</div>",
+        origin_label(pair.origin),
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " · <span class=\"flags\">{}</span>",
+                escape(&flags.join(", "))
+            )
+        }
+    );
+    let notes = notes_html(pair);
+    if !notes.is_empty() {
+        let _ = write!(out, "<ul class=\"notes\">{notes}</ul>");
+    }
+    out.push_str("</td>\n</tr>\n");
+}
+
+fn notes_html(pair: &AlignedPair) -> String {
+    let mut out = String::new();
+    for w in &pair.warnings {
+        let _ = write!(out, "<li class=\"warn\">⚠ {}</li>", text_html(w, false));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for t in &pair.terms {
+        // A term hit twice in one segment is reported once.
+        if !seen.insert((&t.source, &t.target)) {
+            continue;
+        }
+        if t.honoured == Some(false) {
+            let _ = write!(
+                out,
+                "<li class=\"missed\">Pinned term missing: <bdi lang=\"ar\" dir=\"rtl\">{}</bdi> → {}</li>",
+                escape(&t.source),
+                text_html(&t.target, false)
+            );
+        }
+        for f in &t.forbidden_found {
+            let _ = write!(
+                out,
+                "<li class=\"forbidden\">Forbidden rendering “{}” used for <bdi lang=\"ar\" dir=\"rtl\">{}</bdi>; the glossary says {}</li>",
+                text_html(f, false),
+                escape(&t.source),
+                text_html(&t.target, false)
+            );
+        }
+    }
+    for s in &pair.suggestions {
+        let _ = write!(
+            out,
+            "<li class=\"fuzzy\">Memory {}% ({}): <bdi lang=\"ar\" dir=\"rtl\">{}</bdi> → {}</li>",
+            s.score,
+            s.origin.as_str(),
+            escape(&s.source),
+            text_html(&s.target, false)
+        );
+    }
+    out
+}
+
+fn meta_row(out: &mut String, label: &str, value: &str) {
+    let _ = writeln!(
+        out,
+        "<dt>{}</dt><dd>{}</dd>",
+        escape(label),
+        text_html(value, false)
+    );
+}
+
+/// Counts over the document itself (always available, unlike the run summary).
+#[derive(Debug, Default)]
+struct Counts {
+    segments: usize,
+    translated: usize,
+    memory: usize,
+    human: usize,
+    mt: usize,
+    flagged: usize,
+    honoured: usize,
+    missed: usize,
+    forbidden: usize,
+}
+
+fn counts(doc: &Bitext) -> Counts {
+    let mut c = Counts {
+        segments: doc.pairs.len(),
+        ..Default::default()
+    };
+    for p in &doc.pairs {
+        if p.target.is_some() {
+            c.translated += 1;
+        }
+        match p.origin {
+            Origin::Memory => c.memory += 1,
+            Origin::Human => c.human += 1,
+            Origin::Mt => c.mt += 1,
+            Origin::None => {}
+        }
+        if super::is_flagged(p) {
+            c.flagged += 1;
+        }
+        for t in &p.terms {
+            match t.honoured {
+                Some(true) => c.honoured += 1,
+                Some(false) => c.missed += 1,
+                None => {}
+            }
+            c.forbidden += t.forbidden_found.len();
+        }
+    }
+    c
+}
+
+const CSS: &str = r#"
+:root { color-scheme: light; --ink: #1d1d1f; --muted: #5f6368; --line: #d9d9de; --term: #fff0a8; --bad: #b3261e; --badbg: #fde7e6; --flag: #fff8ec; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 76rem; padding: 1.5rem; color: var(--ink); background: #fff;
+  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", Arial, sans-serif; }
+[lang="ar"] { font-family: "Noto Naskh Arabic", "Noto Sans Arabic", "Amiri", "Scheherazade New", "Geeza Pro", "Segoe UI", "Arial", "DejaVu Sans", sans-serif; }
+td[lang="ar"], h1[lang="ar"] { font-size: 1.12em; line-height: 1.85; }
+header { border-bottom: 2px solid var(--line); margin-bottom: 1rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
+.subtitle { margin: 0 0 .8rem; font-size: 1.1rem; color: var(--muted); }
+.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; font-size: .85rem; margin: .4rem 0 1rem; }
+.meta dt { color: var(--muted); }
+.meta dd { margin: 0; overflow-wrap: anywhere; }
+h2 { font-size: .8rem; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin: .8rem 0 0; }
+table.bitext { width: 100%; border-collapse: collapse; table-layout: fixed; }
+table.bitext th, table.bitext td { width: 50%; border-top: 1px solid var(--line); padding: .6rem .8rem; vertical-align: top; overflow-wrap: anywhere; }
+table.bitext th { font-size: .8rem; font-weight: 600; color: var(--muted); text-align: start; }
+tr.flagged td { background: var(--flag); }
+.text.missing { color: var(--bad); font-style: italic; }
+mark { color: inherit; border-radius: 2px; padding: 0 .08em; }
+mark.term { background: var(--term); }
+mark.term.missed { background: none; text-decoration: underline wavy var(--bad); text-underline-offset: .25em; }
+mark.term.forbidden, mark.forbidden { background: var(--badbg); box-shadow: inset 0 -2px 0 var(--bad); }
+.info { margin-top: .3rem; font-size: .75rem; color: var(--muted); }
+.info a { color: inherit; }
+.flags { color: var(--bad); }
+ul.notes { margin: .3rem 0 0; padding-inline-start: 1.1rem; font-size: .85rem; }
+li.warn, li.missed, li.forbidden { color: var(--bad); }
+li.fuzzy { color: var(--muted); }
+.ctl { font: .7rem/1 ui-monospace, monospace; color: #fff; background: var(--bad); border-radius: 2px; padding: 0 .2em; }
+@page { margin: 1.5cm; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10pt; }
+  .meta { font-size: 8pt; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  mark, tr.flagged td, .ctl { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"#;
+
+/// The document as a self-contained HTML page.
+pub fn render(doc: &Bitext) -> String {
+    let m = &doc.meta;
+    let title = m
+        .title
+        .clone()
+        .or_else(|| doc.pairs.first().map(|p| p.source.clone()))
+        .unwrap_or_else(|| "tarjama".into());
+    let subtitle = doc.pairs.first().and_then(|p| p.target.clone());
+    let mut out = String::with_capacity(4096 + doc.pairs.len() * 1024);
+    out.push_str(
+        "<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">\n<head>\n<meta charset=\"utf-8\">\n",
+    );
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let version = m
+        .tarjama_version
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").into());
+    let _ = writeln!(
+        out,
+        "<meta name=\"generator\" content=\"tarjama {}\">",
+        escape(&version)
+    );
+    let _ = writeln!(out, "<title>{}</title>", escape(&flat(&title)));
+    let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>\n<header>");
+    let _ = writeln!(
+        out,
+        "<h1 lang=\"ar\" dir=\"rtl\">{}</h1>",
+        text_html(&flat(&title), true)
+    );
+    if let Some(s) = subtitle {
+        let _ = writeln!(
+            out,
+            "<p class=\"subtitle\">{}</p>",
+            text_html(&flat(&s), false)
+        );
+    }
+    out.push_str("<h2>Document</h2>\n<dl class=\"meta doc\">\n");
+    if let Some(v) = m.source_name.as_ref().or(m.source_path.as_ref()) {
+        meta_row(&mut out, "Source", v);
+    }
+    if let Some(v) = &m.created {
+        meta_row(&mut out, "Created", v);
+    }
+    let lang = format!(
+        "{} → {}",
+        m.source_lang.as_deref().unwrap_or("ar"),
+        m.target_lang.as_deref().unwrap_or("en")
+    );
+    meta_row(&mut out, "Languages", &lang);
+    if let Some(v) = &m.backend {
+        meta_row(&mut out, "Backend", v);
+    }
+    if let Some(v) = &m.model {
+        meta_row(&mut out, "Model", v);
+    }
+    if let Some(v) = &m.glossary_hash {
+        let short: String = v.chars().take(16).collect();
+        meta_row(&mut out, "Glossary hash", &short);
+    }
+    meta_row(&mut out, "tarjama", &version);
+    out.push_str("</dl>\n<h2>Summary</h2>\n<dl class=\"meta summary\">\n");
+    let c = counts(doc);
+    meta_row(
+        &mut out,
+        "Segments",
+        &format!(
+            "{} ({} translated: {} machine, {} from memory, {} human; {} untranslated)",
+            c.segments,
+            c.translated,
+            c.mt,
+            c.memory,
+            c.human,
+            c.segments - c.translated
+        ),
+    );
+    meta_row(&mut out, "Need review", &c.flagged.to_string());
+    meta_row(
+        &mut out,
+        "Glossary terms",
+        &format!(
+            "{} honoured, {} missed, {} forbidden renderings",
+            c.honoured, c.missed, c.forbidden
+        ),
+    );
+    if let Some(s) = &m.summary {
+        meta_row(
+            &mut out,
+            "Run",
+            &format!(
+                "{} sent ({} characters, {} requests, {} retries), {} from memory, {} failed, {:.1} s",
+                s.sent,
+                s.chars_sent,
+                s.requests,
+                s.retries,
+                s.from_memory,
+                s.failed,
+                s.elapsed_ms as f64 / 1000.0
+            ),
+        );
+    }
+    out.push_str("</dl>\n</header>\n<main>\n<table class=\"bitext\">\n");
+    out.push_str("<thead><tr><th lang=\"ar\" dir=\"rtl\">العربية</th><th lang=\"en\" dir=\"ltr\">English</th></tr></thead>\n<tbody>\n");
+    for p in &doc.pairs {
+        row(&mut out, p);
+    }
+    out.push_str("</tbody>\n</table>\n</main>\n</body>\n</html>\n");
+    out
+}
+
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Suggestion;
+
+    fn pair(source: &str, target: Option<&str>) -> AlignedPair {
+        AlignedPair {
+            id: "p1s1".into(),
+            para: 1,
+            source: source.into(),
+            target: target.map(Into::into),
+            origin: Origin::Mt,
+            terms: vec![],
+            warnings: vec![],
+            suggestions: vec![],
+            start: 100,
+            end: 100 + source.chars().count(),
+        }
+    }
+
+    fn term(
+        source: &str,
+        target: &str,
+        start: usize,
+        end: usize,
+        surface: &str,
+        honoured: Option<bool>,
+    ) -> CheckedTerm {
+        CheckedTerm {
+            source: source.into(),
+            target: target.into(),
+            start,
+            end,
+            surface: surface.into(),
+            honoured,
+            forbidden_found: vec![],
+        }
+    }
+
+    fn doc(p: AlignedPair) -> Bitext {
+        Bitext {
+            meta: Default::default(),
+            pairs: vec![p],
+        }
+    }
+
+    #[test]
+    fn hostile_text_is_escaped() {
+        let p = pair(
+            "<script>alert(1)</script> \"x\" & 'y'",
+            Some("<img src=x onerror=alert(1)> & \"q\""),
+        );
+        let html = render(&doc(p));
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot;"));
+        assert!(!html.contains("<script"), "no script element at all");
+    }
+
+    #[test]
+    fn bidi_controls_are_shown_not_obeyed() {
+        let p = pair("نص", Some("abc\u{202E}evil\u{2066}x"));
+        let html = render(&doc(p));
+        assert!(!html.contains('\u{202E}') && !html.contains('\u{2066}'));
+        assert!(
+            html.contains(">U+202E</span>") && html.contains(">U+2066</span>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn cells_have_language_and_direction() {
+        let html = render(&doc(pair("روسيا", Some("Russia"))));
+        assert!(html.contains("<td class=\"ar\" lang=\"ar\" dir=\"rtl\">"));
+        assert!(html.contains("<td class=\"en\" lang=\"en\" dir=\"ltr\">"));
+        assert!(!html.contains("http"), "no external resources");
+    }
+
+    #[test]
+    fn mixed_runs_are_isolated() {
+        assert_eq!(
+            text_html("قال ISIS-K اليوم", true),
+            "قال <bdi dir=\"ltr\">ISIS-K</bdi> اليوم"
+        );
+        assert_eq!(
+            text_html("said بيسكوف today", false),
+            "said <bdi lang=\"ar\" dir=\"rtl\">بيسكوف</bdi> today"
+        );
+        assert_eq!(text_html("no foreign 123", false), "no foreign 123");
+    }
+
+    #[test]
+    fn terms_are_highlighted_on_both_sides() {
+        // "وطالبان" at segment offset 6..13 of "روسيا وطالبان", surface "طالبان" at 7..13.
+        let mut p = pair("روسيا وطالبان", Some("Russia and the Taliban's envoy"));
+        p.terms = vec![
+            term("روسيا", "Russia", 100, 105, "روسيا", Some(true)),
+            term("طالبان", "Taliban", 107, 113, "طالبان", Some(true)),
+        ];
+        let html = render(&doc(p));
+        assert!(html.contains("<mark class=\"term\" title=\"روسيا → Russia (glossary; honoured in the English)\">روسيا</mark>"), "{html}");
+        assert!(html.contains("و<mark class=\"term\" title=\"طالبان → Taliban (glossary; honoured in the English)\">طالبان</mark>"), "{html}");
+        assert!(html.contains("<mark class=\"term\" title=\"Russia ← روسيا (glossary)\">Russia</mark> and the <mark class=\"term\" title=\"Taliban ← طالبان (glossary)\">Taliban</mark>&#39;s"), "{html}");
+    }
+
+    #[test]
+    fn wrong_offsets_fall_back_to_the_surface() {
+        let mut p = pair("روسيا وطالبان", Some("x"));
+        p.terms = vec![term("طالبان", "Taliban", 0, 3, "طالبان", Some(false))];
+        let html = render(&doc(p));
+        assert!(html.contains("و<mark class=\"term missed\""), "{html}");
+        assert!(html.contains("Pinned term missing"), "{html}");
+    }
+
+    #[test]
+    fn english_match_respects_word_boundaries() {
+        let hay: Vec<char> = "Iranian IRAN iran's irans".chars().collect();
+        let needle: Vec<char> = "Iran".chars().collect();
+        assert_eq!(
+            find_all(&hay, &needle, true),
+            vec![(8, 12), (13, 17), (20, 24)]
+        );
+    }
+
+    #[test]
+    fn warnings_failures_and_suggestions_show_in_the_row() {
+        let mut p = pair("شارك", None);
+        p.origin = Origin::None;
+        p.warnings = vec!["backend failed: HTTP 503".into()];
+        p.suggestions = vec![Suggestion {
+            score: 88,
+            source: "شاركوا".into(),
+            target: "Share it".into(),
+            origin: Origin::Human,
+        }];
+        let mut t = term("موسكو", "Moscow", 0, 0, "", Some(false));
+        t.forbidden_found = vec!["Moskva".into()];
+        p.terms = vec![t];
+        let html = render(&doc(p));
+        assert!(
+            html.contains("class=\"seg origin-none flagged untranslated\""),
+            "{html}"
+        );
+        assert!(html.contains("Not translated"));
+        assert!(html.contains("⚠ backend failed: HTTP 503"));
+        assert!(html.contains("Memory 88% (human)"));
+        assert!(html.contains("Forbidden rendering “Moskva”"));
+    }
+
+    #[test]
+    fn header_shows_metadata_and_summary() {
+        let mut d = doc(pair("عنوان", Some("Title")));
+        d.meta.backend = Some("deepl <b>".into());
+        d.meta.summary = Some(crate::model::RunSummary {
+            sent: 1,
+            chars_sent: 5,
+            ..Default::default()
+        });
+        let html = render(&d);
+        assert!(
+            html.contains("<dt>Backend</dt><dd>deepl &lt;b&gt;</dd>"),
+            "{html}"
+        );
+        assert!(html.contains("1 sent (5 characters"), "{html}");
+        assert!(html.contains("<h1 lang=\"ar\" dir=\"rtl\">عنوان</h1>"));
+        assert!(html.contains("@media print"));
+    }
+}
