@@ -31,11 +31,13 @@ pub struct Args {
     /// absent (one input only). The format follows the extension.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// Output format when the extension does not say (default: jsonl).
+    /// Output format when the extension does not say: jsonl (default),
+    /// html, md, tsv, xliff, tmx, txt.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<String>,
     /// The backend (a [backends.NAME] table in the config); default:
-    /// `default_backend`. Without any, translate runs offline.
+    /// $TARJAMA_BACKEND, then `default_backend`, then the only one
+    /// configured. Without any, translate runs offline.
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
     /// Glossary TSV files, layered in order (repeatable; default: the
@@ -242,13 +244,13 @@ fn segmenter(
     f.build()
 }
 
-fn summary_line(name: &str, s: &RunSummary, offline: bool, dry_run: bool) -> String {
+fn summary_line(name: &str, s: &RunSummary, offline: bool) -> String {
     let mut line = format!(
         "{name}: {} segments: {} from memory",
         s.segments, s.from_memory
     );
     let untranslated = s.segments - s.from_memory - (s.sent - s.failed).min(s.segments);
-    if offline || dry_run {
+    if offline {
         line.push_str(&format!(", {untranslated} not translated"));
     } else {
         line.push_str(&format!(
@@ -268,6 +270,30 @@ fn summary_line(name: &str, s: &RunSummary, offline: bool, dry_run: bool) -> Str
     }
     line.push_str(&format!("; {:.1} s", s.elapsed_ms as f64 / 1000.0));
     line
+}
+
+/// The failed segments grouped by reason: `  failed p3s1, p4s2: reason`
+/// (at most eight ids shown per reason).
+fn failure_lines(failed: &[(String, String)]) -> Vec<String> {
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (id, reason) in failed {
+        match by_reason.iter_mut().find(|(r, _)| *r == reason.as_str()) {
+            Some((_, ids)) => ids.push(id),
+            None => by_reason.push((reason, vec![id])),
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(reason, ids)| {
+            let shown = ids.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+            let more = if ids.len() > 8 {
+                format!(" and {} more", ids.len() - 8)
+            } else {
+                String::new()
+            };
+            format!("  failed {shown}{more}: {reason}")
+        })
+        .collect()
 }
 
 fn shell_quote(s: &str) -> String {
@@ -458,15 +484,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         };
         write_doc(job, format, &doc)?;
         if !global.quiet {
-            eprintln!(
-                "{}",
-                summary_line(&name, &summary, translator.is_none(), false)
-            );
-            for (id, reason) in failed_ids.iter().take(20) {
-                eprintln!("  failed {id}: {reason}");
-            }
-            if failed_ids.len() > 20 {
-                eprintln!("  ... and {} more", failed_ids.len() - 20);
+            eprintln!("{}", summary_line(&name, &summary, translator.is_none()));
+            for line in failure_lines(&failed_ids) {
+                eprintln!("{line}");
             }
         }
     }
@@ -506,6 +526,25 @@ mod tests {
     }
 
     #[test]
+    fn failures_are_grouped_by_reason() {
+        let f: Vec<(String, String)> = (1..=10)
+            .map(|i| {
+                (
+                    format!("p{i}s1"),
+                    if i == 3 { "HTTP 400" } else { "unreachable" }.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            failure_lines(&f),
+            [
+                "  failed p1s1, p2s1, p4s1, p5s1, p6s1, p7s1, p8s1, p9s1 and 1 more: unreachable",
+                "  failed p3s1: HTTP 400",
+            ]
+        );
+    }
+
+    #[test]
     fn summary_line_counts() {
         let s = RunSummary {
             segments: 19,
@@ -520,7 +559,7 @@ mod tests {
             elapsed_ms: 1500,
         };
         assert_eq!(
-            summary_line("a.txt", &s, false, false),
+            summary_line("a.txt", &s, false),
             "a.txt: 19 segments: 4 from memory, 15 sent (2000 characters, 2 requests, 1 retries), 2 failed; terms 5 honoured, 1 missed; 1.5 s"
         );
         let off = RunSummary {
@@ -529,7 +568,7 @@ mod tests {
             ..RunSummary::default()
         };
         assert_eq!(
-            summary_line("a.txt", &off, true, false),
+            summary_line("a.txt", &off, true),
             "a.txt: 19 segments: 4 from memory, 15 not translated; 0.0 s"
         );
     }
