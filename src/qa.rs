@@ -315,7 +315,9 @@ pub fn inconsistent(pairs: &[AlignedPair]) -> Vec<Finding> {
         if p.target.as_deref().is_none_or(|t| t.trim().is_empty()) {
             continue;
         }
-        let key = fold(&p.source);
+        // The glossary's normalisation: spelling variants, diacritics and
+        // tatweel do not make a different sentence.
+        let key = crate::normalize::key(&p.source);
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }

@@ -2,10 +2,13 @@
 //! problems; exit code 4 when any is an error.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tarjama::model::{AlignedPair, Bitext};
+use tarjama::config::Config;
+use tarjama::glossary::check::check_terms;
+use tarjama::glossary::{Glossary, GlossaryError, resolve_paths};
+use tarjama::model::{AlignedPair, Bitext, Segment};
 use tarjama::output::review;
 use tarjama::qa::{self, Finding, QaOptions, Severity};
 
@@ -31,6 +34,14 @@ pub struct Args {
     /// Format of the input (default: from its extension or content).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub from: Option<FormatArg>,
+    /// Glossary file (TSV); repeat to layer them. Default: the config
+    /// file's `glossaries`, else every *.tsv in ./glossaries/; when there is
+    /// none, the glossary hits recorded in the file (JSONL) are re-checked.
+    #[arg(long = "glossary", short = 'g', value_name = "PATH")]
+    pub glossaries: Vec<PathBuf>,
+    /// Use no glossary: only re-check the hits recorded in the file.
+    #[arg(long, conflicts_with = "glossaries")]
+    pub no_glossary: bool,
     /// Flag translations shorter than this many times the source length.
     #[arg(long, value_name = "RATIO", default_value_t = QaOptions::default().min_ratio)]
     pub min_ratio: f64,
@@ -55,17 +66,60 @@ pub fn load(file: &std::path::Path, from: Option<FormatArg>) -> anyhow::Result<(
     Ok((name, doc))
 }
 
-pub fn run(_global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
+/// The glossary for this run: `--glossary`, else the same defaults as the
+/// glossary commands; None when there is none (or `--no-glossary`).
+fn glossary(global: &GlobalArgs, args: &Args) -> anyhow::Result<Option<Glossary>> {
+    if args.no_glossary {
+        return Ok(None);
+    }
+    let config = if args.glossaries.is_empty() {
+        Config::discover(global.config.as_deref())?
+    } else {
+        None
+    };
+    let (paths, from) =
+        match resolve_paths(&args.glossaries, config.as_ref(), Path::new("glossaries")) {
+            Ok(found) => found,
+            // No glossary anywhere: fall back to the recorded hits.
+            Err(GlossaryError::NotFound(_)) if args.glossaries.is_empty() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+    let (g, warnings) =
+        Glossary::load(&paths).with_context(|| format!("loading the glossaries from {from}"))?;
+    if !global.quiet {
+        for w in warnings {
+            eprintln!("tarjama: warning: {w}");
+        }
+    }
+    Ok(Some(g))
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let (name, doc) = load(&args.file, args.from)?;
     let opts = QaOptions {
         min_ratio: args.min_ratio,
         max_ratio: args.max_ratio,
         ..QaOptions::default()
     };
-    // Without a glossary, re-check the terms the file recorded against the
-    // English it holds now.
-    let recorded = |p: &AlignedPair, english: &str| review::recheck_terms(&p.terms, english);
-    let findings = qa::check(&doc, &opts, Some(&recorded));
+    let glossary = glossary(global, &args)?;
+    let matcher = glossary.as_ref().map(Glossary::matcher);
+    // With a glossary every segment is matched and checked afresh; without
+    // one the hits the file recorded are re-checked against its English.
+    let checker = |p: &AlignedPair, english: &str| match &matcher {
+        Some(m) => {
+            let segment = Segment {
+                id: p.id.clone(),
+                para: p.para,
+                index: 1,
+                text: p.source.clone(),
+                start: p.start,
+                end: p.start + p.source.chars().count(),
+            };
+            check_terms(&m.find(&segment), english)
+        }
+        None => review::recheck_terms(&p.terms, english),
+    };
+    let findings = qa::check(&doc, &opts, Some(&checker));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {

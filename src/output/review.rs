@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::{Format, ReadError, jsonl, tsv, xliff};
-use crate::model::{AlignedPair, Bitext, CheckedTerm, DocMeta, Origin};
+use crate::model::{AlignedPair, Bitext, CheckedTerm, DocMeta, Origin, TermHit};
 
 /// One unit of a reviewed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,25 +328,25 @@ pub fn word_edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Re-check the glossary terms of a segment whose English changed, without
-/// the glossary at hand: a term is honoured when its pinned rendering occurs
-/// in the new English (case-insensitively, as whole words, a plural `s` or
-/// possessive `'s` allowed), and a forbidden rendering seen before counts
-/// only while it is still there.
+/// the glossary at hand, with the glossary's own rules
+/// ([`crate::glossary::check`]: case, a leading "the", possessives and
+/// plurals tolerated). A forbidden rendering recorded before counts only
+/// while it is still there.
 pub fn recheck_terms(terms: &[CheckedTerm], english: &str) -> Vec<CheckedTerm> {
-    let hay: Vec<char> = english.chars().collect();
-    let has = |needle: &str| {
-        let n: Vec<char> = needle.chars().collect();
-        !super::html::find_all(&hay, &n, true).is_empty()
-    };
-    terms
+    let hits: Vec<TermHit> = terms
         .iter()
-        .map(|t| {
-            let mut t = t.clone();
-            t.honoured = Some(has(&t.target));
-            t.forbidden_found.retain(|f| has(f));
-            t
+        .map(|t| TermHit {
+            segment: String::new(),
+            start: t.start,
+            end: t.end,
+            surface: t.surface.clone(),
+            source: t.source.clone(),
+            target: t.target.clone(),
+            kind: None,
+            forbidden: t.forbidden_found.clone(),
         })
-        .collect()
+        .collect();
+    crate::glossary::check::check_terms(&hits, english)
 }
 
 /// The segments a review confirms as human translations, for the memory:
