@@ -562,6 +562,48 @@ fn reviewed_tsv_renders_to_final_english() {
 }
 
 #[test]
+fn render_with_a_glossary_highlights_terms_of_a_reviewed_tsv() {
+    let dir = test_dir("tsv-glossary");
+    let tsv = dir.join("review.tsv");
+    tarjama()
+        .args(["render", SEED, "-q", "-o"])
+        .arg(&tsv)
+        .assert()
+        .success();
+    // A TSV carries no glossary hits: without a glossary there is nothing to highlight.
+    let plain = tarjama()
+        .args(["render", "--to", "html", "-q"])
+        .arg(&tsv)
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(!String::from_utf8(plain).unwrap().contains("<mark"));
+    let html = tarjama()
+        .args([
+            "render",
+            "--to",
+            "html",
+            "-q",
+            "--glossary",
+            "glossaries/seed-article.tsv",
+        ])
+        .arg(&tsv)
+        .output()
+        .unwrap()
+        .stdout;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("<mark class=\"term\" title=\"Taliban ← طالبان (glossary)\">Taliban</mark>"),
+        "English side"
+    );
+    assert!(
+        html.contains("<mark class=\"term forbidden\" title=\"طالبان → Taliban"),
+        "the Taleban row"
+    );
+    assert!(html.contains("<mark class=\"term\" title=\"سيرجي لافروف → Sergei Lavrov (glossary; honoured in the English)\">سيرجي لافروف</mark>"));
+}
+
+#[test]
 fn a_tsv_saved_as_excel_unicode_text_is_read() {
     let dir = test_dir("utf16");
     let tsv = String::from_utf8(render_seed(&["--to", "tsv"])).unwrap();

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use tarjama::config::Config;
-use tarjama::glossary::check::check_terms;
 use tarjama::glossary::{Glossary, GlossaryError, resolve_paths};
-use tarjama::model::{AlignedPair, Bitext, Segment};
+use tarjama::model::{AlignedPair, Bitext};
 use tarjama::output::review;
 use tarjama::qa::{self, Finding, QaOptions, Severity};
 
@@ -68,22 +67,25 @@ pub fn load(file: &std::path::Path, from: Option<FormatArg>) -> anyhow::Result<(
 
 /// The glossary for this run: `--glossary`, else the same defaults as the
 /// glossary commands; None when there is none (or `--no-glossary`).
-fn glossary(global: &GlobalArgs, args: &Args) -> anyhow::Result<Option<Glossary>> {
-    if args.no_glossary {
+pub fn glossary(
+    global: &GlobalArgs,
+    explicit: &[PathBuf],
+    none: bool,
+) -> anyhow::Result<Option<Glossary>> {
+    if none {
         return Ok(None);
     }
-    let config = if args.glossaries.is_empty() {
+    let config = if explicit.is_empty() {
         Config::discover(global.config.as_deref())?
     } else {
         None
     };
-    let (paths, from) =
-        match resolve_paths(&args.glossaries, config.as_ref(), Path::new("glossaries")) {
-            Ok(found) => found,
-            // No glossary anywhere: fall back to the recorded hits.
-            Err(GlossaryError::NotFound(_)) if args.glossaries.is_empty() => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
+    let (paths, from) = match resolve_paths(explicit, config.as_ref(), Path::new("glossaries")) {
+        Ok(found) => found,
+        // No glossary anywhere: fall back to the recorded hits.
+        Err(GlossaryError::NotFound(_)) if explicit.is_empty() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let (g, warnings) =
         Glossary::load(&paths).with_context(|| format!("loading the glossaries from {from}"))?;
     if !global.quiet {
@@ -101,22 +103,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         max_ratio: args.max_ratio,
         ..QaOptions::default()
     };
-    let glossary = glossary(global, &args)?;
+    let glossary = glossary(global, &args.glossaries, args.no_glossary)?;
     let matcher = glossary.as_ref().map(Glossary::matcher);
     // With a glossary every segment is matched and checked afresh; without
     // one the hits the file recorded are re-checked against its English.
     let checker = |p: &AlignedPair, english: &str| match &matcher {
-        Some(m) => {
-            let segment = Segment {
-                id: p.id.clone(),
-                para: p.para,
-                index: 1,
-                text: p.source.clone(),
-                start: p.start,
-                end: p.start + p.source.chars().count(),
-            };
-            check_terms(&m.find(&segment), english)
-        }
+        Some(m) => qa::glossary_terms(m, p, Some(english)),
         None => review::recheck_terms(&p.terms, english),
     };
     let findings = qa::check(&doc, &opts, Some(&checker));
