@@ -14,9 +14,12 @@ use clap::{Parser, Subcommand};
 
 mod backends;
 mod glossary;
+mod memory;
+mod progress;
 mod qa;
 mod render;
 mod segment;
+mod translate;
 
 /// Exit code: everything asked for was done.
 pub const EXIT_OK: u8 = 0;
@@ -86,6 +89,11 @@ pub enum Command {
     Backends(backends::Args),
     /// Match, maintain, check, convert and grow glossaries.
     Glossary(glossary::Args),
+    /// Inspect the translation memory, export it to TMX, import TMX.
+    Memory(memory::Args),
+    /// Translate articles into aligned bilingual documents (offline without
+    /// a backend: segments, glossary hits and memory matches).
+    Translate(translate::Args),
 }
 
 /// Run a parsed command line.
@@ -96,6 +104,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Qa(args) => qa::run(&cli.global, args),
         Command::Backends(args) => backends::run(&cli.global, args),
         Command::Glossary(args) => glossary::run(&cli.global, args),
+        Command::Memory(args) => memory::run(&cli.global, args),
+        Command::Translate(args) => translate::run(&cli.global, args),
     }
 }
 

@@ -1,0 +1,155 @@
+/*!
+Word-level fuzzy matching, as CAT tools score it: the edit distance between
+two sentences counted in words (insertions, deletions, substitutions), as a
+percentage of the longer one.
+
+Scoring every entry of a 100,000-pair memory for every segment would be
+far too slow, so candidates come from a word index with an exact prefilter:
+a candidate reaching the threshold can differ from the query in at most
+`k` words, hence it contains at least one of any `k + 1` distinct query
+words. The memory looks up the `k + 1` rarest ones and only scores what
+they point at, restricted to the lengths that can reach the threshold.
+Nothing that could score at or above the threshold is ever missed.
+*/
+
+/// The words of an already normalised text: maximal runs of letters, marks
+/// and digits. Punctuation does not count as a word.
+pub fn tokens(norm: &str) -> Vec<&str> {
+    norm.split(|c: char| !(c.is_alphanumeric() || is_mark(c)))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn is_mark(c: char) -> bool {
+    // Combining marks that survive normalisation (rare) stay inside words.
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{064B}'..='\u{065F}' | '\u{0670}')
+}
+
+/// Word-level similarity in percent (0..=100, rounded down): 100 for equal
+/// word sequences.
+pub fn similarity(a: &[&str], b: &[&str]) -> u8 {
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 100;
+    }
+    let dist = word_levenshtein(a, b);
+    let pct = (longest - dist.min(longest)) * 100 / longest;
+    pct as u8
+}
+
+/// Edit distance in words (one row of the classic table; strsim's
+/// `generic_levenshtein` wants owned collections, this works on slices).
+pub fn word_levenshtein(a: &[&str], b: &[&str]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = if x == y {
+                diag
+            } else {
+                1 + diag.min(up).min(row[j])
+            };
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// The most words a candidate may differ by from a query of `n` words and
+/// still score `min_score` percent.
+pub fn max_edits(n: usize, min_score: u8) -> usize {
+    let s = usize::from(min_score.clamp(1, 100));
+    // dist <= (1 - s) * max(n, m) and m <= n / s, so dist <= n (1 - s) / s.
+    n * (100 - s) / s
+}
+
+/// The range of word counts a candidate must have to score `min_score`
+/// against a query of `n` words.
+pub fn length_range(n: usize, min_score: u8) -> (usize, usize) {
+    let s = usize::from(min_score.clamp(1, 100));
+    let lo = (n * s).div_ceil(100);
+    let hi = n * 100 / s;
+    (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_drop_punctuation() {
+        assert_eq!(
+            tokens("قال، \"الرئيس\" (2024) hello-world."),
+            ["قال", "الرئيس", "2024", "hello", "world"]
+        );
+    }
+
+    #[test]
+    fn distance_agrees_with_strsim() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..500 {
+            let a: Vec<&str> = (0..rng.usize(0..8))
+                .map(|_| ["x", "y", "z"][rng.usize(..3)])
+                .collect();
+            let b: Vec<&str> = (0..rng.usize(0..8))
+                .map(|_| ["x", "y", "z"][rng.usize(..3)])
+                .collect();
+            assert_eq!(
+                word_levenshtein(&a, &b),
+                strsim::generic_levenshtein(&a, &b),
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn similarity_counts_words() {
+        let a = tokens("a b c d");
+        assert_eq!(similarity(&a, &a), 100);
+        assert_eq!(similarity(&a, &tokens("a b c x")), 75);
+        assert_eq!(similarity(&a, &tokens("a b c")), 75);
+        assert_eq!(similarity(&a, &tokens("a b")), 50);
+        assert_eq!(similarity(&a, &tokens("")), 0);
+        assert_eq!(similarity(&[], &[]), 100);
+    }
+
+    #[test]
+    fn prefilter_bounds_admit_every_match_at_threshold() {
+        // Brute force over small word sequences: whenever the score reaches
+        // the threshold, the length is in range and the number of query
+        // words missing from the candidate is at most max_edits.
+        let words = ["a", "b", "c", "d"];
+        let mut seqs: Vec<Vec<&str>> = vec![vec![]];
+        for _ in 0..4 {
+            let next: Vec<Vec<&str>> = seqs
+                .iter()
+                .flat_map(|s| {
+                    words.iter().map(move |w| {
+                        let mut t = s.clone();
+                        t.push(w);
+                        t
+                    })
+                })
+                .collect();
+            seqs.extend(next.into_iter().filter(|s| s.len() <= 4));
+            seqs.sort();
+            seqs.dedup();
+        }
+        for q in seqs.iter().filter(|s| !s.is_empty()) {
+            let k = max_edits(q.len(), 75);
+            let (lo, hi) = length_range(q.len(), 75);
+            for c in &seqs {
+                if similarity(q, c) >= 75 {
+                    assert!(c.len() >= lo && c.len() <= hi, "{q:?} {c:?}");
+                    let mut qd: Vec<&str> = q.clone();
+                    qd.sort();
+                    qd.dedup();
+                    let missing = qd.iter().filter(|w| !c.contains(w)).count();
+                    assert!(missing <= k, "{q:?} {c:?} missing {missing} > {k}");
+                }
+            }
+        }
+    }
+}

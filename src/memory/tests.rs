@@ -1,0 +1,264 @@
+use super::*;
+
+fn params(model: &str) -> KeyParams {
+    KeyParams {
+        backend_kind: "openai".into(),
+        url: "http://127.0.0.1:8080/v1".into(),
+        model: model.into(),
+        prompt_version: "p1".into(),
+    }
+}
+
+fn term(s: &str, t: &str) -> PinnedTerm {
+    PinnedTerm {
+        source: s.into(),
+        target: t.into(),
+    }
+}
+
+fn mt(key: &str, source: &str, target: &str) -> MtEntry {
+    MtEntry {
+        key: key.into(),
+        source: source.into(),
+        target: target.into(),
+        backend: "llm".into(),
+        model: Some("m".into()),
+    }
+}
+
+fn human(source: &str, target: &str) -> NewPair {
+    NewPair {
+        source: source.into(),
+        target: target.into(),
+        origin: Origin::Human,
+        backend: None,
+        model: None,
+        created: None,
+    }
+}
+
+const S1: &str = "أعلنت الخارجية الروسية أن سيرجي لافروف أجرى محادثة مع أمير خان متقي.";
+
+#[test]
+fn cache_key_changes_with_each_setting_and_nothing_else() {
+    let base = cache_key(S1, &params("m1"), &[term("لافروف", "Lavrov")]);
+    // Same text after normalisation (hamza forms, tatweel, spaces): same key.
+    let folded = "اعلنت الخارجيـة الروسية  ان سيرجي لافروف أجرى محادثة مع أمير خان متقى.";
+    assert_eq!(
+        base,
+        cache_key(folded, &params("m1"), &[term("لافروف", "Lavrov")])
+    );
+    // Order and duplicates of terms do not matter.
+    let two = [term("لافروف", "Lavrov"), term("متقي", "Muttaqi")];
+    let two_rev = [
+        term("متقي", "Muttaqi"),
+        term("لافروف", "Lavrov"),
+        term("متقي", "Muttaqi"),
+    ];
+    assert_eq!(
+        cache_key(S1, &params("m1"), &two),
+        cache_key(S1, &params("m1"), &two_rev)
+    );
+    // A trailing slash on the URL is the same endpoint.
+    let mut slash = params("m1");
+    slash.url.push('/');
+    assert_eq!(base, cache_key(S1, &slash, &[term("لافروف", "Lavrov")]));
+
+    let mut others = vec![
+        cache_key(S1, &params("m2"), &[term("لافروف", "Lavrov")]),
+        cache_key(S1, &params("m1"), &[term("لافروف", "Lavrov")]).replace('a', "b"),
+        cache_key(S1, &params("m1"), &[term("لافروف", "Lavrov F.")]),
+        cache_key(S1, &params("m1"), &[]),
+        cache_key("نص آخر", &params("m1"), &[term("لافروف", "Lavrov")]),
+    ];
+    let mut p = params("m1");
+    p.backend_kind = "ollama".into();
+    others.push(cache_key(S1, &p, &[term("لافروف", "Lavrov")]));
+    let mut p = params("m1");
+    p.url = "http://other:8080/v1".into();
+    others.push(cache_key(S1, &p, &[term("لافروف", "Lavrov")]));
+    let mut p = params("m1");
+    p.prompt_version = "p2".into();
+    others.push(cache_key(S1, &p, &[term("لافروف", "Lavrov")]));
+    for (i, o) in others.iter().enumerate() {
+        assert_ne!(&base, o, "variant {i} should change the key");
+    }
+}
+
+#[test]
+fn normalize_key_folds_what_news_sites_vary() {
+    assert_eq!(normalize_key("أإآٱ"), "اااا");
+    assert_eq!(normalize_key("ديمترى بيسكوف"), "ديمتري بيسكوف");
+    assert_eq!(normalize_key("مدرسةُ  الـــعلم\u{200F}"), "مدرسه العلم");
+    assert_eq!(normalize_key("٢٠٢٤ ۱۲ Moscow"), "2024 12 moscow");
+}
+
+#[test]
+fn file_is_in_wal_mode_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/dir/tm.sqlite");
+    let key = cache_key(S1, &params("m"), &[]);
+    {
+        let mut m = Memory::open(&path).unwrap();
+        m.store_mt(&[mt(&key, S1, "Russia's foreign ministry said...")])
+            .unwrap();
+    }
+    let m = Memory::open(&path).unwrap();
+    let mode: String = m
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let hit = m.lookup(&key, S1).unwrap().unwrap();
+    assert_eq!(hit.target, "Russia's foreign ministry said...");
+    assert_eq!(hit.origin, Origin::Mt);
+    assert_eq!(hit.model.as_deref(), Some("m"));
+    assert!(m.integrity_check().unwrap().is_ok());
+}
+
+#[test]
+fn exact_lookup_needs_the_same_key() {
+    let mut m = Memory::open_in_memory().unwrap();
+    let k1 = cache_key(S1, &params("m1"), &[]);
+    let k2 = cache_key(S1, &params("m2"), &[]);
+    m.store_mt(&[mt(&k1, S1, "one")]).unwrap();
+    assert_eq!(m.lookup(&k1, S1).unwrap().unwrap().target, "one");
+    assert!(m.lookup(&k2, S1).unwrap().is_none());
+    // Storing the same key again overwrites, it does not duplicate.
+    m.store_mt(&[mt(&k1, S1, "one, revised")]).unwrap();
+    assert_eq!(m.lookup(&k1, S1).unwrap().unwrap().target, "one, revised");
+    assert_eq!(m.stats().unwrap().pairs, 1);
+}
+
+#[test]
+fn human_translation_outranks_machine_one() {
+    let mut m = Memory::open_in_memory().unwrap();
+    let k = cache_key(S1, &params("m1"), &[]);
+    m.store_mt(&[mt(&k, S1, "machine")]).unwrap();
+    // Stored with a spelling variant: the normalised source is the same.
+    let variant = S1.replace("متقي", "متقى");
+    let st = m.add_pairs(&[human(&variant, "reviewed")]).unwrap();
+    assert_eq!(st.added, 1);
+    let hit = m.lookup(&k, S1).unwrap().unwrap();
+    assert_eq!(
+        (hit.target.as_str(), hit.origin),
+        ("reviewed", Origin::Human)
+    );
+    // Adding the same human pair again does not duplicate it.
+    let st = m.add_pairs(&[human(S1, "reviewed")]).unwrap();
+    assert_eq!((st.added, st.existing), (0, 1));
+    // Empty targets are skipped.
+    let st = m.add_pairs(&[human(S1, "  ")]).unwrap();
+    assert_eq!(st.skipped, 1);
+    let s = m.stats().unwrap();
+    assert_eq!((s.pairs, s.human, s.mt, s.distinct_sources), (2, 1, 1, 1));
+}
+
+#[test]
+fn fuzzy_finds_close_sentences_only() {
+    let mut m = Memory::open_in_memory().unwrap();
+    let stored = [
+        // 12 words; the query below differs in one word (91%).
+        "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع الحركة",
+        // Shares many words but is much longer: below the threshold.
+        "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع حركة طالبان من قائمة الجماعات الإرهابية تم تقديمه إلى الرئيس",
+        "نص مختلف تماما لا علاقة له بالموضوع",
+    ];
+    let entries: Vec<MtEntry> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, s)| mt(&format!("k{i}"), s, &format!("en{i}")))
+        .collect();
+    m.store_mt(&entries).unwrap();
+    m.add_pairs(&[human(stored[0], "human en0")]).unwrap();
+
+    let q = "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع طالبان";
+    let sug = m.fuzzy(q, FUZZY_THRESHOLD, 5).unwrap();
+    assert_eq!(sug.len(), 1, "{sug:?}");
+    assert_eq!(sug[0].score, 91);
+    assert_eq!(sug[0].origin, Origin::Human, "the human pair is preferred");
+    assert_eq!(sug[0].target, "human en0");
+
+    // Normalisation applies: a hamza variant of a stored sentence is 100%.
+    let q2 = stored[0].replace("أفغانستان", "افغانستان");
+    assert_eq!(m.fuzzy(&q2, 75, 5).unwrap()[0].score, 100);
+    // Nothing near.
+    assert!(m.fuzzy("جملة جديدة كليا", 75, 5).unwrap().is_empty());
+    assert!(m.fuzzy("...", 75, 5).unwrap().is_empty());
+}
+
+#[test]
+fn fuzzy_agrees_with_brute_force() {
+    // Random sentences over a small vocabulary: the indexed search returns
+    // exactly the sources a full scan scores at or above the threshold.
+    let vocab = [
+        "قال",
+        "روسيا",
+        "طالبان",
+        "موسكو",
+        "في",
+        "من",
+        "الحركة",
+        "وزير",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    let sentence = |rng: &mut fastrand::Rng| -> String {
+        let n = rng.usize(1..9);
+        (0..n)
+            .map(|_| vocab[rng.usize(..vocab.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut m = Memory::open_in_memory().unwrap();
+    let mut all = Vec::new();
+    for i in 0..300 {
+        let s = sentence(&mut rng);
+        m.store_mt(&[mt(&format!("k{i}"), &s, "t")]).unwrap();
+        all.push(s);
+    }
+    all.sort();
+    all.dedup();
+    for _ in 0..100 {
+        let q = sentence(&mut rng);
+        let qt = fuzzy::tokens(&q);
+        let mut expected: Vec<String> = all
+            .iter()
+            .filter(|s| fuzzy::similarity(&qt, &fuzzy::tokens(s)) >= 75)
+            .cloned()
+            .collect();
+        let mut got: Vec<String> = m
+            .fuzzy(&q, 75, 10_000)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.source)
+            .collect();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "query {q}");
+    }
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tm.sqlite");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let e = Memory::open(&path).unwrap_err().to_string();
+    assert!(e.contains("schema version 99"), "{e}");
+}
+
+#[test]
+fn not_a_database_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(
+        &path,
+        "this is not sqlite, just some text long enough ".repeat(50),
+    )
+    .unwrap();
+    let e = Memory::open(&path).unwrap_err().to_string();
+    assert!(e.contains("notes.txt"), "{e}");
+}

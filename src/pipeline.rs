@@ -1,0 +1,801 @@
+/*!
+The translate pipeline: segments and their glossary hits in, an aligned
+bilingual document and the run's summary out.
+
+This is where tarjama earns its keep over a script: every segment is
+looked up in the memory first (a human translation, else the machine one
+stored under the same cache key), only the rest is sent; each batch that
+comes back is term-checked and committed to the memory at once (so a crash
+loses at most the batches in flight, and a rerun sends nothing already
+stored); an LLM answer that misses a pinned term is re-requested once with
+the terms stated more explicitly, and if it still misses is kept as the
+engine wrote it, flagged for review. Failed segments stay in the document,
+untranslated, with the reason.
+
+The stages are split so that each can be used alone: [`prepare`] (memory
+lookups, suggestions, requests; synchronous), [`translate`] (the engine
+run, async, the memory on a blocking thread), [`offline`] (no backend:
+the document with what the memory already has) and [`finish`] (the
+[`Bitext`]). The engine is reached through the small [`Translator`] trait,
+so that the pipeline does not depend on how requests are batched or sent.
+*/
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::backend::engine::{BatchOutcome, CancelToken, Engine, EngineOptions};
+use crate::backend::{BackendError, BackendKind, BoxFuture, TermMode};
+use crate::config::{BackendConfig, ConfigError};
+use crate::memory::{self, KeyParams, Memory, MemoryError, MtEntry};
+use crate::model::{
+    AlignedPair, Bitext, CheckedTerm, Context, DocMeta, Origin, PinnedTerm, Request, RunSummary,
+    Segment, Suggestion, TermHit,
+};
+
+/// Prompt version for the cache key of non-LLM backends: bump it when what
+/// tarjama sends them changes.
+pub const MT_REQUEST_VERSION: &str = "mt-1";
+
+/// The one-line hint shown when no backend is configured.
+pub const NO_BACKEND_HINT: &str = "not translated: no backend configured; add a [backends.NAME] table to tarjama.toml (see seeds/) and pass --backend NAME, or set default_backend";
+
+/// The term check (the glossary's `check_terms`): each hit with whether the
+/// English honours it.
+pub type CheckFn = fn(&[TermHit], &str) -> Vec<CheckedTerm>;
+
+/// One finished request: each segment id with its English or the error.
+pub type BatchResults = Vec<(String, Result<String, BackendError>)>;
+
+/// What the pipeline needs to know about the engine, for cache keys,
+/// headers and the term policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    /// The backend's name in the config.
+    pub name: String,
+    pub kind: BackendKind,
+    /// Endpoint URL without secrets.
+    pub url: String,
+    pub model: Option<String>,
+    /// Version of the prompt / request shape plus the options that change
+    /// the answer (languages); part of the cache key.
+    pub prompt_version: String,
+    /// How pinned terms are passed.
+    pub term_mode: TermMode,
+}
+
+impl EngineInfo {
+    fn key_params(&self) -> KeyParams {
+        KeyParams {
+            backend_kind: self.kind.as_str().to_string(),
+            url: self.url.clone(),
+            model: self.model.clone().unwrap_or_default(),
+            prompt_version: format!("{}/{:?}", self.prompt_version, self.term_mode),
+        }
+    }
+
+    /// Whether a segment that misses a pinned term is re-requested once.
+    fn re_requests(&self) -> bool {
+        self.kind.is_llm() && self.term_mode == TermMode::Prompt
+    }
+}
+
+/// Counts from one engine run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub requests: u64,
+    pub retries: u64,
+    pub chars_sent: u64,
+    pub failed: u64,
+}
+
+/// A translation engine as the pipeline sees it.
+pub trait Translator: Send + Sync {
+    fn info(&self) -> &EngineInfo;
+    /// How many requests `requests` would take (for dry runs).
+    fn planned_requests(&self, requests: &[Request]) -> usize;
+    /// Retries so far (live, for progress display).
+    fn live_retries(&self) -> u64 {
+        0
+    }
+    /// Send `requests`, each finished batch on `tx` as soon as it arrives;
+    /// stop sending new ones once `cancel` turns true; return when every
+    /// request sent has an answer. Segments never sent get no result.
+    fn run(
+        &self,
+        requests: Vec<Request>,
+        tx: mpsc::UnboundedSender<BatchResults>,
+        cancel: watch::Receiver<bool>,
+    ) -> BoxFuture<'_, RunCounts>;
+}
+
+/// The backends' [`Engine`] (batching, concurrency, retries, rate limit)
+/// as a [`Translator`].
+pub struct EngineTranslator {
+    engine: Engine,
+    info: EngineInfo,
+}
+
+impl EngineTranslator {
+    /// Build the backend called `name` from its config table.
+    pub fn from_config(name: &str, cfg: &BackendConfig) -> Result<EngineTranslator, ConfigError> {
+        let backend = crate::backend::build(name, cfg)?;
+        let version = if cfg.kind.is_llm() {
+            crate::backend::llm::PROMPT_VERSION
+        } else {
+            MT_REQUEST_VERSION
+        };
+        let info = EngineInfo {
+            name: name.to_string(),
+            kind: cfg.kind,
+            url: backend.endpoint(),
+            model: cfg.model.clone(),
+            prompt_version: format!(
+                "{version}/{}-{}",
+                cfg.source_lang_or_default(),
+                cfg.target_lang_or_default()
+            ),
+            term_mode: cfg.terms_or_default(),
+        };
+        let engine = Engine::new(backend, EngineOptions::from_config(cfg));
+        Ok(EngineTranslator { engine, info })
+    }
+}
+
+impl Translator for EngineTranslator {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn planned_requests(&self, requests: &[Request]) -> usize {
+        self.engine.plan(requests).len()
+    }
+
+    fn live_retries(&self) -> u64 {
+        self.engine
+            .progress()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn run(
+        &self,
+        requests: Vec<Request>,
+        tx: mpsc::UnboundedSender<BatchResults>,
+        mut cancel: watch::Receiver<bool>,
+    ) -> BoxFuture<'_, RunCounts> {
+        Box::pin(async move {
+            let token = CancelToken::new();
+            let token2 = token.clone();
+            let watcher = tokio::spawn(async move {
+                if cancel.wait_for(|c| *c).await.is_ok() {
+                    token2.cancel();
+                }
+            });
+            let (etx, mut erx) = mpsc::unbounded_channel::<BatchOutcome>();
+            let forward = async move {
+                while let Some(o) = erx.recv().await {
+                    let _ = tx.send(o.results);
+                }
+            };
+            let (stats, ()) = tokio::join!(self.engine.run(requests, etx, token), forward);
+            watcher.abort();
+            RunCounts {
+                requests: stats.requests,
+                retries: stats.retries,
+                chars_sent: stats.chars_sent,
+                failed: stats.failed,
+            }
+        })
+    }
+}
+
+/// Progress reports for a display; every method has a no-op default.
+pub trait ProgressSink: Send + Sync {
+    /// Work on a document starts: `total` segments, `from_memory` already
+    /// done, `to_send` to be sent.
+    fn planned(&self, _total: usize, _from_memory: usize, _to_send: usize) {}
+    /// A batch came back with `ok` translations and `failed` failures.
+    fn batch(&self, _ok: usize, _failed: usize, _retries: u64) {}
+}
+
+/// No progress display.
+pub struct NoProgress;
+impl ProgressSink for NoProgress {}
+
+/// Knobs of the pipeline.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub check_terms: CheckFn,
+    /// Fuzzy suggestions: minimum word-level similarity and how many.
+    pub fuzzy_threshold: u8,
+    pub fuzzy_limit: usize,
+    /// After Ctrl-C, how long to wait for requests in flight.
+    pub drain_timeout: Duration,
+}
+
+impl Settings {
+    pub fn new(check_terms: CheckFn) -> Settings {
+        Settings {
+            check_terms,
+            fuzzy_threshold: memory::FUZZY_THRESHOLD,
+            fuzzy_limit: 3,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One segment on its way through the pipeline.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub segment: Segment,
+    /// The text sent to the engine (the segment on one line).
+    pub text: String,
+    pub hits: Vec<TermHit>,
+    /// Cache key (when an engine is configured).
+    pub key: Option<String>,
+    pub target: Option<String>,
+    pub origin: Origin,
+    pub terms: Vec<CheckedTerm>,
+    pub warnings: Vec<String>,
+    pub suggestions: Vec<Suggestion>,
+    /// The engine's error, when it failed.
+    pub failure: Option<String>,
+    /// Whether the segment was sent in this run.
+    pub sent: bool,
+}
+
+/// A document ready to translate.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub meta: DocMeta,
+    pub units: Vec<Unit>,
+    /// Indices (into `units`) of the segments to send.
+    pub pending: Vec<usize>,
+    pub from_memory: usize,
+}
+
+impl Prepared {
+    /// The requests for the pending segments, with the pinned terms the
+    /// term mode allows and the headline and previous segment as context.
+    pub fn requests(&self, info: Option<&EngineInfo>) -> Vec<Request> {
+        let pass_terms = info.is_some_and(|i| i.term_mode != TermMode::Off);
+        let headline = self.units.first().map(|u| u.text.clone());
+        self.pending
+            .iter()
+            .map(|&i| {
+                let u = &self.units[i];
+                Request {
+                    id: u.segment.id.clone(),
+                    text: u.text.clone(),
+                    terms: if pass_terms {
+                        pinned_terms(&u.hits)
+                    } else {
+                        Vec::new()
+                    },
+                    context: Context {
+                        headline: if i > 0 { headline.clone() } else { None },
+                        previous: (i > 0).then(|| self.units[i - 1].text.clone()),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Characters of the pending segments (what a paid API bills).
+    pub fn pending_chars(&self) -> usize {
+        self.pending
+            .iter()
+            .map(|&i| self.units[i].text.chars().count())
+            .sum()
+    }
+}
+
+/// The pinned terms of a segment's hits, once each, in order of appearance.
+pub fn pinned_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
+    let mut out: Vec<PinnedTerm> = Vec::new();
+    for h in hits {
+        if !out
+            .iter()
+            .any(|t| t.source == h.source && t.target == h.target)
+        {
+            out.push(PinnedTerm {
+                source: h.source.clone(),
+                target: h.target.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The whole word(s) of `segment` around the document span `start..end`:
+/// the term as it stands in the text, with its clitics and suffixes.
+fn words_around(segment: &Segment, start: usize, end: usize) -> String {
+    let chars: Vec<char> = segment.text.chars().collect();
+    let mut s = start.saturating_sub(segment.start).min(chars.len());
+    let mut e = end.saturating_sub(segment.start).clamp(s, chars.len());
+    while s > 0 && chars[s - 1].is_alphabetic() {
+        s -= 1;
+    }
+    while e < chars.len() && chars[e].is_alphabetic() {
+        e += 1;
+    }
+    chars[s..e].iter().collect()
+}
+
+/// The terms of a re-request: each pinned term, and each missed one also
+/// as the words that stand in the segment (clitics, suffixes and spelling
+/// variants included), so the engine is told precisely which words must
+/// come out how.
+fn emphasised_terms(unit: &Unit, missed: &[CheckedTerm]) -> Vec<PinnedTerm> {
+    let mut out = pinned_terms(&unit.hits);
+    for m in missed {
+        let surface = words_around(&unit.segment, m.start, m.end);
+        if !surface.is_empty() && surface != m.source {
+            let t = PinnedTerm {
+                source: surface,
+                target: m.target.clone(),
+            };
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+fn missed(terms: &[CheckedTerm]) -> Vec<CheckedTerm> {
+    terms
+        .iter()
+        .filter(|t| t.honoured == Some(false))
+        .cloned()
+        .collect()
+}
+
+/// Look every segment up in the memory and work out what must be sent.
+///
+/// With an engine, a segment is done when the memory has a human
+/// translation of it or a machine one under its cache key. Without one
+/// (offline), any stored translation of the same normalised source is
+/// used. Segments not done get fuzzy suggestions.
+pub fn prepare(
+    mem: &Memory,
+    meta: DocMeta,
+    segments: Vec<Segment>,
+    hits: Vec<TermHit>,
+    engine: Option<&EngineInfo>,
+    settings: &Settings,
+) -> Result<Prepared, MemoryError> {
+    let mut by_seg: HashMap<String, Vec<TermHit>> = HashMap::new();
+    for h in hits {
+        by_seg.entry(h.segment.clone()).or_default().push(h);
+    }
+    let params = engine.map(EngineInfo::key_params);
+    let mut units = Vec::with_capacity(segments.len());
+    let mut pending = Vec::new();
+    let mut from_memory = 0;
+    for (i, segment) in segments.into_iter().enumerate() {
+        let text = segment.flat_text();
+        let hits = by_seg.remove(&segment.id).unwrap_or_default();
+        let key = params.as_ref().map(|p| {
+            let terms = if engine.is_some_and(|e| e.term_mode == TermMode::Off) {
+                Vec::new()
+            } else {
+                pinned_terms(&hits)
+            };
+            memory::cache_key(&text, p, &terms)
+        });
+        let found = match &key {
+            Some(k) => mem.lookup(k, &text)?,
+            None => mem.lookup_any(&text)?,
+        };
+        let mut unit = Unit {
+            segment,
+            text,
+            hits,
+            key,
+            target: None,
+            origin: Origin::None,
+            terms: Vec::new(),
+            warnings: Vec::new(),
+            suggestions: Vec::new(),
+            failure: None,
+            sent: false,
+        };
+        match found {
+            Some(p) => {
+                unit.origin = if p.origin == Origin::Human {
+                    Origin::Human
+                } else {
+                    Origin::Memory
+                };
+                unit.terms = (settings.check_terms)(&unit.hits, &p.target);
+                unit.target = Some(p.target);
+                from_memory += 1;
+            }
+            None => {
+                unit.suggestions =
+                    mem.fuzzy(&unit.text, settings.fuzzy_threshold, settings.fuzzy_limit)?;
+                pending.push(i);
+            }
+        }
+        units.push(unit);
+    }
+    Ok(Prepared {
+        meta,
+        units,
+        pending,
+        from_memory,
+    })
+}
+
+/// The document without sending anything: pending segments are marked
+/// with `reason` (the no-backend hint, or the dry-run note).
+pub fn offline(mut prepared: Prepared, reason: &str) -> Prepared {
+    for &i in &prepared.pending {
+        prepared.units[i].warnings.push(reason.to_string());
+    }
+    prepared
+}
+
+/// How a translate run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub counts: RunCounts,
+    /// Ctrl-C stopped it before everything was sent.
+    pub interrupted: bool,
+    /// Segments re-requested for missed terms.
+    pub re_requested: usize,
+    /// The drain timeout expired with requests still in flight.
+    pub abandoned_in_flight: bool,
+}
+
+/// Why a translate run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    #[error("the memory thread failed: {0}")]
+    Join(String),
+}
+
+/// Apply one batch: record translations and failures on the units, check
+/// terms, and commit the translations to the memory in one transaction.
+/// Returns (ok, failed).
+fn apply_batch(
+    mem: &mut Memory,
+    units: &mut [Unit],
+    index: &HashMap<String, usize>,
+    results: BatchResults,
+    info: &EngineInfo,
+    settings: &Settings,
+    retry_pass: bool,
+) -> Result<(usize, usize), MemoryError> {
+    let mut entries = Vec::new();
+    let (mut ok, mut failed) = (0, 0);
+    for (id, res) in results {
+        let Some(&i) = index.get(&id) else { continue };
+        let u = &mut units[i];
+        u.sent = true;
+        match res {
+            Ok(english) => {
+                ok += 1;
+                let terms = (settings.check_terms)(&u.hits, &english);
+                if retry_pass {
+                    // Keep the re-requested answer only if it misses fewer
+                    // pinned terms than the first one.
+                    if missed(&terms).len() >= missed(&u.terms).len() {
+                        continue;
+                    }
+                }
+                if let Some(key) = &u.key {
+                    entries.push(MtEntry {
+                        key: key.clone(),
+                        source: u.text.clone(),
+                        target: english.clone(),
+                        backend: info.name.clone(),
+                        model: info.model.clone(),
+                    });
+                }
+                u.target = Some(english);
+                u.origin = Origin::Mt;
+                u.terms = terms;
+                u.failure = None;
+            }
+            Err(e) => {
+                failed += 1;
+                if !retry_pass {
+                    u.failure = Some(e.message.clone());
+                }
+            }
+        }
+    }
+    if !entries.is_empty() {
+        mem.store_mt(&entries)?;
+    }
+    Ok((ok, failed))
+}
+
+/// Which pass of a run: the first one (reported to the progress display),
+/// or the re-request of segments that missed pinned terms.
+enum Pass {
+    First(Arc<dyn ProgressSink>),
+    TermRetry,
+}
+
+/// Run the engine over `requests`, applying each batch on a blocking thread
+/// that owns the memory. Returns the memory and units back.
+async fn run_pass(
+    translator: &dyn Translator,
+    requests: Vec<Request>,
+    mut mem: Memory,
+    mut units: Vec<Unit>,
+    settings: &Settings,
+    cancel: &watch::Receiver<bool>,
+    pass: Pass,
+) -> Result<(Memory, Vec<Unit>, RunCounts, bool), PipelineError> {
+    let retry_pass = matches!(pass, Pass::TermRetry);
+    let (tx, mut rx) = mpsc::unbounded_channel::<BatchResults>();
+    let info = translator.info().clone();
+    let settings2 = settings.clone();
+    let index: HashMap<String, usize> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.segment.id.clone(), i))
+        .collect();
+    let live_retries: Arc<std::sync::atomic::AtomicU64> = Arc::default();
+    let live2 = live_retries.clone();
+    let collector = tokio::task::spawn_blocking(move || {
+        let mut error = None;
+        while let Some(results) = rx.blocking_recv() {
+            if error.is_some() {
+                continue;
+            }
+            match apply_batch(
+                &mut mem, &mut units, &index, results, &info, &settings2, retry_pass,
+            ) {
+                Ok((ok, failed)) => {
+                    if let Pass::First(progress) = &pass {
+                        progress.batch(
+                            ok,
+                            failed,
+                            live2.load(std::sync::atomic::Ordering::Relaxed),
+                        );
+                    }
+                }
+                Err(e) => error = Some(e),
+            }
+        }
+        (mem, units, error)
+    });
+
+    let run = translator.run(requests, tx, cancel.clone());
+    let mut cancel_wait = cancel.clone();
+    let drain = settings.drain_timeout;
+    let retries_poll = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            live_retries.store(
+                translator.live_retries(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+    };
+    let (counts, abandoned) = tokio::select! {
+        c = run => (c, false),
+        _ = async {
+            let _ = cancel_wait.wait_for(|c| *c).await;
+            tokio::time::sleep(drain).await;
+        } => (RunCounts::default(), true),
+        _ = retries_poll => unreachable!("the poll loop never ends"),
+    };
+    let (mem, units, error) = collector
+        .await
+        .map_err(|e| PipelineError::Join(e.to_string()))?;
+    if let Some(e) = error {
+        return Err(e.into());
+    }
+    Ok((mem, units, counts, abandoned))
+}
+
+/// Send the pending segments of `prepared`, store every answer as it
+/// arrives, re-request (once) LLM answers that miss pinned terms, and mark
+/// what is left. The memory is handed back for the next document.
+pub async fn translate(
+    mut prepared: Prepared,
+    mem: Memory,
+    translator: &dyn Translator,
+    settings: &Settings,
+    cancel: watch::Receiver<bool>,
+    progress: Arc<dyn ProgressSink>,
+) -> Result<(Prepared, Memory, RunOutcome), PipelineError> {
+    let info = translator.info().clone();
+    let requests = prepared.requests(Some(&info));
+    let mut outcome = RunOutcome::default();
+    let units = std::mem::take(&mut prepared.units);
+    let (mem, mut units, counts, abandoned) = run_pass(
+        translator,
+        requests,
+        mem,
+        units,
+        settings,
+        &cancel,
+        Pass::First(progress),
+    )
+    .await?;
+    add_counts(&mut outcome.counts, counts);
+    outcome.abandoned_in_flight = abandoned;
+
+    // Re-request, once, what missed a pinned term.
+    let mut mem = mem;
+    if info.re_requests() && !*cancel.borrow() {
+        let retry: Vec<Request> = prepared
+            .pending
+            .iter()
+            .filter_map(|&i| {
+                let u = &units[i];
+                let m = missed(&u.terms);
+                (u.origin == Origin::Mt && !m.is_empty()).then(|| Request {
+                    id: u.segment.id.clone(),
+                    text: u.text.clone(),
+                    terms: emphasised_terms(u, &m),
+                    context: Context {
+                        headline: (i > 0).then(|| units[0].text.clone()),
+                        previous: (i > 0).then(|| units[i - 1].text.clone()),
+                    },
+                })
+            })
+            .collect();
+        if !retry.is_empty() {
+            outcome.re_requested = retry.len();
+            let (m2, u2, counts, abandoned) = run_pass(
+                translator,
+                retry,
+                mem,
+                units,
+                settings,
+                &cancel,
+                Pass::TermRetry,
+            )
+            .await?;
+            mem = m2;
+            units = u2;
+            add_counts(&mut outcome.counts, counts);
+            outcome.abandoned_in_flight |= abandoned;
+        }
+    }
+    outcome.interrupted = *cancel.borrow();
+
+    for &i in &prepared.pending {
+        let u = &mut units[i];
+        if let Some(f) = &u.failure {
+            u.warnings.push(format!(
+                "not translated: {f}; rerun the same command to retry"
+            ));
+        } else if u.target.is_none() {
+            u.warnings.push(
+                "not translated: the run was interrupted before this segment was answered; rerun the same command to resume"
+                    .into(),
+            );
+        }
+    }
+    prepared.units = units;
+    Ok((prepared, mem, outcome))
+}
+
+fn add_counts(a: &mut RunCounts, b: RunCounts) {
+    a.requests += b.requests;
+    a.retries += b.retries;
+    a.chars_sent += b.chars_sent;
+    a.failed += b.failed;
+}
+
+/// Missed pinned terms and forbidden renderings become warnings, whether
+/// the English came from the engine or from the memory (so a resumed run
+/// writes what an uninterrupted one would).
+fn flag_terms(u: &mut Unit) {
+    if u.target.is_none() {
+        return;
+    }
+    let m = missed(&u.terms);
+    if !m.is_empty() {
+        let list: Vec<String> = m
+            .iter()
+            .map(|t| format!("{} → {}", t.surface, t.target))
+            .collect();
+        u.warnings.push(format!(
+            "needs review: pinned term missed: {}",
+            list.join(", ")
+        ));
+    }
+    for t in &u.terms {
+        if !t.forbidden_found.is_empty() {
+            let w = format!(
+                "needs review: forbidden rendering of {} used: {}",
+                t.source,
+                t.forbidden_found.join(", ")
+            );
+            if !u.warnings.contains(&w) {
+                u.warnings.push(w);
+            }
+        }
+    }
+}
+
+/// The aligned document and its summary.
+pub fn finish(
+    prepared: Prepared,
+    outcome: Option<&RunOutcome>,
+    started: Instant,
+) -> (Bitext, RunSummary) {
+    let mut summary = RunSummary {
+        segments: prepared.units.len(),
+        from_memory: prepared.from_memory,
+        ..RunSummary::default()
+    };
+    if let Some(o) = outcome {
+        summary.requests = o.counts.requests as usize;
+        summary.retries = o.counts.retries as usize;
+        summary.chars_sent = o.counts.chars_sent as usize;
+    }
+    let mut pairs = Vec::with_capacity(prepared.units.len());
+    for mut u in prepared.units {
+        flag_terms(&mut u);
+        if u.sent {
+            summary.sent += 1;
+        }
+        if u.failure.is_some() {
+            summary.failed += 1;
+        }
+        let terms = if u.target.is_some() {
+            u.terms
+        } else {
+            u.hits
+                .iter()
+                .map(|h| CheckedTerm {
+                    source: h.source.clone(),
+                    target: h.target.clone(),
+                    start: h.start,
+                    end: h.end,
+                    surface: h.surface.clone(),
+                    honoured: None,
+                    forbidden_found: Vec::new(),
+                })
+                .collect()
+        };
+        for t in &terms {
+            match t.honoured {
+                Some(true) => summary.terms_honoured += 1,
+                Some(false) => summary.terms_missed += 1,
+                None => {}
+            }
+        }
+        // A suggestion that repeats the chosen translation adds nothing.
+        let suggestions = u
+            .suggestions
+            .into_iter()
+            .filter(|s| Some(&s.target) != u.target.as_ref())
+            .collect();
+        pairs.push(AlignedPair {
+            id: u.segment.id,
+            para: u.segment.para,
+            source: u.segment.text,
+            target: u.target,
+            origin: u.origin,
+            terms,
+            warnings: u.warnings,
+            suggestions,
+            start: u.segment.start,
+            end: u.segment.end,
+        });
+    }
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    let mut meta = prepared.meta;
+    meta.summary = Some(summary.clone());
+    (Bitext { meta, pairs }, summary)
+}
+
+#[cfg(test)]
+mod tests;
