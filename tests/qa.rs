@@ -191,6 +191,23 @@ fn xliff_and_tsv_are_checked_too() {
 }
 
 #[test]
+fn tmx_is_checked_too() {
+    let dir = test_dir("tmx");
+    let p = dir.join("d.tmx");
+    tarjama()
+        .args(["render", DEFECTS, "-q", "-o"])
+        .arg(&p)
+        .assert()
+        .success();
+    // TMX holds only translated units: p4s1 and p5s1 are not in it.
+    let mut want = expected();
+    want.retain(|(seg, check, _)| check != "untranslated" && seg != "p4s1" && seg != "p5s1");
+    assert_eq!(findings(&p, &["--glossary", GLOSSARY], 4), want);
+    want.retain(|(_, check, _)| !check.starts_with("term-"));
+    assert_eq!(findings(&p, &["--no-glossary"], 4), want);
+}
+
+#[test]
 fn a_reviewers_post_edit_is_what_gets_checked() {
     let dir = test_dir("post-edit");
     let tsv = dir.join("d.tsv");

@@ -1,4 +1,4 @@
-//! `tarjama qa`: check a bilingual file (JSONL, XLIFF, TSV) and report
+//! `tarjama qa`: check a bilingual file (JSONL, XLIFF, TSV, TMX) and report
 //! problems; exit code 4 when any is an error.
 
 use std::io::Write;
@@ -24,8 +24,8 @@ pub enum ReportFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bilingual file: tarjama JSONL, XLIFF 2.x/1.2 or TSV (the
-    /// post_edit column wins over target); `-` reads standard input.
+    /// The bilingual file: tarjama JSONL, XLIFF 2.x/1.2, TSV (the
+    /// post_edit column wins over target) or TMX; `-` reads standard input.
     pub file: PathBuf,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -56,7 +56,7 @@ pub fn load(file: &std::path::Path, from: Option<FormatArg>) -> anyhow::Result<(
     let format = match from {
         Some(f) => f.into(),
         None => review::detect_format(&name, &text).with_context(|| {
-            format!("{name}: cannot tell whether this is JSONL, XLIFF or TSV; give --from")
+            format!("{name}: cannot tell whether this is JSONL, XLIFF, TSV or TMX; give --from")
         })?,
     };
     let reviewed = review::read_reviewed(&name, &text, format)?;
