@@ -562,6 +562,48 @@ fn reviewed_tsv_renders_to_final_english() {
 }
 
 #[test]
+fn render_with_a_glossary_highlights_terms_of_a_reviewed_tsv() {
+    let dir = test_dir("tsv-glossary");
+    let tsv = dir.join("review.tsv");
+    tarjama()
+        .args(["render", SEED, "-q", "-o"])
+        .arg(&tsv)
+        .assert()
+        .success();
+    // A TSV carries no glossary hits: without a glossary there is nothing to highlight.
+    let plain = tarjama()
+        .args(["render", "--to", "html", "-q"])
+        .arg(&tsv)
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(!String::from_utf8(plain).unwrap().contains("<mark"));
+    let html = tarjama()
+        .args([
+            "render",
+            "--to",
+            "html",
+            "-q",
+            "--glossary",
+            "glossaries/seed-article.tsv",
+        ])
+        .arg(&tsv)
+        .output()
+        .unwrap()
+        .stdout;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("<mark class=\"term\" title=\"Taliban ← طالبان (glossary)\">Taliban</mark>"),
+        "English side"
+    );
+    assert!(
+        html.contains("<mark class=\"term forbidden\" title=\"طالبان → Taliban"),
+        "the Taleban row"
+    );
+    assert!(html.contains("<mark class=\"term\" title=\"سيرجي لافروف → Sergei Lavrov (glossary; honoured in the English)\">سيرجي لافروف</mark>"));
+}
+
+#[test]
 fn a_tsv_saved_as_excel_unicode_text_is_read() {
     let dir = test_dir("utf16");
     let tsv = String::from_utf8(render_seed(&["--to", "tsv"])).unwrap();
@@ -602,14 +644,10 @@ fn reviewed_xliff_renders_to_final_english() {
             .assert()
             .success();
         let text = std::fs::read_to_string(&xlf).unwrap();
-        // The reviewer corrects p13s1 in the CAT tool.
-        let before = "The &quot;ISIS-Khorasan&quot; group";
-        let text = if text.contains(before) {
-            text.replace(before, "The &quot;ISIS-K&quot; group")
-        } else {
-            text.replace("The \"ISIS-Khorasan\" group", "The \"ISIS-K\" group")
-        };
-        assert!(text.contains("ISIS-K\""), "edit not applied for {version}");
+        // The reviewer corrects p13s1 in the CAT tool: both mentions of
+        // the group get the glossary's name.
+        assert_eq!(text.matches("ISIS-Khorasan").count(), 2);
+        let text = text.replace("ISIS-Khorasan", "Islamic State Khorasan");
         std::fs::write(&xlf, text).unwrap();
         let out = tarjama()
             .args(["render", "--to", "txt", "--against", SEED])
@@ -623,12 +661,12 @@ fn reviewed_xliff_renders_to_final_english() {
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("1 edited by the reviewer (0 filled in), word edit distance 1"),
+            stderr.contains("1 edited by the reviewer (0 filled in), word edit distance 6"),
             "{version}: {stderr}"
         );
         let english = String::from_utf8(out.stdout).unwrap();
         assert!(
-            english.contains("The \"ISIS-K\" group, which is active"),
+            english.contains("The \"Islamic State Khorasan\" group, which is active"),
             "{english}"
         );
         assert!(english.contains("[untranslated: p19s1]"));

@@ -138,6 +138,11 @@ pub struct Args {
     /// Format of the reviewed file (default: from its extension or content).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub from: Option<FormatArg>,
+    /// Glossary file (TSV), repeatable: match and check every segment
+    /// afresh, so highlights and term flags follow this glossary. Without
+    /// it, the hits recorded in the JSONL (or --against) are re-checked.
+    #[arg(long = "glossary", short = 'g', value_name = "PATH")]
+    pub glossaries: Vec<PathBuf>,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
@@ -161,11 +166,19 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     };
     let recheck =
         |p: &tarjama::model::AlignedPair, english: &str| review::recheck_terms(&p.terms, english);
-    let (doc, report) = review::merge(
+    let (mut doc, report) = review::merge(
         &reviewed,
         base.as_ref().map(|(d, n)| (d, n.as_str())),
         &recheck,
     )?;
+    if !args.glossaries.is_empty() {
+        let glossary = super::qa::glossary(global, &args.glossaries, false)?;
+        if let Some(m) = glossary.as_ref().map(tarjama::glossary::Glossary::matcher) {
+            for p in &mut doc.pairs {
+                p.terms = tarjama::qa::glossary_terms(&m, p, p.target.as_deref());
+            }
+        }
+    }
     output::write_bitext(format, &doc, &args.out.options(), args.output.as_deref())?;
     if !global.quiet {
         eprintln!(

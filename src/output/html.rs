@@ -204,7 +204,7 @@ fn eq_fold(a: char, b: char) -> bool {
 /// Every non-overlapping occurrence of `needle` in `hay` (case-insensitive),
 /// at word boundaries when `words` is set (a trailing `s` or `'s` is allowed
 /// after the needle, as in plurals and possessives).
-pub(crate) fn find_all(hay: &[char], needle: &[char], words: bool) -> Vec<(usize, usize)> {
+fn find_all(hay: &[char], needle: &[char], words: bool) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     if needle.is_empty() || needle.len() > hay.len() {
         return found;

@@ -147,6 +147,8 @@ pub struct WriteOptions {
 pub enum OutputError {
     #[error("cannot write {path}: {error}")]
     Io { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Tmx(#[from] crate::tmx::TmxError),
 }
 
 /// Why a bilingual file could not be read: the file, the line when known,
@@ -177,7 +179,7 @@ pub fn render(format: Format, doc: &Bitext, opts: &WriteOptions) -> Result<Vec<u
         Format::Markdown => markdown::render(doc, opts.layout).into_bytes(),
         Format::Tsv => tsv::render(doc, opts.bom).into_bytes(),
         Format::Xliff => xliff::render(doc, opts.xliff_version),
-        Format::Tmx => tmx::render(doc),
+        Format::Tmx => tmx::render(doc)?,
         Format::Text => text::render(doc).into_bytes(),
     })
 }
