@@ -467,6 +467,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                 progress.finish();
                 mem = Some(memory);
                 interrupted |= outcome.interrupted;
+                if outcome.abandoned_in_flight && !global.quiet {
+                    eprintln!(
+                        "tarjama: requests still in flight after {} s were abandoned; their segments are sent again on resume",
+                        settings.drain_timeout.as_secs()
+                    );
+                }
                 let failed: Vec<(String, String)> = p
                     .units
                     .iter()
