@@ -265,11 +265,24 @@ fn offline_mode_marks_segments_and_shows_memory_and_glossary() {
     assert_eq!(t["honoured"], Value::Null);
     assert_eq!(lines[0]["glossary_hash"].as_str().map(str::len), Some(64));
 
-    // A human translation in the memory shows up offline.
+    // A human translation in the memory shows up offline, and a close one
+    // (one word changed in the longest segment) as a suggestion.
     let seg = lines[1]["source"].as_str().unwrap();
+    let longest = lines[1..]
+        .iter()
+        .max_by_key(|r| r["source"].as_str().unwrap().len())
+        .unwrap();
+    let mut words: Vec<&str> = longest["source"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    words[2] = "كلمة";
+    let near = words.join(" ");
     let tmx = format!(
         "<tmx version=\"1.4\"><header srclang=\"ar\"/><body><tu><tuv xml:lang=\"ar\"><seg>{seg}</seg></tuv>\
-         <tuv xml:lang=\"en\"><seg>Russia and the Taliban discuss bilateral cooperation</seg></tuv></tu></body></tmx>"
+         <tuv xml:lang=\"en\"><seg>Russia and the Taliban discuss bilateral cooperation</seg></tuv></tu>\
+         <tu><tuv xml:lang=\"ar\"><seg>{near}</seg></tuv><tuv xml:lang=\"en\"><seg>Near translation</seg></tuv></tu></body></tmx>"
     );
     std::fs::write(d.join("h.tmx"), tmx).unwrap();
     tarjama(d)
@@ -296,6 +309,14 @@ fn offline_mode_marks_segments_and_shows_memory_and_glossary() {
         rows[0]["target"],
         "Russia and the Taliban discuss bilateral cooperation"
     );
+    let r = rows.iter().find(|r| r["id"] == longest["id"]).unwrap();
+    assert_eq!(r["target"], Value::Null);
+    let sug = &r["suggestions"][0];
+    assert_eq!(sug["target"], "Near translation");
+    assert_eq!(sug["origin"], "human");
+    assert!(sug["score"].as_u64().unwrap() >= 90, "{sug}");
+    // Segments with nothing close carry no suggestions.
+    assert!(rows[1].get("suggestions").is_none());
 }
 
 #[test]

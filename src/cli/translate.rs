@@ -259,12 +259,13 @@ fn segmenter(
     f.build()
 }
 
-fn summary_line(name: &str, s: &RunSummary, offline: bool) -> String {
+/// The one-line summary of a document; `untranslated` counts the segments
+/// left without English.
+fn summary_line(name: &str, s: &RunSummary, untranslated: usize, offline: bool) -> String {
     let mut line = format!(
         "{name}: {} segments: {} from memory",
         s.segments, s.from_memory
     );
-    let untranslated = s.segments - s.from_memory - (s.sent - s.failed).min(s.segments);
     if offline {
         line.push_str(&format!(", {untranslated} not translated"));
     } else {
@@ -484,6 +485,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                 if outcome.interrupted {
                     interrupted.store(true, Ordering::Relaxed);
                 }
+                if outcome.abandoned_in_flight && !global.quiet {
+                    eprintln!(
+                        "tarjama: requests still in flight after {} s were abandoned; their segments are sent again on resume",
+                        settings.drain_timeout.as_secs()
+                    );
+                }
                 let failed: Vec<(String, String)> = p
                     .units
                     .iter()
@@ -503,7 +510,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         write_doc(job, format, &doc)?;
         if !global.quiet {
             let _line = print.lock().unwrap_or_else(|e| e.into_inner());
-            eprintln!("{}", summary_line(&name, &summary, translator.is_none()));
+            eprintln!(
+                "{}",
+                summary_line(
+                    &name,
+                    &summary,
+                    doc.pairs.iter().filter(|p| p.target.is_none()).count(),
+                    translator.is_none()
+                )
+            );
             for line in failure_lines(&failed_ids) {
                 eprintln!("{line}");
             }
@@ -633,7 +648,7 @@ mod tests {
             elapsed_ms: 1500,
         };
         assert_eq!(
-            summary_line("a.txt", &s, false),
+            summary_line("a.txt", &s, 2, false),
             "a.txt: 19 segments: 4 from memory, 15 sent (2000 characters, 2 requests, 1 retries), 2 failed; terms 5 honoured, 1 missed; 1.5 s"
         );
         let off = RunSummary {
@@ -642,7 +657,7 @@ mod tests {
             ..RunSummary::default()
         };
         assert_eq!(
-            summary_line("a.txt", &off, true),
+            summary_line("a.txt", &off, 15, true),
             "a.txt: 19 segments: 4 from memory, 15 not translated; 0.0 s"
         );
     }

@@ -373,3 +373,34 @@ fn requests_carry_context_and_terms() {
     off.term_mode = TermMode::Off;
     assert!(p.requests(Some(&off))[0].terms.is_empty());
 }
+
+#[tokio::test]
+async fn a_repeated_segment_is_sent_once() {
+    let mem = Memory::open_in_memory().unwrap();
+    let fake = Fake::new("m1");
+    let segs = Segmenter::default().segment(
+        "جملة مكررة هنا.\n\nجملة أخرى.\n\nجملة  مكررة هنا.",
+        SegmentOptions::default(),
+    );
+    let p = prepare(
+        &mem,
+        DocMeta::default(),
+        segs,
+        vec![],
+        Some(fake.info()),
+        &settings(),
+    )
+    .unwrap();
+    assert_eq!(p.pending.len(), 3);
+    assert_eq!(p.to_send(), [0, 1]);
+    let (_tx, rx) = watch::channel(false);
+    let (p, _, o) = translate(p, mem, &fake, &settings(), rx, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert_eq!(fake.sent_ids(), ["p1s1", "p2s1"]);
+    let (b, s) = finish(p, Some(&o), Instant::now());
+    assert_eq!(s.sent, 2);
+    assert_eq!(b.pairs[2].target.as_deref(), Some("EN[p1s1]"));
+    assert_eq!(b.pairs[2].origin, Origin::Mt);
+    assert!(b.pairs[2].warnings.is_empty());
+}
