@@ -39,8 +39,11 @@ use crate::model::{
 /// tarjama sends them changes.
 pub const MT_REQUEST_VERSION: &str = "mt-1";
 
-/// The one-line hint shown when no backend is configured.
-pub const NO_BACKEND_HINT: &str = "not translated: no backend configured; add a [backends.NAME] table to tarjama.toml (see seeds/) and pass --backend NAME, or set default_backend";
+/// The warning each untranslated segment of an offline run carries.
+pub const OFFLINE_WARNING: &str = "not translated: offline run (no backend configured)";
+
+/// The one-line hint shown once when no backend is configured.
+pub const NO_BACKEND_HINT: &str = "no backend configured, so nothing was translated; add a [backends.NAME] table to ./tarjama.toml (every kind is shown in seeds/tarjama.sample.toml) and rerun";
 
 /// The term check (the glossary's `check_terms`): each hit with whether the
 /// English honours it.

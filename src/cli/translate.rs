@@ -14,7 +14,7 @@ use tarjama::input::{Source, read_source};
 use tarjama::memory::{Memory, time};
 use tarjama::model::{Bitext, DocMeta, RunSummary, Segment, TermHit};
 use tarjama::output::{Format, WriteOptions};
-use tarjama::pipeline::{self, EngineInfo, NO_BACKEND_HINT, Settings, Translator};
+use tarjama::pipeline::{self, EngineInfo, NO_BACKEND_HINT, OFFLINE_WARNING, Settings, Translator};
 use tokio::sync::watch;
 
 use super::memory::MemoryFlag;
@@ -261,7 +261,13 @@ fn segmenter(
 
 /// The one-line summary of a document; `untranslated` counts the segments
 /// left without English.
-fn summary_line(name: &str, s: &RunSummary, untranslated: usize, offline: bool) -> String {
+fn summary_line(
+    name: &str,
+    s: &RunSummary,
+    untranslated: usize,
+    hits: usize,
+    offline: bool,
+) -> String {
     let mut line = format!(
         "{name}: {} segments: {} from memory",
         s.segments, s.from_memory
@@ -277,6 +283,9 @@ fn summary_line(name: &str, s: &RunSummary, untranslated: usize, offline: bool) 
         if left > 0 {
             line.push_str(&format!(", {left} not sent"));
         }
+    }
+    if offline && hits > 0 {
+        line.push_str(&format!("; {hits} glossary hits"));
     }
     if s.terms_honoured + s.terms_missed > 0 {
         line.push_str(&format!(
@@ -453,7 +462,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
 
         let (doc, summary, failed_ids, memory) = match &translator {
             None => {
-                let p = pipeline::offline(prepared, NO_BACKEND_HINT);
+                let p = pipeline::offline(prepared, OFFLINE_WARNING);
                 if !p.pending.is_empty() && !global.quiet {
                     eprintln!("tarjama: {NO_BACKEND_HINT}");
                 }
@@ -516,6 +525,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                     &name,
                     &summary,
                     doc.pairs.iter().filter(|p| p.target.is_none()).count(),
+                    doc.pairs.iter().map(|p| p.terms.len()).sum(),
                     translator.is_none()
                 )
             );
@@ -648,7 +658,7 @@ mod tests {
             elapsed_ms: 1500,
         };
         assert_eq!(
-            summary_line("a.txt", &s, 2, false),
+            summary_line("a.txt", &s, 2, 7, false),
             "a.txt: 19 segments: 4 from memory, 15 sent (2000 characters, 2 requests, 1 retries), 2 failed; terms 5 honoured, 1 missed; 1.5 s"
         );
         let off = RunSummary {
@@ -657,8 +667,8 @@ mod tests {
             ..RunSummary::default()
         };
         assert_eq!(
-            summary_line("a.txt", &off, 15, true),
-            "a.txt: 19 segments: 4 from memory, 15 not translated; 0.0 s"
+            summary_line("a.txt", &off, 15, 7, true),
+            "a.txt: 19 segments: 4 from memory, 15 not translated; 7 glossary hits; 0.0 s"
         );
     }
 

@@ -323,12 +323,12 @@ async fn offline_uses_any_stored_translation_and_marks_the_rest() {
     all.push(s5);
     let p = prepare(&mem, DocMeta::default(), all, vec![], None, &settings()).unwrap();
     assert_eq!(p.pending, [4]);
-    let (b, s) = finish(offline(p, NO_BACKEND_HINT), None, Instant::now());
+    let (b, s) = finish(offline(p, OFFLINE_WARNING), None, Instant::now());
     assert_eq!(s.from_memory, 4);
     assert_eq!(b.pairs[1].origin, Origin::Human);
     assert_eq!(b.pairs[0].origin, Origin::Memory);
     assert_eq!(b.pairs[4].target, None);
-    assert_eq!(b.pairs[4].warnings, [NO_BACKEND_HINT]);
+    assert_eq!(b.pairs[4].warnings, [OFFLINE_WARNING]);
 }
 
 #[test]
