@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use tarjama::config::Config;
 use tarjama::input::{Source, read_source};
-use tarjama::model::Bitext;
+use tarjama::memory::{Memory, NewPair};
+use tarjama::model::{Bitext, Origin};
 use tarjama::output::review::{self, MergeReport, Reviewed};
 use tarjama::output::{self, Format, Layout, WriteOptions, XliffVersion};
 
@@ -143,6 +145,14 @@ pub struct Args {
     /// it, the hits recorded in the JSONL (or --against) are re-checked.
     #[arg(long = "glossary", short = 'g', value_name = "PATH")]
     pub glossaries: Vec<PathBuf>,
+    /// Store the reviewed segments in the translation memory as human
+    /// translations, which later runs prefer to machine ones: every edited
+    /// segment, and every other translated one that is not still flagged
+    /// for review and has no human translation in the memory yet.
+    #[arg(long)]
+    pub update_memory: bool,
+    #[command(flatten)]
+    pub memory: super::memory::MemoryFlag,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
@@ -186,7 +196,83 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             summary(&report, args.output.as_deref(), base.is_some())
         );
     }
+    if args.update_memory {
+        let line = update_memory(global, &args.memory, &doc, &report)?;
+        if !global.quiet {
+            eprintln!("{line}");
+        }
+    }
     Ok(Outcome::Success)
+}
+
+/// Store the confirmed segments as human translations; the report line.
+fn update_memory(
+    global: &GlobalArgs,
+    flag: &super::memory::MemoryFlag,
+    doc: &Bitext,
+    report: &MergeReport,
+) -> anyhow::Result<String> {
+    let config = Config::discover(global.config.as_deref())?;
+    let path = flag.resolve(config.as_ref())?;
+    let mut memory = Memory::open(&path)?;
+    let confirmed = review::confirmed(doc, report);
+    // A segment the reviewer accepted as it stood does not replace a human
+    // translation the memory already has (from an earlier review); an edited
+    // one does, the newest edit winning. When edits cannot be told apart
+    // (no --against for an XLIFF), every confirmed segment counts as edited.
+    let edited: std::collections::HashSet<&str> =
+        report.edits.iter().map(|e| e.id.as_str()).collect();
+    let mut pairs: Vec<NewPair> = Vec::new();
+    let mut kept = 0;
+    for p in &confirmed {
+        let Some(target) = p.target.clone() else {
+            continue;
+        };
+        let accepted = report.edits_known && !edited.contains(p.id.as_str());
+        if accepted
+            && memory
+                .lookup_human(&p.source)?
+                .is_some_and(|h| h.target != target)
+        {
+            kept += 1;
+            continue;
+        }
+        pairs.push(NewPair {
+            source: p.source.clone(),
+            target,
+            origin: Origin::Human,
+            backend: None,
+            model: None,
+            created: None,
+        });
+    }
+    let stats = memory
+        .add_pairs(&pairs)
+        .with_context(|| format!("storing the reviewed segments in {}", path.display()))?;
+    let translated = doc
+        .pairs
+        .iter()
+        .filter(|p| p.target.as_deref().is_some_and(|t| !t.trim().is_empty()))
+        .count();
+    let held_back = translated.saturating_sub(confirmed.len());
+    let mut line = format!(
+        "memory: {} human translation(s) stored in {} ({} new, {} already there)",
+        stats.added + stats.existing,
+        path.display(),
+        stats.added,
+        stats.existing
+    );
+    if kept > 0 {
+        line.push_str(&format!(
+            "; {kept} segment(s) accepted unedited kept the human translation already in the memory"
+        ));
+    }
+    if held_back > 0 {
+        line.push_str(&format!(
+            "; {held_back} unedited segment(s) still flagged for review were not stored"
+        ));
+    }
+    Ok(line)
 }
 
 /// Read a reviewed file (`-` is standard input), UTF-8 or UTF-16 with a BOM.
