@@ -49,6 +49,31 @@ impl From<FormatArg> for Format {
     }
 }
 
+/// Formats tarjama reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormatArg {
+    /// tarjama's JSONL.
+    Jsonl,
+    /// TSV with a post_edit column.
+    Tsv,
+    /// XLIFF 2.x or 1.2.
+    #[value(alias = "xlf")]
+    Xliff,
+    /// TMX 1.4b.
+    Tmx,
+}
+
+impl From<InputFormatArg> for Format {
+    fn from(f: InputFormatArg) -> Format {
+        match f {
+            InputFormatArg::Jsonl => Format::Jsonl,
+            InputFormatArg::Tsv => Format::Tsv,
+            InputFormatArg::Xliff => Format::Xliff,
+            InputFormatArg::Tmx => Format::Tmx,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LayoutArg {
     /// Two-column table.
@@ -125,7 +150,7 @@ impl OutputFlags {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The reviewed file: XLIFF (.xlf/.xliff), TSV (.tsv, its post_edit
-    /// column) or tarjama JSONL; `-` reads standard input.
+    /// column), tarjama JSONL or TMX; `-` reads standard input.
     pub file: PathBuf,
     /// Write here (atomically) instead of standard output.
     #[arg(short, long, value_name = "OUT")]
@@ -139,7 +164,7 @@ pub struct Args {
     pub against: Option<PathBuf>,
     /// Format of the reviewed file (default: from its extension or content).
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub from: Option<FormatArg>,
+    pub from: Option<InputFormatArg>,
     /// Glossary file (TSV), repeatable: match and check every segment
     /// afresh, so highlights and term flags follow this glossary. Without
     /// it, the hits recorded in the JSONL (or --against) are re-checked.
@@ -161,7 +186,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let from = match args.from {
         Some(f) => f.into(),
         None => review::detect_format(&name, &text).with_context(|| {
-            format!("{name}: cannot tell whether this is XLIFF, TSV or JSONL; give --from")
+            format!("{name}: cannot tell whether this is XLIFF, TSV, JSONL or TMX; give --from")
         })?,
     };
     let reviewed: Reviewed = review::read_reviewed(&name, &text, from)?;
