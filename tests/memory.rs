@@ -14,7 +14,8 @@ fn tarjama(dir: &Path) -> Command {
     c.current_dir(dir)
         .env("XDG_DATA_HOME", dir.join("data"))
         .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("TARJAMA_CONFIG");
+        .env_remove("TARJAMA_CONFIG")
+        .env_remove("TARJAMA_MEMORY");
     c
 }
 
