@@ -218,7 +218,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     if !global.quiet {
         eprintln!(
             "{}",
-            summary(&report, args.output.as_deref(), base.is_some())
+            summary(
+                &report,
+                args.output.as_deref(),
+                base.is_some() || from == Format::Jsonl
+            )
         );
     }
     if args.update_memory {
@@ -320,7 +324,9 @@ pub fn read_reviewed_file(path: &Path) -> anyhow::Result<(String, String)> {
 }
 
 /// The one-paragraph report on standard error.
-fn summary(r: &MergeReport, out: Option<&Path>, has_base: bool) -> String {
+/// `quiet_edits`: say nothing about uncounted edits (a plain JSONL
+/// conversion, or a base was given).
+fn summary(r: &MergeReport, out: Option<&Path>, quiet_edits: bool) -> String {
     let mut s = format!("render: {} segments", r.segments);
     if r.edits_known {
         let filled = r.edits.iter().filter(|e| e.before.is_none()).count();
@@ -346,7 +352,7 @@ fn summary(r: &MergeReport, out: Option<&Path>, has_base: bool) -> String {
                 .collect();
             s.push_str(&format!("\n  edited: {}", list.join(", ")));
         }
-    } else if !has_base {
+    } else if !quiet_edits {
         s.push_str("; edits not counted: give --against with the JSONL translate wrote");
     }
     if r.untranslated > 0 {
