@@ -3,7 +3,8 @@
 //! when none is configured).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -225,6 +226,20 @@ fn resolve(
     Ok((translator, mem))
 }
 
+/// How many documents are translated at once: enough to keep the
+/// backend's `concurrency` requests in flight when each document fills only
+/// a request or two (twice it, so that reading, look-ups and writing overlap
+/// with sending), at most 32 and at most the number of documents.
+fn doc_window(config: Option<&Config>, args: &Args, documents: usize) -> usize {
+    let concurrency = args
+        .backend
+        .as_ref()
+        .or_else(|| config.and_then(|c| c.default_backend.as_ref()))
+        .and_then(|name| config.and_then(|c| c.backends.get(name)))
+        .map_or(1, |b| b.concurrency_or_default());
+    (2 * concurrency).clamp(1, 32).min(documents).max(1)
+}
+
 fn segmenter(
     config: Option<&Config>,
     flags: &SegmentFlags,
@@ -363,13 +378,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         });
     }
 
-    let mut partial = false;
-    let mut interrupted = false;
-    let mut dry_total = (0usize, 0usize, 0usize);
-    for job in &jobs {
-        if *cancel_rx.borrow() {
-            break;
-        }
+    let window = match (&translator, args.dry_run) {
+        (Some(_), false) => doc_window(config, &args, jobs.len()),
+        _ => 1,
+    };
+    let partial = AtomicBool::new(false);
+    let interrupted = AtomicBool::new(false);
+    let dry_total = Mutex::new((0usize, 0usize, 0usize));
+    // One line of summary (and its failures) at a time on stderr.
+    let print = Mutex::new(());
+    // One document: read, segment, look up, translate, write, report. Takes
+    // a connection to the memory and hands it back.
+    let one = |job: &Job, memory: Memory| -> anyhow::Result<Memory> {
         let started = Instant::now();
         let name = job.source.to_string();
         let text = read_source(&job.source)?;
@@ -394,9 +414,6 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             target_lang: Some("en".into()),
             summary: None,
         };
-        let memory = mem
-            .take()
-            .expect("the memory is handed back after each document");
         let prepared = pipeline::prepare(&memory, meta, segments, hits, info.as_ref(), &settings)
             .with_context(|| {
             format!("{name}: looking segments up in {}", mem_path.display())
@@ -426,25 +443,25 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                     _ => "; no backend configured".into(),
                 }
             );
-            dry_total.0 += prepared.pending.len();
-            dry_total.1 += chars;
-            dry_total.2 += n_req.unwrap_or(0);
-            mem = Some(memory);
-            continue;
+            let mut t = dry_total.lock().unwrap_or_else(|e| e.into_inner());
+            t.0 += prepared.pending.len();
+            t.1 += chars;
+            t.2 += n_req.unwrap_or(0);
+            return Ok(memory);
         }
 
-        let (doc, summary, failed_ids) = match &translator {
+        let (doc, summary, failed_ids, memory) = match &translator {
             None => {
                 let p = pipeline::offline(prepared, NO_BACKEND_HINT);
                 if !p.pending.is_empty() && !global.quiet {
                     eprintln!("tarjama: {NO_BACKEND_HINT}");
                 }
-                mem = Some(memory);
                 let (doc, s) = pipeline::finish(p, None, started);
-                (doc, s, Vec::new())
+                (doc, s, Vec::new(), memory)
             }
             Some(t) => {
-                let progress = Arc::new(Progress::new(global.quiet, &name));
+                // Several documents at once would draw over each other's bars.
+                let progress = Arc::new(Progress::new(global.quiet || window > 1, &name));
                 use tarjama::pipeline::ProgressSink;
                 progress.planned(
                     prepared.units.len(),
@@ -464,8 +481,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                         format!("{name}: storing translations in {}", mem_path.display())
                     })?;
                 progress.finish();
-                mem = Some(memory);
-                interrupted |= outcome.interrupted;
+                if outcome.interrupted {
+                    interrupted.store(true, Ordering::Relaxed);
+                }
                 let failed: Vec<(String, String)> = p
                     .units
                     .iter()
@@ -477,26 +495,82 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                     .collect();
                 let (doc, s) = pipeline::finish(p, Some(&outcome), started);
                 if doc.pairs.iter().any(|p| p.target.is_none()) {
-                    partial = true;
+                    partial.store(true, Ordering::Relaxed);
                 }
-                (doc, s, failed)
+                (doc, s, failed, memory)
             }
         };
         write_doc(job, format, &doc)?;
         if !global.quiet {
+            let _line = print.lock().unwrap_or_else(|e| e.into_inner());
             eprintln!("{}", summary_line(&name, &summary, translator.is_none()));
             for line in failure_lines(&failed_ids) {
                 eprintln!("{line}");
             }
         }
+        Ok(memory)
+    };
+
+    let mem = mem.take().expect("opened above");
+    if window <= 1 {
+        let mut memory = mem;
+        for job in &jobs {
+            if *cancel_rx.borrow() {
+                break;
+            }
+            memory = one(job, memory)?;
+        }
+    } else {
+        // Articles are short: one at a time, each fills a request or two and
+        // the endpoint idles between them. `window` documents are in flight
+        // at once, each on its own connection to the memory (WAL: readers
+        // and one writer at a time), sharing the engine and so its
+        // concurrency and rate limit.
+        let next = AtomicUsize::new(0);
+        let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let first = Mutex::new(Some(mem));
+        std::thread::scope(|scope| {
+            for _ in 0..window {
+                scope.spawn(|| {
+                    let fail = |e: anyhow::Error| {
+                        failure
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                    };
+                    let own = first.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    let mut memory = match own.map_or_else(|| Memory::open(&mem_path), Ok) {
+                        Ok(m) => m,
+                        Err(e) => return fail(e.into()),
+                    };
+                    loop {
+                        let stop = failure.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+                        if stop || *cancel_rx.borrow() {
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { return };
+                        match one(job, memory) {
+                            Ok(m) => memory = m,
+                            Err(e) => return fail(e),
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
     }
+    let dry_total = dry_total.into_inner().unwrap_or_else(|e| e.into_inner());
     if args.dry_run && jobs.len() > 1 {
         println!(
             "total: {} segments to send, {} characters, {} requests",
             dry_total.0, dry_total.1, dry_total.2
         );
     }
-    if interrupted || partial {
+    let interrupted = interrupted.into_inner();
+    if interrupted || partial.into_inner() {
         if !global.quiet {
             let cmd: Vec<String> = std::env::args().map(|a| shell_quote(&a)).collect();
             eprintln!(

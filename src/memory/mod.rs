@@ -353,11 +353,22 @@ impl Memory {
         Ok(id)
     }
 
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    /// A deferred one that reads first and writes later cannot wait for
+    /// another connection's write: SQLite answers SQLITE_BUSY at once,
+    /// whatever the busy timeout, when two `translate` processes (or the
+    /// documents one translates at once) share the memory.
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>, MemoryError> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
     /// Store one batch of machine translations in one transaction
     /// (committed before this returns). An existing key is overwritten.
     pub fn store_mt(&mut self, entries: &[MtEntry]) -> Result<(), MemoryError> {
         let now = time::now_unix();
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         for e in entries {
             let sid = Memory::source_id(&tx, &normalize_key(&e.source))?;
             tx.prepare_cached(
@@ -378,7 +389,7 @@ impl Memory {
     pub fn add_pairs(&mut self, pairs: &[NewPair]) -> Result<AddStats, MemoryError> {
         let now = time::now_unix();
         let mut stats = AddStats::default();
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         for p in pairs {
             if p.source.trim().is_empty() || p.target.trim().is_empty() {
                 stats.skipped += 1;
