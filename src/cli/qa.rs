@@ -11,7 +11,7 @@ use tarjama::model::{AlignedPair, Bitext};
 use tarjama::output::review;
 use tarjama::qa::{self, Finding, QaOptions, Severity};
 
-use super::render::FormatArg;
+use super::render::InputFormatArg;
 use super::{GlobalArgs, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,7 +32,7 @@ pub struct Args {
     pub format: ReportFormat,
     /// Format of the input (default: from its extension or content).
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub from: Option<FormatArg>,
+    pub from: Option<InputFormatArg>,
     /// Glossary file (TSV); repeat to layer them. Default: the config
     /// file's `glossaries`, else every *.tsv in ./glossaries/; when there is
     /// none, the glossary hits recorded in the file (JSONL) are re-checked.
@@ -51,7 +51,10 @@ pub struct Args {
 
 /// Read any bilingual file tarjama understands as a document, the
 /// reviewer's text taking precedence.
-pub fn load(file: &std::path::Path, from: Option<FormatArg>) -> anyhow::Result<(String, Bitext)> {
+pub fn load(
+    file: &std::path::Path,
+    from: Option<InputFormatArg>,
+) -> anyhow::Result<(String, Bitext)> {
     let (name, text) = super::render::read_reviewed_file(file)?;
     let format = match from {
         Some(f) => f.into(),

@@ -7,7 +7,7 @@ Every writer consumes the same [`Bitext`], so that all formats show the same
 segments, ids and flags. Writers render into memory and [`write_bitext`]
 puts the bytes in place atomically (temporary file in the same directory,
 then rename), so an interrupted run never leaves half a document behind.
-Reading reviewed files back (XLIFF, TSV, JSONL) and merging the reviewer's
+Reading reviewed files back (XLIFF, TSV, TMX, JSONL) and merging the reviewer's
 text lives in [`review`].
 */
 
@@ -287,40 +287,6 @@ pub fn flags_of(pair: &AlignedPair) -> Vec<&'static str> {
         flags.push("fuzzy");
     }
     flags
-}
-
-/// One line per note a reviewer should see on a pair: warnings, missed or
-/// honoured glossary terms, forbidden renderings, fuzzy suggestions.
-pub fn notes_of(pair: &AlignedPair) -> Vec<String> {
-    let mut notes: Vec<String> = pair
-        .warnings
-        .iter()
-        .map(|w| format!("warning: {w}"))
-        .collect();
-    for t in &pair.terms {
-        let state = match t.honoured {
-            Some(true) => "honoured",
-            Some(false) => "MISSING",
-            None => "not checked",
-        };
-        notes.push(format!("glossary: {} = {} ({state})", t.source, t.target));
-        for f in &t.forbidden_found {
-            notes.push(format!(
-                "glossary: forbidden rendering \"{f}\" used for {}",
-                t.source
-            ));
-        }
-    }
-    for s in &pair.suggestions {
-        notes.push(format!(
-            "memory {}% ({}): {} = {}",
-            s.score,
-            s.origin.as_str(),
-            s.source,
-            s.target
-        ));
-    }
-    notes
 }
 
 #[cfg(test)]
