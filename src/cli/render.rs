@@ -99,6 +99,13 @@ pub struct OutputFlags {
     /// Output format (default: from the extension of -o).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub to: Option<FormatArg>,
+    #[command(flatten)]
+    pub writer: WriterFlags,
+}
+
+/// How the writers lay out their output (shared with `translate`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WriterFlags {
     /// Markdown layout.
     #[arg(long, value_enum, default_value_t = LayoutArg::Table)]
     pub layout: LayoutArg,
@@ -132,6 +139,12 @@ impl OutputFlags {
         })
     }
 
+    pub fn options(&self) -> WriteOptions {
+        self.writer.options()
+    }
+}
+
+impl WriterFlags {
     pub fn options(&self) -> WriteOptions {
         WriteOptions {
             layout: match self.layout {

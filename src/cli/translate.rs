@@ -36,6 +36,8 @@ pub struct Args {
     /// html, md, tsv, xliff, tmx, txt.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub writer: super::render::WriterFlags,
     /// The backend (a [backends.NAME] table in the config); default:
     /// $TARJAMA_BACKEND, then `default_backend`, then the only one
     /// configured. Without any, translate runs offline.
@@ -332,9 +334,14 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-fn write_doc(job: &Job, format: Format, doc: &Bitext) -> anyhow::Result<()> {
-    let bytes = tarjama::output::render(format, doc, &WriteOptions::default())
-        .with_context(|| format!("output format {format} is not available in this build yet"))?;
+fn write_doc(
+    job: &Job,
+    format: Format,
+    options: &WriteOptions,
+    doc: &Bitext,
+) -> anyhow::Result<()> {
+    let bytes = tarjama::output::render(format, doc, options)
+        .with_context(|| format!("writing {} as {format}", job.source))?;
     match &job.output {
         Some(p) => {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -358,6 +365,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let config = Config::discover(global.config.as_deref())?;
     let config = config.as_ref();
     let (jobs, format) = plan_jobs(&args)?;
+    let write_options = args.writer.options();
     let (segmenter, seg_opts) = segmenter(config, &args.seg)?;
     let terms = Terms::load(global, config, &args)?;
     let (translator, mem_path) = resolve(config, &args)?;
@@ -516,7 +524,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                 (doc, s, failed, memory)
             }
         };
-        write_doc(job, format, &doc)?;
+        write_doc(job, format, &write_options, &doc)?;
         if !global.quiet {
             let _line = print.lock().unwrap_or_else(|e| e.into_inner());
             eprintln!(
@@ -683,6 +691,7 @@ mod tests {
             files: vec![dir.path().to_path_buf()],
             output: Some(out.clone()),
             to: None,
+            writer: Default::default(),
             backend: None,
             glossaries: vec![],
             memory: MemoryFlag::default(),
