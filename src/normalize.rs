@@ -85,11 +85,20 @@ fn is_invisible(c: char) -> bool {
 
 #[inline]
 fn fold(c: char) -> Fold {
+    if c.is_ascii() {
+        return if c == ' ' || ('\t'..='\r').contains(&c) {
+            Fold::Space
+        } else {
+            Fold::One(c)
+        };
+    }
     match c {
         'أ' | 'إ' | 'آ' | 'ٱ' => Fold::One('ا'),
         'ى' | 'ی' | 'ې' | 'ۍ' => Fold::One('ي'),
         'ة' | 'ھ' | 'ہ' | 'ۀ' | 'ە' => Fold::One('ه'),
         'ک' | 'ڪ' => Fold::One('ك'),
+        // the common case: Arabic letters that stay as they are
+        '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}' => Fold::One(c),
         '٠'..='٩' => Fold::One(char::from(b'0' + (c as u32 - 0x0660) as u8)),
         '۰'..='۹' => Fold::One(char::from(b'0' + (c as u32 - 0x06F0) as u8)),
         _ if is_attached_mark(c) || is_invisible(c) => Fold::Drop,

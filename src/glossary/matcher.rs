@@ -19,7 +19,8 @@ bound form before a suffix (حكومته) and the plural in ات (حكومات).
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::automaton::OverlappingState;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
 
 use super::{Entry, Glossary};
 use crate::model::{Segment, TermHit};
@@ -57,9 +58,17 @@ pub fn proclitic_chain(p: &[char]) -> Option<usize> {
     }
 }
 
+/// Letters and digits (after normalisation), with fast paths for ASCII and
+/// the Arabic letters.
 #[inline]
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric()
+pub(crate) fn is_word(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else if matches!(c, '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}') {
+        true
+    } else {
+        c.is_alphanumeric()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +108,9 @@ pub struct Matcher {
     entries: Vec<Entry>,
     /// Precedence of each entry, to break exact ties.
     ranks: Vec<usize>,
+    /// Every pattern starts with a letter or digit: searches can be
+    /// anchored at word starts and after proclitics only.
+    word_starts_only: bool,
 }
 
 impl Matcher {
@@ -141,11 +153,14 @@ impl Matcher {
         let ac = (!texts.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .start_kind(StartKind::Both)
                 .build(&texts)
                 .expect("glossary patterns fit the automaton")
         });
+        let word_starts_only = patterns.iter().all(|p| p.starts_word);
         Matcher {
             ac,
+            word_starts_only,
             patterns,
             entries: glossary.entries().to_vec(),
             ranks,
@@ -160,7 +175,7 @@ impl Matcher {
     /// Hits in `segment`, in document character offsets.
     pub fn find(&self, segment: &Segment) -> Vec<TermHit> {
         let chars: Vec<char> = segment.text.chars().collect();
-        self.find_raw(&segment.text)
+        self.find_in(&segment.text, &chars)
             .into_iter()
             .map(|h| {
                 let e = &self.entries[h.entry];
@@ -180,6 +195,12 @@ impl Matcher {
 
     /// Hits in any text, in character offsets of `text`, sorted by start.
     pub fn find_raw(&self, text: &str) -> Vec<RawHit> {
+        let chars: Vec<char> = text.chars().collect();
+        self.find_in(text, &chars)
+    }
+
+    /// `find_raw` with the text's characters already split.
+    fn find_in(&self, text: &str, orig: &[char]) -> Vec<RawHit> {
         let Some(ac) = &self.ac else {
             return Vec::new();
         };
@@ -188,40 +209,80 @@ impl Matcher {
         // (start byte, end byte, pattern) of candidates that pass the checks,
         // start being where the term starts (the article included).
         let mut cands: Vec<(usize, usize, usize)> = Vec::new();
-        for m in ac.find_overlapping_iter(hay) {
-            let p = &self.patterns[m.pattern().as_usize()];
-            if let Some(start) = self.check(p, hay, m.start(), m.end()) {
-                cands.push((start, m.end(), m.pattern().as_usize()));
+        let mut consider = |pi: usize, s: usize, e: usize| {
+            if let Some(start) = self.check(&self.patterns[pi], hay, s, e) {
+                cands.push((start, e, pi));
+            }
+        };
+        if self.word_starts_only {
+            // anchored searches where a term can start: at each word start
+            // and after each proclitic chain it begins with
+            let mut prev_word = false;
+            for (b, c) in hay.char_indices() {
+                let w = is_word(c);
+                if w && !prev_word {
+                    for q in chain_ends(&hay[b..]) {
+                        let input = Input::new(hay).range(b + q..).anchored(Anchored::Yes);
+                        let mut state = OverlappingState::start();
+                        loop {
+                            ac.try_find_overlapping(input.clone(), &mut state)
+                                .expect("anchored searches are enabled");
+                            match state.get_match() {
+                                Some(m) => consider(m.pattern().as_usize(), m.start(), m.end()),
+                                None => break,
+                            }
+                        }
+                    }
+                }
+                prev_word = w;
+            }
+        } else {
+            for m in ac.find_overlapping_iter(hay) {
+                consider(m.pattern().as_usize(), m.start(), m.end());
             }
         }
         if cands.is_empty() {
             return Vec::new();
         }
         // leftmost, then longest, then the higher-precedence entry
-        cands.sort_by(|a, b| {
+        cands.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then_with(|| {
                 let ra = self.ranks[self.patterns[a.2].entry];
                 let rb = self.ranks[self.patterns[b.2].entry];
                 rb.cmp(&ra)
             })
         });
-        // byte offset → normalised char index
-        let mut char_of = vec![0usize; hay.len() + 1];
-        let mut ci = 0;
-        for (b, _) in hay.char_indices() {
-            char_of[b] = ci;
-            ci += 1;
-        }
-        char_of[hay.len()] = ci;
-        let orig: Vec<char> = text.chars().collect();
-        let mut out = Vec::new();
+        let mut kept: Vec<(usize, usize, usize)> = Vec::new();
         let mut last_end = 0usize;
-        for (s, e, pi) in cands {
-            if s < last_end {
-                continue;
+        for c in cands {
+            if c.0 >= last_end {
+                last_end = c.1;
+                kept.push(c);
             }
-            last_end = e;
-            let (os, oe) = n.original_span(&orig, char_of[s], char_of[e]);
+        }
+        // byte offsets → normalised char indices, in one forward walk (the
+        // kept hits are sorted and disjoint)
+        let mut out = Vec::with_capacity(kept.len());
+        let mut walk = hay
+            .char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(hay.len()));
+        let mut ci = 0usize;
+        let mut cur = walk.next();
+        let mut to_char = |byte: usize| {
+            while let Some(b) = cur {
+                if b >= byte {
+                    break;
+                }
+                cur = walk.next();
+                ci += 1;
+            }
+            ci
+        };
+        for (s, e, pi) in kept {
+            let a = to_char(s);
+            let b = to_char(e);
+            let (os, oe) = n.original_span(orig, a, b);
             out.push(RawHit {
                 entry: self.patterns[pi].entry,
                 start: os,
@@ -237,19 +298,24 @@ impl Matcher {
         let mut start = s;
         if p.starts_word || p.article {
             // up to 4 word characters before the pattern: the proclitics
-            let mut pre: Vec<(usize, char)> = Vec::with_capacity(4);
+            let mut pre = [(0usize, ' '); 4];
+            let mut np = 0;
             for (b, c) in hay[..s].char_indices().rev() {
                 if !is_word(c) {
                     break;
                 }
-                if pre.len() == 4 {
+                if np == 4 {
                     return None;
                 }
-                pre.push((b, c));
+                pre[3 - np] = (b, c);
+                np += 1;
             }
-            pre.reverse();
-            let chars: Vec<char> = pre.iter().map(|x| x.1).collect();
-            let art = proclitic_chain(&chars)?;
+            let pre = &pre[4 - np..];
+            let mut chars = [' '; 4];
+            for (i, x) in pre.iter().enumerate() {
+                chars[i] = x.1;
+            }
+            let art = proclitic_chain(&chars[..np])?;
             if p.article {
                 if art == 0 {
                     return None;
@@ -272,6 +338,26 @@ impl Matcher {
         }
         Some(start)
     }
+}
+
+/// Byte offsets, in a word starting at `word`, where a term may start:
+/// 0, and after every proclitic chain the word begins with.
+fn chain_ends(word: &str) -> impl Iterator<Item = usize> + '_ {
+    let mut ends = [0usize; 5];
+    let mut n = 1;
+    let mut chars = [' '; 4];
+    for (i, (b, c)) in word.char_indices().take(4).enumerate() {
+        let k = i + 1;
+        chars[i] = c;
+        if !matches!(c, 'و' | 'ف' | 'ب' | 'ك' | 'ل' | 'ا') {
+            break;
+        }
+        if proclitic_chain(&chars[..k]).is_some() {
+            ends[n] = b + c.len_utf8();
+            n += 1;
+        }
+    }
+    ends.into_iter().take(n)
 }
 
 /// The patterns for one normalised form `k` (written `form`).
@@ -455,6 +541,49 @@ mod tests {
     }
 
     #[test]
+    fn chain_ends_lists_every_proclitic_split() {
+        let e = |w: &str| chain_ends(w).collect::<Vec<_>>();
+        assert_eq!(e("روسيا"), [0]);
+        assert_eq!(e("وروسيا"), [0, 2]);
+        assert_eq!(e("وبالروسيا"), [0, 2, 4, 8]);
+        assert_eq!(e("للكرملين"), [0, 2, 4]);
+        assert_eq!(e("ال"), [0, 4]);
+    }
+
+    #[test]
+    fn anchored_and_unanchored_searches_agree() {
+        let odd = entry("(داعش)", "IS", Some("org"), &[]);
+        let words = Glossary::new(vec![
+            entry("روسيا", "Russia", Some("place"), &[]),
+            entry("الكرملين", "the Kremlin", Some("org"), &[]),
+            entry("داعش", "IS", Some("org"), &[]),
+        ]);
+        let mut with_odd = words.entries().to_vec();
+        with_odd.push(odd);
+        let a = words.matcher();
+        let b = Glossary::new(with_odd).matcher();
+        assert!(a.word_starts_only && !b.word_starts_only);
+        let text = "وبالروسيا وللكرملين ولروسيا، داعش (داعش) روسيات";
+        let spans = |m: &Matcher| {
+            m.find_raw(text)
+                .into_iter()
+                .filter(|h| m.entries()[h.entry].source != "(داعش)")
+                .map(|h| (h.start, h.end))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(spans(&a), [(4, 9), (12, 19), (22, 27), (29, 33), (35, 39)]);
+        // with a pattern that starts with `(`, the whole-text search finds
+        // the same words and the parenthesised form instead of the inner word
+        assert_eq!(spans(&b), [(4, 9), (12, 19), (22, 27), (29, 33)]);
+        let odd: Vec<_> = b
+            .find_raw(text)
+            .into_iter()
+            .map(|h| (h.start, h.end))
+            .collect();
+        assert_eq!(odd.last(), Some(&(34, 40)));
+    }
+
+    #[test]
     fn document_offsets() {
         let m = one("طالبان", Some("org"));
         let seg = Segment {
@@ -470,5 +599,46 @@ mod tests {
         assert_eq!((h[0].start, h[0].end), (107, 113));
         assert_eq!(h[0].surface, "طالبان");
         assert_eq!(h[0].segment, "p2s1");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spans_are_sorted_disjoint_and_whole_words(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "روسيا", "وروسيا", "الروسية", "طالبان", "لل", "ال", "و", " ", "  ", "،",
+                    "\u{0640}", "\u{064E}", "\u{200F}", "حكومة", "حكومتها", "صيغة", "موسكو",
+                ]),
+                0..30,
+            )
+        ) {
+            let text: String = parts.concat();
+            let g = Glossary::new(vec![
+                entry("روسيا", "Russia", Some("place"), &[]),
+                entry("طالبان", "Taliban", Some("org"), &[]),
+                entry("حكومة", "government", None, &[]),
+                entry("صيغة موسكو", "Moscow Format", Some("event"), &[]),
+                entry("موسكو", "Moscow", Some("place"), &[]),
+            ]);
+            let m = g.matcher();
+            // the anchored search finds what the whole-text search finds
+            let mut whole = m.clone();
+            whole.word_starts_only = false;
+            proptest::prop_assert!(m.word_starts_only);
+            proptest::prop_assert_eq!(m.find_raw(&text), whole.find_raw(&text));
+            let chars: Vec<char> = text.chars().collect();
+            let mut last = 0;
+            for h in m.find_raw(&text) {
+                proptest::prop_assert!(h.start >= last && h.start < h.end && h.end <= chars.len());
+                last = h.end;
+                let surface: String = chars[h.start..h.end].iter().collect();
+                let e = &m.entries()[h.entry];
+                if e.is_name() {
+                    // a name's surface is one of its spellings, a whole word
+                    proptest::prop_assert!(e.forms().any(|f| key(f) == key(&surface)), "{surface}");
+                    proptest::prop_assert!(h.end == chars.len() || !chars[h.end].is_alphabetic());
+                }
+            }
+        }
     }
 }

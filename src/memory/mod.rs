@@ -64,45 +64,11 @@ pub fn default_path() -> Option<PathBuf> {
     crate::config::user_data_dir().map(|d| d.join("memory.sqlite"))
 }
 
-// TODO(glossary): use normalize::key
-/// Placeholder for the glossary's matching normalisation: folds alef
-/// forms, alef maqsura, ta marbuta, Persian letters and digits, drops
-/// tatweel, harakat, Quranic marks, zero-width and bidi controls, folds
-/// white space and lower-cases Latin letters.
+/// The memory's comparison key of a text: the glossary's Arabic matching
+/// normalisation ([`crate::normalize::key`]), so that spelling variants
+/// news sites produce share one entry.
 pub fn normalize_key(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut space = false;
-    for c in text.chars() {
-        let c = match c {
-            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
-            'ى' | 'ی' | 'ې' => 'ي',
-            'ة' => 'ه',
-            'ک' => 'ك',
-            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
-            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
-            'ـ'
-            | '\u{064B}'..='\u{065F}'
-            | '\u{0670}'
-            | '\u{06D6}'..='\u{06ED}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}' => continue,
-            c if c.is_whitespace() => {
-                space = true;
-                continue;
-            }
-            c => c,
-        };
-        if space && !out.is_empty() {
-            out.push(' ');
-        }
-        space = false;
-        for l in c.to_lowercase() {
-            out.push(l);
-        }
-    }
-    out
+    crate::normalize::key(text)
 }
 
 /// Everything apart from the source text and the pinned terms that shapes
