@@ -201,13 +201,14 @@ impl Terms {
     }
 }
 
+/// The engine (none: offline), the memory file, and the backend's
+/// concurrency.
+type Resolved = (Option<Arc<dyn Translator>>, PathBuf, usize);
+
 /// The engine for the chosen backend (`--backend`, `TARJAMA_BACKEND`,
 /// `default_backend`, or the only one configured), or `None` to run
-/// offline; and the memory file.
-fn resolve(
-    config: Option<&Config>,
-    args: &Args,
-) -> anyhow::Result<(Option<Arc<dyn Translator>>, PathBuf)> {
+/// offline; the memory file; the backend's concurrency.
+fn resolve(config: Option<&Config>, args: &Args) -> anyhow::Result<Resolved> {
     let overrides = Overrides {
         backend: args.backend.clone(),
         memory: args.memory.path.clone(),
@@ -225,20 +226,18 @@ fn resolve(
     let mem = resolved.memory_path_or_default().context(
         "cannot find the user data directory for the translation memory; pass --memory PATH",
     )?;
-    Ok((translator, mem))
+    let concurrency = resolved
+        .backend
+        .as_ref()
+        .map_or(1, |b| b.config.concurrency_or_default());
+    Ok((translator, mem, concurrency))
 }
 
 /// How many documents are translated at once: enough to keep the
 /// backend's `concurrency` requests in flight when each document fills only
 /// a request or two (twice it, so that reading, look-ups and writing overlap
 /// with sending), at most 32 and at most the number of documents.
-fn doc_window(config: Option<&Config>, args: &Args, documents: usize) -> usize {
-    let concurrency = args
-        .backend
-        .as_ref()
-        .or_else(|| config.and_then(|c| c.default_backend.as_ref()))
-        .and_then(|name| config.and_then(|c| c.backends.get(name)))
-        .map_or(1, |b| b.concurrency_or_default());
+fn doc_window(concurrency: usize, documents: usize) -> usize {
     (2 * concurrency).clamp(1, 32).min(documents).max(1)
 }
 
@@ -368,7 +367,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let write_options = args.writer.options();
     let (segmenter, seg_opts) = segmenter(config, &args.seg)?;
     let terms = Terms::load(global, config, &args)?;
-    let (translator, mem_path) = resolve(config, &args)?;
+    let (translator, mem_path, concurrency) = resolve(config, &args)?;
     let info: Option<EngineInfo> = translator.as_ref().map(|t| t.info().clone());
     let mut mem = Some(Memory::open(&mem_path)?);
     let settings = Settings::new(check_terms);
@@ -397,7 +396,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     }
 
     let window = match (&translator, args.dry_run) {
-        (Some(_), false) => doc_window(config, &args, jobs.len()),
+        (Some(_), false) => doc_window(concurrency, jobs.len()),
         _ => 1,
     };
     let partial = AtomicBool::new(false);
