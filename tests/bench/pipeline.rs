@@ -165,19 +165,24 @@ fn article(paras: &[String], rng: &mut fastrand::Rng) -> String {
     out
 }
 
-/// One document of at least `n` segments (paragraphs separated by blank
-/// lines), and its exact segment count.
+/// One document of `n` distinct sentences (each its own paragraph, so that
+/// none is a repeat the pipeline would send only once), and its exact
+/// segment count.
 fn document(paras: &[String], n: usize, rng: &mut fastrand::Rng) -> (String, usize) {
     let seg = Segmenter::default();
+    let mut seen = std::collections::HashSet::new();
     let mut out = String::new();
-    let mut count = 0;
-    while count < n {
+    while seen.len() < n {
         let p = fill(&paras[rng.usize(..paras.len())], rng);
-        count += seg.segment(&p, SegmentOptions::default()).len();
-        out.push_str(&p);
-        out.push_str("\n\n");
+        for s in seg.segment(&p, SegmentOptions::default()) {
+            if seen.len() < n && seen.insert(s.text.clone()) {
+                out.push_str(&s.text);
+                out.push_str("\n\n");
+            }
+        }
     }
     let exact = seg.segment(&out, SegmentOptions::default()).len();
+    assert_eq!(exact, n, "the generated document segments as planned");
     (out, exact)
 }
 
