@@ -3,13 +3,17 @@ Finding glossary entries in segments.
 
 Arabic writes conjunctions, prepositions and the article onto the word, so
 exact string search misses وطالبان, لروسيا and للكرملين, and plain substring
-search finds روس inside روسيا. The matcher runs one aho-corasick automaton
-over the normalised segment, keeps every candidate that sits on a word
-boundary once a proclitic chain is allowed on the left (و/ف, then ب/ك/ل, then
-ال; ل+ال is written لل) and, for entries that are not names, a suffix on the
-right (ه ها هم هما هن نا ك كم ان ين ون ات ي, and ات + a possessive), then
-keeps the leftmost-longest candidates that do not overlap. Spans are mapped
-back through the normalisation map, so they are exact in the original text.
+search finds روس inside روسيا. The matcher compiles every spelling of every
+entry into one aho-corasick automaton and runs it over the normalised
+segment, anchored where a term can start: at each word start and after each
+proclitic chain the word begins with (و/ف, then ب/ك/ل, then ال; ل+ال is
+written لل). It keeps every candidate whose right edge is a word end or, for
+entries that are not names, a suffix (ه ها هم هما هن نا ك كم ان ين ون ات ي,
+and ات + a possessive), then the leftmost-longest candidates that do not
+overlap (a longer candidate that fails its boundary check leaves room for a
+shorter one). Spans are mapped back through the normalisation map, so they
+are exact in the original text. (A glossary with a spelling that starts
+with punctuation is searched over the whole text instead.)
 
 Entries whose source begins with the article (الكرملين) are searched by
 their stem and need the article in the text (ال or the لل of ل+ال); the span
