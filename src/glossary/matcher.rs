@@ -23,8 +23,9 @@ bound form before a suffix (حكومته) and the plural in ات (حكومات).
 
 use std::collections::HashMap;
 
-use aho_corasick::automaton::OverlappingState;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::{Entry, Glossary};
 use crate::model::{Segment, TermHit};
@@ -107,7 +108,13 @@ pub struct RawHit {
 /// A compiled glossary.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    ac: Option<AhoCorasick>,
+    /// The normalised spellings (pattern texts), indexed like `patterns`.
+    texts: Vec<String>,
+    /// The spellings as a trie, for searches anchored at word starts.
+    trie: Trie,
+    /// An aho-corasick automaton over the spellings, for glossaries with a
+    /// spelling that starts with punctuation (built on first use).
+    ac: OnceLock<AhoCorasick>,
     patterns: Vec<Pattern>,
     entries: Vec<Entry>,
     /// Precedence of each entry, to break exact ties.
@@ -154,16 +161,11 @@ impl Matcher {
                 }
             }
         }
-        let ac = (!texts.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .start_kind(StartKind::Both)
-                .build(&texts)
-                .expect("glossary patterns fit the automaton")
-        });
         let word_starts_only = patterns.iter().all(|p| p.starts_word);
         Matcher {
-            ac,
+            trie: Trie::build(&texts),
+            texts,
+            ac: OnceLock::new(),
             word_starts_only,
             patterns,
             entries: glossary.entries().to_vec(),
@@ -205,9 +207,9 @@ impl Matcher {
 
     /// `find_raw` with the text's characters already split.
     fn find_in(&self, text: &str, orig: &[char]) -> Vec<RawHit> {
-        let Some(ac) = &self.ac else {
+        if self.texts.is_empty() {
             return Vec::new();
-        };
+        }
         let n = normalize(text);
         let hay = n.text.as_str();
         // (start byte, end byte, pattern) of candidates that pass the checks,
@@ -226,21 +228,19 @@ impl Matcher {
                 let w = is_word(c);
                 if w && !prev_word {
                     for q in chain_ends(&hay[b..]) {
-                        let input = Input::new(hay).range(b + q..).anchored(Anchored::Yes);
-                        let mut state = OverlappingState::start();
-                        loop {
-                            ac.try_find_overlapping(input.clone(), &mut state)
-                                .expect("anchored searches are enabled");
-                            match state.get_match() {
-                                Some(m) => consider(m.pattern().as_usize(), m.start(), m.end()),
-                                None => break,
-                            }
-                        }
+                        self.trie
+                            .walk(hay.as_bytes(), b + q, |pi, e| consider(pi, b + q, e));
                     }
                 }
                 prev_word = w;
             }
         } else {
+            let ac = self.ac.get_or_init(|| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&self.texts)
+                    .expect("glossary patterns fit the automaton")
+            });
             for m in ac.find_overlapping_iter(hay) {
                 consider(m.pattern().as_usize(), m.start(), m.end());
             }
@@ -341,6 +341,68 @@ impl Matcher {
             }
         }
         Some(start)
+    }
+}
+
+/// The spellings as a byte trie: what an anchored search needs, and much
+/// quicker to build than an automaton with failure links.
+#[derive(Debug, Clone, Default)]
+struct Trie {
+    /// Per node: start and length of its edges in `edges`, and its pattern
+    /// index + 1 (0: no pattern ends here).
+    nodes: Vec<(u32, u32, u32)>,
+    /// (byte, child) edges, sorted by byte within each node.
+    edges: Vec<(u8, u32)>,
+}
+
+impl Trie {
+    fn build(patterns: &[String]) -> Trie {
+        let mut children: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
+        let mut ends: Vec<u32> = vec![0];
+        for (pi, p) in patterns.iter().enumerate() {
+            let mut n = 0usize;
+            for &b in p.as_bytes() {
+                n = match children[n].iter().find(|e| e.0 == b) {
+                    Some(e) => e.1 as usize,
+                    None => {
+                        let id = children.len();
+                        children[n].push((b, id as u32));
+                        children.push(Vec::new());
+                        ends.push(0);
+                        id
+                    }
+                };
+            }
+            ends[n] = pi as u32 + 1;
+        }
+        let mut nodes = Vec::with_capacity(children.len());
+        let mut edges = Vec::with_capacity(children.len());
+        for (i, mut c) in children.into_iter().enumerate() {
+            c.sort_unstable_by_key(|e| e.0);
+            nodes.push((edges.len() as u32, c.len() as u32, ends[i]));
+            edges.extend(c);
+        }
+        Trie { nodes, edges }
+    }
+
+    /// Call `f(pattern, end)` for every pattern that starts at byte `at`.
+    fn walk(&self, hay: &[u8], at: usize, mut f: impl FnMut(usize, usize)) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut n = 0usize;
+        for (i, &b) in hay[at..].iter().enumerate() {
+            let (s, l, _) = self.nodes[n];
+            let edges = &self.edges[s as usize..(s + l) as usize];
+            match edges.binary_search_by_key(&b, |e| e.0) {
+                Ok(k) => n = edges[k].1 as usize,
+                Err(_) => return,
+            }
+            let p = self.nodes[n].2;
+            if p != 0 {
+                f(p as usize - 1, at + i + 1);
+            }
+        }
     }
 }
 
@@ -542,6 +604,21 @@ mod tests {
         assert_eq!(hits(&m, "ديمترى بيسكوف"), ["ديمترى بيسكوف"]);
         assert_eq!(hits(&m, "ودميتري  بيسكوف"), ["دميتري  بيسكوف"]);
         assert_eq!(hits(&m, "\u{200F}ديمتري بيسكوف\u{200F}"), ["ديمتري بيسكوف"]);
+    }
+
+    #[test]
+    fn trie_reports_every_pattern_starting_at_the_anchor() {
+        let t = Trie::build(&["ab".into(), "abc".into(), "b".into(), "روس".into()]);
+        let mut got = Vec::new();
+        t.walk(b"abcb", 0, |p, e| got.push((p, e)));
+        assert_eq!(got, [(0, 2), (1, 3)]);
+        got.clear();
+        t.walk(b"abcb", 3, |p, e| got.push((p, e)));
+        assert_eq!(got, [(2, 4)]);
+        got.clear();
+        t.walk("روسيا".as_bytes(), 0, |p, e| got.push((p, e)));
+        assert_eq!(got, [(3, 6)]);
+        Trie::build(&[]).walk(b"x", 0, |_, _| panic!("empty trie"));
     }
 
     #[test]
