@@ -80,6 +80,7 @@ pub struct AddArgs {
     /// An English rendering that must not appear (repeatable).
     #[arg(long = "forbidden", value_name = "ENGLISH")]
     pub forbidden: Vec<String>,
+    /// A note for translators and reviewers (never sent to an engine).
     #[arg(long)]
     pub note: Option<String>,
     /// The file to edit (default: the last --glossary).
