@@ -348,12 +348,19 @@ impl Matcher {
 /// quicker to build than an automaton with failure links.
 #[derive(Debug, Clone, Default)]
 struct Trie {
-    /// Per node: start and length of its edges in `edges`, and its pattern
-    /// index + 1 (0: no pattern ends here).
-    nodes: Vec<(u32, u32, u32)>,
+    /// Per node: start and length of its edges in `edges`, its pattern
+    /// index + 1 (0: no pattern ends here), and the start + 1 of its dense
+    /// table in `dense` (0: none).
+    nodes: Vec<(u32, u32, u32, u32)>,
     /// (byte, child) edges, sorted by byte within each node.
     edges: Vec<(u8, u32)>,
+    /// 256-entry child tables (0: no child; the root is nobody's child) for
+    /// nodes with many children, where a search would miss the cache.
+    dense: Vec<u32>,
 }
+
+/// Nodes with at least this many children get a dense table.
+const DENSE_FROM: usize = 12;
 
 impl Trie {
     fn build(patterns: &[String]) -> Trie {
@@ -377,12 +384,27 @@ impl Trie {
         }
         let mut nodes = Vec::with_capacity(children.len());
         let mut edges = Vec::with_capacity(children.len());
+        let mut dense = Vec::new();
         for (i, mut c) in children.into_iter().enumerate() {
             c.sort_unstable_by_key(|e| e.0);
-            nodes.push((edges.len() as u32, c.len() as u32, ends[i]));
+            let d = if c.len() >= DENSE_FROM {
+                let at = dense.len();
+                dense.resize(at + 256, 0);
+                for &(b, child) in &c {
+                    dense[at + b as usize] = child;
+                }
+                at as u32 + 1
+            } else {
+                0
+            };
+            nodes.push((edges.len() as u32, c.len() as u32, ends[i], d));
             edges.extend(c);
         }
-        Trie { nodes, edges }
+        Trie {
+            nodes,
+            edges,
+            dense,
+        }
     }
 
     /// Call `f(pattern, end)` for every pattern that starts at byte `at`.
@@ -392,11 +414,18 @@ impl Trie {
         }
         let mut n = 0usize;
         for (i, &b) in hay[at..].iter().enumerate() {
-            let (s, l, _) = self.nodes[n];
-            let edges = &self.edges[s as usize..(s + l) as usize];
-            match edges.binary_search_by_key(&b, |e| e.0) {
-                Ok(k) => n = edges[k].1 as usize,
-                Err(_) => return,
+            let (s, l, _, d) = self.nodes[n];
+            if d != 0 {
+                match self.dense[d as usize - 1 + b as usize] {
+                    0 => return,
+                    child => n = child as usize,
+                }
+            } else {
+                let edges = &self.edges[s as usize..(s + l) as usize];
+                match edges.iter().find(|e| e.0 == b) {
+                    Some(e) => n = e.1 as usize,
+                    None => return,
+                }
             }
             let p = self.nodes[n].2;
             if p != 0 {
@@ -619,6 +648,14 @@ mod tests {
         t.walk("روسيا".as_bytes(), 0, |p, e| got.push((p, e)));
         assert_eq!(got, [(3, 6)]);
         Trie::build(&[]).walk(b"x", 0, |_, _| panic!("empty trie"));
+        // a node with many children uses its dense table
+        let many: Vec<String> = (b'a'..=b'z').map(|c| format!("x{}", c as char)).collect();
+        let t = Trie::build(&many);
+        assert!(!t.dense.is_empty());
+        let mut got = Vec::new();
+        t.walk(b"xq", 0, |p, e| got.push((p, e)));
+        assert_eq!(got, [(16, 2)]);
+        t.walk(b"x!", 0, |_, _| panic!("no such child"));
     }
 
     #[test]
