@@ -39,8 +39,11 @@ use crate::model::{
 /// tarjama sends them changes.
 pub const MT_REQUEST_VERSION: &str = "mt-1";
 
-/// The one-line hint shown when no backend is configured.
-pub const NO_BACKEND_HINT: &str = "not translated: no backend configured; add a [backends.NAME] table to tarjama.toml (see seeds/) and pass --backend NAME, or set default_backend";
+/// The warning each untranslated segment of an offline run carries.
+pub const OFFLINE_WARNING: &str = "not translated: offline run (no backend configured)";
+
+/// The one-line hint shown once when no backend is configured.
+pub const NO_BACKEND_HINT: &str = "no backend configured, so nothing was translated; add a [backends.NAME] table to ./tarjama.toml (every kind is shown in seeds/tarjama.sample.toml) and rerun";
 
 /// The term check (the glossary's `check_terms`): each hit with whether the
 /// English honours it.
@@ -263,9 +266,9 @@ impl Prepared {
     pub fn requests(&self, info: Option<&EngineInfo>) -> Vec<Request> {
         let pass_terms = info.is_some_and(|i| i.term_mode != TermMode::Off);
         let headline = self.units.first().map(|u| u.text.clone());
-        self.pending
-            .iter()
-            .map(|&i| {
+        self.to_send()
+            .into_iter()
+            .map(|i| {
                 let u = &self.units[i];
                 Request {
                     id: u.segment.id.clone(),
@@ -284,9 +287,43 @@ impl Prepared {
             .collect()
     }
 
-    /// Characters of the pending segments (what a paid API bills).
-    pub fn pending_chars(&self) -> usize {
+    /// The pending segments that are sent: a segment repeated in the
+    /// document (same cache key) is sent once and its answer used for
+    /// every occurrence.
+    pub fn to_send(&self) -> Vec<usize> {
+        let mut seen = std::collections::HashSet::new();
         self.pending
+            .iter()
+            .copied()
+            .filter(|&i| match &self.units[i].key {
+                Some(k) => seen.insert(k.as_str()),
+                None => true,
+            })
+            .collect()
+    }
+
+    /// For each segment sent, the pending segments its answer applies to
+    /// (itself first, then its repetitions), by segment id.
+    fn answer_targets(&self) -> HashMap<String, Vec<usize>> {
+        let mut leader_of_key: HashMap<&str, String> = HashMap::new();
+        let mut out: HashMap<String, Vec<usize>> = HashMap::new();
+        for &i in &self.pending {
+            let u = &self.units[i];
+            let leader = match &u.key {
+                Some(k) => leader_of_key
+                    .entry(k.as_str())
+                    .or_insert_with(|| u.segment.id.clone())
+                    .clone(),
+                None => u.segment.id.clone(),
+            };
+            out.entry(leader).or_default().push(i);
+        }
+        out
+    }
+
+    /// Characters of the segments to send (what a paid API bills).
+    pub fn pending_chars(&self) -> usize {
+        self.to_send()
             .iter()
             .map(|&i| self.units[i].text.chars().count())
             .sum()
@@ -467,7 +504,7 @@ pub enum PipelineError {
 fn apply_batch(
     mem: &mut Memory,
     units: &mut [Unit],
-    index: &HashMap<String, usize>,
+    index: &HashMap<String, Vec<usize>>,
     results: BatchResults,
     info: &EngineInfo,
     settings: &Settings,
@@ -476,38 +513,43 @@ fn apply_batch(
     let mut entries = Vec::new();
     let (mut ok, mut failed) = (0, 0);
     for (id, res) in results {
-        let Some(&i) = index.get(&id) else { continue };
-        let u = &mut units[i];
-        u.sent = true;
-        match res {
-            Ok(english) => {
-                ok += 1;
-                let terms = (settings.check_terms)(&u.hits, &english);
-                if retry_pass {
-                    // Keep the re-requested answer only if it misses fewer
-                    // pinned terms than the first one.
-                    if missed(&terms).len() >= missed(&u.terms).len() {
-                        continue;
+        let Some(targets) = index.get(&id) else {
+            continue;
+        };
+        for (n, &i) in targets.iter().enumerate() {
+            let u = &mut units[i];
+            // The first is the segment that was sent; the others repeat it.
+            u.sent |= n == 0;
+            match &res {
+                Ok(english) => {
+                    ok += 1;
+                    let terms = (settings.check_terms)(&u.hits, english);
+                    if retry_pass {
+                        // Keep the re-requested answer only if it misses
+                        // fewer pinned terms than the first one.
+                        if missed(&terms).len() >= missed(&u.terms).len() {
+                            continue;
+                        }
                     }
+                    if let (0, Some(key)) = (n, &u.key) {
+                        entries.push(MtEntry {
+                            key: key.clone(),
+                            source: u.text.clone(),
+                            target: english.clone(),
+                            backend: info.name.clone(),
+                            model: info.model.clone(),
+                        });
+                    }
+                    u.target = Some(english.clone());
+                    u.origin = Origin::Mt;
+                    u.terms = terms;
+                    u.failure = None;
                 }
-                if let Some(key) = &u.key {
-                    entries.push(MtEntry {
-                        key: key.clone(),
-                        source: u.text.clone(),
-                        target: english.clone(),
-                        backend: info.name.clone(),
-                        model: info.model.clone(),
-                    });
-                }
-                u.target = Some(english);
-                u.origin = Origin::Mt;
-                u.terms = terms;
-                u.failure = None;
-            }
-            Err(e) => {
-                failed += 1;
-                if !retry_pass {
-                    u.failure = Some(e.message.clone());
+                Err(e) => {
+                    failed += 1;
+                    if !retry_pass {
+                        u.failure = Some(e.message.clone());
+                    }
                 }
             }
         }
@@ -525,26 +567,34 @@ enum Pass {
     TermRetry,
 }
 
+/// What the thread that applies answers owns during a pass: the memory,
+/// the units, and which units each answer (by segment id) applies to.
+struct Work {
+    mem: Memory,
+    units: Vec<Unit>,
+    index: HashMap<String, Vec<usize>>,
+}
+
 /// Run the engine over `requests`, applying each batch on a blocking thread
-/// that owns the memory. Returns the memory and units back.
+/// that owns the memory. Hands the work back with the run's counts and
+/// whether requests in flight were abandoned after Ctrl-C.
 async fn run_pass(
     translator: &dyn Translator,
     requests: Vec<Request>,
-    mut mem: Memory,
-    mut units: Vec<Unit>,
+    work: Work,
     settings: &Settings,
     cancel: &watch::Receiver<bool>,
     pass: Pass,
-) -> Result<(Memory, Vec<Unit>, RunCounts, bool), PipelineError> {
+) -> Result<(Work, RunCounts, bool), PipelineError> {
     let retry_pass = matches!(pass, Pass::TermRetry);
     let (tx, mut rx) = mpsc::unbounded_channel::<BatchResults>();
     let info = translator.info().clone();
     let settings2 = settings.clone();
-    let index: HashMap<String, usize> = units
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.segment.id.clone(), i))
-        .collect();
+    let Work {
+        mut mem,
+        mut units,
+        index,
+    } = work;
     let live_retries: Arc<std::sync::atomic::AtomicU64> = Arc::default();
     let live2 = live_retries.clone();
     let collector = tokio::task::spawn_blocking(move || {
@@ -568,7 +618,7 @@ async fn run_pass(
                 Err(e) => error = Some(e),
             }
         }
-        (mem, units, error)
+        (Work { mem, units, index }, error)
     });
 
     let run = translator.run(requests, tx, cancel.clone());
@@ -591,13 +641,13 @@ async fn run_pass(
         } => (RunCounts::default(), true),
         _ = retries_poll => unreachable!("the poll loop never ends"),
     };
-    let (mem, units, error) = collector
+    let (work, error) = collector
         .await
         .map_err(|e| PipelineError::Join(e.to_string()))?;
     if let Some(e) = error {
         return Err(e.into());
     }
-    Ok((mem, units, counts, abandoned))
+    Ok((work, counts, abandoned))
 }
 
 /// Send the pending segments of `prepared`, store every answer as it
@@ -614,12 +664,16 @@ pub async fn translate(
     let info = translator.info().clone();
     let requests = prepared.requests(Some(&info));
     let mut outcome = RunOutcome::default();
-    let units = std::mem::take(&mut prepared.units);
-    let (mem, mut units, counts, abandoned) = run_pass(
+    let sent = prepared.to_send();
+    let work = Work {
+        index: prepared.answer_targets(),
+        units: std::mem::take(&mut prepared.units),
+        mem,
+    };
+    let (mut work, counts, abandoned) = run_pass(
         translator,
         requests,
-        mem,
-        units,
+        work,
         settings,
         &cancel,
         Pass::First(progress),
@@ -629,10 +683,9 @@ pub async fn translate(
     outcome.abandoned_in_flight = abandoned;
 
     // Re-request, once, what missed a pinned term.
-    let mut mem = mem;
     if info.re_requests() && !*cancel.borrow() {
-        let retry: Vec<Request> = prepared
-            .pending
+        let units = &work.units;
+        let retry: Vec<Request> = sent
             .iter()
             .filter_map(|&i| {
                 let u = &units[i];
@@ -650,24 +703,16 @@ pub async fn translate(
             .collect();
         if !retry.is_empty() {
             outcome.re_requested = retry.len();
-            let (m2, u2, counts, abandoned) = run_pass(
-                translator,
-                retry,
-                mem,
-                units,
-                settings,
-                &cancel,
-                Pass::TermRetry,
-            )
-            .await?;
-            mem = m2;
-            units = u2;
+            let (w, counts, abandoned) =
+                run_pass(translator, retry, work, settings, &cancel, Pass::TermRetry).await?;
+            work = w;
             add_counts(&mut outcome.counts, counts);
             outcome.abandoned_in_flight |= abandoned;
         }
     }
     outcome.interrupted = *cancel.borrow();
 
+    let Work { mem, mut units, .. } = work;
     for &i in &prepared.pending {
         let u = &mut units[i];
         if let Some(f) = &u.failure {

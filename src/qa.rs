@@ -19,7 +19,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{AlignedPair, Bitext, CheckedTerm};
+use crate::glossary::check::check_terms;
+use crate::glossary::matcher::Matcher;
+use crate::model::{AlignedPair, Bitext, CheckedTerm, Segment};
 
 /// How bad a finding is. Errors make `tarjama qa` exit with code 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -116,6 +118,39 @@ impl Default for QaOptions {
 
 /// Gives the checked glossary terms of a pair (see the module docs).
 pub type TermChecker<'a> = &'a dyn Fn(&AlignedPair, &str) -> Vec<CheckedTerm>;
+
+/// The glossary hits of a pair found afresh by `matcher` and checked
+/// against `english` (not checked, `honoured: None`, when there is none).
+pub fn glossary_terms(
+    matcher: &Matcher,
+    pair: &AlignedPair,
+    english: Option<&str>,
+) -> Vec<CheckedTerm> {
+    let segment = Segment {
+        id: pair.id.clone(),
+        para: pair.para,
+        index: 1,
+        text: pair.source.clone(),
+        start: pair.start,
+        end: pair.start + pair.source.chars().count(),
+    };
+    let hits = matcher.find(&segment);
+    match english.filter(|e| !e.trim().is_empty()) {
+        Some(e) => check_terms(&hits, e),
+        None => hits
+            .into_iter()
+            .map(|h| CheckedTerm {
+                source: h.source,
+                target: h.target,
+                start: h.start,
+                end: h.end,
+                surface: h.surface,
+                honoured: None,
+                forbidden_found: Vec::new(),
+            })
+            .collect(),
+    }
+}
 
 /// Run every check over the document. Findings come in document order,
 /// then by check.
@@ -315,7 +350,9 @@ pub fn inconsistent(pairs: &[AlignedPair]) -> Vec<Finding> {
         if p.target.as_deref().is_none_or(|t| t.trim().is_empty()) {
             continue;
         }
-        let key = fold(&p.source);
+        // The glossary's normalisation: spelling variants, diacritics and
+        // tatweel do not make a different sentence.
+        let key = crate::normalize::key(&p.source);
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }
@@ -707,6 +744,27 @@ mod tests {
             inconsistent(&pairs[3..]).is_empty(),
             "case differences are not inconsistencies"
         );
+    }
+
+    #[test]
+    fn glossary_terms_are_found_and_checked_afresh() {
+        use crate::glossary::{Entry, Glossary};
+        let mut e = Entry::new("طالبان", "Taliban");
+        e.forbidden = vec!["Taleban".into()];
+        let g = Glossary::new(vec![e]);
+        let m = g.matcher();
+        let mut p = pair("p1s1", "روسيا وطالبان", Some("Russia and the Taleban"));
+        p.start = 100;
+        let t = glossary_terms(&m, &p, p.target.as_deref());
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (t[0].start, t[0].end, t[0].surface.as_str()),
+            (107, 113, "طالبان")
+        );
+        assert_eq!(t[0].honoured, Some(false));
+        assert_eq!(t[0].forbidden_found, vec!["Taleban".to_string()]);
+        let t = glossary_terms(&m, &p, None);
+        assert_eq!(t[0].honoured, None, "nothing to check without English");
     }
 
     #[test]

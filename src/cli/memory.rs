@@ -23,18 +23,22 @@ pub struct Args {
 /// The `--memory` flag, shared with `translate`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct MemoryFlag {
-    /// The translation memory file (default: `memory.path` in the config,
-    /// else $XDG_DATA_HOME/tarjama/memory.sqlite).
+    /// The translation memory file (default: $TARJAMA_MEMORY, else
+    /// `memory.path` in the config, else
+    /// $XDG_DATA_HOME/tarjama/memory.sqlite).
     #[arg(long = "memory", value_name = "PATH", global = true)]
     pub path: Option<PathBuf>,
 }
 
 impl MemoryFlag {
-    /// The file to use: the flag, else the config's `memory.path`, else the
-    /// default in the user data dir.
+    /// The file to use: the flag, else `TARJAMA_MEMORY`, else the config's
+    /// `memory.path`, else the default in the user data dir.
     pub fn resolve(&self, config: Option<&Config>) -> anyhow::Result<PathBuf> {
         if let Some(p) = &self.path {
             return Ok(p.clone());
+        }
+        if let Some(p) = std::env::var_os(tarjama::config::ENV_MEMORY).filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(p));
         }
         if let Some(p) = config.and_then(|c| c.memory.path.clone()) {
             return Ok(p);

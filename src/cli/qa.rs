@@ -1,15 +1,17 @@
-//! `tarjama qa`: check a bilingual file (JSONL, XLIFF, TSV) and report
+//! `tarjama qa`: check a bilingual file (JSONL, XLIFF, TSV, TMX) and report
 //! problems; exit code 4 when any is an error.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use tarjama::config::Config;
+use tarjama::glossary::{Glossary, GlossaryError, resolve_paths};
 use tarjama::model::{AlignedPair, Bitext};
 use tarjama::output::review;
 use tarjama::qa::{self, Finding, QaOptions, Severity};
 
-use super::render::FormatArg;
+use super::render::InputFormatArg;
 use super::{GlobalArgs, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,15 +24,23 @@ pub enum ReportFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bilingual file: tarjama JSONL, XLIFF 2.x/1.2 or TSV (the
-    /// post_edit column wins over target); `-` reads standard input.
+    /// The bilingual file: tarjama JSONL, XLIFF 2.x/1.2, TSV (the
+    /// post_edit column wins over target) or TMX; `-` reads standard input.
     pub file: PathBuf,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Format of the input (default: from its extension or content).
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub from: Option<FormatArg>,
+    pub from: Option<InputFormatArg>,
+    /// Glossary file (TSV); repeat to layer them. Default: the config
+    /// file's `glossaries`, else every *.tsv in ./glossaries/; when there is
+    /// none, the glossary hits recorded in the file (JSONL) are re-checked.
+    #[arg(long = "glossary", short = 'g', value_name = "PATH")]
+    pub glossaries: Vec<PathBuf>,
+    /// Use no glossary: only re-check the hits recorded in the file.
+    #[arg(long, conflicts_with = "glossaries")]
+    pub no_glossary: bool,
     /// Flag translations shorter than this many times the source length.
     #[arg(long, value_name = "RATIO", default_value_t = QaOptions::default().min_ratio)]
     pub min_ratio: f64,
@@ -41,12 +51,15 @@ pub struct Args {
 
 /// Read any bilingual file tarjama understands as a document, the
 /// reviewer's text taking precedence.
-pub fn load(file: &std::path::Path, from: Option<FormatArg>) -> anyhow::Result<(String, Bitext)> {
+pub fn load(
+    file: &std::path::Path,
+    from: Option<InputFormatArg>,
+) -> anyhow::Result<(String, Bitext)> {
     let (name, text) = super::render::read_reviewed_file(file)?;
     let format = match from {
         Some(f) => f.into(),
         None => review::detect_format(&name, &text).with_context(|| {
-            format!("{name}: cannot tell whether this is JSONL, XLIFF or TSV; give --from")
+            format!("{name}: cannot tell whether this is JSONL, XLIFF, TSV or TMX; give --from")
         })?,
     };
     let reviewed = review::read_reviewed(&name, &text, format)?;
@@ -55,17 +68,53 @@ pub fn load(file: &std::path::Path, from: Option<FormatArg>) -> anyhow::Result<(
     Ok((name, doc))
 }
 
-pub fn run(_global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
+/// The glossary for this run: `--glossary`, else the same defaults as the
+/// glossary commands; None when there is none (or `--no-glossary`).
+pub fn glossary(
+    global: &GlobalArgs,
+    explicit: &[PathBuf],
+    none: bool,
+) -> anyhow::Result<Option<Glossary>> {
+    if none {
+        return Ok(None);
+    }
+    let config = if explicit.is_empty() {
+        Config::discover(global.config.as_deref())?
+    } else {
+        None
+    };
+    let (paths, from) = match resolve_paths(explicit, config.as_ref(), Path::new("glossaries")) {
+        Ok(found) => found,
+        // No glossary anywhere: fall back to the recorded hits.
+        Err(GlossaryError::NotFound(_)) if explicit.is_empty() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let (g, warnings) =
+        Glossary::load(&paths).with_context(|| format!("loading the glossaries from {from}"))?;
+    if !global.quiet {
+        for w in warnings {
+            eprintln!("tarjama: warning: {w}");
+        }
+    }
+    Ok(Some(g))
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let (name, doc) = load(&args.file, args.from)?;
     let opts = QaOptions {
         min_ratio: args.min_ratio,
         max_ratio: args.max_ratio,
         ..QaOptions::default()
     };
-    // Without a glossary, re-check the terms the file recorded against the
-    // English it holds now.
-    let recorded = |p: &AlignedPair, english: &str| review::recheck_terms(&p.terms, english);
-    let findings = qa::check(&doc, &opts, Some(&recorded));
+    let glossary = glossary(global, &args.glossaries, args.no_glossary)?;
+    let matcher = glossary.as_ref().map(Glossary::matcher);
+    // With a glossary every segment is matched and checked afresh; without
+    // one the hits the file recorded are re-checked against its English.
+    let checker = |p: &AlignedPair, english: &str| match &matcher {
+        Some(m) => qa::glossary_terms(m, p, Some(english)),
+        None => review::recheck_terms(&p.terms, english),
+    };
+    let findings = qa::check(&doc, &opts, Some(&checker));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {

@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use tarjama::config::Config;
 use tarjama::input::{Source, read_source};
-use tarjama::model::Bitext;
+use tarjama::memory::{Memory, NewPair};
+use tarjama::model::{Bitext, Origin};
 use tarjama::output::review::{self, MergeReport, Reviewed};
 use tarjama::output::{self, Format, Layout, WriteOptions, XliffVersion};
 
@@ -47,6 +49,31 @@ impl From<FormatArg> for Format {
     }
 }
 
+/// Formats tarjama reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormatArg {
+    /// tarjama's JSONL.
+    Jsonl,
+    /// TSV with a post_edit column.
+    Tsv,
+    /// XLIFF 2.x or 1.2.
+    #[value(alias = "xlf")]
+    Xliff,
+    /// TMX 1.4b.
+    Tmx,
+}
+
+impl From<InputFormatArg> for Format {
+    fn from(f: InputFormatArg) -> Format {
+        match f {
+            InputFormatArg::Jsonl => Format::Jsonl,
+            InputFormatArg::Tsv => Format::Tsv,
+            InputFormatArg::Xliff => Format::Xliff,
+            InputFormatArg::Tmx => Format::Tmx,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LayoutArg {
     /// Two-column table.
@@ -72,6 +99,13 @@ pub struct OutputFlags {
     /// Output format (default: from the extension of -o).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub to: Option<FormatArg>,
+    #[command(flatten)]
+    pub writer: WriterFlags,
+}
+
+/// How the writers lay out their output (shared with `translate`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WriterFlags {
     /// Markdown layout.
     #[arg(long, value_enum, default_value_t = LayoutArg::Table)]
     pub layout: LayoutArg,
@@ -106,6 +140,12 @@ impl OutputFlags {
     }
 
     pub fn options(&self) -> WriteOptions {
+        self.writer.options()
+    }
+}
+
+impl WriterFlags {
+    pub fn options(&self) -> WriteOptions {
         WriteOptions {
             layout: match self.layout {
                 LayoutArg::Table => Layout::Table,
@@ -123,7 +163,7 @@ impl OutputFlags {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The reviewed file: XLIFF (.xlf/.xliff), TSV (.tsv, its post_edit
-    /// column) or tarjama JSONL; `-` reads standard input.
+    /// column), tarjama JSONL or TMX; `-` reads standard input.
     pub file: PathBuf,
     /// Write here (atomically) instead of standard output.
     #[arg(short, long, value_name = "OUT")]
@@ -137,7 +177,20 @@ pub struct Args {
     pub against: Option<PathBuf>,
     /// Format of the reviewed file (default: from its extension or content).
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub from: Option<FormatArg>,
+    pub from: Option<InputFormatArg>,
+    /// Glossary file (TSV), repeatable: match and check every segment
+    /// afresh, so highlights and term flags follow this glossary. Without
+    /// it, the hits recorded in the JSONL (or --against) are re-checked.
+    #[arg(long = "glossary", short = 'g', value_name = "PATH")]
+    pub glossaries: Vec<PathBuf>,
+    /// Store the reviewed segments in the translation memory as human
+    /// translations, which later runs prefer to machine ones: every edited
+    /// segment, and every other translated one that is not still flagged
+    /// for review and has no human translation in the memory yet.
+    #[arg(long)]
+    pub update_memory: bool,
+    #[command(flatten)]
+    pub memory: super::memory::MemoryFlag,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
@@ -146,7 +199,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let from = match args.from {
         Some(f) => f.into(),
         None => review::detect_format(&name, &text).with_context(|| {
-            format!("{name}: cannot tell whether this is XLIFF, TSV or JSONL; give --from")
+            format!("{name}: cannot tell whether this is XLIFF, TSV, JSONL or TMX; give --from")
         })?,
     };
     let reviewed: Reviewed = review::read_reviewed(&name, &text, from)?;
@@ -161,19 +214,107 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     };
     let recheck =
         |p: &tarjama::model::AlignedPair, english: &str| review::recheck_terms(&p.terms, english);
-    let (doc, report) = review::merge(
+    let (mut doc, report) = review::merge(
         &reviewed,
         base.as_ref().map(|(d, n)| (d, n.as_str())),
         &recheck,
     )?;
+    if !args.glossaries.is_empty() {
+        let glossary = super::qa::glossary(global, &args.glossaries, false)?;
+        if let Some(m) = glossary.as_ref().map(tarjama::glossary::Glossary::matcher) {
+            for p in &mut doc.pairs {
+                p.terms = tarjama::qa::glossary_terms(&m, p, p.target.as_deref());
+            }
+        }
+    }
     output::write_bitext(format, &doc, &args.out.options(), args.output.as_deref())?;
     if !global.quiet {
         eprintln!(
             "{}",
-            summary(&report, args.output.as_deref(), base.is_some())
+            summary(
+                &report,
+                args.output.as_deref(),
+                base.is_some() || from == Format::Jsonl
+            )
         );
     }
+    if args.update_memory {
+        let line = update_memory(global, &args.memory, &doc, &report)?;
+        if !global.quiet {
+            eprintln!("{line}");
+        }
+    }
     Ok(Outcome::Success)
+}
+
+/// Store the confirmed segments as human translations; the report line.
+fn update_memory(
+    global: &GlobalArgs,
+    flag: &super::memory::MemoryFlag,
+    doc: &Bitext,
+    report: &MergeReport,
+) -> anyhow::Result<String> {
+    let config = Config::discover(global.config.as_deref())?;
+    let path = flag.resolve(config.as_ref())?;
+    let mut memory = Memory::open(&path)?;
+    let confirmed = review::confirmed(doc, report);
+    // A segment the reviewer accepted as it stood does not replace a human
+    // translation the memory already has (from an earlier review); an edited
+    // one does, the newest edit winning. When edits cannot be told apart
+    // (no --against for an XLIFF), every confirmed segment counts as edited.
+    let edited: std::collections::HashSet<&str> =
+        report.edits.iter().map(|e| e.id.as_str()).collect();
+    let mut pairs: Vec<NewPair> = Vec::new();
+    let mut kept = 0;
+    for p in &confirmed {
+        let Some(target) = p.target.clone() else {
+            continue;
+        };
+        let accepted = report.edits_known && !edited.contains(p.id.as_str());
+        if accepted
+            && memory
+                .lookup_human(&p.source)?
+                .is_some_and(|h| h.target != target)
+        {
+            kept += 1;
+            continue;
+        }
+        pairs.push(NewPair {
+            source: p.source.clone(),
+            target,
+            origin: Origin::Human,
+            backend: None,
+            model: None,
+            created: None,
+        });
+    }
+    let stats = memory
+        .add_pairs(&pairs)
+        .with_context(|| format!("storing the reviewed segments in {}", path.display()))?;
+    let translated = doc
+        .pairs
+        .iter()
+        .filter(|p| p.target.as_deref().is_some_and(|t| !t.trim().is_empty()))
+        .count();
+    let held_back = translated.saturating_sub(confirmed.len());
+    let mut line = format!(
+        "memory: {} human translation(s) stored in {} ({} new, {} already there)",
+        stats.added + stats.existing,
+        path.display(),
+        stats.added,
+        stats.existing
+    );
+    if kept > 0 {
+        line.push_str(&format!(
+            "; {kept} segment(s) accepted unedited kept the human translation already in the memory"
+        ));
+    }
+    if held_back > 0 {
+        line.push_str(&format!(
+            "; {held_back} unedited segment(s) still flagged for review were not stored"
+        ));
+    }
+    Ok(line)
 }
 
 /// Read a reviewed file (`-` is standard input), UTF-8 or UTF-16 with a BOM.
@@ -196,7 +337,9 @@ pub fn read_reviewed_file(path: &Path) -> anyhow::Result<(String, String)> {
 }
 
 /// The one-paragraph report on standard error.
-fn summary(r: &MergeReport, out: Option<&Path>, has_base: bool) -> String {
+/// `quiet_edits`: say nothing about uncounted edits (a plain JSONL
+/// conversion, or a base was given).
+fn summary(r: &MergeReport, out: Option<&Path>, quiet_edits: bool) -> String {
     let mut s = format!("render: {} segments", r.segments);
     if r.edits_known {
         let filled = r.edits.iter().filter(|e| e.before.is_none()).count();
@@ -222,7 +365,7 @@ fn summary(r: &MergeReport, out: Option<&Path>, has_base: bool) -> String {
                 .collect();
             s.push_str(&format!("\n  edited: {}", list.join(", ")));
         }
-    } else if !has_base {
+    } else if !quiet_edits {
         s.push_str("; edits not counted: give --against with the JSONL translate wrote");
     }
     if r.untranslated > 0 {

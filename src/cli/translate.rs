@@ -2,17 +2,19 @@
 //! through the glossary, the memory and the configured backend (or offline
 //! when none is configured).
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use tarjama::config::Config;
+use tarjama::config::{Config, Overrides, Settings as ResolvedSettings};
+use tarjama::glossary::{Glossary, GlossaryError, check::check_terms, resolve_paths};
 use tarjama::input::{Source, read_source};
 use tarjama::memory::{Memory, time};
-use tarjama::model::{Bitext, CheckedTerm, DocMeta, RunSummary, Segment, TermHit};
+use tarjama::model::{Bitext, DocMeta, RunSummary, Segment, TermHit};
 use tarjama::output::{Format, WriteOptions};
-use tarjama::pipeline::{self, EngineInfo, NO_BACKEND_HINT, Settings, Translator};
+use tarjama::pipeline::{self, EngineInfo, NO_BACKEND_HINT, OFFLINE_WARNING, Settings, Translator};
 use tokio::sync::watch;
 
 use super::memory::MemoryFlag;
@@ -30,19 +32,29 @@ pub struct Args {
     /// absent (one input only). The format follows the extension.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// Output format when the extension does not say (default: jsonl).
+    /// Output format when the extension does not say: jsonl (default),
+    /// html, md, tsv, xliff, tmx, txt.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub writer: super::render::WriterFlags,
     /// The backend (a [backends.NAME] table in the config); default:
-    /// `default_backend`. Without any, translate runs offline.
+    /// $TARJAMA_BACKEND, then `default_backend`, then the only one
+    /// configured. Without any, translate runs offline.
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
-    /// Glossary TSV files, layered in order (repeatable; added after the
-    /// config's `glossaries`).
+    /// Glossary TSV files, layered in order (repeatable; default: the
+    /// config's `glossaries`, else every *.tsv in ./glossaries/).
     #[arg(long = "glossary", value_name = "PATH")]
     pub glossaries: Vec<PathBuf>,
     #[command(flatten)]
     pub memory: MemoryFlag,
+    /// Segments per request (overrides the backend's batch_size).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Requests in flight (overrides the backend's concurrency).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
     /// Send nothing: show segments, memory hits, and what would be sent
     /// (characters and requests).
     #[arg(long)]
@@ -145,59 +157,89 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format)> {
     Ok((jobs, format))
 }
 
-/// The glossary's hits for the segments of one document, its term check and
-/// its content hash.
+/// The glossary of the run: its matcher and its content hash, or nothing
+/// when no glossary is configured or found.
 struct Terms {
-    check: pipeline::CheckFn,
+    matcher: Option<tarjama::glossary::Matcher>,
     hash: Option<String>,
 }
 
 impl Terms {
-    fn load(_config: Option<&Config>, args: &Args) -> anyhow::Result<Terms> {
-        // TODO(glossary): load the layered glossaries and match them.
-        if !args.glossaries.is_empty() {
-            bail!("glossaries are not available in this build yet");
+    /// `--glossary` files, else the config's `glossaries`, else every
+    /// `*.tsv` in `./glossaries/`; none at all is not an error.
+    fn load(global: &GlobalArgs, config: Option<&Config>, args: &Args) -> anyhow::Result<Terms> {
+        let found = resolve_paths(&args.glossaries, config, Path::new("glossaries"));
+        let (paths, from) = match found {
+            Ok(p) => p,
+            Err(GlossaryError::NotFound(_)) => {
+                return Ok(Terms {
+                    matcher: None,
+                    hash: None,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (g, warnings) = Glossary::load(&paths)
+            .with_context(|| format!("loading the glossaries from {from}"))?;
+        if !global.quiet {
+            for w in warnings {
+                eprintln!("tarjama: warning: {w}");
+            }
         }
         Ok(Terms {
-            check: no_check,
-            hash: None,
+            hash: Some(g.content_hash()),
+            matcher: Some(g.matcher()),
         })
     }
 
-    fn find(&self, _segments: &[Segment]) -> Vec<TermHit> {
-        Vec::new()
+    /// Every hit in the document's segments, in order.
+    fn find(&self, segments: &[Segment]) -> Vec<TermHit> {
+        match &self.matcher {
+            Some(m) => segments.iter().flat_map(|s| m.find(s)).collect(),
+            None => Vec::new(),
+        }
     }
 }
 
-fn no_check(_hits: &[TermHit], _english: &str) -> Vec<CheckedTerm> {
-    Vec::new()
-}
-
-/// The engine for the chosen backend, or `None` to run offline.
-fn build_translator(
+/// The engine for the chosen backend (`--backend`, `TARJAMA_BACKEND`,
+/// `default_backend`, or the only one configured), or `None` to run
+/// offline; and the memory file.
+fn resolve(
     config: Option<&Config>,
     args: &Args,
-) -> anyhow::Result<Option<Arc<dyn Translator>>> {
-    let name = args
-        .backend
-        .clone()
-        .or_else(|| config.and_then(|c| c.default_backend.clone()));
-    let Some(name) = name else { return Ok(None) };
-    let Some(cfg) = config.and_then(|c| c.backends.get(&name)) else {
-        let known: Vec<String> = config
-            .map(|c| c.backends.keys().cloned().collect())
-            .unwrap_or_default();
-        bail!(
-            "no backend named {name:?} in the config{}; add a [backends.{name}] table (see seeds/)",
-            if known.is_empty() {
-                String::new()
-            } else {
-                format!(" (configured: {})", known.join(", "))
-            }
-        );
+) -> anyhow::Result<(Option<Arc<dyn Translator>>, PathBuf)> {
+    let overrides = Overrides {
+        backend: args.backend.clone(),
+        memory: args.memory.path.clone(),
+        batch_size: args.batch_size,
+        concurrency: args.concurrency,
+        ..Overrides::default()
     };
-    let t = pipeline::EngineTranslator::from_config(&name, cfg)?;
-    Ok(Some(Arc::new(t)))
+    let resolved = ResolvedSettings::resolve(config.cloned(), &overrides)?;
+    let translator: Option<Arc<dyn Translator>> = match &resolved.backend {
+        Some(b) => Some(Arc::new(pipeline::EngineTranslator::from_config(
+            &b.name, &b.config,
+        )?)),
+        None => None,
+    };
+    let mem = resolved.memory_path_or_default().context(
+        "cannot find the user data directory for the translation memory; pass --memory PATH",
+    )?;
+    Ok((translator, mem))
+}
+
+/// How many documents are translated at once: enough to keep the
+/// backend's `concurrency` requests in flight when each document fills only
+/// a request or two (twice it, so that reading, look-ups and writing overlap
+/// with sending), at most 32 and at most the number of documents.
+fn doc_window(config: Option<&Config>, args: &Args, documents: usize) -> usize {
+    let concurrency = args
+        .backend
+        .as_ref()
+        .or_else(|| config.and_then(|c| c.default_backend.as_ref()))
+        .and_then(|name| config.and_then(|c| c.backends.get(name)))
+        .map_or(1, |b| b.concurrency_or_default());
+    (2 * concurrency).clamp(1, 32).min(documents).max(1)
 }
 
 fn segmenter(
@@ -219,13 +261,20 @@ fn segmenter(
     f.build()
 }
 
-fn summary_line(name: &str, s: &RunSummary, offline: bool, dry_run: bool) -> String {
+/// The one-line summary of a document; `untranslated` counts the segments
+/// left without English.
+fn summary_line(
+    name: &str,
+    s: &RunSummary,
+    untranslated: usize,
+    hits: usize,
+    offline: bool,
+) -> String {
     let mut line = format!(
         "{name}: {} segments: {} from memory",
         s.segments, s.from_memory
     );
-    let untranslated = s.segments - s.from_memory - (s.sent - s.failed).min(s.segments);
-    if offline || dry_run {
+    if offline {
         line.push_str(&format!(", {untranslated} not translated"));
     } else {
         line.push_str(&format!(
@@ -237,6 +286,9 @@ fn summary_line(name: &str, s: &RunSummary, offline: bool, dry_run: bool) -> Str
             line.push_str(&format!(", {left} not sent"));
         }
     }
+    if offline && hits > 0 {
+        line.push_str(&format!("; {hits} glossary hits"));
+    }
     if s.terms_honoured + s.terms_missed > 0 {
         line.push_str(&format!(
             "; terms {} honoured, {} missed",
@@ -245,6 +297,30 @@ fn summary_line(name: &str, s: &RunSummary, offline: bool, dry_run: bool) -> Str
     }
     line.push_str(&format!("; {:.1} s", s.elapsed_ms as f64 / 1000.0));
     line
+}
+
+/// The failed segments grouped by reason: `  failed p3s1, p4s2: reason`
+/// (at most eight ids shown per reason).
+fn failure_lines(failed: &[(String, String)]) -> Vec<String> {
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (id, reason) in failed {
+        match by_reason.iter_mut().find(|(r, _)| *r == reason.as_str()) {
+            Some((_, ids)) => ids.push(id),
+            None => by_reason.push((reason, vec![id])),
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(reason, ids)| {
+            let shown = ids.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+            let more = if ids.len() > 8 {
+                format!(" and {} more", ids.len() - 8)
+            } else {
+                String::new()
+            };
+            format!("  failed {shown}{more}: {reason}")
+        })
+        .collect()
 }
 
 fn shell_quote(s: &str) -> String {
@@ -258,9 +334,14 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-fn write_doc(job: &Job, format: Format, doc: &Bitext) -> anyhow::Result<()> {
-    let bytes = tarjama::output::render(format, doc, &WriteOptions::default())
-        .with_context(|| format!("output format {format} is not available in this build yet"))?;
+fn write_doc(
+    job: &Job,
+    format: Format,
+    options: &WriteOptions,
+    doc: &Bitext,
+) -> anyhow::Result<()> {
+    let bytes = tarjama::output::render(format, doc, options)
+        .with_context(|| format!("writing {} as {format}", job.source))?;
     match &job.output {
         Some(p) => {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -284,13 +365,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let config = Config::discover(global.config.as_deref())?;
     let config = config.as_ref();
     let (jobs, format) = plan_jobs(&args)?;
+    let write_options = args.writer.options();
     let (segmenter, seg_opts) = segmenter(config, &args.seg)?;
-    let terms = Terms::load(config, &args)?;
-    let translator = build_translator(config, &args)?;
+    let terms = Terms::load(global, config, &args)?;
+    let (translator, mem_path) = resolve(config, &args)?;
     let info: Option<EngineInfo> = translator.as_ref().map(|t| t.info().clone());
-    let mem_path = args.memory.resolve(config)?;
     let mut mem = Some(Memory::open(&mem_path)?);
-    let settings = Settings::new(terms.check);
+    let settings = Settings::new(check_terms);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -315,13 +396,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         });
     }
 
-    let mut partial = false;
-    let mut interrupted = false;
-    let mut dry_total = (0usize, 0usize, 0usize);
-    for job in &jobs {
-        if *cancel_rx.borrow() {
-            break;
-        }
+    let window = match (&translator, args.dry_run) {
+        (Some(_), false) => doc_window(config, &args, jobs.len()),
+        _ => 1,
+    };
+    let partial = AtomicBool::new(false);
+    let interrupted = AtomicBool::new(false);
+    let dry_total = Mutex::new((0usize, 0usize, 0usize));
+    // One line of summary (and its failures) at a time on stderr.
+    let print = Mutex::new(());
+    // One document: read, segment, look up, translate, write, report. Takes
+    // a connection to the memory and hands it back.
+    let one = |job: &Job, memory: Memory| -> anyhow::Result<Memory> {
         let started = Instant::now();
         let name = job.source.to_string();
         let text = read_source(&job.source)?;
@@ -346,9 +432,6 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             target_lang: Some("en".into()),
             summary: None,
         };
-        let memory = mem
-            .take()
-            .expect("the memory is handed back after each document");
         let prepared = pipeline::prepare(&memory, meta, segments, hits, info.as_ref(), &settings)
             .with_context(|| {
             format!("{name}: looking segments up in {}", mem_path.display())
@@ -378,25 +461,25 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                     _ => "; no backend configured".into(),
                 }
             );
-            dry_total.0 += prepared.pending.len();
-            dry_total.1 += chars;
-            dry_total.2 += n_req.unwrap_or(0);
-            mem = Some(memory);
-            continue;
+            let mut t = dry_total.lock().unwrap_or_else(|e| e.into_inner());
+            t.0 += prepared.pending.len();
+            t.1 += chars;
+            t.2 += n_req.unwrap_or(0);
+            return Ok(memory);
         }
 
-        let (doc, summary, failed_ids) = match &translator {
+        let (doc, summary, failed_ids, memory) = match &translator {
             None => {
-                let p = pipeline::offline(prepared, NO_BACKEND_HINT);
+                let p = pipeline::offline(prepared, OFFLINE_WARNING);
                 if !p.pending.is_empty() && !global.quiet {
                     eprintln!("tarjama: {NO_BACKEND_HINT}");
                 }
-                mem = Some(memory);
                 let (doc, s) = pipeline::finish(p, None, started);
-                (doc, s, Vec::new())
+                (doc, s, Vec::new(), memory)
             }
             Some(t) => {
-                let progress = Arc::new(Progress::new(global.quiet, &name));
+                // Several documents at once would draw over each other's bars.
+                let progress = Arc::new(Progress::new(global.quiet || window > 1, &name));
                 use tarjama::pipeline::ProgressSink;
                 progress.planned(
                     prepared.units.len(),
@@ -416,8 +499,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                         format!("{name}: storing translations in {}", mem_path.display())
                     })?;
                 progress.finish();
-                mem = Some(memory);
-                interrupted |= outcome.interrupted;
+                if outcome.interrupted {
+                    interrupted.store(true, Ordering::Relaxed);
+                }
+                if outcome.abandoned_in_flight && !global.quiet {
+                    eprintln!(
+                        "tarjama: requests still in flight after {} s were abandoned; their segments are sent again on resume",
+                        settings.drain_timeout.as_secs()
+                    );
+                }
                 let failed: Vec<(String, String)> = p
                     .units
                     .iter()
@@ -429,32 +519,91 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                     .collect();
                 let (doc, s) = pipeline::finish(p, Some(&outcome), started);
                 if doc.pairs.iter().any(|p| p.target.is_none()) {
-                    partial = true;
+                    partial.store(true, Ordering::Relaxed);
                 }
-                (doc, s, failed)
+                (doc, s, failed, memory)
             }
         };
-        write_doc(job, format, &doc)?;
+        write_doc(job, format, &write_options, &doc)?;
         if !global.quiet {
+            let _line = print.lock().unwrap_or_else(|e| e.into_inner());
             eprintln!(
                 "{}",
-                summary_line(&name, &summary, translator.is_none(), false)
+                summary_line(
+                    &name,
+                    &summary,
+                    doc.pairs.iter().filter(|p| p.target.is_none()).count(),
+                    doc.pairs.iter().map(|p| p.terms.len()).sum(),
+                    translator.is_none()
+                )
             );
-            for (id, reason) in failed_ids.iter().take(20) {
-                eprintln!("  failed {id}: {reason}");
-            }
-            if failed_ids.len() > 20 {
-                eprintln!("  ... and {} more", failed_ids.len() - 20);
+            for line in failure_lines(&failed_ids) {
+                eprintln!("{line}");
             }
         }
+        Ok(memory)
+    };
+
+    let mem = mem.take().expect("opened above");
+    if window <= 1 {
+        let mut memory = mem;
+        for job in &jobs {
+            if *cancel_rx.borrow() {
+                break;
+            }
+            memory = one(job, memory)?;
+        }
+    } else {
+        // Articles are short: one at a time, each fills a request or two and
+        // the endpoint idles between them. `window` documents are in flight
+        // at once, each on its own connection to the memory (WAL: readers
+        // and one writer at a time), sharing the engine and so its
+        // concurrency and rate limit.
+        let next = AtomicUsize::new(0);
+        let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let first = Mutex::new(Some(mem));
+        std::thread::scope(|scope| {
+            for _ in 0..window {
+                scope.spawn(|| {
+                    let fail = |e: anyhow::Error| {
+                        failure
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                    };
+                    let own = first.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    let mut memory = match own.map_or_else(|| Memory::open(&mem_path), Ok) {
+                        Ok(m) => m,
+                        Err(e) => return fail(e.into()),
+                    };
+                    loop {
+                        let stop = failure.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+                        if stop || *cancel_rx.borrow() {
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { return };
+                        match one(job, memory) {
+                            Ok(m) => memory = m,
+                            Err(e) => return fail(e),
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
     }
+    let dry_total = dry_total.into_inner().unwrap_or_else(|e| e.into_inner());
     if args.dry_run && jobs.len() > 1 {
         println!(
             "total: {} segments to send, {} characters, {} requests",
             dry_total.0, dry_total.1, dry_total.2
         );
     }
-    if interrupted || partial {
+    let interrupted = interrupted.into_inner();
+    if interrupted || partial.into_inner() {
         if !global.quiet {
             let cmd: Vec<String> = std::env::args().map(|a| shell_quote(&a)).collect();
             eprintln!(
@@ -484,6 +633,25 @@ mod tests {
     }
 
     #[test]
+    fn failures_are_grouped_by_reason() {
+        let f: Vec<(String, String)> = (1..=10)
+            .map(|i| {
+                (
+                    format!("p{i}s1"),
+                    if i == 3 { "HTTP 400" } else { "unreachable" }.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            failure_lines(&f),
+            [
+                "  failed p1s1, p2s1, p4s1, p5s1, p6s1, p7s1, p8s1, p9s1 and 1 more: unreachable",
+                "  failed p3s1: HTTP 400",
+            ]
+        );
+    }
+
+    #[test]
     fn summary_line_counts() {
         let s = RunSummary {
             segments: 19,
@@ -498,7 +666,7 @@ mod tests {
             elapsed_ms: 1500,
         };
         assert_eq!(
-            summary_line("a.txt", &s, false, false),
+            summary_line("a.txt", &s, 2, 7, false),
             "a.txt: 19 segments: 4 from memory, 15 sent (2000 characters, 2 requests, 1 retries), 2 failed; terms 5 honoured, 1 missed; 1.5 s"
         );
         let off = RunSummary {
@@ -507,8 +675,8 @@ mod tests {
             ..RunSummary::default()
         };
         assert_eq!(
-            summary_line("a.txt", &off, true, false),
-            "a.txt: 19 segments: 4 from memory, 15 not translated; 0.0 s"
+            summary_line("a.txt", &off, 15, 7, true),
+            "a.txt: 19 segments: 4 from memory, 15 not translated; 7 glossary hits; 0.0 s"
         );
     }
 
@@ -523,9 +691,12 @@ mod tests {
             files: vec![dir.path().to_path_buf()],
             output: Some(out.clone()),
             to: None,
+            writer: Default::default(),
             backend: None,
             glossaries: vec![],
             memory: MemoryFlag::default(),
+            batch_size: None,
+            concurrency: None,
             dry_run: false,
             seg: SegmentFlags::default(),
         };

@@ -64,45 +64,11 @@ pub fn default_path() -> Option<PathBuf> {
     crate::config::user_data_dir().map(|d| d.join("memory.sqlite"))
 }
 
-// TODO(glossary): use normalize::key
-/// Placeholder for the glossary's matching normalisation: folds alef
-/// forms, alef maqsura, ta marbuta, Persian letters and digits, drops
-/// tatweel, harakat, Quranic marks, zero-width and bidi controls, folds
-/// white space and lower-cases Latin letters.
+/// The memory's comparison key of a text: the glossary's Arabic matching
+/// normalisation ([`crate::normalize::key`]), so that spelling variants
+/// news sites produce share one entry.
 pub fn normalize_key(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut space = false;
-    for c in text.chars() {
-        let c = match c {
-            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
-            'ى' | 'ی' | 'ې' => 'ي',
-            'ة' => 'ه',
-            'ک' => 'ك',
-            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
-            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
-            'ـ'
-            | '\u{064B}'..='\u{065F}'
-            | '\u{0670}'
-            | '\u{06D6}'..='\u{06ED}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}' => continue,
-            c if c.is_whitespace() => {
-                space = true;
-                continue;
-            }
-            c => c,
-        };
-        if space && !out.is_empty() {
-            out.push(' ');
-        }
-        space = false;
-        for l in c.to_lowercase() {
-            out.push(l);
-        }
-    }
-    out
+    crate::normalize::key(text)
 }
 
 /// Everything apart from the source text and the pinned terms that shapes
@@ -387,11 +353,22 @@ impl Memory {
         Ok(id)
     }
 
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    /// A deferred one that reads first and writes later cannot wait for
+    /// another connection's write: SQLite answers SQLITE_BUSY at once,
+    /// whatever the busy timeout, when two `translate` processes (or the
+    /// documents one translates at once) share the memory.
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>, MemoryError> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
     /// Store one batch of machine translations in one transaction
     /// (committed before this returns). An existing key is overwritten.
     pub fn store_mt(&mut self, entries: &[MtEntry]) -> Result<(), MemoryError> {
         let now = time::now_unix();
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         for e in entries {
             let sid = Memory::source_id(&tx, &normalize_key(&e.source))?;
             tx.prepare_cached(
@@ -412,7 +389,7 @@ impl Memory {
     pub fn add_pairs(&mut self, pairs: &[NewPair]) -> Result<AddStats, MemoryError> {
         let now = time::now_unix();
         let mut stats = AddStats::default();
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         for p in pairs {
             if p.source.trim().is_empty() || p.target.trim().is_empty() {
                 stats.skipped += 1;

@@ -204,7 +204,7 @@ fn eq_fold(a: char, b: char) -> bool {
 /// Every non-overlapping occurrence of `needle` in `hay` (case-insensitive),
 /// at word boundaries when `words` is set (a trailing `s` or `'s` is allowed
 /// after the needle, as in plurals and possessives).
-pub(crate) fn find_all(hay: &[char], needle: &[char], words: bool) -> Vec<(usize, usize)> {
+fn find_all(hay: &[char], needle: &[char], words: bool) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     if needle.is_empty() || needle.len() > hay.len() {
         return found;
@@ -427,6 +427,7 @@ struct Counts {
     honoured: usize,
     missed: usize,
     forbidden: usize,
+    unchecked: usize,
 }
 
 fn counts(doc: &Bitext) -> Counts {
@@ -451,7 +452,7 @@ fn counts(doc: &Bitext) -> Counts {
             match t.honoured {
                 Some(true) => c.honoured += 1,
                 Some(false) => c.missed += 1,
-                None => {}
+                None => c.unchecked += 1,
             }
             c.forbidden += t.forbidden_found.len();
         }
@@ -577,14 +578,14 @@ pub fn render(doc: &Bitext) -> String {
         ),
     );
     meta_row(&mut out, "Need review", &c.flagged.to_string());
-    meta_row(
-        &mut out,
-        "Glossary terms",
-        &format!(
-            "{} honoured, {} missed, {} forbidden renderings",
-            c.honoured, c.missed, c.forbidden
-        ),
+    let mut terms = format!(
+        "{} honoured, {} missed, {} forbidden renderings",
+        c.honoured, c.missed, c.forbidden
     );
+    if c.unchecked > 0 {
+        terms.push_str(&format!(", {} not checked (no English yet)", c.unchecked));
+    }
+    meta_row(&mut out, "Glossary terms", &terms);
     if let Some(s) = &m.summary {
         meta_row(
             &mut out,
@@ -781,5 +782,15 @@ mod tests {
         assert!(html.contains("1 sent (5 characters"), "{html}");
         assert!(html.contains("<h1 lang=\"ar\" dir=\"rtl\">عنوان</h1>"));
         assert!(html.contains("@media print"));
+        assert!(!html.contains("not checked (no English yet)"));
+        let mut p = pair("روسيا", None);
+        p.terms = vec![term("روسيا", "Russia", 100, 105, "روسيا", None)];
+        let html = render(&doc(p));
+        assert!(
+            html.contains(
+                "0 honoured, 0 missed, 0 forbidden renderings, 1 not checked (no English yet)"
+            ),
+            "{html}"
+        );
     }
 }

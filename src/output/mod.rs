@@ -7,7 +7,7 @@ Every writer consumes the same [`Bitext`], so that all formats show the same
 segments, ids and flags. Writers render into memory and [`write_bitext`]
 puts the bytes in place atomically (temporary file in the same directory,
 then rename), so an interrupted run never leaves half a document behind.
-Reading reviewed files back (XLIFF, TSV, JSONL) and merging the reviewer's
+Reading reviewed files back (XLIFF, TSV, TMX, JSONL) and merging the reviewer's
 text lives in [`review`].
 */
 
@@ -147,6 +147,8 @@ pub struct WriteOptions {
 pub enum OutputError {
     #[error("cannot write {path}: {error}")]
     Io { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Tmx(#[from] crate::tmx::TmxError),
 }
 
 /// Why a bilingual file could not be read: the file, the line when known,
@@ -177,7 +179,7 @@ pub fn render(format: Format, doc: &Bitext, opts: &WriteOptions) -> Result<Vec<u
         Format::Markdown => markdown::render(doc, opts.layout).into_bytes(),
         Format::Tsv => tsv::render(doc, opts.bom).into_bytes(),
         Format::Xliff => xliff::render(doc, opts.xliff_version),
-        Format::Tmx => tmx::render(doc),
+        Format::Tmx => tmx::render(doc)?,
         Format::Text => text::render(doc).into_bytes(),
     })
 }
@@ -285,40 +287,6 @@ pub fn flags_of(pair: &AlignedPair) -> Vec<&'static str> {
         flags.push("fuzzy");
     }
     flags
-}
-
-/// One line per note a reviewer should see on a pair: warnings, missed or
-/// honoured glossary terms, forbidden renderings, fuzzy suggestions.
-pub fn notes_of(pair: &AlignedPair) -> Vec<String> {
-    let mut notes: Vec<String> = pair
-        .warnings
-        .iter()
-        .map(|w| format!("warning: {w}"))
-        .collect();
-    for t in &pair.terms {
-        let state = match t.honoured {
-            Some(true) => "honoured",
-            Some(false) => "MISSING",
-            None => "not checked",
-        };
-        notes.push(format!("glossary: {} = {} ({state})", t.source, t.target));
-        for f in &t.forbidden_found {
-            notes.push(format!(
-                "glossary: forbidden rendering \"{f}\" used for {}",
-                t.source
-            ));
-        }
-    }
-    for s in &pair.suggestions {
-        notes.push(format!(
-            "memory {}% ({}): {} = {}",
-            s.score,
-            s.origin.as_str(),
-            s.source,
-            s.target
-        ));
-    }
-    notes
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::{Format, ReadError, jsonl, tsv, xliff};
-use crate::model::{AlignedPair, Bitext, CheckedTerm, DocMeta, Origin};
+use crate::model::{AlignedPair, Bitext, CheckedTerm, DocMeta, Origin, TermHit};
 
 /// One unit of a reviewed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,11 +198,49 @@ pub fn read_reviewed(name: &str, text: &str, format: Format) -> Result<Reviewed,
                 })
                 .collect();
         }
+        Format::Tmx => {
+            let units = crate::tmx::read_tmx(name, text).map_err(|e| match e {
+                crate::tmx::TmxError::Syntax { line, message, .. } => {
+                    ReadError::new(name, Some(line), message)
+                }
+                other => ReadError::new(name, None, other.to_string()),
+            })?;
+            let mut seen = HashMap::new();
+            for (i, u) in units.into_iter().enumerate() {
+                let id = u.id.clone().unwrap_or_else(|| format!("tu{}", i + 1));
+                if let Some(first) = seen.insert(id.clone(), i + 1) {
+                    return Err(ReadError::new(
+                        name,
+                        None,
+                        format!("duplicate tuid `{id}` (units {first} and {})", i + 1),
+                    ));
+                }
+                let origin =
+                    u.props
+                        .iter()
+                        .find(|(k, _)| k == "x-origin")
+                        .map(|(_, v)| match v.as_str() {
+                            "memory" => Origin::Memory,
+                            "human" => Origin::Human,
+                            _ => Origin::Mt,
+                        });
+                r.units.push(ReviewedUnit {
+                    line: 0,
+                    id,
+                    source: u.source,
+                    machine: None,
+                    text: Some(u.target).filter(|t| !t.trim().is_empty()),
+                    origin,
+                });
+            }
+        }
         other => {
             return Err(ReadError::new(
                 name,
                 None,
-                format!("{other} is not a reviewable format; give an XLIFF, TSV or JSONL file"),
+                format!(
+                    "{other} is not a bilingual file tarjama reads back; give an XLIFF, TSV, TMX or JSONL file"
+                ),
             ));
         }
     }
@@ -328,25 +366,25 @@ pub fn word_edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Re-check the glossary terms of a segment whose English changed, without
-/// the glossary at hand: a term is honoured when its pinned rendering occurs
-/// in the new English (case-insensitively, as whole words, a plural `s` or
-/// possessive `'s` allowed), and a forbidden rendering seen before counts
-/// only while it is still there.
+/// the glossary at hand, with the glossary's own rules
+/// ([`crate::glossary::check`]: case, a leading "the", possessives and
+/// plurals tolerated). A forbidden rendering recorded before counts only
+/// while it is still there.
 pub fn recheck_terms(terms: &[CheckedTerm], english: &str) -> Vec<CheckedTerm> {
-    let hay: Vec<char> = english.chars().collect();
-    let has = |needle: &str| {
-        let n: Vec<char> = needle.chars().collect();
-        !super::html::find_all(&hay, &n, true).is_empty()
-    };
-    terms
+    let hits: Vec<TermHit> = terms
         .iter()
-        .map(|t| {
-            let mut t = t.clone();
-            t.honoured = Some(has(&t.target));
-            t.forbidden_found.retain(|f| has(f));
-            t
+        .map(|t| TermHit {
+            segment: String::new(),
+            start: t.start,
+            end: t.end,
+            surface: t.surface.clone(),
+            source: t.source.clone(),
+            target: t.target.clone(),
+            kind: None,
+            forbidden: t.forbidden_found.clone(),
         })
-        .collect()
+        .collect();
+    crate::glossary::check::check_terms(&hits, english)
 }
 
 /// The segments a review confirms as human translations, for the memory:
@@ -774,6 +812,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("x.tsv: not valid UTF-8 at byte 1"), "{e}");
+    }
+
+    #[test]
+    fn tmx_units_are_read() {
+        let b = base();
+        let tmx = String::from_utf8(super::super::tmx::render(&b).unwrap()).unwrap();
+        let r = read_reviewed("m.tmx", &tmx, Format::Tmx).unwrap();
+        let ids: Vec<&str> = r.units.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["p1s1", "p2s1"],
+            "untranslated segments are not in TMX"
+        );
+        assert_eq!(r.units[1].text.as_deref(), Some("A second sentence"));
+        assert_eq!(r.units[1].origin, Some(Origin::Mt));
+        let e =
+            read_reviewed("m.tmx", "<tmx version=\"1.4\">\n<body></tmx>", Format::Tmx).unwrap_err();
+        assert_eq!(e.file, "m.tmx");
     }
 
     #[test]

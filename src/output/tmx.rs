@@ -1,13 +1,14 @@
 /*!
-TMX 1.4b, the translation-memory exchange format every CAT tool imports:
+TMX 1.4b, the translation-memory exchange format every CAT tool imports,
+through the project's TMX module ([`crate::tmx`]):
 one `<tu>` per translated segment with the Arabic and English `<tuv>`s, the
 segment id as `tuid`, where the English came from as a `x-origin` property
 and warnings as notes. Untranslated segments are left out: a unit with one
 language is of no use to a memory.
 */
 
-use super::xml::XmlOut;
 use crate::model::Bitext;
+use crate::tmx::{TmxError, TmxHeader, TmxUnit, write_tmx};
 
 /// `2026-11-29T10:32:00Z` (RFC 3339, UTC) as TMX's `20261129T103200Z`.
 fn tmx_date(rfc3339: &str) -> Option<String> {
@@ -20,49 +21,36 @@ fn tmx_date(rfc3339: &str) -> Option<String> {
     (digits.len() == 14 && utc).then(|| format!("{}T{}Z", &digits[..8], &digits[8..]))
 }
 
-/// The document as TMX 1.4b.
-pub fn render(doc: &Bitext) -> Vec<u8> {
-    let src = doc.meta.source_lang.as_deref().unwrap_or("ar");
-    let tgt = doc.meta.target_lang.as_deref().unwrap_or("en");
-    let mut x = XmlOut::new();
-    x.open("tmx", &[("version", "1.4")]);
-    let date = doc.meta.created.as_deref().and_then(tmx_date);
-    let mut header = vec![
-        ("creationtool", "tarjama"),
-        ("creationtoolversion", env!("CARGO_PKG_VERSION")),
-        ("segtype", "sentence"),
-        ("o-tmf", "tarjama"),
-        ("adminlang", "en"),
-        ("srclang", src),
-        ("datatype", "plaintext"),
-    ];
-    if let Some(d) = &date {
-        header.push(("creationdate", d));
-    }
-    x.empty("header", &header);
-    x.open("body", &[]);
-    let document = doc.meta.source_name.clone();
-    for p in &doc.pairs {
-        let Some(target) = &p.target else { continue };
-        x.open("tu", &[("tuid", &p.id)]);
-        x.element("prop", &[("type", "x-origin")], p.origin.as_str());
-        if let Some(d) = &document {
-            x.element("prop", &[("type", "x-document")], d);
-        }
-        for w in &p.warnings {
-            x.element("note", &[], w);
-        }
-        x.open("tuv", &[("xml:lang", src)]);
-        x.element("seg", &[], &p.source);
-        x.close("tuv");
-        x.open("tuv", &[("xml:lang", tgt)]);
-        x.element("seg", &[], target);
-        x.close("tuv");
-        x.close("tu");
-    }
-    x.close("body");
-    x.close("tmx");
-    x.finish()
+/// The document as TMX 1.4b, written by [`crate::tmx::write_tmx`] (the same
+/// writer `memory export` uses).
+pub fn render(doc: &Bitext) -> Result<Vec<u8>, TmxError> {
+    let header = TmxHeader {
+        source_lang: doc.meta.source_lang.clone().unwrap_or_else(|| "ar".into()),
+        target_lang: doc.meta.target_lang.clone().unwrap_or_else(|| "en".into()),
+        creation_date: doc.meta.created.as_deref().and_then(tmx_date),
+        ..TmxHeader::default()
+    };
+    let units: Vec<TmxUnit> = doc
+        .pairs
+        .iter()
+        .filter_map(|p| {
+            let target = p.target.as_ref().filter(|t| !t.trim().is_empty())?;
+            let mut props = vec![("x-origin".to_string(), p.origin.as_str().to_string())];
+            if let Some(d) = &doc.meta.source_name {
+                props.push(("x-document".to_string(), d.clone()));
+            }
+            Some(TmxUnit {
+                id: Some(p.id.clone()),
+                source: p.source.clone(),
+                target: target.clone(),
+                props,
+                notes: p.warnings.clone(),
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    write_tmx(&mut out, &header, &units)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -102,15 +90,12 @@ mod tests {
             meta: Default::default(),
             pairs: vec![mk("p1s1", Some("Text \u{0}& <")), mk("p1s2", None)],
         };
-        let s = String::from_utf8(render(&doc)).unwrap();
+        let s = String::from_utf8(render(&doc).unwrap()).unwrap();
         assert!(s.contains(r#"srclang="ar""#));
         assert!(s.contains(r#"<tu tuid="p1s1">"#));
         assert!(!s.contains("p1s2"));
         assert!(s.contains("<prop type=\"x-origin\">human</prop>"));
-        assert!(
-            s.contains("<tuv xml:lang=\"ar\">\n        <seg>نص &amp; &lt;</seg>"),
-            "{s}"
-        );
+        assert!(s.contains("<seg>نص &amp; &lt;</seg>"), "{s}");
         assert!(s.contains("<seg>Text &amp; &lt;</seg>"), "{s}");
     }
 }

@@ -136,7 +136,14 @@ pub fn read(name: &str, text: &str) -> Result<Vec<TsvRow>, ReadError> {
             format!(
                 "the header must name the columns {}; found: {}",
                 COLUMNS.join(", "),
-                headers.iter().collect::<Vec<_>>().join(", ")
+                {
+                    let found = headers.iter().collect::<Vec<_>>().join(", ");
+                    if found.chars().count() > 80 {
+                        format!("{}…", found.chars().take(80).collect::<String>())
+                    } else {
+                        found
+                    }
+                }
             ),
         ));
     };

@@ -323,12 +323,12 @@ async fn offline_uses_any_stored_translation_and_marks_the_rest() {
     all.push(s5);
     let p = prepare(&mem, DocMeta::default(), all, vec![], None, &settings()).unwrap();
     assert_eq!(p.pending, [4]);
-    let (b, s) = finish(offline(p, NO_BACKEND_HINT), None, Instant::now());
+    let (b, s) = finish(offline(p, OFFLINE_WARNING), None, Instant::now());
     assert_eq!(s.from_memory, 4);
     assert_eq!(b.pairs[1].origin, Origin::Human);
     assert_eq!(b.pairs[0].origin, Origin::Memory);
     assert_eq!(b.pairs[4].target, None);
-    assert_eq!(b.pairs[4].warnings, [NO_BACKEND_HINT]);
+    assert_eq!(b.pairs[4].warnings, [OFFLINE_WARNING]);
 }
 
 #[test]
@@ -372,4 +372,35 @@ fn requests_carry_context_and_terms() {
     let mut off = fake.info().clone();
     off.term_mode = TermMode::Off;
     assert!(p.requests(Some(&off))[0].terms.is_empty());
+}
+
+#[tokio::test]
+async fn a_repeated_segment_is_sent_once() {
+    let mem = Memory::open_in_memory().unwrap();
+    let fake = Fake::new("m1");
+    let segs = Segmenter::default().segment(
+        "جملة مكررة هنا.\n\nجملة أخرى.\n\nجملة  مكررة هنا.",
+        SegmentOptions::default(),
+    );
+    let p = prepare(
+        &mem,
+        DocMeta::default(),
+        segs,
+        vec![],
+        Some(fake.info()),
+        &settings(),
+    )
+    .unwrap();
+    assert_eq!(p.pending.len(), 3);
+    assert_eq!(p.to_send(), [0, 1]);
+    let (_tx, rx) = watch::channel(false);
+    let (p, _, o) = translate(p, mem, &fake, &settings(), rx, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert_eq!(fake.sent_ids(), ["p1s1", "p2s1"]);
+    let (b, s) = finish(p, Some(&o), Instant::now());
+    assert_eq!(s.sent, 2);
+    assert_eq!(b.pairs[2].target.as_deref(), Some("EN[p1s1]"));
+    assert_eq!(b.pairs[2].origin, Origin::Mt);
+    assert!(b.pairs[2].warnings.is_empty());
 }

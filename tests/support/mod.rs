@@ -18,9 +18,14 @@
 //!   template backend tests use), answering with [`fake_english`], a
 //!   deterministic transliteration with no Arabic letters left.
 //!
+//! - [`faulty`]: a fault-injecting OpenAI-compatible server with a request
+//!   log, for the resilience tests and the pipeline benchmark.
+//!
 //! `mod support;` in a test file pulls it in; other backends add their own
 //! protocol handler next to these and reuse the rest.
 #![allow(dead_code)]
+
+pub mod faulty;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -126,6 +131,9 @@ pub async fn serve(handler: Handler) -> Server {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
+            // As real HTTP servers do: without it, Nagle's algorithm holds
+            // a reply's second write until the client's delayed ACK (~40 ms).
+            let _ = stream.set_nodelay(true);
             let h = handler.clone();
             tokio::spawn(async move {
                 let _ = connection(stream, h).await;
@@ -194,8 +202,8 @@ async fn connection(mut stream: TcpStream, handler: Handler) -> std::io::Result<
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+                head.push_str(&body);
                 stream.write_all(head.as_bytes()).await?;
-                stream.write_all(body.as_bytes()).await?;
                 stream.flush().await?;
             }
         }
