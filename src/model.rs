@@ -112,6 +112,11 @@ pub struct Request {
     /// Context for engines that support it.
     #[serde(default)]
     pub context: Context,
+    /// Set on the second request for a segment whose first English missed a
+    /// pinned term: engines that take instructions (LLMs) are told the terms
+    /// are mandatory and which English each segment must contain.
+    #[serde(default)]
+    pub insist: bool,
 }
 
 /// Where a target text came from.

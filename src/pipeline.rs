@@ -282,6 +282,7 @@ impl Prepared {
                         headline: if i > 0 { headline.clone() } else { None },
                         previous: (i > 0).then(|| self.units[i - 1].text.clone()),
                     },
+                    insist: false,
                 }
             })
             .collect()
@@ -698,6 +699,7 @@ pub async fn translate(
                         headline: (i > 0).then(|| units[0].text.clone()),
                         previous: (i > 0).then(|| units[i - 1].text.clone()),
                     },
+                    insist: true,
                 })
             })
             .collect();

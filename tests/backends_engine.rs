@@ -47,6 +47,7 @@ fn requests(n: usize) -> Vec<Request> {
             text: format!("قال المتحدث في البيان رقم {i} إن الاجتماع انتهى."),
             terms: vec![],
             context: Context::default(),
+            insist: false,
         })
         .collect()
 }

@@ -43,6 +43,7 @@ fn req(id: &str, text: &str) -> Request {
         text: text.into(),
         terms: vec![],
         context: Context::default(),
+        insist: false,
     }
 }
 

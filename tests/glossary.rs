@@ -445,3 +445,42 @@ fn export_then_import_every_format() {
         .code(1)
         .stderr(predicates::str::contains("--force"));
 }
+
+#[test]
+fn match_uses_the_config_segment_settings() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("glossary_base.tsv"), d.path().join("g.tsv")).unwrap();
+    std::fs::write(
+        d.path().join("a.txt"),
+        "قال المتحدث\nباسم الكرملين إن طالبان شريك.\n",
+    )
+    .unwrap();
+    let ids = |dir: &Path| {
+        let out = tarjama(dir)
+            .args([
+                "glossary",
+                "match",
+                "a.txt",
+                "--format",
+                "jsonl",
+                "--glossary",
+                "g.tsv",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        jsonl(&out)
+            .iter()
+            .map(|h| h["segment"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(d.path()), ["p2s1", "p2s1"]);
+    std::fs::write(
+        d.path().join("tarjama.toml"),
+        "[segment]\njoin_lines = true\n",
+    )
+    .unwrap();
+    assert_eq!(ids(d.path()), ["p1s1", "p1s1"]);
+}

@@ -560,10 +560,12 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
     assert_eq!(counts.len(), 19, "every segment was sent");
     let twice = counts.values().filter(|&&n| n == 2).count();
     assert!(counts.values().all(|&n| n <= 2), "{counts:?}");
-    // Only what was sent but not stored before the kill is sent again: at
-    // most the batches in flight (concurrency 2 × batch size 2).
+    // Only what was sent but not stored before the kill is sent again: the
+    // batches in flight (concurrency 2 × batch size 2), plus, on a loaded
+    // machine, answers that had arrived but were still queued for their
+    // commit (at most one more round of batches).
     assert_eq!(twice, first.len() - stored, "re-sent = received - stored");
-    assert!(twice <= 4, "{twice} segments sent twice");
+    assert!(twice <= 8, "{twice} segments sent twice");
 
     // Same output as an uninterrupted run (fresh memory).
     let (_, resumed) = read_jsonl(&d.join("out.jsonl"));

@@ -622,6 +622,7 @@ mod tests {
             text: "x".into(),
             terms: vec![],
             context: Default::default(),
+            insist: false,
         };
         assert_eq!(context(&r), None);
         r.context.headline = Some("عنوان".into());

@@ -560,6 +560,7 @@ mod tests {
                 text: format!("نص {i}"),
                 terms: vec![],
                 context: Context::default(),
+                insist: false,
             })
             .collect()
     }

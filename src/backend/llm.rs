@@ -84,6 +84,7 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
         .flat_map(|r| r.terms.iter())
         .filter(|t| seen.insert((t.source.as_str(), t.target.as_str())))
         .collect();
+    let insist = with_terms && batch.iter().any(|r| r.insist && !r.terms.is_empty());
     if !terms.is_empty() {
         system.push_str(
             "\n\nRequired terminology: wherever the Arabic term on the left occurs \
@@ -99,6 +100,14 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
                 Value::String(t.target.clone())
             ));
         }
+        if insist {
+            system.push_str(
+                "\nIMPORTANT: an earlier translation of these segments ignored this \
+                 terminology. Using these renderings is mandatory, not a preference: \
+                 each segment lists under \"must_use\" the English its translation \
+                 has to contain.\n",
+            );
+        }
     }
 
     let headline = batch.iter().find_map(|r| r.context.headline.clone());
@@ -107,6 +116,16 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
         let mut seg = serde_json::Map::new();
         seg.insert("id".into(), Value::String(local_id(i)));
         seg.insert("ar".into(), Value::String(r.text.clone()));
+        if insist && r.insist && !r.terms.is_empty() {
+            let mut must: Vec<Value> = Vec::new();
+            for t in &r.terms {
+                let v = Value::String(t.target.clone());
+                if !must.contains(&v) {
+                    must.push(v);
+                }
+            }
+            seg.insert("must_use".into(), Value::Array(must));
+        }
         // The sentence before, unless it is the segment just before in the batch.
         if let Some(prev) = &r.context.previous {
             let shown = i > 0 && batch[i - 1].text == *prev;
@@ -701,6 +720,7 @@ mod tests {
             text: text.into(),
             terms: vec![],
             context: Context::default(),
+            insist: false,
         }
     }
 
@@ -739,6 +759,27 @@ mod tests {
         // b's previous is a, already in the batch.
         assert!(v["segments"][1].get("previous").is_none());
         assert_eq!(v["context"]["headline"], "روسيا وطالبان");
+    }
+
+    #[test]
+    fn a_re_request_insists_on_the_terms() {
+        let mut a = req("p3s1", "وقال بيسكوف إن الاتفاق قريب.");
+        a.terms = vec![PinnedTerm {
+            source: "بيسكوف".into(),
+            target: "Peskov".into(),
+        }];
+        let first = build_prompt(std::slice::from_ref(&a), true);
+        assert!(!first.system.contains("mandatory"), "{}", first.system);
+        assert!(!first.user.contains("must_use"));
+        a.insist = true;
+        let again = build_prompt(std::slice::from_ref(&a), true);
+        assert!(again.system.contains("mandatory"), "{}", again.system);
+        let v: Value = serde_json::from_str(&again.user).unwrap();
+        assert_eq!(v["segments"][0]["must_use"], json!(["Peskov"]));
+        // With terms off for this backend, nothing is insisted on.
+        let off = build_prompt(std::slice::from_ref(&a), false);
+        assert!(!off.system.contains("mandatory"));
+        assert!(!off.user.contains("must_use"));
     }
 
     #[test]

@@ -195,6 +195,7 @@ async fn probe(name: &str, cfg: &BackendConfig) -> Result<String, String> {
         text: PROBE.into(),
         terms: vec![],
         context: Context::default(),
+        insist: false,
     };
     let timeout = cfg.timeout() + Duration::from_millis(500);
     let call = b.translate(std::slice::from_ref(&req));

@@ -80,6 +80,7 @@ pub struct AddArgs {
     /// An English rendering that must not appear (repeatable).
     #[arg(long = "forbidden", value_name = "ENGLISH")]
     pub forbidden: Vec<String>,
+    /// A note for translators and reviewers (never sent to an engine).
     #[arg(long)]
     pub note: Option<String>,
     /// The file to edit (default: the last --glossary).
@@ -209,6 +210,27 @@ fn paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<(Vec<PathBuf>, Path
     )?)
 }
 
+/// The segmenter for these flags plus the config file's `[segment]`
+/// settings, so that segment ids are the ones `translate` uses.
+fn segmenter(
+    global: &GlobalArgs,
+    flags: &SegmentFlags,
+) -> anyhow::Result<(
+    tarjama::segment::Segmenter,
+    tarjama::segment::SegmentOptions,
+)> {
+    let mut f = flags.clone();
+    if let Some(c) = Config::discover(global.config.as_deref())? {
+        f.join_lines |= c.segment.join_lines;
+        if f.rules.is_none() {
+            f.rules = c.segment.rules.clone();
+        }
+        f.abbreviations
+            .splice(0..0, c.segment.abbreviations.iter().cloned());
+    }
+    f.build()
+}
+
 /// Load the layered glossary, printing its warnings.
 fn load(global: &GlobalArgs, args: &Args) -> anyhow::Result<Glossary> {
     let (paths, from) = paths(global, args)?;
@@ -239,7 +261,7 @@ struct JsonHit<'a> {
 fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<Outcome> {
     let g = load(global, args)?;
     let m = g.matcher();
-    let (segmenter, opts) = a.seg.build()?;
+    let (segmenter, opts) = segmenter(global, &a.seg)?;
     let text = read_source(&Source::from_arg(a.file.as_deref()))?;
     let segments = segmenter.segment(&text, opts);
     let mut out = stdout();
@@ -476,7 +498,7 @@ fn run_export(global: &GlobalArgs, args: &Args, a: &ExportArgs) -> anyhow::Resul
 
 fn run_suggest(global: &GlobalArgs, args: &Args, a: &SuggestArgs) -> anyhow::Result<Outcome> {
     let g = load(global, args)?;
-    let (segmenter, opts) = a.seg.build()?;
+    let (segmenter, opts) = segmenter(global, &a.seg)?;
     let text = read_source(&Source::from_arg(a.file.as_deref()))?;
     let segments = segmenter.segment(&text, opts);
     let s = suggest(

@@ -3,13 +3,17 @@ Finding glossary entries in segments.
 
 Arabic writes conjunctions, prepositions and the article onto the word, so
 exact string search misses وطالبان, لروسيا and للكرملين, and plain substring
-search finds روس inside روسيا. The matcher runs one aho-corasick automaton
-over the normalised segment, keeps every candidate that sits on a word
-boundary once a proclitic chain is allowed on the left (و/ف, then ب/ك/ل, then
-ال; ل+ال is written لل) and, for entries that are not names, a suffix on the
-right (ه ها هم هما هن نا ك كم ان ين ون ات ي, and ات + a possessive), then
-keeps the leftmost-longest candidates that do not overlap. Spans are mapped
-back through the normalisation map, so they are exact in the original text.
+search finds روس inside روسيا. The matcher compiles every spelling of every
+entry into one aho-corasick automaton and runs it over the normalised
+segment, anchored where a term can start: at each word start and after each
+proclitic chain the word begins with (و/ف, then ب/ك/ل, then ال; ل+ال is
+written لل). It keeps every candidate whose right edge is a word end or, for
+entries that are not names, a suffix (ه ها هم هما هن نا ك كم ان ين ون ات ي,
+and ات + a possessive), then the leftmost-longest candidates that do not
+overlap (a longer candidate that fails its boundary check leaves room for a
+shorter one). Spans are mapped back through the normalisation map, so they
+are exact in the original text. (A glossary with a spelling that starts
+with punctuation is searched over the whole text instead.)
 
 Entries whose source begins with the article (الكرملين) are searched by
 their stem and need the article in the text (ال or the لل of ل+ال); the span
@@ -19,8 +23,9 @@ bound form before a suffix (حكومته) and the plural in ات (حكومات).
 
 use std::collections::HashMap;
 
-use aho_corasick::automaton::OverlappingState;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::{Entry, Glossary};
 use crate::model::{Segment, TermHit};
@@ -103,7 +108,13 @@ pub struct RawHit {
 /// A compiled glossary.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    ac: Option<AhoCorasick>,
+    /// The normalised spellings (pattern texts), indexed like `patterns`.
+    texts: Vec<String>,
+    /// The spellings as a trie, for searches anchored at word starts.
+    trie: Trie,
+    /// An aho-corasick automaton over the spellings, for glossaries with a
+    /// spelling that starts with punctuation (built on first use).
+    ac: OnceLock<AhoCorasick>,
     patterns: Vec<Pattern>,
     entries: Vec<Entry>,
     /// Precedence of each entry, to break exact ties.
@@ -150,16 +161,11 @@ impl Matcher {
                 }
             }
         }
-        let ac = (!texts.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .start_kind(StartKind::Both)
-                .build(&texts)
-                .expect("glossary patterns fit the automaton")
-        });
         let word_starts_only = patterns.iter().all(|p| p.starts_word);
         Matcher {
-            ac,
+            trie: Trie::build(&texts),
+            texts,
+            ac: OnceLock::new(),
             word_starts_only,
             patterns,
             entries: glossary.entries().to_vec(),
@@ -201,9 +207,9 @@ impl Matcher {
 
     /// `find_raw` with the text's characters already split.
     fn find_in(&self, text: &str, orig: &[char]) -> Vec<RawHit> {
-        let Some(ac) = &self.ac else {
+        if self.texts.is_empty() {
             return Vec::new();
-        };
+        }
         let n = normalize(text);
         let hay = n.text.as_str();
         // (start byte, end byte, pattern) of candidates that pass the checks,
@@ -222,21 +228,19 @@ impl Matcher {
                 let w = is_word(c);
                 if w && !prev_word {
                     for q in chain_ends(&hay[b..]) {
-                        let input = Input::new(hay).range(b + q..).anchored(Anchored::Yes);
-                        let mut state = OverlappingState::start();
-                        loop {
-                            ac.try_find_overlapping(input.clone(), &mut state)
-                                .expect("anchored searches are enabled");
-                            match state.get_match() {
-                                Some(m) => consider(m.pattern().as_usize(), m.start(), m.end()),
-                                None => break,
-                            }
-                        }
+                        self.trie
+                            .walk(hay.as_bytes(), b + q, |pi, e| consider(pi, b + q, e));
                     }
                 }
                 prev_word = w;
             }
         } else {
+            let ac = self.ac.get_or_init(|| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&self.texts)
+                    .expect("glossary patterns fit the automaton")
+            });
             for m in ac.find_overlapping_iter(hay) {
                 consider(m.pattern().as_usize(), m.start(), m.end());
             }
@@ -337,6 +341,97 @@ impl Matcher {
             }
         }
         Some(start)
+    }
+}
+
+/// The spellings as a byte trie: what an anchored search needs, and much
+/// quicker to build than an automaton with failure links.
+#[derive(Debug, Clone, Default)]
+struct Trie {
+    /// Per node: start and length of its edges in `edges`, its pattern
+    /// index + 1 (0: no pattern ends here), and the start + 1 of its dense
+    /// table in `dense` (0: none).
+    nodes: Vec<(u32, u32, u32, u32)>,
+    /// (byte, child) edges, sorted by byte within each node.
+    edges: Vec<(u8, u32)>,
+    /// 256-entry child tables (0: no child; the root is nobody's child) for
+    /// nodes with many children, where a search would miss the cache.
+    dense: Vec<u32>,
+}
+
+/// Nodes with at least this many children get a dense table.
+const DENSE_FROM: usize = 12;
+
+impl Trie {
+    fn build(patterns: &[String]) -> Trie {
+        let mut children: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
+        let mut ends: Vec<u32> = vec![0];
+        for (pi, p) in patterns.iter().enumerate() {
+            let mut n = 0usize;
+            for &b in p.as_bytes() {
+                n = match children[n].iter().find(|e| e.0 == b) {
+                    Some(e) => e.1 as usize,
+                    None => {
+                        let id = children.len();
+                        children[n].push((b, id as u32));
+                        children.push(Vec::new());
+                        ends.push(0);
+                        id
+                    }
+                };
+            }
+            ends[n] = pi as u32 + 1;
+        }
+        let mut nodes = Vec::with_capacity(children.len());
+        let mut edges = Vec::with_capacity(children.len());
+        let mut dense = Vec::new();
+        for (i, mut c) in children.into_iter().enumerate() {
+            c.sort_unstable_by_key(|e| e.0);
+            let d = if c.len() >= DENSE_FROM {
+                let at = dense.len();
+                dense.resize(at + 256, 0);
+                for &(b, child) in &c {
+                    dense[at + b as usize] = child;
+                }
+                at as u32 + 1
+            } else {
+                0
+            };
+            nodes.push((edges.len() as u32, c.len() as u32, ends[i], d));
+            edges.extend(c);
+        }
+        Trie {
+            nodes,
+            edges,
+            dense,
+        }
+    }
+
+    /// Call `f(pattern, end)` for every pattern that starts at byte `at`.
+    fn walk(&self, hay: &[u8], at: usize, mut f: impl FnMut(usize, usize)) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut n = 0usize;
+        for (i, &b) in hay[at..].iter().enumerate() {
+            let (s, l, _, d) = self.nodes[n];
+            if d != 0 {
+                match self.dense[d as usize - 1 + b as usize] {
+                    0 => return,
+                    child => n = child as usize,
+                }
+            } else {
+                let edges = &self.edges[s as usize..(s + l) as usize];
+                match edges.iter().find(|e| e.0 == b) {
+                    Some(e) => n = e.1 as usize,
+                    None => return,
+                }
+            }
+            let p = self.nodes[n].2;
+            if p != 0 {
+                f(p as usize - 1, at + i + 1);
+            }
+        }
     }
 }
 
@@ -538,6 +633,29 @@ mod tests {
         assert_eq!(hits(&m, "ديمترى بيسكوف"), ["ديمترى بيسكوف"]);
         assert_eq!(hits(&m, "ودميتري  بيسكوف"), ["دميتري  بيسكوف"]);
         assert_eq!(hits(&m, "\u{200F}ديمتري بيسكوف\u{200F}"), ["ديمتري بيسكوف"]);
+    }
+
+    #[test]
+    fn trie_reports_every_pattern_starting_at_the_anchor() {
+        let t = Trie::build(&["ab".into(), "abc".into(), "b".into(), "روس".into()]);
+        let mut got = Vec::new();
+        t.walk(b"abcb", 0, |p, e| got.push((p, e)));
+        assert_eq!(got, [(0, 2), (1, 3)]);
+        got.clear();
+        t.walk(b"abcb", 3, |p, e| got.push((p, e)));
+        assert_eq!(got, [(2, 4)]);
+        got.clear();
+        t.walk("روسيا".as_bytes(), 0, |p, e| got.push((p, e)));
+        assert_eq!(got, [(3, 6)]);
+        Trie::build(&[]).walk(b"x", 0, |_, _| panic!("empty trie"));
+        // a node with many children uses its dense table
+        let many: Vec<String> = (b'a'..=b'z').map(|c| format!("x{}", c as char)).collect();
+        let t = Trie::build(&many);
+        assert!(!t.dense.is_empty());
+        let mut got = Vec::new();
+        t.walk(b"xq", 0, |p, e| got.push((p, e)));
+        assert_eq!(got, [(16, 2)]);
+        t.walk(b"x!", 0, |_, _| panic!("no such child"));
     }
 
     #[test]

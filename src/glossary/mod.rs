@@ -10,7 +10,7 @@ lines, so a project glossary can sit on top of a shared one.
 
 This module reads and layers the files; [`matcher`] finds entries in
 segments, [`check`] verifies the English afterwards, [`lint`], [`edit`],
-[`format`] and [`suggest`] maintain the files.
+[`format`](mod@format) and [`suggest`] maintain the files.
 */
 
 pub mod check;

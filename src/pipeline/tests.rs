@@ -219,6 +219,8 @@ async fn missed_term_is_re_requested_once_with_the_surface_form() {
     assert_eq!(sent.len(), 5, "4 segments, then p1s1 again");
     let retry = &sent[4];
     assert_eq!(retry.id, "p1s1");
+    assert!(retry.insist, "the second request insists on the terms");
+    assert!(sent[..4].iter().all(|r| !r.insist));
     assert!(
         retry
             .terms
