@@ -32,7 +32,6 @@ pub const EXIT_PARTIAL: u8 = 3;
 pub const EXIT_FINDINGS: u8 = 4;
 
 /// How a command that did not fail outright ended.
-#[allow(dead_code)] // Partial and Findings come with translate and qa.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Success,
@@ -78,34 +77,34 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Translate articles into aligned bilingual documents (offline without
+    /// a backend: segments, glossary hits and memory matches).
+    Translate(translate::Args),
     /// Cut an article into paragraphs and sentences.
     Segment(segment::Args),
+    /// Match, maintain, check, convert and grow glossaries.
+    Glossary(glossary::Args),
+    /// Inspect the translation memory, export it to TMX, import TMX.
+    Memory(memory::Args),
+    /// List the configured MT backends, or test one.
+    Backends(backends::Args),
     /// Turn a reviewed XLIFF, TSV or JSONL into any format, taking the
     /// reviewer's text.
     Render(render::Args),
     /// Check a bilingual file: terms, numbers, leftovers, consistency.
     Qa(qa::Args),
-    /// List the configured MT backends, or test one.
-    Backends(backends::Args),
-    /// Match, maintain, check, convert and grow glossaries.
-    Glossary(glossary::Args),
-    /// Inspect the translation memory, export it to TMX, import TMX.
-    Memory(memory::Args),
-    /// Translate articles into aligned bilingual documents (offline without
-    /// a backend: segments, glossary hits and memory matches).
-    Translate(translate::Args),
 }
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
+        Command::Translate(args) => translate::run(&cli.global, args),
         Command::Segment(args) => segment::run(&cli.global, args),
-        Command::Render(args) => render::run(&cli.global, args),
-        Command::Qa(args) => qa::run(&cli.global, args),
-        Command::Backends(args) => backends::run(&cli.global, args),
         Command::Glossary(args) => glossary::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),
-        Command::Translate(args) => translate::run(&cli.global, args),
+        Command::Backends(args) => backends::run(&cli.global, args),
+        Command::Render(args) => render::run(&cli.global, args),
+        Command::Qa(args) => qa::run(&cli.global, args),
     }
 }
 
