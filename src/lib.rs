@@ -6,8 +6,16 @@ thin command-line layer over it. Stages, in the order data flows:
 
 1. [`input`] and [`segment`]: an article becomes paragraphs and sentences,
    with the original text and character offsets kept;
+2. [`normalize`] and [`glossary`]: pinned names and terms are found through
+   Arabic spelling variation and clitics, and later checked in the English;
+3. [`memory`] (with [`tmx`]): the SQLite cache and translation memory;
+4. [`backend`]: the MT protocols and the engine that batches, paces and
+   retries requests;
+5. [`pipeline`]: the whole run, from segments to aligned pairs;
+6. [`output`] and [`qa`]: bilingual documents, the review round trip and
+   quality checks.
 
-Shared types live in [`model`].
+Shared types live in [`model`]; the configuration file in [`config`].
 
 ```
 use tarjama::segment::{Segmenter, SegmentOptions};
