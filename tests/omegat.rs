@@ -77,7 +77,8 @@ fn render(args: &[&str]) -> String {
 }
 
 /// An empty OmegaT project (Arabic to English, one segment per paragraph:
-/// OmegaT's sentence rules are not tarjama's, so they are switched off).
+/// OmegaT's sentence rules are not tarjama's, they split the seed's headline
+/// at "..", so they are switched off).
 fn project(dir: &Path) -> PathBuf {
     let p = dir.join("project");
     for sub in [
