@@ -468,31 +468,25 @@ impl Memory {
                 .map(|w| (dfs.get(*w).copied().unwrap_or(0), *w))
                 .collect();
             by_df.sort_unstable();
-            // A match misses at most k distinct query words, so it contains
-            // at least t - k of any t of them: the k + 1 rarest find every
-            // match; up to k + 1 more (the next rarest) let SQLite drop,
-            // from the word index alone, candidates sharing too few of
-            // them, before any source text is read and scored.
-            let t = distinct.len().min(2 * (k + 1));
-            let chosen: Vec<&str> = by_df.iter().take(t).map(|(_, w)| *w).collect();
+            // Any k + 1 distinct words will do; the rarest give the fewest
+            // candidates.
+            let chosen: Vec<&str> = by_df.iter().take(k + 1).map(|(_, w)| *w).collect();
             if by_df.iter().take(k + 1).all(|(n, _)| *n == 0) {
                 return Ok(Vec::new());
             }
             let placeholders = vec!["?"; chosen.len()].join(",");
             let sql = format!(
-                "SELECT s.id, s.norm FROM sources s JOIN
-                   (SELECT source_id, count(*) AS shared FROM tokens
-                    WHERE token IN ({placeholders}) GROUP BY source_id HAVING shared >= ?) c ON s.id = c.source_id
-                 WHERE s.ntokens BETWEEN ? AND ?"
+                "SELECT s.id, s.norm FROM sources s WHERE s.ntokens BETWEEN ? AND ? AND s.id IN
+                   (SELECT source_id FROM tokens WHERE token IN ({placeholders}))"
             );
             let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut args: Vec<rusqlite::types::Value> = chosen
-                .iter()
-                .map(|w| rusqlite::types::Value::from(w.to_string()))
-                .collect();
-            args.push(((chosen.len() - k) as i64).into());
-            args.push((lo as i64).into());
-            args.push((hi as i64).into());
+            let mut args: Vec<rusqlite::types::Value> =
+                vec![(lo as i64).into(), (hi as i64).into()];
+            args.extend(
+                chosen
+                    .iter()
+                    .map(|w| rusqlite::types::Value::from(w.to_string())),
+            );
             stmt.query_map(rusqlite::params_from_iter(args), |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?
