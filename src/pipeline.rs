@@ -500,18 +500,17 @@ pub enum PipelineError {
 }
 
 /// Apply one batch: record translations and failures on the units, check
-/// terms, and commit the translations to the memory in one transaction.
-/// Returns (ok, failed).
+/// terms, and add the translations to store to `entries` (the caller
+/// commits them to the memory in one transaction). Returns (ok, failed).
 fn apply_batch(
-    mem: &mut Memory,
+    entries: &mut Vec<MtEntry>,
     units: &mut [Unit],
     index: &HashMap<String, Vec<usize>>,
     results: BatchResults,
     info: &EngineInfo,
     settings: &Settings,
     retry_pass: bool,
-) -> Result<(usize, usize), MemoryError> {
-    let mut entries = Vec::new();
+) -> (usize, usize) {
     let (mut ok, mut failed) = (0, 0);
     for (id, res) in results {
         let Some(targets) = index.get(&id) else {
@@ -555,10 +554,7 @@ fn apply_batch(
             }
         }
     }
-    if !entries.is_empty() {
-        mem.store_mt(&entries)?;
-    }
-    Ok((ok, failed))
+    (ok, failed)
 }
 
 /// Which pass of a run: the first one (reported to the progress display),
@@ -599,24 +595,41 @@ async fn run_pass(
     let live_retries: Arc<std::sync::atomic::AtomicU64> = Arc::default();
     let live2 = live_retries.clone();
     let collector = tokio::task::spawn_blocking(move || {
-        let mut error = None;
-        while let Some(results) = rx.blocking_recv() {
+        let mut error: Option<MemoryError> = None;
+        let mut entries = Vec::new();
+        let mut counts = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
             if error.is_some() {
                 continue;
             }
-            match apply_batch(
-                &mut mem, &mut units, &index, results, &info, &settings2, retry_pass,
-            ) {
-                Ok((ok, failed)) => {
-                    if let Pass::First(progress) = &pass {
-                        progress.batch(
-                            ok,
-                            failed,
-                            live2.load(std::sync::atomic::Ordering::Relaxed),
-                        );
-                    }
+            // Every batch already waiting is committed with this one, in
+            // one transaction: none waits for the commits of the others,
+            // and a long run does not end with a queue of commits.
+            let mut next = Some(first);
+            while let Some(results) = next.take() {
+                counts.push(apply_batch(
+                    &mut entries,
+                    &mut units,
+                    &index,
+                    results,
+                    &info,
+                    &settings2,
+                    retry_pass,
+                ));
+                if counts.len() < 64 {
+                    next = rx.try_recv().ok();
                 }
-                Err(e) => error = Some(e),
+            }
+            if !entries.is_empty() {
+                if let Err(e) = mem.store_mt(&entries) {
+                    error = Some(e);
+                }
+                entries.clear();
+            }
+            for (ok, failed) in counts.drain(..) {
+                if let (Pass::First(progress), None) = (&pass, &error) {
+                    progress.batch(ok, failed, live2.load(std::sync::atomic::Ordering::Relaxed));
+                }
             }
         }
         (Work { mem, units, index }, error)

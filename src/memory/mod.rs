@@ -21,6 +21,7 @@ pub mod fuzzy;
 mod schema;
 pub mod time;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -244,6 +245,8 @@ impl Memory {
 
     fn init(conn: Connection, path: Option<PathBuf>) -> Result<Memory, MemoryError> {
         conn.busy_timeout(Duration::from_secs(10))?;
+        // Fuzzy look-ups prepare one statement per query word count.
+        conn.set_prepared_statement_cache_capacity(64);
         if path.is_some() {
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -450,20 +453,23 @@ impl Memory {
         distinct.dedup();
 
         let candidates: Vec<(i64, String)> = if distinct.len() > k {
+            // Document frequencies of the query's words, in one statement.
+            let dfs: HashMap<String, i64> = {
+                let placeholders = vec!["?"; distinct.len()].join(",");
+                let sql = format!("SELECT token, n FROM token_df WHERE token IN ({placeholders})");
+                let mut stmt = self.conn.prepare_cached(&sql)?;
+                stmt.query_map(rusqlite::params_from_iter(distinct.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?
+            };
+            let mut by_df: Vec<(i64, &str)> = distinct
+                .iter()
+                .map(|w| (dfs.get(*w).copied().unwrap_or(0), *w))
+                .collect();
+            by_df.sort_unstable();
             // Any k + 1 distinct words will do; the rarest give the fewest
             // candidates.
-            let mut df_stmt = self
-                .conn
-                .prepare_cached("SELECT n FROM token_df WHERE token = ?1")?;
-            let mut by_df = Vec::with_capacity(distinct.len());
-            for w in &distinct {
-                let n: i64 = df_stmt
-                    .query_row([w], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or(0);
-                by_df.push((n, *w));
-            }
-            by_df.sort_unstable();
             let chosen: Vec<&str> = by_df.iter().take(k + 1).map(|(_, w)| *w).collect();
             if by_df.iter().take(k + 1).all(|(n, _)| *n == 0) {
                 return Ok(Vec::new());
@@ -473,7 +479,7 @@ impl Memory {
                 "SELECT s.id, s.norm FROM sources s WHERE s.ntokens BETWEEN ? AND ? AND s.id IN
                    (SELECT source_id FROM tokens WHERE token IN ({placeholders}))"
             );
-            let mut stmt = self.conn.prepare(&sql)?;
+            let mut stmt = self.conn.prepare_cached(&sql)?;
             let mut args: Vec<rusqlite::types::Value> =
                 vec![(lo as i64).into(), (hi as i64).into()];
             args.extend(
