@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::http::{self, Reply};
 use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
+use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::{PinnedTerm, Request};
 
@@ -433,26 +433,7 @@ fn error(v: &Voice, reply: &Reply, trace: &str, has_region: bool) -> BackendErro
     }
 }
 
-impl Backend for Azure {
-    fn name(&self) -> &str {
-        &self.voice.name
-    }
-    fn kind(&self) -> BackendKind {
-        BackendKind::Azure
-    }
-    fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-    fn endpoint(&self) -> String {
-        self.voice.url.clone()
-    }
-    fn translate<'a>(
-        &'a self,
-        batch: &'a [Request],
-    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
-        Box::pin(self.call(batch))
-    }
-}
+vendor::vendor_backend!(Azure, BackendKind::Azure);
 
 #[cfg(test)]
 mod tests {

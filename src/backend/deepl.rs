@@ -30,7 +30,7 @@ use serde_json::json;
 
 use super::http::{self, Reply};
 use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
+use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::{PinnedTerm, Request};
 
@@ -555,26 +555,7 @@ fn error(v: &Voice, reply: &Reply, with_glossary: bool) -> BackendError {
     }
 }
 
-impl Backend for DeepL {
-    fn name(&self) -> &str {
-        &self.voice.name
-    }
-    fn kind(&self) -> BackendKind {
-        BackendKind::Deepl
-    }
-    fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-    fn endpoint(&self) -> String {
-        self.voice.url.clone()
-    }
-    fn translate<'a>(
-        &'a self,
-        batch: &'a [Request],
-    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
-        Box::pin(self.call(batch))
-    }
-}
+vendor::vendor_backend!(DeepL, BackendKind::Deepl);
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,7 @@ use serde_json::json;
 
 use super::http::{self, Reply};
 use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
+use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::Request;
 
@@ -372,26 +372,7 @@ fn error(v: &Voice, reply: &Reply) -> BackendError {
     }
 }
 
-impl Backend for Google {
-    fn name(&self) -> &str {
-        &self.voice.name
-    }
-    fn kind(&self) -> BackendKind {
-        BackendKind::Google
-    }
-    fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-    fn endpoint(&self) -> String {
-        self.voice.url.clone()
-    }
-    fn translate<'a>(
-        &'a self,
-        batch: &'a [Request],
-    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
-        Box::pin(self.call(batch))
-    }
-}
+vendor::vendor_backend!(Google, BackendKind::Google);
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::http::{self, Reply};
 use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
+use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::Request;
 
@@ -288,26 +288,7 @@ pub fn slowdown_wait(msg: &str, batch_len: usize) -> Duration {
     }
 }
 
-impl Backend for LibreTranslate {
-    fn name(&self) -> &str {
-        &self.voice.name
-    }
-    fn kind(&self) -> BackendKind {
-        BackendKind::Libretranslate
-    }
-    fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-    fn endpoint(&self) -> String {
-        self.voice.url.clone()
-    }
-    fn translate<'a>(
-        &'a self,
-        batch: &'a [Request],
-    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
-        Box::pin(self.call(batch))
-    }
-}
+vendor::vendor_backend!(LibreTranslate, BackendKind::Libretranslate);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,36 @@ use super::http::{Reply, excerpt};
 use super::{BackendError, BatchLimits, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 
+/// The [`Backend`](super::Backend) impl every vendor client shares: a
+/// `voice` (name and redacted URL), its `limits`, and an inherent
+/// `async fn call(&self, &[Request])`.
+macro_rules! vendor_backend {
+    ($ty:ty, $kind:expr) => {
+        impl $crate::backend::Backend for $ty {
+            fn name(&self) -> &str {
+                &self.voice.name
+            }
+            fn kind(&self) -> $crate::backend::BackendKind {
+                $kind
+            }
+            fn limits(&self) -> $crate::backend::BatchLimits {
+                self.limits
+            }
+            fn endpoint(&self) -> String {
+                self.voice.url.clone()
+            }
+            fn translate<'a>(
+                &'a self,
+                batch: &'a [$crate::model::Request],
+            ) -> $crate::backend::BoxFuture<'a, Result<Vec<String>, $crate::backend::BackendError>>
+            {
+                Box::pin(self.call(batch))
+            }
+        }
+    };
+}
+pub(crate) use vendor_backend;
+
 /// Default per-request timeout when `timeout_secs` is not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
