@@ -66,6 +66,35 @@ impl Prompt {
     }
 }
 
+/// The [`Backend`](super::Backend) impl both LLM clients share: a `common`
+/// [`LlmCommon`] and an inherent `async fn call(&self, &[Request])`.
+macro_rules! llm_backend {
+    ($ty:ty, $kind:expr) => {
+        impl $crate::backend::Backend for $ty {
+            fn name(&self) -> &str {
+                &self.common.name
+            }
+            fn kind(&self) -> $crate::backend::BackendKind {
+                $kind
+            }
+            fn limits(&self) -> $crate::backend::BatchLimits {
+                self.common.limits
+            }
+            fn endpoint(&self) -> String {
+                self.common.redacted_endpoint()
+            }
+            fn translate<'a>(
+                &'a self,
+                batch: &'a [$crate::model::Request],
+            ) -> $crate::backend::BoxFuture<'a, Result<Vec<String>, $crate::backend::BackendError>>
+            {
+                Box::pin(self.call(batch))
+            }
+        }
+    };
+}
+pub(crate) use llm_backend;
+
 /// The id a batch's `i`-th request gets in the payload: short, unique inside
 /// the request whatever the segment ids are.
 pub fn local_id(i: usize) -> String {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::llm::{self, Flavor, LlmCommon};
-use super::{Backend, BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, http};
+use super::{Backend, BackendError, BackendKind, ErrorKind, http};
 use crate::config::{BackendConfig, ConfigError, ResponseFormat};
 use crate::model::Request;
 
@@ -109,27 +109,4 @@ impl OpenAi {
     }
 }
 
-impl Backend for OpenAi {
-    fn name(&self) -> &str {
-        &self.common.name
-    }
-
-    fn kind(&self) -> BackendKind {
-        BackendKind::Openai
-    }
-
-    fn limits(&self) -> BatchLimits {
-        self.common.limits
-    }
-
-    fn endpoint(&self) -> String {
-        self.common.redacted_endpoint()
-    }
-
-    fn translate<'a>(
-        &'a self,
-        batch: &'a [Request],
-    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
-        Box::pin(self.call(batch))
-    }
-}
+llm::llm_backend!(OpenAi, BackendKind::Openai);
