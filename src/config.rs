@@ -465,7 +465,9 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', " "),
+            // toml's report is several lines (the line, a caret under the
+            // column, the reason): kept as it is so the caret points at the key.
+            message: e.to_string().trim_end().to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new(""));
         let resolve = |p: &mut PathBuf| {
@@ -736,6 +738,23 @@ pub fn user_config_path() -> Option<PathBuf> {
     Some(s.config_dir().join("tarjama").join("config.toml"))
 }
 
+/// The folder of installed glossaries, `$XDG_DATA_HOME/tarjama/glossaries`
+/// (usually `~/.local/share/tarjama/glossaries`): where `glossary init`
+/// puts the starter glossaries, so that any folder finds them.
+pub fn user_glossary_dir() -> Option<PathBuf> {
+    user_data_dir().map(|d| d.join("glossaries"))
+}
+
+/// The folders whose `*.tsv` files are the glossaries when neither
+/// `--glossary` nor the config's `glossaries` names any, in the order they
+/// are tried: the installed glossaries, then `./glossaries`. The first
+/// folder holding a `*.tsv` file wins.
+pub fn glossary_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = user_glossary_dir().into_iter().collect();
+    dirs.push(PathBuf::from("glossaries"));
+    dirs
+}
+
 /// The user data dir for tarjama (`$XDG_DATA_HOME/tarjama`).
 pub fn user_data_dir() -> Option<PathBuf> {
     use etcetera::BaseStrategy;
@@ -780,6 +799,15 @@ max_retries = 5
         assert!(e.contains("t.toml"), "{e}");
         assert!(e.contains("concurency"), "{e}");
         assert!(e.contains("line 3"), "{e}");
+        // toml's multi-line report is kept: the line, then a caret under the key.
+        let lines: Vec<&str> = e.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.ends_with("concurency = 3"))
+            .unwrap_or_else(|| panic!("the offending line is shown: {e}"));
+        let (code, caret) = (lines[at], lines[at + 1]);
+        let col = code.find("concurency").unwrap();
+        assert_eq!(caret.find('^'), Some(col), "{e}");
     }
 
     #[test]

@@ -3,7 +3,8 @@ Reading documents: the only place where bytes become text.
 
 Articles come from web pages, e-mail and Word exports, so this is where bad
 input is caught with an error that names the file and what to do: invalid
-UTF-8 (with its byte offset), UTF-16 files, binary files, unreadable paths.
+UTF-8 (with its byte offset), UTF-16 files (with or without a BOM), web
+pages (HTML is not supported as input yet), binary files, unreadable paths.
 A leading BOM is dropped; line endings are kept as they are (the segmenter
 handles LF and CRLF), so offsets refer to the text as read.
 */
@@ -56,6 +57,18 @@ pub enum InputError {
     )]
     Utf16 { source_name: String },
     #[error(
+        "{source_name}: the file is UTF-16 ({endian}, without a byte-order mark); convert it to UTF-8 first (e.g. `iconv -f {iconv} -t UTF-8`)"
+    )]
+    Utf16NoBom {
+        source_name: String,
+        endian: &'static str,
+        iconv: &'static str,
+    },
+    #[error(
+        "{source_name}: this is a web page (HTML); tarjama reads plain text only for now: save the article's text as UTF-8 (.txt) and translate that"
+    )]
+    Html { source_name: String },
+    #[error(
         "{source_name}: looks like a binary file (NUL byte at byte {offset}); tarjama reads plain UTF-8 text"
     )]
     Binary { source_name: String, offset: usize },
@@ -76,12 +89,81 @@ pub fn read_source(source: &Source) -> Result<String, InputError> {
                 })?;
             buf
         }
-        Source::File(p) => std::fs::read(p).map_err(|error| InputError::Io {
-            source_name: name.clone(),
-            error,
-        })?,
+        Source::File(p) => {
+            if is_html_name(p) {
+                return Err(InputError::Html { source_name: name });
+            }
+            std::fs::read(p).map_err(|error| InputError::Io {
+                source_name: name.clone(),
+                error,
+            })?
+        }
     };
-    decode(&name, bytes)
+    let text = decode(&name, bytes)?;
+    if looks_like_html(&text) {
+        return Err(InputError::Html { source_name: name });
+    }
+    Ok(text)
+}
+
+/// Whether the file name says it is a web page (`.html`, `.htm`, `.xhtml`).
+pub fn is_html_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["html", "htm", "xhtml"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Whether text starts like a saved web page (`<!DOCTYPE html` or `<html`).
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .trim_start()
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
+/// Which UTF-16 byte order, if any, makes sense of bytes that hold NULs:
+/// every code unit decodes and nearly every character is text (letters,
+/// digits, punctuation, white space), as in a UTF-16 export without a BOM.
+fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    let sample = &bytes[..bytes.len().min(8192)];
+    let textual = |units: Vec<u16>| {
+        let mut total = 0usize;
+        let mut good = 0usize;
+        for c in char::decode_utf16(units) {
+            let Ok(c) = c else { return false };
+            total += 1;
+            if c.is_alphanumeric()
+                || c.is_whitespace()
+                || (c.is_ascii_punctuation())
+                || ('\u{0600}'..='\u{06FF}').contains(&c)
+                || ('\u{2000}'..='\u{206F}').contains(&c)
+            {
+                good += 1;
+            }
+        }
+        total > 0 && good * 100 >= total * 95
+    };
+    let le = sample
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    if textual(le) {
+        return Some(("little-endian", "UTF-16LE"));
+    }
+    let be = sample
+        .chunks_exact(2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .collect();
+    if textual(be) {
+        return Some(("big-endian", "UTF-16BE"));
+    }
+    None
 }
 
 /// Read a file by path.
@@ -97,6 +179,13 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, InputError> {
         });
     }
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        if let Some((endian, iconv)) = utf16_without_bom(&bytes) {
+            return Err(InputError::Utf16NoBom {
+                source_name: name.to_string(),
+                endian,
+                iconv,
+            });
+        }
         return Err(InputError::Binary {
             source_name: name.to_string(),
             offset,
@@ -141,6 +230,59 @@ mod tests {
     fn nul_byte_is_binary() {
         let e = decode("b.bin", vec![b'a', 0, b'b']).unwrap_err();
         assert!(matches!(e, InputError::Binary { offset: 1, .. }));
+    }
+
+    #[test]
+    fn utf16_without_bom_is_named_as_such() {
+        let text = "قالت وزارة الخارجية الروسية (Reuters) 2024.\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let e = decode("le.txt", le).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                InputError::Utf16NoBom {
+                    endian: "little-endian",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("le.txt") && e.to_string().contains("UTF-16LE"));
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let e = decode("be.txt", be).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                InputError::Utf16NoBom {
+                    endian: "big-endian",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // A real binary file stays binary.
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0".to_vec();
+        assert!(matches!(
+            decode("p.png", png).unwrap_err(),
+            InputError::Binary { .. }
+        ));
+    }
+
+    #[test]
+    fn html_is_refused_by_name_and_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("page.html");
+        std::fs::write(&p, "<p>نص</p>").unwrap();
+        let e = read_path(&p).unwrap_err();
+        assert!(matches!(e, InputError::Html { .. }));
+        assert!(e.to_string().contains("page.html"), "{e}");
+        let q = dir.path().join("saved.txt");
+        std::fs::write(&q, "\n <!DOCTYPE html><html><body>نص</body></html>").unwrap();
+        let e = read_path(&q).unwrap_err();
+        assert!(matches!(e, InputError::Html { .. }), "{e:?}");
+        let ok = dir.path().join("ok.txt");
+        std::fs::write(&ok, "<ليس> صفحة").unwrap();
+        assert!(read_path(&ok).is_ok());
     }
 
     #[test]

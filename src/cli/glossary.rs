@@ -8,7 +8,7 @@ use serde::Serialize;
 use tarjama::config::Config;
 use tarjama::glossary::format::{self, Format as GFormat};
 use tarjama::glossary::suggest::{SuggestOptions, suggest};
-use tarjama::glossary::{Entry, Glossary, GlossaryError, PathsFrom, edit, lint, resolve_paths};
+use tarjama::glossary::{Entry, Glossary, GlossaryError, PathsFrom, edit, lint};
 use tarjama::input::{Source, read_path, read_source};
 
 use super::segment::SegmentFlags;
@@ -43,7 +43,41 @@ pub enum Sub {
     Export(ExportArgs),
     /// Propose entries: near-misses of existing ones and frequent phrases.
     Suggest(SuggestArgs),
+    /// Show where glossaries are looked for, in order, and which are used.
+    Paths,
+    /// Install the starter glossaries (countries, organisations, the seed
+    /// article) into $XDG_DATA_HOME/tarjama/glossaries/, where every
+    /// folder finds them.
+    Init(InitArgs),
 }
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Install into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Replace starter glossaries already there (your own files are never
+    /// touched).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The starter glossaries, built into the binary so that an installed
+/// tarjama can install them without the source tree.
+const STARTERS: [(&str, &str); 3] = [
+    (
+        "countries.tsv",
+        include_str!("../../glossaries/countries.tsv"),
+    ),
+    (
+        "organisations.tsv",
+        include_str!("../../glossaries/organisations.tsv"),
+    ),
+    (
+        "seed-article.tsv",
+        include_str!("../../glossaries/seed-article.tsv"),
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutFormat {
@@ -193,6 +227,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         Sub::Import(a) => run_import(a),
         Sub::Export(a) => run_export(global, &args, a),
         Sub::Suggest(a) => run_suggest(global, &args, a),
+        Sub::Paths => run_paths(global, &args),
+        Sub::Init(a) => run_init(global, a),
     }
 }
 
@@ -203,11 +239,7 @@ fn paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<(Vec<PathBuf>, Path
     } else {
         None
     };
-    Ok(resolve_paths(
-        &args.glossaries,
-        config.as_ref(),
-        Path::new("glossaries"),
-    )?)
+    Ok(super::glossary_paths(&args.glossaries, config.as_ref())?)
 }
 
 /// The segmenter for these flags plus the config file's `[segment]`
@@ -579,5 +611,101 @@ fn run_suggest(global: &GlobalArgs, args: &Args, a: &SuggestArgs) -> anyhow::Res
         }
     }
     out.flush().context("writing to standard output")?;
+    Ok(Outcome::Success)
+}
+
+fn run_paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
+    let config = Config::discover(global.config.as_deref())?;
+    let mut out = stdout();
+    writeln!(
+        out,
+        "Glossaries are looked for in this order; the first that names any is used:"
+    )?;
+    if args.glossaries.is_empty() {
+        writeln!(out, "1. --glossary: not given")?;
+    } else {
+        let list: Vec<String> = args
+            .glossaries
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        writeln!(out, "1. --glossary: {}", list.join(", "))?;
+    }
+    match &config {
+        Some(c) if !c.glossaries.is_empty() => {
+            let list: Vec<String> = c
+                .glossaries
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            writeln!(
+                out,
+                "2. `glossaries` in {} (relative to that file): {}",
+                c.path.as_deref().unwrap_or(Path::new("?")).display(),
+                list.join(", ")
+            )?;
+        }
+        Some(c) => writeln!(
+            out,
+            "2. `glossaries` in {}: not set",
+            c.path.as_deref().unwrap_or(Path::new("?")).display()
+        )?,
+        None => writeln!(out, "2. `glossaries` in the config file: no config file")?,
+    }
+    for (i, dir) in tarjama::config::glossary_dirs().iter().enumerate() {
+        let n = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "tsv"))
+                    .count()
+            })
+            .ok();
+        let state = match n {
+            None => "does not exist".to_string(),
+            Some(0) => "no *.tsv files".to_string(),
+            Some(n) => format!("{n} *.tsv file{}", if n == 1 { "" } else { "s" }),
+        };
+        writeln!(out, "{}. {}/: {state}", i + 3, dir.display())?;
+    }
+    match super::glossary_paths(&args.glossaries, config.as_ref()) {
+        Ok((paths, from)) => {
+            writeln!(out, "In use ({from}):")?;
+            for p in paths {
+                writeln!(out, "  {}", p.display())?;
+            }
+        }
+        Err(GlossaryError::NotFound(_)) => {
+            writeln!(
+                out,
+                "In use: none; run `tarjama glossary init` to install the starter glossaries"
+            )?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    out.flush().context("writing to standard output")?;
+    Ok(Outcome::Success)
+}
+
+fn run_init(global: &GlobalArgs, a: &InitArgs) -> anyhow::Result<Outcome> {
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => tarjama::config::user_glossary_dir()
+            .context("cannot find the user data directory; pass --dir DIR")?,
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in STARTERS {
+        let path = dir.join(name);
+        if path.exists() && !a.force {
+            if !global.quiet {
+                eprintln!(
+                    "tarjama: kept {} (exists; --force replaces it)",
+                    path.display()
+                );
+            }
+            continue;
+        }
+        tarjama::output::write_atomic(&path, text.as_bytes())?;
+        println!("installed {}", path.display());
+    }
     Ok(Outcome::Success)
 }

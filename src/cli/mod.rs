@@ -7,10 +7,14 @@ House rules: each subcommand has its own file with its `Args` struct and a
 `run` function; doc comments on fields are the `--help` text.
 */
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{CommandFactory, Parser, Subcommand};
+use std::io::Write;
+use tarjama::config::{Config, glossary_dirs};
+use tarjama::glossary::{GlossaryError, PathsFrom, resolve_paths};
 
 mod backends;
 mod glossary;
@@ -93,6 +97,17 @@ pub enum Command {
     Render(render::Args),
     /// Check a bilingual file: terms, numbers, leftovers, consistency.
     Qa(qa::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `tarjama man > ~/.local/share/man/man1/tarjama.1`.
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Run a parsed command line.
@@ -105,7 +120,51 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Backends(args) => backends::run(&cli.global, args),
         Command::Render(args) => render::run(&cli.global, args),
         Command::Qa(args) => qa::run(&cli.global, args),
+        Command::Completions(args) => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut Cli::command(), "tarjama", &mut out);
+            out.flush().context("writing to standard output")?;
+            Ok(Outcome::Success)
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush().context("writing to standard output")?;
+            Ok(Outcome::Success)
+        }
     }
+}
+
+/// The glossary files of a run, and where the list came from. The order,
+/// shown by `tarjama glossary paths`: `--glossary`, else the config's
+/// `glossaries` (relative to the config file), else the `*.tsv` files of
+/// the first folder of [`glossary_dirs`] that has any
+/// (`$XDG_DATA_HOME/tarjama/glossaries/`, then `./glossaries/`).
+pub fn glossary_paths(
+    explicit: &[PathBuf],
+    config: Option<&Config>,
+) -> Result<(Vec<PathBuf>, PathsFrom), GlossaryError> {
+    let dirs = glossary_dirs();
+    if explicit.is_empty() && config.is_none_or(|c| c.glossaries.is_empty()) {
+        for dir in &dirs {
+            if let Ok(found) = resolve_paths(&[], None, dir) {
+                return Ok(found);
+            }
+        }
+        let cfg = match config.and_then(|c| c.path.as_ref()) {
+            Some(p) => format!("the config file {} has no `glossaries` list", p.display()),
+            None => "no config file was found".to_string(),
+        };
+        let looked = dirs
+            .iter()
+            .map(|d| format!("{}/", d.display()))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return Err(GlossaryError::NotFound(format!(
+            "no glossary: no --glossary was given, {cfg}, and there is no *.tsv file in {looked}; pass --glossary PATH or run `tarjama glossary init`"
+        )));
+    }
+    resolve_paths(explicit, config, Path::new("glossaries"))
 }
 
 /// Whether the error is a closed stdout (`tarjama ... | head`), which is not

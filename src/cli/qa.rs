@@ -2,11 +2,11 @@
 //! problems; exit code 4 when any is an error.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use tarjama::config::Config;
-use tarjama::glossary::{Glossary, GlossaryError, resolve_paths};
+use tarjama::glossary::{Glossary, GlossaryError};
 use tarjama::model::{AlignedPair, Bitext};
 use tarjama::output::review;
 use tarjama::qa::{self, Finding, QaOptions, Severity};
@@ -83,7 +83,7 @@ pub fn glossary(
     } else {
         None
     };
-    let (paths, from) = match resolve_paths(explicit, config.as_ref(), Path::new("glossaries")) {
+    let (paths, from) = match super::glossary_paths(explicit, config.as_ref()) {
         Ok(found) => found,
         // No glossary anywhere: fall back to the recorded hits.
         Err(GlossaryError::NotFound(_)) if explicit.is_empty() => return Ok(None),

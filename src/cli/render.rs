@@ -123,7 +123,8 @@ impl OutputFlags {
         if let Some(f) = self.to {
             return Ok(f.into());
         }
-        if let Some(p) = out {
+        // `-o -` is standard output: no extension to go by.
+        if let Some(p) = out.filter(|p| p.as_os_str() != "-") {
             if let Some(f) = Format::from_path(p) {
                 return Ok(f);
             }
@@ -165,7 +166,9 @@ pub struct Args {
     /// The reviewed file: XLIFF (.xlf/.xliff), TSV (.tsv, its post_edit
     /// column), tarjama JSONL or TMX; `-` reads standard input.
     pub file: PathBuf,
-    /// Write here (atomically) instead of standard output.
+    /// Write here instead of standard output (`-`: standard output). A
+    /// file is replaced atomically; through a symbolic link the linked file
+    /// is; a FIFO or device is written into.
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
     #[command(flatten)]

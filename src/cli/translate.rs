@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use tarjama::config::{Config, Overrides, Settings as ResolvedSettings};
-use tarjama::glossary::{Glossary, GlossaryError, check::check_terms, resolve_paths};
-use tarjama::input::{Source, read_source};
+use tarjama::glossary::{Glossary, GlossaryError, check::check_terms};
+use tarjama::input::{InputError, Source, is_html_name, read_source};
 use tarjama::memory::{Memory, time};
 use tarjama::model::{Bitext, DocMeta, RunSummary, Segment, TermHit};
 use tarjama::output::{Format, WriteOptions};
@@ -24,12 +24,13 @@ use super::{GlobalArgs, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Articles (UTF-8 text) or directories of them (their *.txt files);
-    /// `-` reads standard input.
+    /// Articles (UTF-8 text) or directories of them (their *.txt files;
+    /// anything else there is listed as skipped); `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Output file, or directory when there are several inputs; stdout when
-    /// absent (one input only). The format follows the extension.
+    /// absent or `-` (one input only). The format follows the extension.
+    /// A symbolic link's target is replaced; a FIFO or device is written into.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Output format when the extension does not say: jsonl (default),
@@ -69,37 +70,90 @@ struct Job {
     output: Option<PathBuf>,
 }
 
-fn expand_inputs(files: &[PathBuf]) -> anyhow::Result<(Vec<Source>, bool)> {
+/// A file a folder held that is not translated, and why.
+struct Skipped {
+    path: PathBuf,
+    why: &'static str,
+}
+
+/// Why a folder's entry is not one of its articles (`None`: it is one).
+fn skip_reason(p: &Path) -> Option<&'static str> {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+    if name.as_deref().is_some_and(|n| n.starts_with('.')) {
+        return Some("hidden");
+    }
+    if p.is_dir() {
+        return Some("a folder (folders inside are not read)");
+    }
+    if !p.is_file() {
+        return Some("not a regular file");
+    }
+    if is_html_name(p) {
+        return Some("a web page; HTML is not supported as input yet, save its text as .txt");
+    }
+    match p.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("txt") => None,
+        _ => Some("not a *.txt file; rename it to .txt to translate it"),
+    }
+}
+
+/// The documents the arguments name: files as given, a folder's `*.txt`
+/// files in name order (with what else it held, and why that is skipped);
+/// whether a folder was given.
+fn expand_inputs(files: &[PathBuf]) -> anyhow::Result<(Vec<Source>, bool, Vec<Skipped>)> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     let mut had_dir = false;
     for f in files {
         if f.is_dir() {
             had_dir = true;
-            let mut found: Vec<PathBuf> = std::fs::read_dir(f)
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(f)
                 .with_context(|| format!("reading directory {}", f.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"))
-                        && !p
-                            .file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                })
                 .collect();
-            found.sort();
+            entries.sort();
+            let mut found = Vec::new();
+            for p in entries {
+                match skip_reason(&p) {
+                    None => found.push(p),
+                    Some(why) => skipped.push(Skipped { path: p, why }),
+                }
+            }
             if found.is_empty() {
-                bail!("{}: no *.txt files in this directory", f.display());
+                let also = if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (skipped: {})",
+                        skipped
+                            .iter()
+                            .map(|s| format!("{}: {}", s.path.display(), s.why))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                };
+                bail!("{}: no *.txt files in this directory{also}", f.display());
             }
             out.extend(found.into_iter().map(Source::File));
         } else {
+            if is_html_name(f) {
+                return Err(InputError::Html {
+                    source_name: f.display().to_string(),
+                }
+                .into());
+            }
             out.push(Source::from_arg(Some(f)));
         }
     }
-    Ok((out, had_dir))
+    Ok((out, had_dir, skipped))
 }
 
-fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format)> {
-    let (sources, had_dir) = expand_inputs(&args.files)?;
+/// The documents, where each one's output goes, the format, and what the
+/// folders held that is skipped.
+fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format, Vec<Skipped>)> {
+    let (sources, had_dir, skipped) = expand_inputs(&args.files)?;
+    // `-o -` is standard output, as no `-o` is.
+    let output = args.output.as_ref().filter(|o| o.as_os_str() != "-");
     let named = match &args.to {
         Some(t) => Some(Format::from_name(t).with_context(|| {
             format!(
@@ -109,20 +163,20 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format)> {
         })?),
         None => None,
     };
-    let several = sources.len() > 1 || had_dir;
-    if sources.iter().filter(|s| **s == Source::Stdin).count() > 0 && several {
+    let several = sources.len() > 1;
+    if sources.iter().filter(|s| **s == Source::Stdin).count() > 0 && (several || had_dir) {
         bail!("`-` (standard input) cannot be combined with other inputs");
     }
-    let out_is_dir = args
-        .output
-        .as_ref()
-        .is_some_and(|o| o.is_dir() || (several && o.extension().is_none()));
-    if several && !out_is_dir {
+    // A folder's output is a folder unless `-o` names a file (a folder
+    // holding one article may go to `-o x.html`).
+    let out_is_dir =
+        output.is_some_and(|o| o.is_dir() || ((several || had_dir) && o.extension().is_none()));
+    if several && !out_is_dir && !args.dry_run {
         bail!(
             "several inputs need an output directory: pass -o DIR (one output per input is written into it)"
         );
     }
-    let format = match (&args.output, named) {
+    let format = match (output, named) {
         (_, Some(f)) => f,
         (Some(o), None) if !out_is_dir => Format::from_path(o).with_context(|| {
             format!(
@@ -136,7 +190,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format)> {
     let jobs = sources
         .into_iter()
         .map(|source| {
-            let output = match (&args.output, &source) {
+            let output = match (output, &source) {
                 (Some(dir), _) if out_is_dir => {
                     let stem = match &source {
                         Source::File(p) => p
@@ -154,7 +208,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format)> {
             Job { source, output }
         })
         .collect();
-    Ok((jobs, format))
+    Ok((jobs, format, skipped))
 }
 
 /// The glossary of the run: its matcher and its content hash, or nothing
@@ -165,13 +219,18 @@ struct Terms {
 }
 
 impl Terms {
-    /// `--glossary` files, else the config's `glossaries`, else every
-    /// `*.tsv` in `./glossaries/`; none at all is not an error.
+    /// The glossaries [`super::glossary_paths`] finds; none at all is not
+    /// an error, but a warning.
     fn load(global: &GlobalArgs, config: Option<&Config>, args: &Args) -> anyhow::Result<Terms> {
-        let found = resolve_paths(&args.glossaries, config, Path::new("glossaries"));
+        let found = super::glossary_paths(&args.glossaries, config);
         let (paths, from) = match found {
             Ok(p) => p,
-            Err(GlossaryError::NotFound(_)) => {
+            Err(GlossaryError::NotFound(why)) => {
+                if !global.quiet {
+                    eprintln!(
+                        "tarjama: warning: {why}; translating without pinned names and terms (see `tarjama glossary paths`)"
+                    );
+                }
                 return Ok(Terms {
                     matcher: None,
                     hash: None,
@@ -363,7 +422,12 @@ fn write_doc(
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let config = Config::discover(global.config.as_deref())?;
     let config = config.as_ref();
-    let (jobs, format) = plan_jobs(&args)?;
+    let (jobs, format, skipped) = plan_jobs(&args)?;
+    if !global.quiet {
+        for s in &skipped {
+            eprintln!("tarjama: skipped {}: {}", s.path.display(), s.why);
+        }
+    }
     let write_options = args.writer.options();
     let (segmenter, seg_opts) = segmenter(config, &args.seg)?;
     let terms = Terms::load(global, config, &args)?;
@@ -410,6 +474,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         let started = Instant::now();
         let name = job.source.to_string();
         let text = read_source(&job.source)?;
+        if text.trim().is_empty() && !global.quiet {
+            eprintln!(
+                "tarjama: warning: {name} is empty: nothing to translate; writing an empty document"
+            );
+        }
         let segments = segmenter.segment(&text, seg_opts);
         let hits = terms.find(&segments);
         let meta = DocMeta {
@@ -685,6 +754,8 @@ mod tests {
         std::fs::write(dir.path().join("a.ar.txt"), "نص.").unwrap();
         std::fs::write(dir.path().join("b.txt"), "نص.").unwrap();
         std::fs::write(dir.path().join("notes.md"), "x").unwrap();
+        std::fs::write(dir.path().join("page.html"), "<p>x</p>").unwrap();
+        std::fs::write(dir.path().join("x.text"), "نص.").unwrap();
         let out = dir.path().join("out");
         let args = Args {
             files: vec![dir.path().to_path_buf()],
@@ -699,7 +770,29 @@ mod tests {
             dry_run: false,
             seg: SegmentFlags::default(),
         };
-        let (jobs, format) = plan_jobs(&args).unwrap();
+        let (jobs, format, skipped) = plan_jobs(&args).unwrap();
+        let why: Vec<_> = skipped
+            .iter()
+            .map(|s| {
+                (
+                    s.path.file_name().unwrap().to_string_lossy().into_owned(),
+                    s.why,
+                )
+            })
+            .collect();
+        assert_eq!(why.len(), 3, "{why:?}");
+        assert!(
+            why[0].0 == "notes.md" && why[0].1.contains("not a *.txt"),
+            "{why:?}"
+        );
+        assert!(
+            why[1].0 == "page.html" && why[1].1.contains("web page"),
+            "{why:?}"
+        );
+        assert!(
+            why[2].0 == "x.text" && why[2].1.contains("rename"),
+            "{why:?}"
+        );
         assert_eq!(format, Format::Jsonl);
         let outs: Vec<PathBuf> = jobs.iter().map(|j| j.output.clone().unwrap()).collect();
         assert_eq!(outs, [out.join("a.ar.jsonl"), out.join("b.jsonl")]);

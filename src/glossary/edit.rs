@@ -5,44 +5,26 @@ Glossaries are reviewed plain data under version control, so an edit must
 change only the line it adds or removes: order, comments, blank lines,
 line endings, a BOM and every other byte stay as they were. A duplicate or a
 conflicting entry is refused with the line it collides with. Files are
-written atomically (temp file in the same directory, then rename).
+written atomically (temp file in the same directory, then rename); a
+glossary reached through a symbolic link edits the file it links to.
 */
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{COLUMNS, Entry, Glossary, GlossaryError, TsvFile, parse_tsv};
 use crate::normalize::key;
 
-/// Write `bytes` to `path` atomically: a temp file in the same directory,
-/// synced, then renamed over the target (keeping its permissions).
+/// Write `bytes` to `path` through the one atomic write
+/// ([`crate::output::write_atomic`]): a glossary reached through a symbolic
+/// link edits the linked file, and its permissions are kept.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GlossaryError> {
-    let err = |source| GlossaryError::Write {
+    crate::output::write_atomic(path, bytes).map_err(|e| GlossaryError::Write {
         path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+        source: match e {
+            crate::output::OutputError::Io { error, .. } => error,
+            other => std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 /// The file's text, split into an optional BOM and the rest.
