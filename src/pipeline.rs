@@ -94,6 +94,19 @@ pub struct RunCounts {
     pub failed: u64,
 }
 
+/// One request a dry run foresees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRequest {
+    /// The segment ids it carries.
+    pub ids: Vec<String>,
+    /// Characters of segment text it carries.
+    pub text_chars: usize,
+    /// The body as it would be sent (LLM kinds), prompts and context included.
+    pub body: Option<String>,
+    /// Why the engine would refuse it without sending (an oversize segment).
+    pub refused: Option<String>,
+}
+
 /// A translation engine as the pipeline sees it.
 pub trait Translator: Send + Sync {
     fn info(&self) -> &EngineInfo;
@@ -102,6 +115,11 @@ pub trait Translator: Send + Sync {
     /// Retries so far (live, for progress display).
     fn live_retries(&self) -> u64 {
         0
+    }
+    /// The requests `requests` would make, in order, as a dry run shows
+    /// them (empty when the engine cannot say).
+    fn preview(&self, _requests: &[Request]) -> Vec<PlannedRequest> {
+        Vec::new()
     }
     /// Send `requests`, each finished batch on `tx` as soon as it arrives;
     /// stop sending new ones once `cancel` turns true; return when every
@@ -154,6 +172,27 @@ impl Translator for EngineTranslator {
 
     fn planned_requests(&self, requests: &[Request]) -> usize {
         self.engine.plan(requests).len()
+    }
+
+    fn preview(&self, requests: &[Request]) -> Vec<PlannedRequest> {
+        self.engine
+            .plan(requests)
+            .into_iter()
+            .map(|range| {
+                let batch = &requests[range];
+                let refused = self.engine.too_long(batch).map(|e| e.message);
+                PlannedRequest {
+                    ids: batch.iter().map(|r| r.id.clone()).collect(),
+                    text_chars: batch.iter().map(|r| r.text.chars().count()).sum(),
+                    body: if refused.is_some() {
+                        None
+                    } else {
+                        self.engine.backend().request_body(batch)
+                    },
+                    refused,
+                }
+            })
+            .collect()
     }
 
     fn live_retries(&self) -> u64 {

@@ -12,6 +12,9 @@ use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
 
+#[path = "support/mod.rs"]
+mod support;
+
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
 
 fn root() -> PathBuf {
@@ -772,5 +775,112 @@ fn readme_names_the_glossary_flags_the_cli_has() {
     assert!(
         !readme.contains("import|export --to"),
         "README still says import --to"
+    );
+}
+
+/// The figures of a dry run are those of the real run: per request, the
+/// segments and the exact body bytes (prompt and context included), with
+/// the oversize segment refused in advance and never sent.
+#[test]
+fn a_dry_run_foresees_exactly_what_the_real_run_sends() {
+    let d = tempfile::tempdir().unwrap();
+    let fake = support::Fake::new();
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    std::fs::write(
+        d.path().join("tarjama.toml"),
+        format!(
+            "[backends.llm]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\nbatch_size = 4\nconcurrency = 1\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    // No pinned terms, so that no segment is asked twice.
+    std::fs::write(d.path().join("none.tsv"), "source\ttarget\n").unwrap();
+    let mut article = std::fs::read_to_string(root().join(SEED)).unwrap();
+    article.push_str(&"كلمة ".repeat(1700));
+    article.push('\n');
+    std::fs::write(d.path().join("in.txt"), &article).unwrap();
+    let args = [
+        "translate",
+        "in.txt",
+        "--glossary",
+        "none.tsv",
+        "--memory",
+        "m.sqlite",
+    ];
+    let dry = stdout_of(tarjama(d.path()).args(args).args(["--dry-run", "--show"]));
+    assert_eq!(fake.log.count(), 0, "a dry run sends nothing");
+    assert!(!d.path().join("in.jsonl").exists());
+    // Per request: "request N: K segments (ids), C characters of text, B bytes sent".
+    let mut foreseen: Vec<(usize, usize)> = Vec::new();
+    let mut refused = Vec::new();
+    for line in dry.lines().filter(|l| l.starts_with("  request ")) {
+        if line.contains("refused in advance") {
+            refused.push(line.to_string());
+            continue;
+        }
+        let num = |before: &str| -> usize {
+            let i = line.find(before).unwrap();
+            line[..i].rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        foreseen.push((num(" segment"), num(" bytes sent")));
+    }
+    assert_eq!(refused.len(), 1, "{dry}");
+    assert!(
+        refused[0].contains("p19s1") && refused[0].contains("8000"),
+        "{}",
+        refused[0]
+    );
+    // --show prints each body, the system prompt included.
+    assert_eq!(
+        dry.matches("\"role\":\"system\"").count(),
+        foreseen.len(),
+        "{dry}"
+    );
+    // The real run.
+    let run = tarjama(d.path())
+        .args(args)
+        .args(["-o", "out.jsonl"])
+        .assert()
+        .code(3);
+    drop(run);
+    let seen = fake.log.requests_seen.lock().unwrap().clone();
+    let sent: Vec<(usize, usize)> = seen
+        .iter()
+        .map(|r| {
+            (
+                support::llm_segments(&r.json().unwrap(), "messages").len(),
+                r.body.len(),
+            )
+        })
+        .collect();
+    assert_eq!(sent, foreseen, "dry run:\n{dry}");
+    let total: usize = sent.iter().map(|s| s.1).sum();
+    assert!(
+        dry.contains(&format!("{total} bytes of request bodies")),
+        "{dry}"
+    );
+    let out = std::fs::read_to_string(d.path().join("out.jsonl")).unwrap();
+    assert!(out.contains("8000"), "the refusal is in the output");
+}
+
+#[test]
+fn a_dry_run_on_a_folder_needs_no_output_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    seed_into(&dir, "a.txt");
+    seed_into(&dir, "b.txt");
+    let out =
+        stdout_of(tarjama(d.path()).args(["translate", "in", "--memory", "m.sqlite", "--dry-run"]));
+    assert!(
+        out.contains("in/a.txt: 19 segments") && out.contains("in/b.txt: 19 segments"),
+        "{out}"
+    );
+    assert!(out.contains("total: 38 segments to send"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        2,
+        "nothing written"
     );
 }

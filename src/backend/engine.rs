@@ -518,8 +518,9 @@ impl Engine {
         })
     }
 
-    /// A single segment longer than the backend takes in one request.
-    fn too_long(&self, batch: &[Request]) -> Option<BackendError> {
+    /// A single segment longer than the backend takes in one request (the
+    /// engine fails it without sending; dry runs list it in advance).
+    pub fn too_long(&self, batch: &[Request]) -> Option<BackendError> {
         let [r] = batch else { return None };
         let l = self.inner.backend.limits();
         let chars = r.text.chars().count();

@@ -90,6 +90,10 @@ macro_rules! llm_backend {
             {
                 Box::pin(self.call(batch))
             }
+            fn request_body(&self, batch: &[$crate::model::Request]) -> Option<String> {
+                // What reqwest's `.json(&body)` serialises.
+                Some(self.body(batch).to_string())
+            }
         }
     };
 }

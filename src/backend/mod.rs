@@ -190,4 +190,10 @@ pub trait Backend: Send + Sync {
         &'a self,
         batch: &'a [Request],
     ) -> BoxFuture<'a, Result<Vec<String>, BackendError>>;
+    /// The body `translate` would send for `batch`, byte for byte, for dry
+    /// runs (`--dry-run --show`); `None` when the protocol does not build
+    /// it in advance. Keys travel in headers or the URL, never here.
+    fn request_body(&self, _batch: &[Request]) -> Option<String> {
+        None
+    }
 }

@@ -56,10 +56,17 @@ pub struct Args {
     /// Requests in flight (overrides the backend's concurrency).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Send nothing: show segments, memory hits, and what would be sent
-    /// (characters and requests).
+    /// Send nothing: show segments, memory hits, and each request that
+    /// would be sent (its segments, characters of text and, for LLM
+    /// backends, the exact body size with prompt and context), and the
+    /// segments the backend would refuse as too long. Works on a folder
+    /// without -o and writes no output.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: print each request body as it would be sent (keys are
+    /// never in a body; headers are not shown).
+    #[arg(long, requires = "dry_run")]
+    pub show: bool,
     #[command(flatten)]
     pub seg: SegmentFlags,
 }
@@ -465,7 +472,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     };
     let partial = AtomicBool::new(false);
     let interrupted = AtomicBool::new(false);
-    let dry_total = Mutex::new((0usize, 0usize, 0usize));
+    let dry_total = Mutex::new((0usize, 0usize, 0usize, 0usize));
     // One line of summary (and its failures) at a time on stderr.
     let print = Mutex::new(());
     // One document: read, segment, look up, translate, write, report. Takes
@@ -508,13 +515,27 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         if args.dry_run {
             let reqs = prepared.requests(info.as_ref());
             let chars = prepared.pending_chars();
+            let plan = translator
+                .as_ref()
+                .map(|t| t.preview(&reqs))
+                .unwrap_or_default();
             let n_req = translator.as_ref().map(|t| t.planned_requests(&reqs));
-            println!(
-                "{name}: {} segments, {} from memory, {} to send ({} characters{})",
+            let bytes: Option<usize> = plan
+                .iter()
+                .filter(|r| r.refused.is_none())
+                .map(|r| r.body.as_ref().map(String::len))
+                .sum();
+            let bytes = bytes.filter(|_| !plan.is_empty());
+            let mut out = String::new();
+            out.push_str(&format!(
+                "{name}: {} segments, {} from memory, {} to send ({} characters of text{}{})\n",
                 prepared.units.len(),
                 prepared.from_memory,
                 prepared.pending.len(),
                 chars,
+                bytes
+                    .map(|b| format!(", {b} bytes of request bodies"))
+                    .unwrap_or_default(),
                 match (n_req, &info) {
                     (Some(n), Some(i)) => format!(
                         " in {n} request{} to {} ({}{})",
@@ -528,11 +549,51 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                     ),
                     _ => "; no backend configured".into(),
                 }
-            );
+            ));
+            for (i, r) in plan.iter().enumerate() {
+                let ids = match r.ids.as_slice() {
+                    [one] => one.clone(),
+                    [first, .., last] => format!("{first}..{last}"),
+                    [] => String::new(),
+                };
+                let n = r.ids.len();
+                let segs = format!("{n} segment{} ({ids})", if n == 1 { "" } else { "s" });
+                match (&r.refused, &r.body) {
+                    (Some(why), _) => {
+                        out.push_str(&format!("  request {}: refused in advance: {why}\n", i + 1))
+                    }
+                    (None, Some(body)) => out.push_str(&format!(
+                        "  request {}: {segs}, {} characters of text, {} bytes sent (prompt and context included)\n",
+                        i + 1,
+                        r.text_chars,
+                        body.len()
+                    )),
+                    (None, None) => out.push_str(&format!(
+                        "  request {}: {segs}, {} characters of text\n",
+                        i + 1,
+                        r.text_chars
+                    )),
+                }
+                if args.show
+                    && let Some(body) = &r.body
+                {
+                    // Keys travel in headers or the URL, never in a body;
+                    // neither is shown.
+                    out.push_str(&format!(
+                        "  POST {} (headers not shown)\n{body}\n",
+                        info.as_ref().map(|i| i.url.as_str()).unwrap_or("?")
+                    ));
+                }
+            }
+            {
+                let _line = print.lock().unwrap_or_else(|e| e.into_inner());
+                print!("{out}");
+            }
             let mut t = dry_total.lock().unwrap_or_else(|e| e.into_inner());
             t.0 += prepared.pending.len();
             t.1 += chars;
             t.2 += n_req.unwrap_or(0);
+            t.3 += bytes.unwrap_or(0);
             return Ok(memory);
         }
 
@@ -666,8 +727,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let dry_total = dry_total.into_inner().unwrap_or_else(|e| e.into_inner());
     if args.dry_run && jobs.len() > 1 {
         println!(
-            "total: {} segments to send, {} characters, {} requests",
-            dry_total.0, dry_total.1, dry_total.2
+            "total: {} segments to send, {} characters of text, {} requests, {} bytes of request bodies",
+            dry_total.0, dry_total.1, dry_total.2, dry_total.3
         );
     }
     let interrupted = interrupted.into_inner();
@@ -768,6 +829,7 @@ mod tests {
             batch_size: None,
             concurrency: None,
             dry_run: false,
+            show: false,
             seg: SegmentFlags::default(),
         };
         let (jobs, format, skipped) = plan_jobs(&args).unwrap();
