@@ -241,6 +241,8 @@ pub trait ProgressSink: Send + Sync {
     fn planned(&self, _total: usize, _from_memory: usize, _to_send: usize) {}
     /// A batch came back with `ok` translations and `failed` failures.
     fn batch(&self, _ok: usize, _failed: usize, _retries: u64) {}
+    /// A later phase starts (e.g. re-asking segments that missed terms).
+    fn phase(&self, _label: &str) {}
 }
 
 /// No progress display.
@@ -729,7 +731,7 @@ pub async fn translate(
         work,
         settings,
         &cancel,
-        Pass::First(progress),
+        Pass::First(progress.clone()),
     )
     .await?;
     add_counts(&mut outcome.counts, counts);
@@ -757,6 +759,11 @@ pub async fn translate(
             .collect();
         if !retry.is_empty() {
             outcome.re_requested = retry.len();
+            progress.phase(&format!(
+                "re-asking {} segment{} that missed pinned terms",
+                retry.len(),
+                if retry.len() == 1 { "" } else { "s" }
+            ));
             let (w, counts, abandoned) =
                 run_pass(translator, retry, work, settings, &cancel, Pass::TermRetry).await?;
             work = w;

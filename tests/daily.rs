@@ -884,3 +884,130 @@ fn a_dry_run_on_a_folder_needs_no_output_folder() {
         "nothing written"
     );
 }
+
+/// A folder with a backend: in a real terminal (tmux) one bar counts the
+/// articles with segments, memory, sent and retries, and each finished
+/// article gets its line; with stderr not a terminal nothing is drawn.
+#[test]
+fn a_folder_shows_one_bar_in_a_terminal_and_nothing_in_a_pipe() {
+    let d = tempfile::tempdir().unwrap();
+    let fake = support::Fake::new();
+    fake.set_latency(std::time::Duration::from_millis(80));
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    std::fs::write(
+        d.path().join("tarjama.toml"),
+        format!(
+            "[backends.llm]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\nbatch_size = 2\nconcurrency = 1\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("none.tsv"), "source\ttarget\n").unwrap();
+    let dir = d.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    let seed = std::fs::read_to_string(root().join(SEED)).unwrap();
+    for (i, name) in ["a.txt", "b.txt", "c.txt"].iter().enumerate() {
+        // Different articles, so that none comes from the memory.
+        let text: String = seed
+            .lines()
+            .map(|l| {
+                if l.trim().is_empty() {
+                    l.to_string()
+                } else {
+                    format!("{l} {}", "و".repeat(i + 1))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    // A pipe: no bar, only the lines.
+    let out = tarjama(d.path())
+        .args([
+            "translate",
+            "in",
+            "-o",
+            "piped",
+            "--glossary",
+            "none.tsv",
+            "--memory",
+            "p.sqlite",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(
+        !err.contains("articles") && !err.contains('\r') && !err.contains('\u{1b}'),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("in/") && l.contains(" segments: "))
+            .count(),
+        3,
+        "{err}"
+    );
+
+    let tmux_ok = std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tmux_ok {
+        eprintln!("skipped the terminal half: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let socket = format!("tarjama-test-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let exe = assert_cmd::cargo::cargo_bin("tarjama");
+    let script = format!(
+        "cd '{}' && env -u TARJAMA_CONFIG HOME='{h}' XDG_CONFIG_HOME='{h}/xc' XDG_DATA_HOME='{h}/xd' '{}' translate in -o out --glossary none.tsv --memory t.sqlite; echo EXIT=$?; sleep 30",
+        d.path().display(),
+        exe.display(),
+        h = d.path().display()
+    );
+    let started = tmux(&["new-session", "-d", "-x", "160", "-y", "40", &script]);
+    assert!(started.status.success(), "{started:?}");
+    let capture = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut bar = None;
+    let mut screen = String::new();
+    while std::time::Instant::now() < deadline {
+        screen = capture();
+        // The last bar seen before the run ended.
+        if let Some(l) = screen.lines().find(|l| l.contains("articles · ETA")) {
+            bar = Some(l.to_string());
+        }
+        if screen.contains("EXIT=") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = tmux(&["kill-server"]);
+    let bar = bar.unwrap_or_else(|| panic!("no bar seen; last screen:\n{screen}"));
+    eprintln!("captured in tmux: {bar}");
+    assert!(bar.contains("/3 articles"), "{bar}");
+    assert!(
+        bar.contains("segments ") && bar.contains("sent ") && bar.contains("retries "),
+        "{bar}"
+    );
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    // One line per article stays; the bar is gone at the end.
+    assert_eq!(
+        screen
+            .lines()
+            .filter(|l| l.starts_with("in/") && l.contains(" segments: "))
+            .count(),
+        3,
+        "{screen}"
+    );
+    assert!(!screen.contains("articles · ETA"), "{screen}");
+}

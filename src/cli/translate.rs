@@ -470,6 +470,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         (Some(_), false) => doc_window(concurrency, jobs.len()),
         _ => 1,
     };
+    // One display for the run: a bar per run, a line per finished article.
+    let progress = Progress::new(
+        global.quiet || translator.is_none() || args.dry_run,
+        jobs.len(),
+    );
     let partial = AtomicBool::new(false);
     let interrupted = AtomicBool::new(false);
     let dry_total = Mutex::new((0usize, 0usize, 0usize, 0usize));
@@ -607,8 +612,6 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                 (doc, s, Vec::new(), memory)
             }
             Some(t) => {
-                // Several documents at once would draw over each other's bars.
-                let progress = Arc::new(Progress::new(global.quiet || window > 1, &name));
                 use tarjama::pipeline::ProgressSink;
                 progress.planned(
                     prepared.units.len(),
@@ -622,12 +625,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                         t.as_ref(),
                         &settings,
                         cancel_rx.clone(),
-                        progress.clone(),
+                        progress.clone() as Arc<dyn tarjama::pipeline::ProgressSink>,
                     ))
                     .with_context(|| {
                         format!("{name}: storing translations in {}", mem_path.display())
                     })?;
-                progress.finish();
                 if outcome.interrupted {
                     interrupted.store(true, Ordering::Relaxed);
                 }
@@ -656,19 +658,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         write_doc(job, format, &write_options, &doc)?;
         if !global.quiet {
             let _line = print.lock().unwrap_or_else(|e| e.into_inner());
-            eprintln!(
-                "{}",
-                summary_line(
-                    &name,
-                    &summary,
-                    doc.pairs.iter().filter(|p| p.target.is_none()).count(),
-                    doc.pairs.iter().map(|p| p.terms.len()).sum(),
-                    translator.is_none()
-                )
-            );
-            for line in failure_lines(&failed_ids) {
-                eprintln!("{line}");
-            }
+            let mut lines = vec![summary_line(
+                &name,
+                &summary,
+                doc.pairs.iter().filter(|p| p.target.is_none()).count(),
+                doc.pairs.iter().map(|p| p.terms.len()).sum(),
+                translator.is_none(),
+            )];
+            lines.extend(failure_lines(&failed_ids));
+            progress.finished(&lines);
         }
         Ok(memory)
     };
@@ -724,6 +722,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             return Err(e);
         }
     }
+    progress.finish();
     let dry_total = dry_total.into_inner().unwrap_or_else(|e| e.into_inner());
     if args.dry_run && jobs.len() > 1 {
         println!(
