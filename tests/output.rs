@@ -287,7 +287,7 @@ fn html_escapes_hostile_input() {
     assert!(!lower.contains("<svg"), "an svg element got through");
     assert!(!lower.contains("</table>\n</table>"));
     // (In the Arabic cell the Latin run is isolated in <bdi>, the text intact.)
-    assert!(html.contains("&lt;<bdi dir=\"ltr\">script</bdi>&gt;</mark><bdi dir=\"ltr\">alert(&#39;ar&#39;)&lt;/script</bdi>&gt;"));
+    assert!(html.contains("&lt;<bdi dir=\"ltr\">script</bdi>&gt;<sup class=\"tn\">1</sup></mark><bdi dir=\"ltr\">alert(&#39;ar&#39;)&lt;/script</bdi>&gt;"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(&quot;en&quot;)&lt;/script&gt;"));
     assert!(html.contains("&lt;/title&gt;&lt;script&gt;x()&lt;/script&gt;"));
     assert!(html.contains("&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;"));
@@ -593,14 +593,15 @@ fn render_with_a_glossary_highlights_terms_of_a_reviewed_tsv() {
         .stdout;
     let html = String::from_utf8(html).unwrap();
     assert!(
-        html.contains("<mark class=\"term\" title=\"Taliban ← طالبان (glossary)\">Taliban</mark>"),
+        html.contains(" title=\"Taliban ← طالبان (glossary)\">Taliban<sup class=\"tn\">"),
         "English side"
     );
     assert!(
-        html.contains("<mark class=\"term forbidden\" title=\"طالبان → Taliban"),
+        html.contains("<mark class=\"term forbidden c")
+            && html.contains(" title=\"طالبان → Taliban (glossary;"),
         "the Taleban row"
     );
-    assert!(html.contains("<mark class=\"term\" title=\"سيرجي لافروف → Sergei Lavrov (glossary; honoured in the English)\">سيرجي لافروف</mark>"));
+    assert!(html.contains(" title=\"سيرجي لافروف → Sergei Lavrov (glossary; honoured in the English)\">سيرجي لافروف<sup class=\"tn\">"));
 }
 
 #[test]
@@ -951,4 +952,136 @@ fn round_trip_translate_review_render_and_the_memory_learns() {
         (p5row.target.as_deref(), p5row.origin),
         (Some(p5), tarjama::model::Origin::Human)
     );
+}
+
+/// Probes the review page from inside the browser: the review list's links
+/// and their rows, the flagged row scrolled into view by its link, and the
+/// numbered terms (same number and colour on both sides, a hover rule that
+/// links them). Injected only into a copy made for the test.
+const REVIEW_PROBE: &str = r#"<script>
+window.addEventListener('load', () => {
+  const links = [...document.querySelectorAll('nav.review a')];
+  const rows = links.map(a => document.querySelector(a.getAttribute('href')));
+  const first = rows[0];
+  const r = first ? first.getBoundingClientRect() : null;
+  const pairs = [];
+  for (const tr of document.querySelectorAll('tbody tr')) {
+    for (const m of tr.querySelectorAll('td.en mark[data-term]')) {
+      const ar = tr.querySelector(`td.ar mark[data-term="${m.dataset.term}"]`);
+      if (ar) pairs.push([getComputedStyle(ar).backgroundColor, getComputedStyle(m).backgroundColor,
+        ar.querySelector('sup').textContent, m.querySelector('sup').textContent]);
+    }
+  }
+  const colours = new Set(pairs.map(p => p[1]));
+  let hover = false;
+  for (const sheet of document.styleSheets) for (const rule of sheet.cssRules)
+    if (rule.selectorText && rule.selectorText.includes(':has(mark.n1:hover)')) hover = true;
+  const out = {
+    links: links.length, allRowsExist: rows.every(x => x !== null),
+    allRowsFlagged: rows.every(x => x && x.classList.contains('flagged')),
+    firstRowInView: r !== null && r.top >= -1 && r.top < window.innerHeight,
+    numberedPairs: pairs.length, sameOnBothSides: pairs.every(p => p[0] === p[1] && p[2] === p[3]),
+    distinctColours: colours.size, hoverRule: hover,
+    notesInFirstRow: first ? first.querySelectorAll('ul.notes li').length : -1,
+  };
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"#;
+
+#[test]
+fn review_page_lists_flagged_rows_and_numbers_terms_in_headless_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = test_dir("chromium-review");
+    let page = dir.join("seed.html");
+    tarjama()
+        .args(["render", SEED, "-q", "-o"])
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Screenshot of the first flagged row, reached by its link in the list.
+    let first = html
+        .split("<nav class=\"review\"")
+        .nth(1)
+        .and_then(|n| n.split("href=\"#").nth(1))
+        .and_then(|h| h.split('"').next())
+        .expect("a review list with links")
+        .to_string();
+    // (Headless screenshots ignore the URL's fragment: a copy shows the
+    // table's head and that row alone.)
+    let only = dir.join("flagged-row.html");
+    std::fs::write(
+        &only,
+        html.replace(
+            "</head>",
+            &format!("<style>header, tbody tr:not(#{first}) {{ display: none; }}</style>\n</head>"),
+        ),
+    )
+    .unwrap();
+    let shot = dir.join("flagged-row.png");
+    let out = headless(&browser, &dir.join("profile-shot"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .args(["--window-size=1280,400"])
+        .arg(format!("file://{}", only.canonicalize().unwrap().display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "screenshot suspiciously small"
+    );
+    eprintln!("screenshot of {first}: {}", shot.display());
+
+    let probe = dir.join("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace("</body>", &format!("{REVIEW_PROBE}\n</body>")),
+    )
+    .unwrap();
+    let out = headless(&browser, &dir.join("profile-probe"))
+        .args([
+            "--window-size=1280,600",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!(
+            "file://{}#{first}",
+            probe.canonicalize().unwrap().display()
+        ))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("<pre id=\"probe\">").unwrap_or_else(|| {
+        panic!(
+            "the probe did not run:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }) + "<pre id=\"probe\">".len();
+    let json = &dom[start..start + dom[start..].find("</pre>").unwrap()];
+    let v: serde_json::Value = serde_json::from_str(&json.replace("&quot;", "\"")).unwrap();
+    eprintln!("review probe: {v}");
+    // The seed fixture: p6s1 and p13s1 missed a term, p19s1 failed.
+    assert_eq!(v["links"], 3, "{v}");
+    for key in [
+        "allRowsExist",
+        "allRowsFlagged",
+        "firstRowInView",
+        "sameOnBothSides",
+        "hoverRule",
+    ] {
+        assert_eq!(v[key], true, "{key}: {v}");
+    }
+    assert!(v["numberedPairs"].as_u64().unwrap() >= 10, "{v}");
+    assert!(
+        v["distinctColours"].as_u64().unwrap() >= 3,
+        "terms are told apart: {v}"
+    );
+    // p6s1 missed Taliban and wrote the forbidden Taleban: two problems, two
+    // notes; its warning that repeats the miss is not a third.
+    assert_eq!(v["notesInFirstRow"], 2, "one note per problem: {v}");
 }

@@ -12,8 +12,13 @@ reorder their neighbours.
 Glossary hits are highlighted on both sides with the entry in a tooltip:
 the Arabic span comes from the hit's character offsets (relative to the
 segment), the English by finding the pinned rendering case-insensitively at
-word boundaries. Rows that need attention (untranslated, warnings, missed
-or forbidden terms, fuzzy memory suggestions) carry their notes in the row.
+word boundaries. Each pinned term of a row gets a number and a colour, the
+same on both sides, and hovering one side outlines the other (CSS `:has`,
+no script), so the editor sees which English words answer which Arabic
+term. Rows that need attention (untranslated, warnings, missed or forbidden
+terms) are listed at the top with links, and carry one note per problem in
+the row. A reason shared by every untranslated row (an offline run) is said
+once at the top instead of on every row.
 
 Everything that comes from a document is escaped; explicit bidi embedding,
 override and isolate controls from the input are shown as visible badges
@@ -136,6 +141,36 @@ struct Span {
     end: usize,
     class: &'static str,
     title: String,
+    /// The term's number in its row (0: not a numbered term).
+    num: usize,
+}
+
+/// Colours the numbered terms of a row cycle through.
+const TERM_COLOURS: [&str; 6] = [
+    "#fff0a8", "#cdeccd", "#cfe3ff", "#f6d5f0", "#ffdcb8", "#dcd6ff",
+];
+
+/// Term numbers with a hover rule (rows with more terms still number them).
+const HOVER_RULES: usize = 24;
+
+/// The number of each distinct pinned term of a row (by source and
+/// target), 1-based, in order of first appearance.
+fn term_numbers(pair: &AlignedPair) -> Vec<(&str, &str)> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for t in &pair.terms {
+        let k = (t.source.as_str(), t.target.as_str());
+        if !seen.contains(&k) {
+            seen.push(k);
+        }
+    }
+    seen
+}
+
+fn number_of(numbers: &[(&str, &str)], t: &CheckedTerm) -> usize {
+    numbers
+        .iter()
+        .position(|&(s, g)| s == t.source && g == t.target)
+        .map_or(0, |i| i + 1)
 }
 
 /// Render `text` with `spans` (any order, overlaps dropped) as `<mark>`s.
@@ -152,13 +187,26 @@ fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
             &chars[pos..s.start].iter().collect::<String>(),
             rtl,
         ));
-        let _ = write!(
-            out,
-            "<mark class=\"{}\" title=\"{}\">{}</mark>",
-            s.class,
-            escape(&s.title),
-            text_html(&chars[s.start..s.end].iter().collect::<String>(), rtl)
-        );
+        let inner = text_html(&chars[s.start..s.end].iter().collect::<String>(), rtl);
+        if s.num > 0 {
+            let _ = write!(
+                out,
+                "<mark class=\"{} c{} n{}\" data-term=\"{}\" title=\"{}\">{inner}<sup class=\"tn\">{}</sup></mark>",
+                s.class,
+                (s.num - 1) % TERM_COLOURS.len() + 1,
+                s.num,
+                s.num,
+                escape(&s.title),
+                s.num
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<mark class=\"{}\" title=\"{}\">{inner}</mark>",
+                s.class,
+                escape(&s.title)
+            );
+        }
         pos = s.end;
     }
     out.push_str(&text_html(&chars[pos..].iter().collect::<String>(), rtl));
@@ -239,6 +287,7 @@ fn find_all(hay: &[char], needle: &[char], words: bool) -> Vec<(usize, usize)> {
 }
 
 fn source_cell(pair: &AlignedPair) -> String {
+    let numbers = term_numbers(pair);
     let chars: Vec<char> = pair.source.chars().collect();
     let mut spans: Vec<Span> = Vec::new();
     for t in &pair.terms {
@@ -263,6 +312,7 @@ fn source_cell(pair: &AlignedPair) -> String {
                 end,
                 class,
                 title,
+                num: number_of(&numbers, t),
             });
         }
     }
@@ -270,6 +320,7 @@ fn source_cell(pair: &AlignedPair) -> String {
 }
 
 fn target_cell(pair: &AlignedPair, target: &str) -> String {
+    let numbers = term_numbers(pair);
     let chars: Vec<char> = target.chars().collect();
     let mut spans: Vec<Span> = Vec::new();
     let overlaps =
@@ -287,6 +338,7 @@ fn target_cell(pair: &AlignedPair, target: &str) -> String {
                             "forbidden rendering for {}; the glossary says {}",
                             t.source, t.target
                         ),
+                        num: number_of(&numbers, t),
                     });
                 }
             }
@@ -301,6 +353,7 @@ fn target_cell(pair: &AlignedPair, target: &str) -> String {
                     end: e,
                     class: "term",
                     title: format!("{} ← {} (glossary)", t.target, t.source),
+                    num: number_of(&numbers, t),
                 });
             }
         }
@@ -317,7 +370,33 @@ fn origin_label(o: Origin) -> &'static str {
     }
 }
 
-fn row(out: &mut String, pair: &AlignedPair) {
+/// A reason shared by every untranslated row (two or more), such as an
+/// offline run's: said once at the top of the page, not on every row.
+fn common_reason(doc: &Bitext) -> Option<&str> {
+    let mut untranslated = doc.pairs.iter().filter(|p| p.target.is_none());
+    let first = untranslated.next()?;
+    let [w] = first.warnings.as_slice() else {
+        return None;
+    };
+    let mut n = 1;
+    for p in untranslated {
+        if p.warnings.as_slice() != std::slice::from_ref(w) {
+            return None;
+        }
+        n += 1;
+    }
+    (n >= 2).then_some(w.as_str())
+}
+
+/// Whether the row needs review for more than the page-wide reason.
+fn needs_review(pair: &AlignedPair, common: Option<&str>) -> bool {
+    super::is_flagged(pair)
+        && !(common.is_some()
+            && pair.target.is_none()
+            && pair.warnings.iter().all(|w| Some(w.as_str()) == common))
+}
+
+fn row(out: &mut String, pair: &AlignedPair, common: Option<&str>) {
     let flagged = super::is_flagged(pair);
     let mut classes = vec![
         "seg".to_string(),
@@ -341,6 +420,9 @@ fn row(out: &mut String, pair: &AlignedPair) {
         Some(t) => {
             let _ = write!(out, "<div class=\"text\">{}</div>", target_cell(pair, t));
         }
+        None if common.is_some() => out.push_str(
+            "<div class=\"text missing quiet\" title=\"no English yet; see the notice at the top\">—</div>",
+        ),
         None => out.push_str("<div class=\"text missing\">Not translated</div>"),
     }
     let flags = super::flags_of(pair);
@@ -357,16 +439,31 @@ fn row(out: &mut String, pair: &AlignedPair) {
             )
         }
     );
-    let notes = notes_html(pair);
+    let notes = notes_html(pair, common);
     if !notes.is_empty() {
         let _ = write!(out, "<ul class=\"notes\">{notes}</ul>");
     }
     out.push_str("</td>\n</tr>\n");
 }
 
-fn notes_html(pair: &AlignedPair) -> String {
+/// The row's notes, one per problem: a missed or forbidden term gets its
+/// own note, so the warning that says the same is not repeated; the
+/// page-wide reason is not repeated either.
+fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
     let mut out = String::new();
+    let said_by_a_term_note = |w: &str| {
+        let w = w.to_lowercase();
+        pair.terms.iter().any(|t| {
+            (t.honoured == Some(false)
+                && w.contains("pinned term")
+                && w.contains(&t.target.to_lowercase()))
+                || (!t.forbidden_found.is_empty() && w.contains("forbidden rendering"))
+        })
+    };
     for w in &pair.warnings {
+        if Some(w.as_str()) == common || said_by_a_term_note(w) {
+            continue;
+        }
         let _ = write!(out, "<li class=\"warn\">⚠ {}</li>", text_html(w, false));
     }
     let mut seen = std::collections::HashSet::new();
@@ -423,7 +520,6 @@ struct Counts {
     memory: usize,
     human: usize,
     mt: usize,
-    flagged: usize,
     honoured: usize,
     missed: usize,
     forbidden: usize,
@@ -444,9 +540,6 @@ fn counts(doc: &Bitext) -> Counts {
             Origin::Human => c.human += 1,
             Origin::Mt => c.mt += 1,
             Origin::None => {}
-        }
-        if super::is_flagged(p) {
-            c.flagged += 1;
         }
         for t in &p.terms {
             match t.honoured {
@@ -489,6 +582,14 @@ mark.term.forbidden, mark.forbidden { background: var(--badbg); box-shadow: inse
 ul.notes { margin: .3rem 0 0; padding-inline-start: 1.1rem; font-size: .85rem; }
 li.warn, li.missed, li.forbidden { color: var(--bad); }
 li.fuzzy { color: var(--muted); }
+mark sup.tn { font-size: .62em; font-weight: 700; color: var(--muted); padding-inline-start: .1em; }
+mark.term.missed sup.tn { color: var(--bad); }
+.text.missing.quiet { color: var(--muted); font-style: normal; }
+nav.review { margin: .4rem 0 1rem; font-size: .9rem; }
+nav.review ol { margin: .2rem 0 0; padding-inline-start: 1.6rem; }
+nav.review .why { color: var(--bad); }
+nav.review .gist { color: var(--muted); }
+p.notice { margin: .4rem 0 1rem; padding: .5rem .8rem; border-inline-start: 4px solid var(--bad); background: var(--flag); }
 .ctl { font: .7rem/1 ui-monospace, monospace; color: #fff; background: var(--bad); border-radius: 2px; padding: 0 .2em; }
 @page { margin: 1.5cm; }
 @media print {
@@ -525,7 +626,19 @@ pub fn render(doc: &Bitext) -> String {
         escape(&version)
     );
     let _ = writeln!(out, "<title>{}</title>", escape(&flat(&title)));
-    let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>\n<header>");
+    let mut css = CSS.to_string();
+    for (i, colour) in TERM_COLOURS.iter().enumerate() {
+        let _ = writeln!(css, "mark.term.c{} {{ background: {colour}; }}", i + 1);
+    }
+    // A missed or forbidden term keeps its warning look over its colour.
+    css.push_str("mark.term.missed { background: none; }\nmark.term.forbidden { background: var(--badbg); }\n");
+    for n in 1..=HOVER_RULES {
+        let _ = writeln!(
+            css,
+            "tr:has(mark.n{n}:hover) mark.n{n} {{ outline: 2px solid var(--ink); outline-offset: 1px; }}"
+        );
+    }
+    let _ = writeln!(out, "<style>{css}</style>\n</head>\n<body>\n<header>");
     let _ = writeln!(
         out,
         "<h1 lang=\"ar\" dir=\"rtl\">{}</h1>",
@@ -577,7 +690,13 @@ pub fn render(doc: &Bitext) -> String {
             c.segments - c.translated
         ),
     );
-    meta_row(&mut out, "Need review", &c.flagged.to_string());
+    let common = common_reason(doc);
+    let review: Vec<&AlignedPair> = doc
+        .pairs
+        .iter()
+        .filter(|p| needs_review(p, common))
+        .collect();
+    meta_row(&mut out, "Need review", &review.len().to_string());
     let mut terms = format!(
         "{} honoured, {} missed, {} forbidden renderings",
         c.honoured, c.missed, c.forbidden
@@ -602,10 +721,42 @@ pub fn render(doc: &Bitext) -> String {
             ),
         );
     }
-    out.push_str("</dl>\n</header>\n<main>\n<table class=\"bitext\">\n");
+    out.push_str("</dl>\n");
+    if let Some(w) = common {
+        let n = doc.pairs.iter().filter(|p| p.target.is_none()).count();
+        let _ = writeln!(
+            out,
+            "<p class=\"notice\">{n} of {} segments are not translated: {}. The Arabic is shown with its glossary hits.</p>",
+            doc.pairs.len(),
+            text_html(w.strip_prefix("not translated: ").unwrap_or(w), false)
+        );
+    }
+    if !review.is_empty() {
+        let _ = writeln!(
+            out,
+            "<nav class=\"review\" aria-label=\"Segments that need review\"><h2>Need review: {}</h2><ol>",
+            review.len()
+        );
+        for p in &review {
+            let id = escape(&p.id);
+            let why: Vec<&str> = super::flags_of(p)
+                .into_iter()
+                .filter(|f| *f != "fuzzy")
+                .collect();
+            let gist: String = p.source.chars().take(60).collect();
+            let _ = writeln!(
+                out,
+                "<li><a href=\"#seg-{id}\">{id}</a> <span class=\"why\">{}</span> <span class=\"gist\" lang=\"ar\" dir=\"rtl\">{}</span></li>",
+                escape(&why.join(", ")),
+                text_html(&flat(&gist), true)
+            );
+        }
+        out.push_str("</ol></nav>\n");
+    }
+    out.push_str("</header>\n<main>\n<table class=\"bitext\">\n");
     out.push_str("<thead><tr><th lang=\"ar\" dir=\"rtl\">العربية</th><th lang=\"en\" dir=\"ltr\">English</th></tr></thead>\n<tbody>\n");
     for p in &doc.pairs {
-        row(&mut out, p);
+        row(&mut out, p, common);
     }
     out.push_str("</tbody>\n</table>\n</main>\n</body>\n</html>\n");
     out
@@ -716,9 +867,14 @@ mod tests {
             term("طالبان", "Taliban", 107, 113, "طالبان", Some(true)),
         ];
         let html = render(&doc(p));
-        assert!(html.contains("<mark class=\"term\" title=\"روسيا → Russia (glossary; honoured in the English)\">روسيا</mark>"), "{html}");
-        assert!(html.contains("و<mark class=\"term\" title=\"طالبان → Taliban (glossary; honoured in the English)\">طالبان</mark>"), "{html}");
-        assert!(html.contains("<mark class=\"term\" title=\"Russia ← روسيا (glossary)\">Russia</mark> and the <mark class=\"term\" title=\"Taliban ← طالبان (glossary)\">Taliban</mark>&#39;s"), "{html}");
+        // Each term has its number and colour, the same on both sides.
+        assert!(html.contains("<mark class=\"term c1 n1\" data-term=\"1\" title=\"روسيا → Russia (glossary; honoured in the English)\">روسيا<sup class=\"tn\">1</sup></mark>"), "{html}");
+        assert!(html.contains("و<mark class=\"term c2 n2\" data-term=\"2\" title=\"طالبان → Taliban (glossary; honoured in the English)\">طالبان<sup class=\"tn\">2</sup></mark>"), "{html}");
+        assert!(html.contains("<mark class=\"term c1 n1\" data-term=\"1\" title=\"Russia ← روسيا (glossary)\">Russia<sup class=\"tn\">1</sup></mark> and the <mark class=\"term c2 n2\" data-term=\"2\" title=\"Taliban ← طالبان (glossary)\">Taliban<sup class=\"tn\">2</sup></mark>&#39;s"), "{html}");
+        assert!(
+            html.contains("tr:has(mark.n2:hover) mark.n2"),
+            "hovering one side outlines the other"
+        );
     }
 
     #[test]
@@ -726,8 +882,63 @@ mod tests {
         let mut p = pair("روسيا وطالبان", Some("x"));
         p.terms = vec![term("طالبان", "Taliban", 0, 3, "طالبان", Some(false))];
         let html = render(&doc(p));
-        assert!(html.contains("و<mark class=\"term missed\""), "{html}");
+        assert!(
+            html.contains("و<mark class=\"term missed c1 n1\""),
+            "{html}"
+        );
         assert!(html.contains("Pinned term missing"), "{html}");
+    }
+
+    #[test]
+    fn a_missed_term_is_one_note_and_flagged_rows_are_listed_with_links() {
+        let mut p = pair("روسيا وطالبان", Some("Russia and the Taleban"));
+        p.terms = vec![
+            term("طالبان", "Taliban", 107, 113, "طالبان", Some(false)),
+            term("طالبان", "Taliban", 107, 113, "طالبان", Some(false)),
+        ];
+        p.warnings = vec!["pinned term missing after re-request: طالبان → Taliban".into()];
+        let mut ok = pair("نص", Some("text"));
+        ok.id = "p2s1".into();
+        let mut d = doc(p);
+        d.pairs.push(ok);
+        let html = render(&d);
+        let row = &html[html.find("<tr id=\"seg-p1s1\"").unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert_eq!(row.matches("<li").count(), 1, "one note: {row}");
+        assert!(row.contains("Pinned term missing"), "{row}");
+        let nav = &html[html.find("<nav class=\"review\"").expect("a review list")..];
+        let nav = &nav[..nav.find("</nav>").unwrap()];
+        assert!(nav.contains("Need review: 1"), "{nav}");
+        assert!(
+            nav.contains("<a href=\"#seg-p1s1\">p1s1</a>") && nav.contains("term-missed"),
+            "{nav}"
+        );
+        assert!(!nav.contains("p2s1"), "{nav}");
+    }
+
+    #[test]
+    fn an_offline_page_shows_the_arabic_with_one_notice() {
+        let w = "not translated: offline run (no backend configured)";
+        let mut d = doc(pair("روسيا", None));
+        d.pairs[0].warnings = vec![w.into()];
+        for i in 2..=19 {
+            let mut p = pair("طالبان", None);
+            p.id = format!("p{i}s1");
+            p.warnings = vec![w.into()];
+            d.pairs.push(p);
+        }
+        let html = render(&d);
+        assert_eq!(html.matches("not translated").count(), 1, "{html}");
+        assert!(
+            html.contains("19 of 19 segments are not translated"),
+            "{html}"
+        );
+        assert_eq!(html.matches("Not translated").count(), 0);
+        assert!(html.contains(">روسيا</td>") && html.matches(">طالبان</td>").count() == 18);
+        assert!(
+            !html.contains("<nav class=\"review\""),
+            "nothing else to review"
+        );
     }
 
     #[test]
