@@ -951,47 +951,19 @@ fn a_folder_shows_one_bar_in_a_terminal_and_nothing_in_a_pipe() {
         "{err}"
     );
 
-    let tmux_ok = std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !tmux_ok {
-        eprintln!("skipped the terminal half: tmux is not installed (apt-get install tmux)");
+    let Some(screens) = in_tmux(
+        d.path(),
+        "translate in -o out --glossary none.tsv --memory t.sqlite",
+    ) else {
         return;
-    }
-    let socket = format!("tarjama-test-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(["-L", &socket])
-            .args(args)
-            .output()
-            .unwrap()
     };
-    let exe = assert_cmd::cargo::cargo_bin("tarjama");
-    let script = format!(
-        "cd '{}' && env -u TARJAMA_CONFIG HOME='{h}' XDG_CONFIG_HOME='{h}/xc' XDG_DATA_HOME='{h}/xd' '{}' translate in -o out --glossary none.tsv --memory t.sqlite; echo EXIT=$?; sleep 30",
-        d.path().display(),
-        exe.display(),
-        h = d.path().display()
-    );
-    let started = tmux(&["new-session", "-d", "-x", "160", "-y", "40", &script]);
-    assert!(started.status.success(), "{started:?}");
-    let capture = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut bar = None;
-    let mut screen = String::new();
-    while std::time::Instant::now() < deadline {
-        screen = capture();
-        // The last bar seen before the run ended.
-        if let Some(l) = screen.lines().find(|l| l.contains("articles · ETA")) {
-            bar = Some(l.to_string());
-        }
-        if screen.contains("EXIT=") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let _ = tmux(&["kill-server"]);
+    let screen = screens.last().unwrap().clone();
+    // The last bar seen before the run ended.
+    let bar = screens.iter().rev().find_map(|s| {
+        s.lines()
+            .find(|l| l.contains("articles · ETA"))
+            .map(str::to_string)
+    });
     let bar = bar.unwrap_or_else(|| panic!("no bar seen; last screen:\n{screen}"));
     eprintln!("captured in tmux: {bar}");
     assert!(bar.contains("/3 articles"), "{bar}");
@@ -1010,4 +982,99 @@ fn a_folder_shows_one_bar_in_a_terminal_and_nothing_in_a_pipe() {
         "{screen}"
     );
     assert!(!screen.contains("articles · ETA"), "{screen}");
+}
+
+/// Runs `tarjama ARGS` from `dir` in a detached tmux session (a real
+/// terminal) and returns every distinct screen seen until it ended, or
+/// `None` (with a message) when tmux is not installed.
+fn in_tmux(dir: &Path, args: &str) -> Option<Vec<String>> {
+    let tmux_ok = std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tmux_ok {
+        eprintln!("skipped the terminal check: tmux is not installed (apt-get install tmux)");
+        return None;
+    }
+    let socket = format!("tarjama-test-{}-{}", std::process::id(), fastrand::u32(..));
+    let tmux = |a: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket])
+            .args(a)
+            .output()
+            .unwrap()
+    };
+    let exe = assert_cmd::cargo::cargo_bin("tarjama");
+    let script = format!(
+        "cd '{h}' && env -u TARJAMA_CONFIG HOME='{h}' XDG_CONFIG_HOME='{h}/xc' XDG_DATA_HOME='{h}/xd' '{}' {args}; echo EXIT=$?; sleep 30",
+        exe.display(),
+        h = dir.display()
+    );
+    let started = tmux(&["new-session", "-d", "-x", "160", "-y", "40", &script]);
+    assert!(started.status.success(), "{started:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut screens: Vec<String> = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+        let done = screen.contains("EXIT=");
+        if screens.last() != Some(&screen) {
+            screens.push(screen);
+        }
+        if done {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+    let _ = tmux(&["kill-server"]);
+    Some(screens)
+}
+
+/// One article whose pinned terms the engine keeps missing: the bar starts
+/// as a spinner, not a full 0/0 bar, and says when it re-asks.
+#[test]
+fn one_article_shows_no_empty_bar_and_a_label_while_re_asking() {
+    let d = tempfile::tempdir().unwrap();
+    let fake = support::Fake::new();
+    fake.set_latency(std::time::Duration::from_millis(250));
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    std::fs::write(
+        d.path().join("tarjama.toml"),
+        format!(
+            "[backends.llm]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\nbatch_size = 4\nconcurrency = 1\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("glossaries/seed-article.tsv"),
+        d.path().join("g.tsv"),
+    )
+    .unwrap();
+    seed_into(d.path(), "a.txt");
+    let Some(screens) = in_tmux(
+        d.path(),
+        "translate a.txt -o a.html --glossary g.tsv --memory t.sqlite",
+    ) else {
+        return;
+    };
+    let last = screens.last().unwrap();
+    assert!(last.contains("EXIT=3") || last.contains("EXIT=0"), "{last}");
+    assert!(
+        screens.iter().all(|s| !s.contains("0/0")),
+        "an empty 0/0 bar was drawn:\n{}",
+        screens.join("\n----\n")
+    );
+    let label = screens
+        .iter()
+        .find_map(|s| {
+            s.lines()
+                .find(|l| l.contains("re-asking"))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| panic!("no re-asking label:\n{}", screens.join("\n----\n")));
+    eprintln!("captured in tmux: {label}");
+    assert!(
+        label.contains("segments") && label.contains("missed pinned terms"),
+        "{label}"
+    );
 }
