@@ -317,11 +317,10 @@ fn a_folder_lists_what_it_skips_and_one_article_may_go_to_a_file() {
         .stderr(contains("skipped in/b.text: not a *.txt file"))
         .stderr(contains("skipped in/c.html: a web page"))
         .stderr(contains("skipped in/old: a folder"));
-    assert!(
-        std::fs::read_to_string(d.path().join("x.html"))
-            .unwrap()
-            .contains("<html")
-    );
+    let page = std::fs::read_to_string(d.path().join("x.html")).unwrap();
+    assert!(page.contains("<html"));
+    // Offline: the Arabic with one notice, not "not translated" on every row.
+    assert_eq!(page.matches("not translated").count(), 1);
     // Several articles still need a folder.
     seed_into(&dir, "d.txt");
     tarjama(d.path())
@@ -784,12 +783,13 @@ fn readme_names_the_glossary_flags_the_cli_has() {
 #[test]
 fn a_dry_run_foresees_exactly_what_the_real_run_sends() {
     let d = tempfile::tempdir().unwrap();
-    let fake = support::Fake::new();
+    let key = "sk-daily-dry-run-secret-4711";
+    let fake = support::Fake::with_key(key);
     let server = support::serve_in_background(support::openai(fake.clone()));
     std::fs::write(
         d.path().join("tarjama.toml"),
         format!(
-            "[backends.llm]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\nbatch_size = 4\nconcurrency = 1\n",
+            "[backends.llm]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\napi_key_env = \"DAILY_LLM_KEY\"\nbatch_size = 4\nconcurrency = 1\n",
             server.url()
         ),
     )
@@ -808,7 +808,13 @@ fn a_dry_run_foresees_exactly_what_the_real_run_sends() {
         "--memory",
         "m.sqlite",
     ];
-    let dry = stdout_of(tarjama(d.path()).args(args).args(["--dry-run", "--show"]));
+    let dry = stdout_of(
+        tarjama(d.path())
+            .env("DAILY_LLM_KEY", key)
+            .args(args)
+            .args(["--dry-run", "--show"]),
+    );
+    assert!(!dry.contains(key), "the key is never shown");
     assert_eq!(fake.log.count(), 0, "a dry run sends nothing");
     assert!(!d.path().join("in.jsonl").exists());
     // Per request: "request N: K segments (ids), C characters of text, B bytes sent".
@@ -839,6 +845,7 @@ fn a_dry_run_foresees_exactly_what_the_real_run_sends() {
     );
     // The real run.
     let run = tarjama(d.path())
+        .env("DAILY_LLM_KEY", key)
         .args(args)
         .args(["-o", "out.jsonl"])
         .assert()
