@@ -27,12 +27,14 @@ fn starter() -> Vec<PathBuf> {
     v
 }
 
-/// The command, run from an empty directory with no config file around.
+/// The command, run from an empty directory with no config file and no
+/// installed glossaries around.
 fn tarjama(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("tarjama").unwrap();
     c.current_dir(dir)
         .env_remove("TARJAMA_CONFIG")
-        .env("XDG_CONFIG_HOME", dir.join("no-config"));
+        .env("XDG_CONFIG_HOME", dir.join("no-config"))
+        .env("XDG_DATA_HOME", dir.join("no-data"));
     c
 }
 

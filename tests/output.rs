@@ -15,7 +15,11 @@ const XSD: &str = "tests/fixtures/xsd";
 
 fn tarjama() -> Command {
     let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.env_remove("TARJAMA_CONFIG");
+    // No glossaries installed in the user data dir may stand in for ./glossaries.
+    c.env_remove("TARJAMA_CONFIG").env(
+        "XDG_DATA_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-user-data"),
+    );
     c
 }
 
