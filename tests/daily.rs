@@ -215,6 +215,28 @@ fn output_to_a_fifo_is_written_into_never_replaced() {
     assert!(fifo.is_still_a_fifo());
     let got = String::from_utf8(fifo.received()).unwrap();
     assert_eq!(header(&got)["type"], "header");
+    // glossary export -o FIFO: no --force needed, nothing replaced.
+    std::fs::write(d.path().join("g.tsv"), "source\ttarget\nطالبان\tTaliban\n").unwrap();
+    let fifo = Fifo::new(d.path().join("pipe4"));
+    tarjama(d.path())
+        .args([
+            "glossary",
+            "--glossary",
+            "g.tsv",
+            "export",
+            "--to",
+            "csv",
+            "-o",
+            "pipe4",
+        ])
+        .assert()
+        .success();
+    assert!(fifo.is_still_a_fifo());
+    assert!(
+        String::from_utf8(fifo.received())
+            .unwrap()
+            .contains("Taliban")
+    );
     // memory export -o FIFO
     let fifo = Fifo::new(d.path().join("pipe3"));
     tarjama(d.path())
@@ -353,6 +375,11 @@ fn html_utf16_without_bom_and_empty_input() {
         .assert()
         .code(1)
         .stderr(contains("page.html: this is a web page (HTML)"));
+    tarjama(d.path())
+        .args(["segment", "page.html"])
+        .assert()
+        .code(1)
+        .stderr(contains("page.html: this is a web page (HTML)"));
     // A saved page under a .txt name is caught by its content.
     std::fs::write(
         d.path().join("saved.txt"),
@@ -376,6 +403,13 @@ fn html_utf16_without_bom_and_empty_input() {
             "u16.txt: the file is UTF-16 (little-endian, without a byte-order mark)",
         ))
         .stderr(contains("iconv -f UTF-16LE"));
+    tarjama(d.path())
+        .args(["segment", "u16.txt"])
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "UTF-16 (little-endian, without a byte-order mark)",
+        ));
     // Empty: a warning and an empty document.
     std::fs::write(d.path().join("empty.txt"), "\n  \n").unwrap();
     tarjama(d.path())

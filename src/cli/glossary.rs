@@ -481,7 +481,8 @@ fn run_check(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
 fn emit(text: &str, output: Option<&Path>, force: bool) -> anyhow::Result<()> {
     match output {
         Some(p) => {
-            if p.exists() && !force {
+            // Only a file would be replaced; a FIFO or device is written into.
+            if std::fs::metadata(p).is_ok_and(|m| m.is_file()) && !force {
                 bail!("{} exists; pass --force to replace it", p.display());
             }
             edit::write_atomic(p, text.as_bytes())?;
