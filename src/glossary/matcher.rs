@@ -31,16 +31,39 @@ use super::{Entry, Glossary};
 use crate::model::{Segment, TermHit};
 use crate::normalize::{key, normalize};
 
-/// Suffixes an entry that is not a name may carry.
-const POSSESSIVES: [&str; 9] = ["ه", "ها", "هم", "هما", "هن", "نا", "ك", "كم", "ي"];
-const PLURALS: [&str; 4] = ["ان", "ين", "ون", "ات"];
+/// The clitic and suffix rules, as data (`affixes.toml`, beside this file).
+const AFFIXES: &str = include_str!("affixes.toml");
 
-/// Whether `s` is an allowed suffix.
+/// The rules of `affixes.toml`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Affixes {
+    pub conjunctions: Vec<char>,
+    pub prepositions: Vec<char>,
+    pub article: String,
+    pub lam: char,
+    pub possessives: Vec<String>,
+    pub plurals: Vec<String>,
+    pub plurals_with_possessive: Vec<String>,
+    pub min_stem_letters: usize,
+    pub never_suffix_letters: Vec<char>,
+}
+
+/// The built-in rules (parsed once).
+pub fn affixes() -> &'static Affixes {
+    static RULES: OnceLock<Affixes> = OnceLock::new();
+    RULES.get_or_init(|| toml::from_str(AFFIXES).expect("affixes.toml is valid"))
+}
+
+/// Whether `s` (normalised) is an allowed suffix.
 pub fn is_suffix(s: &str) -> bool {
-    POSSESSIVES.contains(&s)
-        || PLURALS.contains(&s)
-        || s.strip_prefix("ات")
-            .is_some_and(|p| POSSESSIVES.contains(&p))
+    let r = affixes();
+    let has = |list: &[String], x: &str| list.iter().any(|p| p == x);
+    has(&r.possessives, s)
+        || has(&r.plurals, s)
+        || r.plurals_with_possessive.iter().any(|p| {
+            s.strip_prefix(p.as_str())
+                .is_some_and(|x| has(&r.possessives, x))
+        })
 }
 
 /// Whether `p` (normalised) is an allowed proclitic chain:
@@ -48,19 +71,31 @@ pub fn is_suffix(s: &str) -> bool {
 /// characters of the article at its end (2 for ال, 1 for the لل's second
 /// ل, 0 for none), or None when `p` is not a chain.
 pub fn proclitic_chain(p: &[char]) -> Option<usize> {
+    let r = affixes();
     let mut i = 0;
-    if matches!(p.get(i), Some('و' | 'ف')) {
+    if p.first().is_some_and(|c| r.conjunctions.contains(c)) {
         i += 1;
     }
     let rest = &p[i..];
-    match rest {
-        [] => Some(0),
-        ['ب' | 'ك' | 'ل'] => Some(0),
-        ['ا', 'ل'] => Some(2),
-        ['ب' | 'ك', 'ا', 'ل'] => Some(2),
-        ['ل', 'ل'] => Some(1),
-        _ => None,
+    let article: Vec<char> = r.article.chars().collect();
+    if rest.is_empty() {
+        return Some(0);
     }
+    let (prep, after) = match rest.first() {
+        Some(c) if r.prepositions.contains(c) => (Some(*c), &rest[1..]),
+        _ => (None, rest),
+    };
+    if after.is_empty() {
+        return prep.map(|_| 0);
+    }
+    if after == article.as_slice() && prep != Some(r.lam) {
+        return Some(article.len());
+    }
+    // ل + ال is written لل: the article's alef is dropped
+    if prep == Some(r.lam) && after == &article[1..] {
+        return Some(article.len() - 1);
+    }
+    None
 }
 
 /// Letters and digits (after normalisation), with fast paths for ASCII and
@@ -215,8 +250,11 @@ impl Matcher {
         // (start byte, end byte, pattern) of candidates that pass the checks,
         // start being where the term starts (the article included).
         let mut cands: Vec<(usize, usize, usize)> = Vec::new();
+        // the letters as written (ة and ى kept), built when a suffix is read
+        let written = std::cell::OnceCell::new();
+        let as_written = || written.get_or_init(|| as_written(&n, orig)).as_str();
         let mut consider = |pi: usize, s: usize, e: usize| {
-            if let Some(start) = self.check(&self.patterns[pi], hay, s, e) {
+            if let Some(start) = self.check(&self.patterns[pi], hay, s, e, &as_written) {
                 cands.push((start, e, pi));
             }
         };
@@ -298,7 +336,14 @@ impl Matcher {
 
     /// Boundary, clitic and suffix checks for a candidate at `s..e` (bytes
     /// of `hay`); the start of the term (article included) if it passes.
-    fn check(&self, p: &Pattern, hay: &str, s: usize, e: usize) -> Option<usize> {
+    fn check<'w>(
+        &self,
+        p: &Pattern,
+        hay: &str,
+        s: usize,
+        e: usize,
+        written: &impl Fn() -> &'w str,
+    ) -> Option<usize> {
         let mut start = s;
         if p.starts_word || p.article {
             // up to 4 word characters before the pattern: the proclitics
@@ -330,11 +375,13 @@ impl Matcher {
         if p.ends_word {
             let rest = &hay[e..];
             let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
-            let suffix = &rest[..end];
+            // the suffix is read on the letters as written (same byte
+            // offsets as `hay`): ة is never ه, ى never ي
+            let suffix = || &written()[e..e + end];
             let ok = match p.suffix {
-                Suffix::None => suffix.is_empty(),
-                Suffix::Optional => suffix.is_empty() || is_suffix(suffix),
-                Suffix::Required => is_suffix(suffix),
+                Suffix::None => end == 0,
+                Suffix::Optional => end == 0 || is_suffix(suffix()),
+                Suffix::Required => end != 0 && is_suffix(suffix()),
             };
             if !ok {
                 return None;
@@ -444,7 +491,8 @@ fn chain_ends(word: &str) -> impl Iterator<Item = usize> + '_ {
     for (i, (b, c)) in word.char_indices().take(4).enumerate() {
         let k = i + 1;
         chars[i] = c;
-        if !matches!(c, 'و' | 'ف' | 'ب' | 'ك' | 'ل' | 'ا') {
+        let r = affixes();
+        if !(r.conjunctions.contains(&c) || r.prepositions.contains(&c) || r.article.contains(c)) {
             break;
         }
         if proclitic_chain(&chars[..k]).is_some() {
@@ -455,15 +503,46 @@ fn chain_ends(word: &str) -> impl Iterator<Item = usize> + '_ {
     ends.into_iter().take(n)
 }
 
+/// The normalised text with the letters that fold onto suffix letters put
+/// back as written (ة for ه, ى for ي; see `never_suffix_letters`), so that
+/// byte offsets are those of the normalised text.
+fn as_written(n: &crate::normalize::Normalized, orig: &[char]) -> String {
+    let barred = &affixes().never_suffix_letters;
+    n.text
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match c {
+            'ه' | 'ي' => {
+                let o = orig.get(n.map[i]).copied().unwrap_or(c);
+                match (c, barred.contains(&o)) {
+                    ('ه', true) => 'ة',
+                    ('ي', true) => 'ى',
+                    _ => c,
+                }
+            }
+            c => c,
+        })
+        .collect()
+}
+
 /// The patterns for one normalised form `k` (written `form`).
 fn expand(k: &str, form: &str, name: bool) -> Vec<(String, bool, Suffix)> {
-    let suffix = if name { Suffix::None } else { Suffix::Optional };
-    let (stem, article) = match k.strip_prefix("ال") {
+    let (stem, article) = match k.strip_prefix(affixes().article.as_str()) {
         // the article, when something word-like follows it
         Some(rest) if rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 => {
             (rest.to_string(), true)
         }
         _ => (k.to_string(), false),
+    };
+    // a suffix only after a plausible stem: the last word has enough letters
+    let last_word = stem.rsplit(' ').next().unwrap_or("");
+    let long_enough =
+        last_word.chars().filter(|c| is_word(*c)).count() >= affixes().min_stem_letters;
+    let takes_suffix = !name && long_enough;
+    let suffix = if takes_suffix {
+        Suffix::Optional
+    } else {
+        Suffix::None
     };
     let mut out = vec![(stem.clone(), article, suffix)];
     let ends_in_teh_marbuta = form
@@ -471,7 +550,7 @@ fn expand(k: &str, form: &str, name: bool) -> Vec<(String, bool, Suffix)> {
         .rev()
         .find(|c| !crate::normalize::is_attached_mark(*c))
         == Some('ة');
-    if !name && ends_in_teh_marbuta {
+    if takes_suffix && ends_in_teh_marbuta {
         let base = &stem[..stem.len() - 'ه'.len_utf8()];
         if !base.is_empty() {
             out.push((format!("{base}ت"), article, Suffix::Required));
@@ -512,6 +591,57 @@ mod tests {
 
     fn hits(m: &Matcher, text: &str) -> Vec<String> {
         surfaces(m, text).into_iter().map(|x| x.0).collect()
+    }
+
+    /// The examples of issue 10: a term never matches inside a longer word.
+    #[test]
+    fn suffixes_are_read_on_the_letters_as_written() {
+        let g = Glossary::new(vec![
+            entry("سلام", "peace", Some("term"), &[]),
+            entry("عمل", "labour", Some("term"), &[]),
+            entry("حرب", "war", Some("term"), &[]),
+            entry("ال", "the", Some("term"), &[]),
+        ]);
+        let m = g.matcher();
+        for text in [
+            "السلامة",
+            "العملة",
+            "حربة",
+            "إلى",
+            "الى",
+            "بالسلامة",
+            "حربى",
+            "ﺣﺮﺑﺔ",
+        ] {
+            assert!(hits(&m, text).is_empty(), "{text}: {:?}", hits(&m, text));
+        }
+        // the same words with a real suffix still match
+        assert_eq!(hits(&m, "سلامه"), ["سلام"]);
+        assert_eq!(hits(&m, "حربهم"), ["حرب"]);
+        assert_eq!(hits(&m, "عملي"), ["عمل"]);
+        assert_eq!(hits(&m, "والحرب"), ["حرب"]);
+        // a two-letter entry takes no suffix at all
+        assert!(hits(&m, "الي").is_empty());
+        assert!(hits(&m, "الها").is_empty());
+    }
+
+    #[test]
+    fn teh_marbuta_entries_keep_their_forms_as_written() {
+        let m = one("سلامة", Some("term"));
+        assert_eq!(hits(&m, "السلامة"), ["السلامة"].map(|s| s[4..].to_string()));
+        assert_eq!(hits(&m, "سلامته"), ["سلامت"]);
+        // ة written as ه (a common spelling) is still the entry
+        assert_eq!(hits(&m, "سلامه"), ["سلامه"]);
+    }
+
+    #[test]
+    fn rules_are_data() {
+        let r = affixes();
+        assert!(r.conjunctions.contains(&'و') && r.prepositions.contains(&'ل'));
+        assert_eq!(r.article, "ال");
+        assert!(r.min_stem_letters >= 3);
+        assert!(r.never_suffix_letters.contains(&'ة') && r.never_suffix_letters.contains(&'ى'));
+        assert!(is_suffix("اتها") && !is_suffix("ة") && !is_suffix("ى"));
     }
 
     #[test]
