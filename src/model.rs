@@ -79,6 +79,10 @@ pub struct TermHit {
     /// English renderings that must not appear.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbidden: Vec<String>,
+    /// From an `ambiguous` entry: a hint, never required wording, never
+    /// re-requested, not a finding when the English lacks it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
 }
 
 /// A pinned term as it is passed to a backend: the Arabic and its English.

@@ -331,10 +331,11 @@ impl Prepared {
     }
 }
 
-/// The pinned terms of a segment's hits, once each, in order of appearance.
+/// The pinned terms of a segment's hits, once each, in order of appearance
+/// (the hits of `ambiguous` entries are hints, not pinned terms).
 pub fn pinned_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
     let mut out: Vec<PinnedTerm> = Vec::new();
-    for h in hits {
+    for h in hits.iter().filter(|h| !h.ambiguous) {
         if !out
             .iter()
             .any(|t| t.source == h.source && t.target == h.target)

@@ -146,6 +146,10 @@ pub struct ImportArgs {
     /// Its format (default: from the extension: .tbx, .csv, .tsv, .txt/.tab/.utf8 = OmegaT).
     #[arg(long, value_enum)]
     pub from: Option<ConvFormat>,
+    /// The columns of a CSV or TSV file in order, when its header does not
+    /// name them (e.g. `ar,en,-,note`; `-` skips a column).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub columns: Option<Vec<String>>,
     /// Write the TSV here instead of standard output.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -353,9 +357,15 @@ fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outc
 fn run_remove(global: &GlobalArgs, args: &Args, a: &RemoveArgs) -> anyhow::Result<Outcome> {
     let path = edit_target(args, &a.file)?;
     match edit::remove(&path, &a.source) {
-        Ok(lines) => {
-            for l in lines {
-                println!("removed {}:{l}: {}", path.display(), a.source);
+        Ok(removed) => {
+            for e in removed {
+                let line = e.location.as_ref().map_or(0, |l| l.line);
+                println!(
+                    "removed {}:{line}: {} → {}",
+                    path.display(),
+                    e.source,
+                    e.target
+                );
             }
             Ok(Outcome::Success)
         }
@@ -383,6 +393,20 @@ fn run_remove(global: &GlobalArgs, args: &Args, a: &RemoveArgs) -> anyhow::Resul
 fn run_list(global: &GlobalArgs, args: &Args, a: &ListArgs) -> anyhow::Result<Outcome> {
     let g = load(global, args)?;
     let want = a.kind.as_ref().map(|k| k.to_lowercase());
+    if let Some(k) = &want {
+        let used = |k: &str| g.entries().iter().any(|e| e.kind.as_deref() == Some(k));
+        if !tarjama::glossary::is_known_kind(k) && !used(k) {
+            let mut known: Vec<String> = tarjama::glossary::NAME_KINDS
+                .iter()
+                .chain(tarjama::glossary::TERM_KINDS.iter())
+                .map(|s| s.to_string())
+                .chain(g.entries().iter().filter_map(|e| e.kind.clone()))
+                .collect();
+            known.sort();
+            known.dedup();
+            bail!("unknown kind `{k}`; the kinds are: {}", known.join(", "));
+        }
+    }
     let entries: Vec<&Entry> = g
         .entries()
         .iter()
@@ -474,7 +498,12 @@ fn run_import(a: &ImportArgs) -> anyhow::Result<Outcome> {
         })?,
     };
     let text = read_path(&a.file)?;
-    let entries = format::import(&text, &a.file.display().to_string(), from)?;
+    let entries = format::import_with(
+        &text,
+        &a.file.display().to_string(),
+        from,
+        a.columns.as_deref(),
+    )?;
     emit(
         &format::export(&entries, GFormat::Tsv)?,
         a.output.as_deref(),

@@ -203,6 +203,8 @@ pub fn add(
             "kind" => e.kind.clone().unwrap_or_default(),
             "forbidden" => e.forbidden.join("|"),
             "note" => e.note.clone().unwrap_or_default(),
+            "not_in" => e.not_in.join("|"),
+            "ambiguous" if e.ambiguous => "yes".to_string(),
             _ => String::new(),
         })
         .collect();
@@ -230,17 +232,31 @@ fn same_path(a: &Path, b: &Path) -> bool {
 
 /// Remove every entry whose source is `source` (after normalisation) from
 /// the glossary at `path`. Returns the removed lines' numbers.
-pub fn remove(path: &Path, source: &str) -> Result<Vec<usize>, GlossaryError> {
+pub fn remove(path: &Path, source: &str) -> Result<Vec<Entry>, GlossaryError> {
     let (bom, text) = read_keeping_bom(path)?;
     let file = parse_tsv(&text, path);
     let h = file.require_header()?;
     let want = key(source);
     let si = h.index("source").expect("checked by require_header");
-    let lines: Vec<usize> = file
+    let rows: Vec<&super::RawRow> = file
         .rows
         .iter()
         .filter(|r| r.cells.get(si).is_some_and(|c| key(c) == want))
-        .map(|r| r.line)
+        .collect();
+    let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+    // what was removed, as the file had it (not as it was typed)
+    let removed: Vec<Entry> = rows
+        .iter()
+        .map(|r| {
+            file.entry(h, r).unwrap_or_else(|_| {
+                let mut e = Entry::new(r.cells[si].trim(), "");
+                e.location = Some(super::Location {
+                    path: path.to_path_buf(),
+                    line: r.line,
+                });
+                e
+            })
+        })
         .collect();
     if lines.is_empty() {
         return Err(GlossaryError::NotFound(format!(
@@ -265,7 +281,7 @@ pub fn remove(path: &Path, source: &str) -> Result<Vec<usize>, GlossaryError> {
         out.push_str(piece);
     }
     write_with_bom(path, bom, &out)?;
-    Ok(lines)
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -296,7 +312,14 @@ mod tests {
                 .nth(line - 1)
                 .unwrap();
             assert!(nth.starts_with("موسكو\tMoscow"), "{line} {after:?}");
-            assert_eq!(remove(&p, "موسكو").unwrap(), vec![line]);
+            assert_eq!(
+                remove(&p, "موسكو")
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.location.as_ref().unwrap().line)
+                    .collect::<Vec<_>>(),
+                vec![line]
+            );
             assert_eq!(std::fs::read(&p).unwrap(), original.as_bytes());
         }
     }

@@ -157,6 +157,10 @@ pub struct Matcher {
     /// Every pattern starts with a letter or digit: searches can be
     /// anchored at word starts and after proclitics only.
     word_starts_only: bool,
+    /// The `not_in` phrases of the entries, searched like spellings; a hit
+    /// inside one of its entry's phrases is dropped.
+    blockers: Vec<Pattern>,
+    blocker_trie: Trie,
 }
 
 impl Matcher {
@@ -197,7 +201,29 @@ impl Matcher {
             }
         }
         let word_starts_only = patterns.iter().all(|p| p.starts_word);
+        let mut blockers = Vec::new();
+        let mut blocker_texts = Vec::new();
+        for (i, e) in glossary.entries().iter().enumerate() {
+            for phrase in &e.not_in {
+                let k = key(phrase);
+                for (text, article, suffix) in expand(&k, phrase, false) {
+                    if text.is_empty() || !text.starts_with(is_word) {
+                        continue;
+                    }
+                    blocker_texts.push(text);
+                    blockers.push(Pattern {
+                        entry: i,
+                        article,
+                        suffix,
+                        starts_word: true,
+                        ends_word: blocker_texts.last().unwrap().ends_with(is_word),
+                    });
+                }
+            }
+        }
         Matcher {
+            blocker_trie: Trie::build(&blocker_texts),
+            blockers,
             trie: Trie::build(&texts),
             texts,
             ac: OnceLock::new(),
@@ -229,6 +255,7 @@ impl Matcher {
                     target: e.target.clone(),
                     kind: e.kind.clone(),
                     forbidden: e.forbidden.clone(),
+                    ambiguous: e.ambiguous,
                 }
             })
             .collect()
@@ -286,6 +313,17 @@ impl Matcher {
         if cands.is_empty() {
             return Vec::new();
         }
+        if !self.blockers.is_empty() {
+            let blocked = self.blocked_spans(hay, &as_written);
+            if !blocked.is_empty() {
+                cands.retain(|&(s, e, pi)| {
+                    let entry = self.patterns[pi].entry;
+                    !blocked
+                        .iter()
+                        .any(|&(bs, be, be_entry)| be_entry == entry && bs <= s && e <= be)
+                });
+            }
+        }
         // leftmost, then longest, then the higher-precedence entry
         cands.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then_with(|| {
@@ -330,6 +368,34 @@ impl Matcher {
                 start: os,
                 end: oe,
             });
+        }
+        out
+    }
+
+    /// Where the `not_in` phrases stand in `hay`: (start, end of the last
+    /// word, entry) in bytes.
+    fn blocked_spans<'w>(
+        &self,
+        hay: &str,
+        written: &impl Fn() -> &'w str,
+    ) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        let mut prev_word = false;
+        for (b, c) in hay.char_indices() {
+            let w = is_word(c);
+            if w && !prev_word {
+                for q in chain_ends(&hay[b..]) {
+                    self.blocker_trie.walk(hay.as_bytes(), b + q, |pi, e| {
+                        let p = &self.blockers[pi];
+                        if let Some(start) = self.check(p, hay, b + q, e, written) {
+                            let rest = &hay[e..];
+                            let end = e + rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+                            out.push((start.min(b + q), end, p.entry));
+                        }
+                    });
+                }
+            }
+            prev_word = w;
         }
         out
     }
@@ -632,6 +698,41 @@ mod tests {
         assert_eq!(hits(&m, "سلامته"), ["سلامت"]);
         // ة written as ه (a common spelling) is still the entry
         assert_eq!(hits(&m, "سلامه"), ["سلامه"]);
+    }
+
+    #[test]
+    fn not_in_phrases_block_their_entry_only() {
+        let mut muscat = entry("مسقط", "Muscat", Some("capital"), &[]);
+        muscat.not_in = vec!["مسقط رأس".into()];
+        let mut benin = entry("بنين", "Benin", Some("country"), &[]);
+        benin.not_in = vec!["البنين".into()];
+        let m =
+            Glossary::new(vec![muscat, benin, entry("رأس", "head", Some("term"), &[])]).matcher();
+        assert_eq!(hits(&m, "عاد إلى مسقط رأسه"), ["رأس"]);
+        assert_eq!(hits(&m, "في مسقط رأسها"), ["رأس"]);
+        assert_eq!(hits(&m, "وصل إلى مسقط أمس"), ["مسقط"]);
+        assert!(hits(&m, "مدرسة للبنين").is_empty());
+        assert!(hits(&m, "والبنين والبنات").is_empty());
+        assert_eq!(hits(&m, "زار بنين وتوغو"), ["بنين"]);
+        assert_eq!(hits(&m, "وفي بنين"), ["بنين"]);
+    }
+
+    #[test]
+    fn ambiguous_is_carried_to_the_hit() {
+        let mut e = entry("المغرب", "Morocco", Some("country"), &[]);
+        e.ambiguous = true;
+        let m = Glossary::new(vec![e]).matcher();
+        let seg = Segment {
+            id: "p1s1".into(),
+            para: 1,
+            index: 1,
+            text: "زار المغرب".into(),
+            start: 0,
+            end: 10,
+        };
+        let h = m.find(&seg);
+        assert_eq!(h.len(), 1);
+        assert!(h[0].ambiguous);
     }
 
     #[test]
