@@ -46,6 +46,7 @@ pub struct Affixes {
     pub plurals_with_possessive: Vec<String>,
     pub min_stem_letters: usize,
     pub never_suffix_letters: Vec<char>,
+    pub never_article_letters: Vec<char>,
 }
 
 /// The built-in rules (parsed once).
@@ -129,6 +130,10 @@ struct Pattern {
     suffix: Suffix,
     starts_word: bool,
     ends_word: bool,
+    /// For entries shorter than `min_stem_letters`: the spelling as written
+    /// (alef forms, ة and ى kept), which the text must have (أن, إن and آن
+    /// are three words; كان is not ك + آن).
+    exact: Option<String>,
 }
 
 /// A hit inside one text, in character offsets of that text.
@@ -187,6 +192,7 @@ impl Matcher {
                         suffix,
                         starts_word: is_word(chars[0]),
                         ends_word: is_word(*chars.last().unwrap()),
+                        exact: short_written(&text, form, article),
                     };
                     match by_text.get(&text) {
                         // a later (higher-precedence) entry takes the spelling
@@ -217,6 +223,7 @@ impl Matcher {
                         suffix,
                         starts_word: true,
                         ends_word: blocker_texts.last().unwrap().ends_with(is_word),
+                        exact: None,
                     });
                 }
             }
@@ -411,11 +418,18 @@ impl Matcher {
         written: &impl Fn() -> &'w str,
     ) -> Option<usize> {
         let mut start = s;
+        if let Some(x) = &p.exact
+            && written().get(s..e) != Some(x.as_str())
+        {
+            return None;
+        }
         if p.starts_word || p.article {
-            // up to 4 word characters before the pattern: the proclitics
+            // up to 4 word characters before the pattern: the proclitics,
+            // read as written (أل is not the article)
             let mut pre = [(0usize, ' '); 4];
             let mut np = 0;
-            for (b, c) in hay[..s].char_indices().rev() {
+            let w = if s > 0 { written() } else { hay };
+            for (b, c) in w[..s].char_indices().rev() {
                 if !is_word(c) {
                     break;
                 }
@@ -569,26 +583,51 @@ fn chain_ends(word: &str) -> impl Iterator<Item = usize> + '_ {
     ends.into_iter().take(n)
 }
 
-/// The normalised text with the letters that fold onto suffix letters put
-/// back as written (ة for ه, ى for ي; see `never_suffix_letters`), so that
-/// byte offsets are those of the normalised text.
+/// The normalised text with the letters that fold onto clitic and suffix
+/// letters put back as written (ة for ه, ى for ي, أ إ آ for ا; see
+/// `never_suffix_letters` and `never_article_letters`), so that byte
+/// offsets are those of the normalised text.
 fn as_written(n: &crate::normalize::Normalized, orig: &[char]) -> String {
-    let barred = &affixes().never_suffix_letters;
+    let r = affixes();
     n.text
         .chars()
         .enumerate()
         .map(|(i, c)| match c {
-            'ه' | 'ي' => {
+            'ه' | 'ي' | 'ا' => {
                 let o = orig.get(n.map[i]).copied().unwrap_or(c);
-                match (c, barred.contains(&o)) {
-                    ('ه', true) => 'ة',
-                    ('ي', true) => 'ى',
+                match c {
+                    'ه' if r.never_suffix_letters.contains(&o) => 'ة',
+                    'ي' if r.never_suffix_letters.contains(&o) => 'ى',
+                    // the alef as written (same width in UTF-8)
+                    'ا' if r.never_article_letters.contains(&o) => match o {
+                        'ﺃ' | 'ﺄ' => 'أ',
+                        'ﺇ' | 'ﺈ' => 'إ',
+                        'ﺁ' | 'ﺂ' => 'آ',
+                        o => o,
+                    },
                     _ => c,
                 }
             }
             c => c,
         })
         .collect()
+}
+
+/// For a pattern `text` shorter than `min_stem_letters` letters (the
+/// article excluded), the letters of `form` as written.
+fn short_written(text: &str, form: &str, article: bool) -> Option<String> {
+    if text.chars().filter(|c| is_word(*c)).count() >= affixes().min_stem_letters {
+        return None;
+    }
+    let n = normalize(form.trim());
+    let chars: Vec<char> = form.trim().chars().collect();
+    let w = as_written(&n, &chars);
+    let w = if article {
+        w.get(affixes().article.len()..).unwrap_or("").to_string()
+    } else {
+        w
+    };
+    Some(w.trim().to_string())
 }
 
 /// The patterns for one normalised form `k` (written `form`).
@@ -733,6 +772,25 @@ mod tests {
         let h = m.find(&seg);
         assert_eq!(h.len(), 1);
         assert!(h[0].ambiguous);
+    }
+
+    /// Collisions the 100,000-word test found: a hamza alef is never the
+    /// article, and a short entry matches only as written.
+    #[test]
+    fn the_article_and_short_entries_as_written() {
+        let g = Glossary::new(vec![
+            entry("الأمة", "the nation", Some("term"), &[]),
+            entry("آن", "time", Some("term"), &[]),
+            entry("وانا", "T", Some("term"), &[]),
+        ]);
+        let m = g.matcher();
+        for text in ["آلامه", "كان", "کان", "ألوانا", "إن", "أن"] {
+            assert!(hits(&m, text).is_empty(), "{text}: {:?}", hits(&m, text));
+        }
+        assert_eq!(hits(&m, "والأمة"), ["الأمة"]);
+        assert_eq!(hits(&m, "للأمة"), ["لأمة"]);
+        assert_eq!(hits(&m, "الآن"), ["آن"]);
+        assert_eq!(hits(&m, "وآن"), ["آن"]);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub mod lint;
 pub mod matcher;
 pub mod suggest;
 
+#[cfg(test)]
+mod collisions;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
