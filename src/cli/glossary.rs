@@ -260,6 +260,9 @@ struct JsonHit<'a> {
     surface: &'a str,
     source: &'a str,
     target: &'a str,
+    /// From an `ambiguous` entry: a hint, not pinned.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ambiguous: bool,
 }
 
 fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<Outcome> {
@@ -289,6 +292,9 @@ fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<
                     if tarjama::normalize::key(&h.surface) != tarjama::normalize::key(&h.source) {
                         write!(out, "\t({})", h.source)?;
                     }
+                    if h.ambiguous {
+                        write!(out, "\t[hint: ambiguous entry, not pinned]")?;
+                    }
                     writeln!(out)?;
                 }
             }
@@ -303,6 +309,7 @@ fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<
                             surface: &h.surface,
                             source: &h.source,
                             target: &h.target,
+                            ambiguous: h.ambiguous,
                         },
                     )?;
                     writeln!(out)?;

@@ -67,7 +67,10 @@ fn explains(e: &Entry, word: &str, chains: &[(String, bool)], sufs: &[String]) -
     for form in e.forms() {
         let k = key(form);
         let (stem, needs_article) = match k.strip_prefix(r.article.as_str()) {
-            Some(rest) if rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 => {
+            Some(rest)
+                if form.starts_with(r.article.as_str())
+                    && rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 =>
+            {
                 (rest.to_string(), true)
             }
             _ => (k.clone(), false),

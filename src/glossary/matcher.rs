@@ -632,9 +632,13 @@ fn short_written(text: &str, form: &str, article: bool) -> Option<String> {
 
 /// The patterns for one normalised form `k` (written `form`).
 fn expand(k: &str, form: &str, name: bool) -> Vec<(String, bool, Suffix)> {
+    let written_article = form.trim_start().starts_with(affixes().article.as_str());
     let (stem, article) = match k.strip_prefix(affixes().article.as_str()) {
-        // the article, when something word-like follows it
-        Some(rest) if rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 => {
+        // the article as written (ألمانيا does not start with it), when
+        // something word-like follows it
+        Some(rest)
+            if written_article && rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 =>
+        {
             (rest.to_string(), true)
         }
         _ => (k.to_string(), false),
@@ -791,6 +795,15 @@ mod tests {
         assert_eq!(hits(&m, "للأمة"), ["لأمة"]);
         assert_eq!(hits(&m, "الآن"), ["آن"]);
         assert_eq!(hits(&m, "وآن"), ["آن"]);
+    }
+
+    #[test]
+    fn a_name_starting_with_hamza_alef_lam_is_not_an_article_entry() {
+        let m = one("ألمانيا", Some("country"));
+        for text in ["ألمانيا", "المانيا", "وألمانيا", "لألمانيا", "والمانيا"]
+        {
+            assert_eq!(hits(&m, text).len(), 1, "{text}");
+        }
     }
 
     #[test]
