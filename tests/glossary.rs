@@ -784,3 +784,24 @@ fn audited_hits_on_real_news_stay_right() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// An `ambiguous` entry's hits are shown as hints.
+#[test]
+fn ambiguous_hits_are_marked_as_hints() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("a.txt");
+    std::fs::write(&f, "وصل الوفد إلى ديلي ثم إلى موسكو.").unwrap();
+    let mut c = tarjama(d.path());
+    c.args(["glossary", "match", "--format", "jsonl"]).arg(&f);
+    with_glossaries(&mut c, &starter());
+    let hits = jsonl(&c.assert().success().get_output().stdout.clone());
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0]["target"], "Dili");
+    assert_eq!(hits[0]["ambiguous"], true);
+    assert!(hits[1].get("ambiguous").is_none());
+    let mut c = tarjama(d.path());
+    c.args(["glossary", "match"]).arg(&f);
+    with_glossaries(&mut c, &starter());
+    let text = String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap();
+    assert!(text.contains("Dili\t[hint"), "{text}");
+}
