@@ -83,6 +83,14 @@ pub struct AddArgs {
     /// A note for translators and reviewers (never sent to an engine).
     #[arg(long)]
     pub note: Option<String>,
+    /// A phrase inside which the entry does not apply (repeatable; the file
+    /// needs a `not_in` column).
+    #[arg(long = "not-in", value_name = "ARABIC")]
+    pub not_in: Vec<String>,
+    /// Its hits are hints, never required wording (the file needs an
+    /// `ambiguous` column).
+    #[arg(long)]
+    pub ambiguous: bool,
     /// The file to edit (default: the last --glossary).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
@@ -351,6 +359,8 @@ fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outc
     e.variants = a.variants.clone();
     e.forbidden = a.forbidden.clone();
     e.note = a.note.clone();
+    e.not_in = a.not_in.clone();
+    e.ambiguous = a.ambiguous;
     let line = edit::add(&path, &e, layers.as_ref(), a.allow_override)?;
     println!(
         "added {}:{line}: {} → {}",

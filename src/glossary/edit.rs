@@ -193,6 +193,15 @@ pub fn add(
         }
     }
     let h = file.require_header()?;
+    for (column, used) in [("not_in", !e.not_in.is_empty()), ("ambiguous", e.ambiguous)] {
+        if used && h.index(column).is_none() {
+            return Err(GlossaryError::Refused(format!(
+                "not added to {}: its header (line {}) has no `{column}` column; add the column first",
+                path.display(),
+                h.line
+            )));
+        }
+    }
     let cells: Vec<String> = h
         .names
         .iter()
@@ -322,6 +331,30 @@ mod tests {
             );
             assert_eq!(std::fs::read(&p).unwrap(), original.as_bytes());
         }
+    }
+
+    #[test]
+    fn add_writes_context_columns_or_refuses_without_them() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("g.tsv");
+        std::fs::write(&p, "source\ttarget\tkind\tnot_in\tambiguous\n").unwrap();
+        let mut x = e("مسقط", "Muscat");
+        x.not_in = vec!["مسقط رأس".into()];
+        x.ambiguous = true;
+        add(&p, &x, None, false).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.ends_with("مسقط\tMuscat\t\tمسقط رأس\tyes\n"),
+            "{text:?}"
+        );
+        let (g, _) = Glossary::load(std::slice::from_ref(&p)).unwrap();
+        assert_eq!(g.entries()[0].not_in, ["مسقط رأس"]);
+        assert!(g.entries()[0].ambiguous);
+        let q = d.path().join("h.tsv");
+        std::fs::write(&q, "source\ttarget\n").unwrap();
+        let err = add(&q, &x, None, false).unwrap_err().to_string();
+        assert!(err.contains("not_in") && err.contains("line 1"), "{err}");
+        assert_eq!(std::fs::read_to_string(&q).unwrap(), "source\ttarget\n");
     }
 
     #[test]
