@@ -598,7 +598,7 @@ fn spreadsheet_glossaries_read_right_or_are_refused() {
     let bad = d.path().join("bad.tsv");
     std::fs::write(
         &bad,
-        "source\ttarget\tkind\nباميان\tBamiyan\tplace\nوباميان\tBamiyan\tplace\nواشنطن\t“Washington”\tcity\nبيسكوف\tPeskov\tpersn\n",
+        "source\ttarget\tkind\tnot_in\nباميان\tBamiyan\tplace\t\nوباميان\tBamiyan\tplace\t\nواشنطن\t“Washington”\tcity\t\nبيسكوف\tPeskov\tpersn\tمسقط رأس\n",
     )
     .unwrap();
     let out = tarjama(d.path())
@@ -614,6 +614,7 @@ fn spreadsheet_glossaries_read_right_or_are_refused() {
         "bad.tsv:3: clitic-duplicate",
         "bad.tsv:4: quotes",
         "bad.tsv:5: unknown-kind",
+        "bad.tsv:5: useless-not-in",
     ] {
         assert!(out.contains(want), "{want} in\n{out}");
     }

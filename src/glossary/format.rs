@@ -706,7 +706,9 @@ mod tests {
         let mut b = Entry::new("ديمتري بيسكوف", "Dmitry Peskov");
         b.variants = vec!["ديمترى بيسكوف".into(), "دميتري بيسكوف".into()];
         b.kind = Some("person".into());
-        let c = Entry::new("الكرملين", "the Kremlin");
+        let mut c = Entry::new("الكرملين", "the Kremlin");
+        c.not_in = vec!["ساحة الكرملين".into(), "قصر \"الكرملين\"".into()];
+        c.ambiguous = true;
         vec![a, b, c]
     }
 
@@ -721,6 +723,11 @@ mod tests {
                 }
                 if matches!(format, Format::DeeplTsv | Format::DeeplCsv) {
                     e.note = None;
+                }
+                // only tarjama's own TSV and CSV carry the context columns
+                if !matches!(format, Format::Tsv | Format::Csv) {
+                    e.not_in.clear();
+                    e.ambiguous = false;
                 }
                 e
             })

@@ -36,6 +36,7 @@ pub enum DefectKind {
     Quotes,
     CliticDuplicate,
     UnknownKind,
+    UselessNotIn,
 }
 
 impl DefectKind {
@@ -54,6 +55,7 @@ impl DefectKind {
             DefectKind::Quotes => "quotes",
             DefectKind::CliticDuplicate => "clitic-duplicate",
             DefectKind::UnknownKind => "unknown-kind",
+            DefectKind::UselessNotIn => "useless-not-in",
         }
     }
 }
@@ -196,6 +198,23 @@ pub fn lint(paths: &[PathBuf]) -> Result<Vec<Defect>, GlossaryError> {
                         DefectKind::UnknownKind,
                         format!("unknown kind `{k}` (known: {})", known.join(", ")),
                     ));
+                }
+                for phrase in &e.not_in {
+                    let p = key(phrase);
+                    let inside = e.forms().any(|f| {
+                        let k = key(f);
+                        let stem = k.strip_prefix("ال").unwrap_or(&k);
+                        !stem.is_empty() && p.contains(stem)
+                    });
+                    if !inside {
+                        out.push(d(
+                            DefectKind::UselessNotIn,
+                            format!(
+                                "the not_in phrase `{phrase}` does not contain `{}`, so it never blocks it",
+                                e.source
+                            ),
+                        ));
+                    }
                 }
                 if key(&e.source).is_empty() {
                     out.push(d(
