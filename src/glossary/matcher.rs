@@ -4,21 +4,30 @@ Finding glossary entries in segments.
 Arabic writes conjunctions, prepositions and the article onto the word, so
 exact string search misses وطالبان, لروسيا and للكرملين, and plain substring
 search finds روس inside روسيا. The matcher compiles every spelling of every
-entry into one aho-corasick automaton and runs it over the normalised
-segment, anchored where a term can start: at each word start and after each
-proclitic chain the word begins with (و/ف, then ب/ك/ل, then ال; ل+ال is
-written لل). It keeps every candidate whose right edge is a word end or, for
-entries that are not names, a suffix (ه ها هم هما هن نا ك كم ان ين ون ات ي,
-and ات + a possessive), then the leftmost-longest candidates that do not
-overlap (a longer candidate that fails its boundary check leaves room for a
-shorter one). Spans are mapped back through the normalisation map, so they
-are exact in the original text. (A glossary with a spelling that starts
-with punctuation is searched over the whole text instead.)
+entry into a trie and runs it over the normalised segment, anchored where a
+term can start: at each word start and after each proclitic chain the word
+begins with (و/ف, then ب/ك/ل, then ال; ل+ال is written لل). It keeps every
+candidate whose right edge is a word end or, for entries that are not
+names, a suffix (ه ها هم هما هن نا ك كم ان ين ون ات ي, and ات + a
+possessive), then the leftmost-longest candidates that do not overlap (a
+longer candidate that fails its boundary check leaves room for a shorter
+one). Spans are mapped back through the normalisation map, so they are
+exact in the original text. (A glossary with a spelling that starts with
+punctuation is searched over the whole text instead.)
+
+The rules are data (`affixes.toml`, beside this file), and clitics and
+suffixes are read on the letters as written, not the folded ones (issue
+10): a word ending in ة is never stem + ه (السلامة is not سلام), ى is never
+the suffix ي (إلى is not ال), أ/إ/آ are never the article's alef (ألوانا
+is not ال + وانا), no suffix follows a stem of fewer than three letters, and
+an entry of one or two letters matches only as written (كان is not ك + آن).
 
 Entries whose source begins with the article (الكرملين) are searched by
 their stem and need the article in the text (ال or the لل of ل+ال); the span
 then starts at the article. Non-name entries ending in ة also match the
-bound form before a suffix (حكومته) and the plural in ات (حكومات).
+bound form before a suffix (حكومته) and the plural in ات (حكومات). An
+entry's `not_in` phrases are searched the same way, and a hit inside one of
+them is dropped.
 */
 
 use std::collections::HashMap;
