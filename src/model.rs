@@ -101,6 +101,10 @@ pub struct Context {
     /// The segment before this one in the document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
+    /// Terms of `ambiguous` glossary entries found in the segment: a hint
+    /// for engines that take instructions, never required wording.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<PinnedTerm>,
 }
 
 /// One unit of work for a backend.

@@ -281,6 +281,11 @@ impl Prepared {
                     context: Context {
                         headline: if i > 0 { headline.clone() } else { None },
                         previous: (i > 0).then(|| self.units[i - 1].text.clone()),
+                        hints: if pass_terms {
+                            hint_terms(&u.hits)
+                        } else {
+                            Vec::new()
+                        },
                     },
                     insist: false,
                 }
@@ -344,6 +349,21 @@ pub fn pinned_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
                 source: h.source.clone(),
                 target: h.target.clone(),
             });
+        }
+    }
+    out
+}
+
+/// The hints of a segment: the hits of `ambiguous` entries, once each.
+pub fn hint_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
+    let mut out: Vec<PinnedTerm> = Vec::new();
+    for h in hits.iter().filter(|h| h.ambiguous) {
+        let t = PinnedTerm {
+            source: h.source.clone(),
+            target: h.target.clone(),
+        };
+        if !out.contains(&t) {
+            out.push(t);
         }
     }
     out
@@ -712,6 +732,7 @@ pub async fn translate(
                     context: Context {
                         headline: (i > 0).then(|| units[0].text.clone()),
                         previous: (i > 0).then(|| units[i - 1].text.clone()),
+                        hints: hint_terms(&u.hits),
                     },
                     insist: true,
                 })

@@ -137,9 +137,14 @@ mod tests {
         assert_eq!(c[0].honoured, None);
         assert_eq!(c[1].honoured, Some(false));
         // not re-requested and not pinned either
-        let pinned = crate::pipeline::pinned_terms(&[h, hit("Russia", &[])]);
+        let both = [h, hit("Russia", &[])];
+        let pinned = crate::pipeline::pinned_terms(&both);
         assert_eq!(pinned.len(), 1);
         assert_eq!(pinned[0].target, "Russia");
+        // ... but a hint for the engine
+        let hints = crate::pipeline::hint_terms(&both);
+        assert_eq!(hints.len(), 1);
+        assert_eq!(hints[0].target, "Benin");
     }
 
     #[test]
