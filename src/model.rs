@@ -79,6 +79,10 @@ pub struct TermHit {
     /// English renderings that must not appear.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbidden: Vec<String>,
+    /// From an `ambiguous` entry: a hint, never required wording, never
+    /// re-requested, not a finding when the English lacks it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
 }
 
 /// A pinned term as it is passed to a backend: the Arabic and its English.
@@ -97,6 +101,10 @@ pub struct Context {
     /// The segment before this one in the document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
+    /// Terms of `ambiguous` glossary entries found in the segment: a hint
+    /// for engines that take instructions, never required wording.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<PinnedTerm>,
 }
 
 /// One unit of work for a backend.

@@ -322,6 +322,11 @@ impl Prepared {
                     context: Context {
                         headline: if i > 0 { headline.clone() } else { None },
                         previous: (i > 0).then(|| self.units[i - 1].text.clone()),
+                        hints: if pass_terms {
+                            hint_terms(&u.hits)
+                        } else {
+                            Vec::new()
+                        },
                     },
                     insist: false,
                 }
@@ -372,10 +377,11 @@ impl Prepared {
     }
 }
 
-/// The pinned terms of a segment's hits, once each, in order of appearance.
+/// The pinned terms of a segment's hits, once each, in order of appearance
+/// (the hits of `ambiguous` entries are hints, not pinned terms).
 pub fn pinned_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
     let mut out: Vec<PinnedTerm> = Vec::new();
-    for h in hits {
+    for h in hits.iter().filter(|h| !h.ambiguous) {
         if !out
             .iter()
             .any(|t| t.source == h.source && t.target == h.target)
@@ -384,6 +390,21 @@ pub fn pinned_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
                 source: h.source.clone(),
                 target: h.target.clone(),
             });
+        }
+    }
+    out
+}
+
+/// The hints of a segment: the hits of `ambiguous` entries, once each.
+pub fn hint_terms(hits: &[TermHit]) -> Vec<PinnedTerm> {
+    let mut out: Vec<PinnedTerm> = Vec::new();
+    for h in hits.iter().filter(|h| h.ambiguous) {
+        let t = PinnedTerm {
+            source: h.source.clone(),
+            target: h.target.clone(),
+        };
+        if !out.contains(&t) {
+            out.push(t);
         }
     }
     out
@@ -752,6 +773,7 @@ pub async fn translate(
                     context: Context {
                         headline: (i > 0).then(|| units[0].text.clone()),
                         previous: (i > 0).then(|| units[i - 1].text.clone()),
+                        hints: hint_terms(&u.hits),
                     },
                     insist: true,
                 })

@@ -57,6 +57,7 @@ fn batch() -> Vec<Request> {
         v[i].context = Context {
             headline: Some(v[0].text.clone()),
             previous: Some(v[i - 1].text.clone()),
+            ..Context::default()
         };
     }
     v[0].terms = vec![PinnedTerm {

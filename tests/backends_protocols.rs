@@ -461,6 +461,7 @@ async fn deepl_translates_a_batch_with_auth_header_languages_and_context() {
     input[0].context = Context {
         headline: Some("روسيا وطالبان".into()),
         previous: Some("الجملة السابقة".into()),
+        ..Context::default()
     };
     assert_eq!(b.translate(&input).await.unwrap(), expected(&input));
     let sent = server.requests_to("/v2/translate");

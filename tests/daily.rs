@@ -516,7 +516,12 @@ fn glossaries_are_found_from_any_folder_once_installed() {
         .success()
         .stdout(contains("installed"));
     let installed = d.path().join("data/tarjama/glossaries");
-    for name in ["countries.tsv", "organisations.tsv", "seed-article.tsv"] {
+    for name in [
+        "countries.tsv",
+        "organisations.tsv",
+        "phrases.tsv",
+        "seed-article.tsv",
+    ] {
         assert_eq!(
             std::fs::read(installed.join(name)).unwrap(),
             std::fs::read(root().join("glossaries").join(name)).unwrap()
@@ -538,7 +543,7 @@ fn glossaries_are_found_from_any_folder_once_installed() {
     run(&["glossary", "paths"])
         .assert()
         .success()
-        .stdout(contains("3 *.tsv files"))
+        .stdout(contains("4 *.tsv files"))
         .stdout(contains("In use (the *.tsv files in"));
     // A second init keeps what is there.
     run(&["glossary", "init"])

@@ -222,7 +222,8 @@ fn malformed_glossaries_name_the_line_of_the_fault() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bad.tsv:4"), "{e}");
-    std::fs::write(&p, "# terms\n\nsource\tenglish\nلافروف\tLavrov\n").unwrap();
+    // (`english` is a name for the target column now: a header it cannot map)
+    std::fs::write(&p, "# terms\n\nsource\tmeaning\nلافروف\tLavrov\n").unwrap();
     let e = Glossary::load(std::slice::from_ref(&p))
         .unwrap_err()
         .to_string();

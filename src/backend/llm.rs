@@ -143,6 +143,29 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
         }
     }
 
+    let mut seen_hints = std::collections::HashSet::new();
+    let hints: Vec<_> = batch
+        .iter()
+        .filter(|_| with_terms)
+        .flat_map(|r| r.context.hints.iter())
+        .filter(|t| seen_hints.insert((t.source.as_str(), t.target.as_str())))
+        .collect();
+    if !hints.is_empty() {
+        // ambiguous glossary entries: a hint, never required
+        system.push_str(
+            "\n\nPossible terminology (not required): these Arabic words can mean the \
+             English on the right, but often mean something else; use that English only \
+             where the Arabic has this meaning in the sentence:\n",
+        );
+        for t in hints {
+            system.push_str(&format!(
+                "- {} => {}\n",
+                Value::String(t.source.clone()),
+                Value::String(t.target.clone())
+            ));
+        }
+    }
+
     let headline = batch.iter().find_map(|r| r.context.headline.clone());
     let mut segments = Vec::with_capacity(batch.len());
     for (i, r) in batch.iter().enumerate() {
@@ -763,6 +786,7 @@ mod tests {
         a.context = Context {
             headline: Some("روسيا وطالبان".into()),
             previous: Some("جملة سابقة".into()),
+            ..Context::default()
         };
         a.terms = vec![PinnedTerm {
             source: "طالبان".into(),
@@ -772,6 +796,7 @@ mod tests {
         b.context = Context {
             headline: Some("روسيا وطالبان".into()),
             previous: Some(a.text.clone()),
+            ..Context::default()
         };
         let p = build_prompt(&[a.clone(), b.clone()], true);
         assert!(
@@ -792,6 +817,33 @@ mod tests {
         // b's previous is a, already in the batch.
         assert!(v["segments"][1].get("previous").is_none());
         assert_eq!(v["context"]["headline"], "روسيا وطالبان");
+    }
+
+    #[test]
+    fn hints_of_ambiguous_entries_are_never_required() {
+        let mut a = req("p1s1", "وصل إلى ديلي ثم إلى موسكو.");
+        a.terms = vec![PinnedTerm {
+            source: "موسكو".into(),
+            target: "Moscow".into(),
+        }];
+        a.context.hints = vec![PinnedTerm {
+            source: "ديلي".into(),
+            target: "Dili".into(),
+        }];
+        a.insist = true;
+        let p = build_prompt(std::slice::from_ref(&a), true);
+        let (required, hints) = p.system.split_once("Possible terminology").unwrap();
+        assert!(required.contains("\"موسكو\" => \"Moscow\""), "{}", p.system);
+        assert!(!required.contains("Dili"), "{}", p.system);
+        assert!(hints.contains("(not required)") && hints.contains("\"ديلي\" => \"Dili\""));
+        // never in the mandatory list of a re-request
+        let v: Value = serde_json::from_str(&p.user).unwrap();
+        assert!(!v.to_string().contains("Dili"), "{v}");
+        assert!(
+            !build_prompt(std::slice::from_ref(&a), false)
+                .system
+                .contains("Dili")
+        );
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub struct InitArgs {
 
 /// The starter glossaries, built into the binary so that an installed
 /// tarjama can install them without the source tree.
-const STARTERS: [(&str, &str); 3] = [
+const STARTERS: [(&str, &str); 4] = [
     (
         "countries.tsv",
         include_str!("../../glossaries/countries.tsv"),
@@ -73,6 +73,7 @@ const STARTERS: [(&str, &str); 3] = [
         "organisations.tsv",
         include_str!("../../glossaries/organisations.tsv"),
     ),
+    ("phrases.tsv", include_str!("../../glossaries/phrases.tsv")),
     (
         "seed-article.tsv",
         include_str!("../../glossaries/seed-article.tsv"),
@@ -117,6 +118,14 @@ pub struct AddArgs {
     /// A note for translators and reviewers (never sent to an engine).
     #[arg(long)]
     pub note: Option<String>,
+    /// A phrase inside which the entry does not apply (repeatable; the file
+    /// needs a `not_in` column).
+    #[arg(long = "not-in", value_name = "ARABIC")]
+    pub not_in: Vec<String>,
+    /// Its hits are hints, never required wording (the file needs an
+    /// `ambiguous` column).
+    #[arg(long)]
+    pub ambiguous: bool,
     /// The file to edit (default: the last --glossary).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
@@ -180,6 +189,10 @@ pub struct ImportArgs {
     /// Its format (default: from the extension: .tbx, .csv, .tsv, .txt/.tab/.utf8 = OmegaT).
     #[arg(long, value_enum)]
     pub from: Option<ConvFormat>,
+    /// The columns of a CSV or TSV file in order, when its header does not
+    /// name them (e.g. `ar,en,-,note`; `-` skips a column).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub columns: Option<Vec<String>>,
     /// Write the TSV here instead of standard output.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -288,6 +301,9 @@ struct JsonHit<'a> {
     surface: &'a str,
     source: &'a str,
     target: &'a str,
+    /// From an `ambiguous` entry: a hint, not pinned.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ambiguous: bool,
 }
 
 fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<Outcome> {
@@ -317,6 +333,9 @@ fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<
                     if tarjama::normalize::key(&h.surface) != tarjama::normalize::key(&h.source) {
                         write!(out, "\t({})", h.source)?;
                     }
+                    if h.ambiguous {
+                        write!(out, "\t[hint: ambiguous entry, not pinned]")?;
+                    }
                     writeln!(out)?;
                 }
             }
@@ -331,6 +350,7 @@ fn run_match(global: &GlobalArgs, args: &Args, a: &MatchArgs) -> anyhow::Result<
                             surface: &h.surface,
                             source: &h.source,
                             target: &h.target,
+                            ambiguous: h.ambiguous,
                         },
                     )?;
                     writeln!(out)?;
@@ -372,6 +392,8 @@ fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outc
     e.variants = a.variants.clone();
     e.forbidden = a.forbidden.clone();
     e.note = a.note.clone();
+    e.not_in = a.not_in.clone();
+    e.ambiguous = a.ambiguous;
     let line = edit::add(&path, &e, layers.as_ref(), a.allow_override)?;
     println!(
         "added {}:{line}: {} → {}",
@@ -385,9 +407,15 @@ fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outc
 fn run_remove(global: &GlobalArgs, args: &Args, a: &RemoveArgs) -> anyhow::Result<Outcome> {
     let path = edit_target(args, &a.file)?;
     match edit::remove(&path, &a.source) {
-        Ok(lines) => {
-            for l in lines {
-                println!("removed {}:{l}: {}", path.display(), a.source);
+        Ok(removed) => {
+            for e in removed {
+                let line = e.location.as_ref().map_or(0, |l| l.line);
+                println!(
+                    "removed {}:{line}: {} → {}",
+                    path.display(),
+                    e.source,
+                    e.target
+                );
             }
             Ok(Outcome::Success)
         }
@@ -415,6 +443,20 @@ fn run_remove(global: &GlobalArgs, args: &Args, a: &RemoveArgs) -> anyhow::Resul
 fn run_list(global: &GlobalArgs, args: &Args, a: &ListArgs) -> anyhow::Result<Outcome> {
     let g = load(global, args)?;
     let want = a.kind.as_ref().map(|k| k.to_lowercase());
+    if let Some(k) = &want {
+        let used = |k: &str| g.entries().iter().any(|e| e.kind.as_deref() == Some(k));
+        if !tarjama::glossary::is_known_kind(k) && !used(k) {
+            let mut known: Vec<String> = tarjama::glossary::NAME_KINDS
+                .iter()
+                .chain(tarjama::glossary::TERM_KINDS.iter())
+                .map(|s| s.to_string())
+                .chain(g.entries().iter().filter_map(|e| e.kind.clone()))
+                .collect();
+            known.sort();
+            known.dedup();
+            bail!("unknown kind `{k}`; the kinds are: {}", known.join(", "));
+        }
+    }
     let entries: Vec<&Entry> = g
         .entries()
         .iter()
@@ -507,7 +549,12 @@ fn run_import(a: &ImportArgs) -> anyhow::Result<Outcome> {
         })?,
     };
     let text = read_path(&a.file)?;
-    let entries = format::import(&text, &a.file.display().to_string(), from)?;
+    let entries = format::import_with(
+        &text,
+        &a.file.display().to_string(),
+        from,
+        a.columns.as_deref(),
+    )?;
     emit(
         &format::export(&entries, GFormat::Tsv)?,
         a.output.as_deref(),
@@ -709,4 +756,24 @@ fn run_init(global: &GlobalArgs, a: &InitArgs) -> anyhow::Result<Outcome> {
         println!("installed {}", path.display());
     }
     Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::STARTERS;
+
+    /// `glossary init` installs every starter glossary the repository ships.
+    #[test]
+    fn starters_are_every_shipped_glossary() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/glossaries");
+        let mut shipped: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tsv"))
+            .collect();
+        shipped.sort();
+        let mut built: Vec<String> = STARTERS.iter().map(|(n, _)| n.to_string()).collect();
+        built.sort();
+        assert_eq!(built, shipped);
+    }
 }

@@ -14,7 +14,8 @@ plural s/es; a parenthesised abbreviation in the target ("Islamic State
 
 use crate::model::{CheckedTerm, TermHit};
 
-/// Check each hit of a segment against its English translation.
+/// Check each hit of a segment against its English translation (the hits
+/// of `ambiguous` entries are left unchecked, `honoured: None`).
 pub fn check_terms(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
     let words = tokens(english);
     hits.iter()
@@ -24,7 +25,8 @@ pub fn check_terms(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
             start: h.start,
             end: h.end,
             surface: h.surface.clone(),
-            honoured: Some(honoured(&h.target, &words)),
+            // an ambiguous entry's hit is a hint: never checked
+            honoured: (!h.ambiguous).then(|| honoured(&h.target, &words)),
             forbidden_found: h
                 .forbidden
                 .iter()
@@ -101,6 +103,7 @@ mod tests {
             target: target.into(),
             kind: None,
             forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
+            ambiguous: false,
         }
     }
 
@@ -124,6 +127,24 @@ mod tests {
         assert!(!ok("Dmitry Peskov", "Peskov Dmitry"));
         assert!(!ok("Russia", "Russian officials"));
         assert!(!ok("Taliban", ""));
+    }
+
+    #[test]
+    fn ambiguous_hits_are_never_checked() {
+        let mut h = hit("Benin", &[]);
+        h.ambiguous = true;
+        let c = check_terms(&[h.clone(), hit("Benin", &[])], "for boys");
+        assert_eq!(c[0].honoured, None);
+        assert_eq!(c[1].honoured, Some(false));
+        // not re-requested and not pinned either
+        let both = [h, hit("Russia", &[])];
+        let pinned = crate::pipeline::pinned_terms(&both);
+        assert_eq!(pinned.len(), 1);
+        assert_eq!(pinned[0].target, "Russia");
+        // ... but a hint for the engine
+        let hints = crate::pipeline::hint_terms(&both);
+        assert_eq!(hints.len(), 1);
+        assert_eq!(hints[0].target, "Benin");
     }
 
     #[test]

@@ -175,6 +175,15 @@ pub fn add(
         }
     }
     let h = file.require_header()?;
+    for (column, used) in [("not_in", !e.not_in.is_empty()), ("ambiguous", e.ambiguous)] {
+        if used && h.index(column).is_none() {
+            return Err(GlossaryError::Refused(format!(
+                "not added to {}: its header (line {}) has no `{column}` column; add the column first",
+                path.display(),
+                h.line
+            )));
+        }
+    }
     let cells: Vec<String> = h
         .names
         .iter()
@@ -185,6 +194,8 @@ pub fn add(
             "kind" => e.kind.clone().unwrap_or_default(),
             "forbidden" => e.forbidden.join("|"),
             "note" => e.note.clone().unwrap_or_default(),
+            "not_in" => e.not_in.join("|"),
+            "ambiguous" if e.ambiguous => "yes".to_string(),
             _ => String::new(),
         })
         .collect();
@@ -212,17 +223,31 @@ fn same_path(a: &Path, b: &Path) -> bool {
 
 /// Remove every entry whose source is `source` (after normalisation) from
 /// the glossary at `path`. Returns the removed lines' numbers.
-pub fn remove(path: &Path, source: &str) -> Result<Vec<usize>, GlossaryError> {
+pub fn remove(path: &Path, source: &str) -> Result<Vec<Entry>, GlossaryError> {
     let (bom, text) = read_keeping_bom(path)?;
     let file = parse_tsv(&text, path);
     let h = file.require_header()?;
     let want = key(source);
     let si = h.index("source").expect("checked by require_header");
-    let lines: Vec<usize> = file
+    let rows: Vec<&super::RawRow> = file
         .rows
         .iter()
         .filter(|r| r.cells.get(si).is_some_and(|c| key(c) == want))
-        .map(|r| r.line)
+        .collect();
+    let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+    // what was removed, as the file had it (not as it was typed)
+    let removed: Vec<Entry> = rows
+        .iter()
+        .map(|r| {
+            file.entry(h, r).unwrap_or_else(|_| {
+                let mut e = Entry::new(r.cells[si].trim(), "");
+                e.location = Some(super::Location {
+                    path: path.to_path_buf(),
+                    line: r.line,
+                });
+                e
+            })
+        })
         .collect();
     if lines.is_empty() {
         return Err(GlossaryError::NotFound(format!(
@@ -247,7 +272,7 @@ pub fn remove(path: &Path, source: &str) -> Result<Vec<usize>, GlossaryError> {
         out.push_str(piece);
     }
     write_with_bom(path, bom, &out)?;
-    Ok(lines)
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -278,9 +303,40 @@ mod tests {
                 .nth(line - 1)
                 .unwrap();
             assert!(nth.starts_with("موسكو\tMoscow"), "{line} {after:?}");
-            assert_eq!(remove(&p, "موسكو").unwrap(), vec![line]);
+            assert_eq!(
+                remove(&p, "موسكو")
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.location.as_ref().unwrap().line)
+                    .collect::<Vec<_>>(),
+                vec![line]
+            );
             assert_eq!(std::fs::read(&p).unwrap(), original.as_bytes());
         }
+    }
+
+    #[test]
+    fn add_writes_context_columns_or_refuses_without_them() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("g.tsv");
+        std::fs::write(&p, "source\ttarget\tkind\tnot_in\tambiguous\n").unwrap();
+        let mut x = e("مسقط", "Muscat");
+        x.not_in = vec!["مسقط رأس".into()];
+        x.ambiguous = true;
+        add(&p, &x, None, false).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.ends_with("مسقط\tMuscat\t\tمسقط رأس\tyes\n"),
+            "{text:?}"
+        );
+        let (g, _) = Glossary::load(std::slice::from_ref(&p)).unwrap();
+        assert_eq!(g.entries()[0].not_in, ["مسقط رأس"]);
+        assert!(g.entries()[0].ambiguous);
+        let q = d.path().join("h.tsv");
+        std::fs::write(&q, "source\ttarget\n").unwrap();
+        let err = add(&q, &x, None, false).unwrap_err().to_string();
+        assert!(err.contains("not_in") && err.contains("line 1"), "{err}");
+        assert_eq!(std::fs::read_to_string(&q).unwrap(), "source\ttarget\n");
     }
 
     #[test]

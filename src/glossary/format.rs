@@ -28,7 +28,7 @@ use quick_xml::Reader;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::{COLUMNS, Entry, GlossaryError, parse_tsv, split_list};
+use super::{COLUMNS, CONTEXT_COLUMNS, Entry, GlossaryError, split_list};
 
 /// A glossary format tarjama reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,14 +92,36 @@ fn xml_safe(s: &str) -> String {
         .collect()
 }
 
+/// Whether any entry has a `not_in` or `ambiguous` value to write.
+fn uses_context(entries: &[Entry]) -> bool {
+    entries.iter().any(|e| !e.not_in.is_empty() || e.ambiguous)
+}
+
+/// The `not_in` and `ambiguous` cells of an entry.
+fn context_cells(e: &Entry) -> [String; 2] {
+    [
+        e.not_in
+            .iter()
+            .map(|v| one_line(v))
+            .collect::<Vec<_>>()
+            .join("|"),
+        if e.ambiguous { "yes" } else { "" }.to_string(),
+    ]
+}
+
 /// Write entries in `format`.
 pub fn export(entries: &[Entry], format: Format) -> Result<String, GlossaryError> {
     Ok(match format {
         Format::Tsv => {
+            let context = uses_context(entries);
             let mut out = COLUMNS.join("\t");
+            if context {
+                out.push('\t');
+                out.push_str(&CONTEXT_COLUMNS.join("\t"));
+            }
             out.push('\n');
             for e in entries {
-                let cells = [
+                let mut cells = vec![
                     one_line(&e.source),
                     one_line(&e.target),
                     e.variants
@@ -115,6 +137,9 @@ pub fn export(entries: &[Entry], format: Format) -> Result<String, GlossaryError
                         .join("|"),
                     one_line(e.note.as_deref().unwrap_or("")),
                 ];
+                if context {
+                    cells.extend(context_cells(e));
+                }
                 out.push_str(&cells.join("\t"));
                 out.push('\n');
             }
@@ -126,17 +151,25 @@ pub fn export(entries: &[Entry], format: Format) -> Result<String, GlossaryError
                 path: "<csv>".into(),
                 message: e.to_string(),
             };
-            w.write_record(COLUMNS).map_err(io)?;
+            let context = uses_context(entries);
+            let mut header: Vec<&str> = COLUMNS.to_vec();
+            if context {
+                header.extend(CONTEXT_COLUMNS);
+            }
+            w.write_record(&header).map_err(io)?;
             for e in entries {
-                w.write_record([
-                    e.source.as_str(),
-                    &e.target,
-                    &e.variants.join("|"),
-                    e.kind.as_deref().unwrap_or(""),
-                    &e.forbidden.join("|"),
-                    e.note.as_deref().unwrap_or(""),
-                ])
-                .map_err(io)?;
+                let mut rec = vec![
+                    e.source.clone(),
+                    e.target.clone(),
+                    e.variants.join("|"),
+                    e.kind.clone().unwrap_or_default(),
+                    e.forbidden.join("|"),
+                    e.note.clone().unwrap_or_default(),
+                ];
+                if context {
+                    rec.extend(context_cells(e));
+                }
+                w.write_record(&rec).map_err(io)?;
             }
             String::from_utf8(w.into_inner().map_err(|e| io(e.into_error().into()))?)
                 .expect("csv of strings is UTF-8")
@@ -190,6 +223,18 @@ fn csv_cell(s: &str) -> String {
 
 /// Read entries from `text` (named `name` in messages) in `format`.
 pub fn import(text: &str, name: &str, format: Format) -> Result<Vec<Entry>, GlossaryError> {
+    import_with(text, name, format, None)
+}
+
+/// [`import`], with the columns of a TSV or CSV file named in order
+/// (`--columns source,target,-,note`; `-` skips a column) instead of read
+/// from its header.
+pub fn import_with(
+    text: &str,
+    name: &str,
+    format: Format,
+    columns: Option<&[String]>,
+) -> Result<Vec<Entry>, GlossaryError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let err = |line: usize, message: String| GlossaryError::Format {
         path: if line > 0 {
@@ -201,21 +246,33 @@ pub fn import(text: &str, name: &str, format: Format) -> Result<Vec<Entry>, Glos
     };
     match format {
         Format::Tsv => {
-            let f = parse_tsv(text, Path::new(name));
-            let h = f.require_header()?;
-            f.rows
-                .iter()
-                .map(|r| {
-                    f.entry(h, r)
-                        .map(|mut e| {
-                            e.location = None;
-                            e
-                        })
-                        .map_err(|m| err(r.line, m))
-                })
-                .collect()
+            let mut records = Vec::new();
+            for (n, line) in super::lines(text) {
+                if super::is_skipped(line) {
+                    continue;
+                }
+                let cells = super::split_cells(line, '\t').map_err(|m| err(n, m))?;
+                records.push((n, cells));
+            }
+            from_records(records, columns, &err)
         }
-        Format::Csv => import_csv(text, &err),
+        Format::Csv => {
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut records = Vec::new();
+            for rec in r.records() {
+                let rec = rec.map_err(|e| err(0, e.to_string()))?;
+                let line = rec.position().map_or(0, |p| p.line() as usize);
+                let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+                if cells.len() == 1 && super::is_skipped(&cells[0]) {
+                    continue;
+                }
+                records.push((line, cells));
+            }
+            from_records(records, columns, &err)
+        }
         Format::Omegat | Format::DeeplTsv | Format::DeeplCsv => {
             let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
             if format == Format::DeeplCsv {
@@ -268,47 +325,101 @@ pub fn import(text: &str, name: &str, format: Format) -> Result<Vec<Entry>, Glos
     }
 }
 
-fn import_csv(
-    text: &str,
+fn has_arabic(cells: &[String]) -> bool {
+    cells
+        .iter()
+        .any(|c| c.chars().any(|ch| matches!(ch, '\u{0600}'..='\u{06FF}')))
+}
+
+/// The column each position means, from `--columns` names or a header row.
+fn column_map(names: &[String], from_flag: bool) -> Result<Vec<Option<&'static str>>, String> {
+    let mut map = Vec::with_capacity(names.len());
+    for n in names {
+        let t = n.trim();
+        if t.is_empty() || t == "-" {
+            map.push(None);
+            continue;
+        }
+        match super::canonical_column(t) {
+            Some(c) if map.contains(&Some(c)) => {
+                return Err(format!("two columns mean `{c}` (`{t}` is the second)"));
+            }
+            Some(c) => map.push(Some(c)),
+            None => {
+                return Err(format!(
+                    "{} `{t}` is not a column tarjama knows (source/ar/arabic, target/en/english, variants, kind, forbidden, note/comment, not_in, ambiguous){}",
+                    if from_flag {
+                        "--columns:"
+                    } else {
+                        "the header column"
+                    },
+                    if from_flag {
+                        ""
+                    } else {
+                        "; rename it, or name every column with --columns (`-` skips one)"
+                    }
+                ));
+            }
+        }
+    }
+    for need in ["source", "target"] {
+        if !map.contains(&Some(need)) {
+            return Err(format!(
+                "no `{need}` column in {}{}",
+                if from_flag {
+                    "--columns".to_string()
+                } else {
+                    format!("the header `{}`", names.join(","))
+                },
+                if from_flag {
+                    ""
+                } else {
+                    "; name the columns with --columns"
+                }
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// Entries from TSV or CSV records: the first record is a header when it
+/// names known columns or has no Arabic in it (then it must map); a file
+/// whose first row is Arabic data has the columns source, target, note.
+fn from_records(
+    records: Vec<(usize, Vec<String>)>,
+    columns: Option<&[String]>,
     err: &dyn Fn(usize, String) -> GlossaryError,
 ) -> Result<Vec<Entry>, GlossaryError> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = r.records();
     let mut out = Vec::new();
-    let Some(first) = records.next() else {
+    let Some((first_line, first)) = records.first() else {
         return Ok(out);
     };
-    let first = first.map_err(|e| err(1, e.to_string()))?;
-    let names: Vec<String> = first.iter().map(|c| c.trim().to_lowercase()).collect();
-    let has_header = names.iter().any(|n| n == "source") && names.iter().any(|n| n == "target");
-    let col = |n: &str, default: Option<usize>| {
-        if has_header {
-            names.iter().position(|x| x == n)
-        } else {
-            default
+    let (map, skip_first) = match columns {
+        Some(c) => (
+            column_map(c, true).map_err(|m| err(0, m))?,
+            !has_arabic(first),
+        ),
+        None => {
+            let names_known = first.iter().any(|c| super::canonical_column(c).is_some());
+            if names_known || !has_arabic(first) {
+                (
+                    column_map(first, false).map_err(|m| err(*first_line, m))?,
+                    true,
+                )
+            } else {
+                (vec![Some("source"), Some("target"), Some("note")], false)
+            }
         }
     };
-    let (si, ti, vi, ki, fi, ni) = (
-        col("source", Some(0)),
-        col("target", Some(1)),
-        col("variants", None),
-        col("kind", None),
-        col("forbidden", None),
-        col("note", Some(2)),
-    );
-    let mut all = Vec::new();
-    if !has_header {
-        all.push(Ok(first));
-    }
-    all.extend(records);
-    for rec in all {
-        let rec = rec.map_err(|e| err(0, e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
-        let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).map_or("", str::trim);
-        let (source, target) = (get(si), get(ti));
+    for (line, cells) in records.iter().skip(usize::from(skip_first)) {
+        let line = *line;
+        let get = |col: &str| {
+            map.iter()
+                .position(|c| *c == Some(col))
+                .and_then(|i| cells.get(i))
+                .map_or("", |s| s.trim())
+        };
+        let (source, target) = (get("source"), get("target"));
         if source.is_empty() && target.is_empty() {
             continue;
         }
@@ -319,10 +430,12 @@ fn import_csv(
             ));
         }
         let mut e = Entry::new(&one_line(source), &one_line(target));
-        e.variants = split_list(&one_line(get(vi)));
-        e.kind = Some(get(ki).to_lowercase()).filter(|k| !k.is_empty());
-        e.forbidden = split_list(&one_line(get(fi)));
-        e.note = Some(one_line(get(ni))).filter(|n| !n.is_empty());
+        e.variants = split_list(&one_line(get("variants")));
+        e.kind = Some(get("kind").to_lowercase()).filter(|k| !k.is_empty());
+        e.forbidden = split_list(&one_line(get("forbidden")));
+        e.note = Some(one_line(get("note"))).filter(|n| !n.is_empty());
+        e.not_in = split_list(&one_line(get("not_in")));
+        e.ambiguous = super::parse_flag(get("ambiguous")).map_err(|m| err(line, m))?;
         out.push(e);
     }
     Ok(out)
@@ -593,7 +706,9 @@ mod tests {
         let mut b = Entry::new("ديمتري بيسكوف", "Dmitry Peskov");
         b.variants = vec!["ديمترى بيسكوف".into(), "دميتري بيسكوف".into()];
         b.kind = Some("person".into());
-        let c = Entry::new("الكرملين", "the Kremlin");
+        let mut c = Entry::new("الكرملين", "the Kremlin");
+        c.not_in = vec!["ساحة الكرملين".into(), "قصر \"الكرملين\"".into()];
+        c.ambiguous = true;
         vec![a, b, c]
     }
 
@@ -608,6 +723,11 @@ mod tests {
                 }
                 if matches!(format, Format::DeeplTsv | Format::DeeplCsv) {
                     e.note = None;
+                }
+                // only tarjama's own TSV and CSV carry the context columns
+                if !matches!(format, Format::Tsv | Format::Csv) {
+                    e.not_in.clear();
+                    e.ambiguous = false;
                 }
                 e
             })

@@ -32,6 +32,11 @@ pub enum DefectKind {
     Conflict,
     VariantIsEntry,
     NeverMatches,
+    BadCell,
+    Quotes,
+    CliticDuplicate,
+    UnknownKind,
+    UselessNotIn,
 }
 
 impl DefectKind {
@@ -46,6 +51,11 @@ impl DefectKind {
             DefectKind::Conflict => "conflict",
             DefectKind::VariantIsEntry => "variant-is-entry",
             DefectKind::NeverMatches => "never-matches",
+            DefectKind::BadCell => "bad-cell",
+            DefectKind::Quotes => "quotes",
+            DefectKind::CliticDuplicate => "clitic-duplicate",
+            DefectKind::UnknownKind => "unknown-kind",
+            DefectKind::UselessNotIn => "useless-not-in",
         }
     }
 }
@@ -107,6 +117,15 @@ pub fn lint(paths: &[PathBuf]) -> Result<Vec<Defect>, GlossaryError> {
         }
         for row in &file.rows {
             let d = |kind, message| defect(path, row.line, kind, message);
+            if let Some(e) = &row.error {
+                out.push(d(DefectKind::BadCell, e.clone()));
+                continue;
+            }
+            if let Some(i) = h.index("ambiguous")
+                && let Err(m) = super::parse_flag(row.cells.get(i).map_or("", |s| s.as_str()))
+            {
+                out.push(d(DefectKind::BadCell, m));
+            }
             if row.cells.len() != h.names.len() {
                 out.push(d(
                     DefectKind::ColumnCount,
@@ -119,6 +138,18 @@ pub fn lint(paths: &[PathBuf]) -> Result<Vec<Defect>, GlossaryError> {
             }
             for (i, cell) in row.cells.iter().enumerate() {
                 let col = h.names.get(i).map_or("(extra)", String::as_str);
+                let quoted = |x: &str| {
+                    let q = |c: char| QUOTES.contains(&c);
+                    x.trim().starts_with(q) || x.trim().ends_with(q)
+                };
+                if col != "note" && cell.split('|').any(quoted) {
+                    out.push(d(
+                        DefectKind::Quotes,
+                        format!(
+                            "quote marks left in `{col}`: {cell} (a spreadsheet's quoting? write the cell without them)"
+                        ),
+                    ));
+                }
                 if cell.trim() != cell {
                     out.push(d(
                         DefectKind::Spaces,
@@ -154,6 +185,37 @@ pub fn lint(paths: &[PathBuf]) -> Result<Vec<Defect>, GlossaryError> {
                 }
             }
             if let Ok(e) = file.entry(h, row) {
+                if let Some(k) = &e.kind
+                    && !super::is_known_kind(k)
+                {
+                    let mut known: Vec<&str> = super::NAME_KINDS
+                        .iter()
+                        .chain(super::TERM_KINDS.iter())
+                        .copied()
+                        .collect();
+                    known.sort();
+                    out.push(d(
+                        DefectKind::UnknownKind,
+                        format!("unknown kind `{k}` (known: {})", known.join(", ")),
+                    ));
+                }
+                for phrase in &e.not_in {
+                    let p = key(phrase);
+                    let inside = e.forms().any(|f| {
+                        let k = key(f);
+                        let stem = k.strip_prefix("ال").unwrap_or(&k);
+                        !stem.is_empty() && p.contains(stem)
+                    });
+                    if !inside {
+                        out.push(d(
+                            DefectKind::UselessNotIn,
+                            format!(
+                                "the not_in phrase `{phrase}` does not contain `{}`, so it never blocks it",
+                                e.source
+                            ),
+                        ));
+                    }
+                }
                 if key(&e.source).is_empty() {
                     out.push(d(
                         DefectKind::NeverMatches,
@@ -187,9 +249,55 @@ fn loc(e: &Entry) -> Location {
     })
 }
 
+/// Quote marks a spreadsheet may leave at the edge of a cell.
+const QUOTES: [char; 9] = ['"', '“', '”', '«', '»', '\'', '‘', '’', '„'];
+
+/// `form` as a proclitic chain (no article) + another spelling of the
+/// glossary: (chain, the spelling's normalised key).
+fn clitic_split(form: &str, keys: &HashMap<String, usize>) -> Option<(String, String)> {
+    let k = key(form);
+    let chars: Vec<char> = k.chars().collect();
+    for n in 1..chars.len().min(3) {
+        if super::matcher::proclitic_chain(&chars[..n]) != Some(0) {
+            continue;
+        }
+        let rest: String = chars[n..].iter().collect();
+        if keys.contains_key(&rest) {
+            return Some((chars[..n].iter().collect(), rest));
+        }
+    }
+    None
+}
+
 /// Duplicates, conflicts, variants equal to other entries, dead entries.
 fn cross_checks(entries: &[Entry]) -> Vec<Defect> {
     let mut out = Vec::new();
+    // spellings that are another spelling with a clitic (وباميان)
+    let mut keys: HashMap<String, usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        for f in e.forms() {
+            keys.entry(key(f)).or_insert(i);
+        }
+    }
+    for e in entries {
+        for f in e.forms() {
+            if let Some((chain, rest)) = clitic_split(f, &keys) {
+                let other = &entries[keys[&rest]];
+                let l = loc(e);
+                out.push(defect(
+                    &l.path,
+                    l.line,
+                    DefectKind::CliticDuplicate,
+                    format!(
+                        "`{f}` is `{rest}` ({} → {}, {}) with the clitic `{chain}`; the matcher finds it already, remove it",
+                        other.source,
+                        other.target,
+                        other.where_()
+                    ),
+                ));
+            }
+        }
+    }
     let at = |e: &Entry, kind, message| {
         let l = loc(e);
         defect(&l.path, l.line, kind, message)

@@ -4,21 +4,30 @@ Finding glossary entries in segments.
 Arabic writes conjunctions, prepositions and the article onto the word, so
 exact string search misses وطالبان, لروسيا and للكرملين, and plain substring
 search finds روس inside روسيا. The matcher compiles every spelling of every
-entry into one aho-corasick automaton and runs it over the normalised
-segment, anchored where a term can start: at each word start and after each
-proclitic chain the word begins with (و/ف, then ب/ك/ل, then ال; ل+ال is
-written لل). It keeps every candidate whose right edge is a word end or, for
-entries that are not names, a suffix (ه ها هم هما هن نا ك كم ان ين ون ات ي,
-and ات + a possessive), then the leftmost-longest candidates that do not
-overlap (a longer candidate that fails its boundary check leaves room for a
-shorter one). Spans are mapped back through the normalisation map, so they
-are exact in the original text. (A glossary with a spelling that starts
-with punctuation is searched over the whole text instead.)
+entry into a trie and runs it over the normalised segment, anchored where a
+term can start: at each word start and after each proclitic chain the word
+begins with (و/ف, then ب/ك/ل, then ال; ل+ال is written لل). It keeps every
+candidate whose right edge is a word end or, for entries that are not
+names, a suffix (ه ها هم هما هن نا ك كم ان ين ون ات ي, and ات + a
+possessive), then the leftmost-longest candidates that do not overlap (a
+longer candidate that fails its boundary check leaves room for a shorter
+one). Spans are mapped back through the normalisation map, so they are
+exact in the original text. (A glossary with a spelling that starts with
+punctuation is searched over the whole text instead.)
+
+The rules are data (`affixes.toml`, beside this file), and clitics and
+suffixes are read on the letters as written, not the folded ones (issue
+10): a word ending in ة is never stem + ه (السلامة is not سلام), ى is never
+the suffix ي (إلى is not ال), أ/إ/آ are never the article's alef (ألوانا
+is not ال + وانا), no suffix follows a stem of fewer than three letters, and
+an entry of one or two letters matches only as written (كان is not ك + آن).
 
 Entries whose source begins with the article (الكرملين) are searched by
 their stem and need the article in the text (ال or the لل of ل+ال); the span
 then starts at the article. Non-name entries ending in ة also match the
-bound form before a suffix (حكومته) and the plural in ات (حكومات).
+bound form before a suffix (حكومته) and the plural in ات (حكومات). An
+entry's `not_in` phrases are searched the same way, and a hit inside one of
+them is dropped.
 */
 
 use std::collections::HashMap;
@@ -31,16 +40,40 @@ use super::{Entry, Glossary};
 use crate::model::{Segment, TermHit};
 use crate::normalize::{key, normalize};
 
-/// Suffixes an entry that is not a name may carry.
-const POSSESSIVES: [&str; 9] = ["ه", "ها", "هم", "هما", "هن", "نا", "ك", "كم", "ي"];
-const PLURALS: [&str; 4] = ["ان", "ين", "ون", "ات"];
+/// The clitic and suffix rules, as data (`affixes.toml`, beside this file).
+const AFFIXES: &str = include_str!("affixes.toml");
 
-/// Whether `s` is an allowed suffix.
+/// The rules of `affixes.toml`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Affixes {
+    pub conjunctions: Vec<char>,
+    pub prepositions: Vec<char>,
+    pub article: String,
+    pub lam: char,
+    pub possessives: Vec<String>,
+    pub plurals: Vec<String>,
+    pub plurals_with_possessive: Vec<String>,
+    pub min_stem_letters: usize,
+    pub never_suffix_letters: Vec<char>,
+    pub never_article_letters: Vec<char>,
+}
+
+/// The built-in rules (parsed once).
+pub fn affixes() -> &'static Affixes {
+    static RULES: OnceLock<Affixes> = OnceLock::new();
+    RULES.get_or_init(|| toml::from_str(AFFIXES).expect("affixes.toml is valid"))
+}
+
+/// Whether `s` (normalised) is an allowed suffix.
 pub fn is_suffix(s: &str) -> bool {
-    POSSESSIVES.contains(&s)
-        || PLURALS.contains(&s)
-        || s.strip_prefix("ات")
-            .is_some_and(|p| POSSESSIVES.contains(&p))
+    let r = affixes();
+    let has = |list: &[String], x: &str| list.iter().any(|p| p == x);
+    has(&r.possessives, s)
+        || has(&r.plurals, s)
+        || r.plurals_with_possessive.iter().any(|p| {
+            s.strip_prefix(p.as_str())
+                .is_some_and(|x| has(&r.possessives, x))
+        })
 }
 
 /// Whether `p` (normalised) is an allowed proclitic chain:
@@ -48,19 +81,31 @@ pub fn is_suffix(s: &str) -> bool {
 /// characters of the article at its end (2 for ال, 1 for the لل's second
 /// ل, 0 for none), or None when `p` is not a chain.
 pub fn proclitic_chain(p: &[char]) -> Option<usize> {
+    let r = affixes();
     let mut i = 0;
-    if matches!(p.get(i), Some('و' | 'ف')) {
+    if p.first().is_some_and(|c| r.conjunctions.contains(c)) {
         i += 1;
     }
     let rest = &p[i..];
-    match rest {
-        [] => Some(0),
-        ['ب' | 'ك' | 'ل'] => Some(0),
-        ['ا', 'ل'] => Some(2),
-        ['ب' | 'ك', 'ا', 'ل'] => Some(2),
-        ['ل', 'ل'] => Some(1),
-        _ => None,
+    let article: Vec<char> = r.article.chars().collect();
+    if rest.is_empty() {
+        return Some(0);
     }
+    let (prep, after) = match rest.first() {
+        Some(c) if r.prepositions.contains(c) => (Some(*c), &rest[1..]),
+        _ => (None, rest),
+    };
+    if after.is_empty() {
+        return prep.map(|_| 0);
+    }
+    if after == article.as_slice() && prep != Some(r.lam) {
+        return Some(article.len());
+    }
+    // ل + ال is written لل: the article's alef is dropped
+    if prep == Some(r.lam) && after == &article[1..] {
+        return Some(article.len() - 1);
+    }
+    None
 }
 
 /// Letters and digits (after normalisation), with fast paths for ASCII and
@@ -94,6 +139,10 @@ struct Pattern {
     suffix: Suffix,
     starts_word: bool,
     ends_word: bool,
+    /// For entries shorter than `min_stem_letters`: the spelling as written
+    /// (alef forms, ة and ى kept), which the text must have (أن, إن and آن
+    /// are three words; كان is not ك + آن).
+    exact: Option<String>,
 }
 
 /// A hit inside one text, in character offsets of that text.
@@ -122,6 +171,10 @@ pub struct Matcher {
     /// Every pattern starts with a letter or digit: searches can be
     /// anchored at word starts and after proclitics only.
     word_starts_only: bool,
+    /// The `not_in` phrases of the entries, searched like spellings; a hit
+    /// inside one of its entry's phrases is dropped.
+    blockers: Vec<Pattern>,
+    blocker_trie: Trie,
 }
 
 impl Matcher {
@@ -148,6 +201,7 @@ impl Matcher {
                         suffix,
                         starts_word: is_word(chars[0]),
                         ends_word: is_word(*chars.last().unwrap()),
+                        exact: short_written(&text, form, article),
                     };
                     match by_text.get(&text) {
                         // a later (higher-precedence) entry takes the spelling
@@ -162,7 +216,30 @@ impl Matcher {
             }
         }
         let word_starts_only = patterns.iter().all(|p| p.starts_word);
+        let mut blockers = Vec::new();
+        let mut blocker_texts = Vec::new();
+        for (i, e) in glossary.entries().iter().enumerate() {
+            for phrase in &e.not_in {
+                let k = key(phrase);
+                for (text, article, suffix) in expand(&k, phrase, false) {
+                    if text.is_empty() || !text.starts_with(is_word) {
+                        continue;
+                    }
+                    blocker_texts.push(text);
+                    blockers.push(Pattern {
+                        entry: i,
+                        article,
+                        suffix,
+                        starts_word: true,
+                        ends_word: blocker_texts.last().unwrap().ends_with(is_word),
+                        exact: None,
+                    });
+                }
+            }
+        }
         Matcher {
+            blocker_trie: Trie::build(&blocker_texts),
+            blockers,
             trie: Trie::build(&texts),
             texts,
             ac: OnceLock::new(),
@@ -194,6 +271,7 @@ impl Matcher {
                     target: e.target.clone(),
                     kind: e.kind.clone(),
                     forbidden: e.forbidden.clone(),
+                    ambiguous: e.ambiguous,
                 }
             })
             .collect()
@@ -215,8 +293,11 @@ impl Matcher {
         // (start byte, end byte, pattern) of candidates that pass the checks,
         // start being where the term starts (the article included).
         let mut cands: Vec<(usize, usize, usize)> = Vec::new();
+        // the letters as written (ة and ى kept), built when a suffix is read
+        let written = std::cell::OnceCell::new();
+        let as_written = || written.get_or_init(|| as_written(&n, orig)).as_str();
         let mut consider = |pi: usize, s: usize, e: usize| {
-            if let Some(start) = self.check(&self.patterns[pi], hay, s, e) {
+            if let Some(start) = self.check(&self.patterns[pi], hay, s, e, &as_written) {
                 cands.push((start, e, pi));
             }
         };
@@ -247,6 +328,17 @@ impl Matcher {
         }
         if cands.is_empty() {
             return Vec::new();
+        }
+        if !self.blockers.is_empty() {
+            let blocked = self.blocked_spans(hay, &as_written);
+            if !blocked.is_empty() {
+                cands.retain(|&(s, e, pi)| {
+                    let entry = self.patterns[pi].entry;
+                    !blocked
+                        .iter()
+                        .any(|&(bs, be, be_entry)| be_entry == entry && bs <= s && e <= be)
+                });
+            }
         }
         // leftmost, then longest, then the higher-precedence entry
         cands.sort_unstable_by(|a, b| {
@@ -296,15 +388,57 @@ impl Matcher {
         out
     }
 
+    /// Where the `not_in` phrases stand in `hay`: (start, end of the last
+    /// word, entry) in bytes.
+    fn blocked_spans<'w>(
+        &self,
+        hay: &str,
+        written: &impl Fn() -> &'w str,
+    ) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        let mut prev_word = false;
+        for (b, c) in hay.char_indices() {
+            let w = is_word(c);
+            if w && !prev_word {
+                for q in chain_ends(&hay[b..]) {
+                    self.blocker_trie.walk(hay.as_bytes(), b + q, |pi, e| {
+                        let p = &self.blockers[pi];
+                        if let Some(start) = self.check(p, hay, b + q, e, written) {
+                            let rest = &hay[e..];
+                            let end = e + rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+                            out.push((start.min(b + q), end, p.entry));
+                        }
+                    });
+                }
+            }
+            prev_word = w;
+        }
+        out
+    }
+
     /// Boundary, clitic and suffix checks for a candidate at `s..e` (bytes
     /// of `hay`); the start of the term (article included) if it passes.
-    fn check(&self, p: &Pattern, hay: &str, s: usize, e: usize) -> Option<usize> {
+    fn check<'w>(
+        &self,
+        p: &Pattern,
+        hay: &str,
+        s: usize,
+        e: usize,
+        written: &impl Fn() -> &'w str,
+    ) -> Option<usize> {
         let mut start = s;
+        if let Some(x) = &p.exact
+            && written().get(s..e) != Some(x.as_str())
+        {
+            return None;
+        }
         if p.starts_word || p.article {
-            // up to 4 word characters before the pattern: the proclitics
+            // up to 4 word characters before the pattern: the proclitics,
+            // read as written (أل is not the article)
             let mut pre = [(0usize, ' '); 4];
             let mut np = 0;
-            for (b, c) in hay[..s].char_indices().rev() {
+            let w = if s > 0 { written() } else { hay };
+            for (b, c) in w[..s].char_indices().rev() {
                 if !is_word(c) {
                     break;
                 }
@@ -330,11 +464,13 @@ impl Matcher {
         if p.ends_word {
             let rest = &hay[e..];
             let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
-            let suffix = &rest[..end];
+            // the suffix is read on the letters as written (same byte
+            // offsets as `hay`): ة is never ه, ى never ي
+            let suffix = || &written()[e..e + end];
             let ok = match p.suffix {
-                Suffix::None => suffix.is_empty(),
-                Suffix::Optional => suffix.is_empty() || is_suffix(suffix),
-                Suffix::Required => is_suffix(suffix),
+                Suffix::None => end == 0,
+                Suffix::Optional => end == 0 || is_suffix(suffix()),
+                Suffix::Required => end != 0 && is_suffix(suffix()),
             };
             if !ok {
                 return None;
@@ -444,7 +580,8 @@ fn chain_ends(word: &str) -> impl Iterator<Item = usize> + '_ {
     for (i, (b, c)) in word.char_indices().take(4).enumerate() {
         let k = i + 1;
         chars[i] = c;
-        if !matches!(c, 'و' | 'ف' | 'ب' | 'ك' | 'ل' | 'ا') {
+        let r = affixes();
+        if !(r.conjunctions.contains(&c) || r.prepositions.contains(&c) || r.article.contains(c)) {
             break;
         }
         if proclitic_chain(&chars[..k]).is_some() {
@@ -455,15 +592,75 @@ fn chain_ends(word: &str) -> impl Iterator<Item = usize> + '_ {
     ends.into_iter().take(n)
 }
 
+/// The normalised text with the letters that fold onto clitic and suffix
+/// letters put back as written (ة for ه, ى for ي, أ إ آ for ا; see
+/// `never_suffix_letters` and `never_article_letters`), so that byte
+/// offsets are those of the normalised text.
+fn as_written(n: &crate::normalize::Normalized, orig: &[char]) -> String {
+    let r = affixes();
+    n.text
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match c {
+            'ه' | 'ي' | 'ا' => {
+                let o = orig.get(n.map[i]).copied().unwrap_or(c);
+                match c {
+                    'ه' if r.never_suffix_letters.contains(&o) => 'ة',
+                    'ي' if r.never_suffix_letters.contains(&o) => 'ى',
+                    // the alef as written (same width in UTF-8)
+                    'ا' if r.never_article_letters.contains(&o) => match o {
+                        'ﺃ' | 'ﺄ' => 'أ',
+                        'ﺇ' | 'ﺈ' => 'إ',
+                        'ﺁ' | 'ﺂ' => 'آ',
+                        o => o,
+                    },
+                    _ => c,
+                }
+            }
+            c => c,
+        })
+        .collect()
+}
+
+/// For a pattern `text` shorter than `min_stem_letters` letters (the
+/// article excluded), the letters of `form` as written.
+fn short_written(text: &str, form: &str, article: bool) -> Option<String> {
+    if text.chars().filter(|c| is_word(*c)).count() >= affixes().min_stem_letters {
+        return None;
+    }
+    let n = normalize(form.trim());
+    let chars: Vec<char> = form.trim().chars().collect();
+    let w = as_written(&n, &chars);
+    let w = if article {
+        w.get(affixes().article.len()..).unwrap_or("").to_string()
+    } else {
+        w
+    };
+    Some(w.trim().to_string())
+}
+
 /// The patterns for one normalised form `k` (written `form`).
 fn expand(k: &str, form: &str, name: bool) -> Vec<(String, bool, Suffix)> {
-    let suffix = if name { Suffix::None } else { Suffix::Optional };
-    let (stem, article) = match k.strip_prefix("ال") {
-        // the article, when something word-like follows it
-        Some(rest) if rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 => {
+    let written_article = form.trim_start().starts_with(affixes().article.as_str());
+    let (stem, article) = match k.strip_prefix(affixes().article.as_str()) {
+        // the article as written (ألمانيا does not start with it), when
+        // something word-like follows it
+        Some(rest)
+            if written_article && rest.chars().take(2).filter(|c| is_word(*c)).count() == 2 =>
+        {
             (rest.to_string(), true)
         }
         _ => (k.to_string(), false),
+    };
+    // a suffix only after a plausible stem: the last word has enough letters
+    let last_word = stem.rsplit(' ').next().unwrap_or("");
+    let long_enough =
+        last_word.chars().filter(|c| is_word(*c)).count() >= affixes().min_stem_letters;
+    let takes_suffix = !name && long_enough;
+    let suffix = if takes_suffix {
+        Suffix::Optional
+    } else {
+        Suffix::None
     };
     let mut out = vec![(stem.clone(), article, suffix)];
     let ends_in_teh_marbuta = form
@@ -471,7 +668,7 @@ fn expand(k: &str, form: &str, name: bool) -> Vec<(String, bool, Suffix)> {
         .rev()
         .find(|c| !crate::normalize::is_attached_mark(*c))
         == Some('ة');
-    if !name && ends_in_teh_marbuta {
+    if takes_suffix && ends_in_teh_marbuta {
         let base = &stem[..stem.len() - 'ه'.len_utf8()];
         if !base.is_empty() {
             out.push((format!("{base}ت"), article, Suffix::Required));
@@ -512,6 +709,120 @@ mod tests {
 
     fn hits(m: &Matcher, text: &str) -> Vec<String> {
         surfaces(m, text).into_iter().map(|x| x.0).collect()
+    }
+
+    /// The examples of issue 10: a term never matches inside a longer word.
+    #[test]
+    fn suffixes_are_read_on_the_letters_as_written() {
+        let g = Glossary::new(vec![
+            entry("سلام", "peace", Some("term"), &[]),
+            entry("عمل", "labour", Some("term"), &[]),
+            entry("حرب", "war", Some("term"), &[]),
+            entry("ال", "the", Some("term"), &[]),
+        ]);
+        let m = g.matcher();
+        for text in [
+            "السلامة",
+            "العملة",
+            "حربة",
+            "إلى",
+            "الى",
+            "بالسلامة",
+            "حربى",
+            "ﺣﺮﺑﺔ",
+        ] {
+            assert!(hits(&m, text).is_empty(), "{text}: {:?}", hits(&m, text));
+        }
+        // the same words with a real suffix still match
+        assert_eq!(hits(&m, "سلامه"), ["سلام"]);
+        assert_eq!(hits(&m, "حربهم"), ["حرب"]);
+        assert_eq!(hits(&m, "عملي"), ["عمل"]);
+        assert_eq!(hits(&m, "والحرب"), ["حرب"]);
+        // a two-letter entry takes no suffix at all
+        assert!(hits(&m, "الي").is_empty());
+        assert!(hits(&m, "الها").is_empty());
+    }
+
+    #[test]
+    fn teh_marbuta_entries_keep_their_forms_as_written() {
+        let m = one("سلامة", Some("term"));
+        assert_eq!(hits(&m, "السلامة"), ["السلامة"].map(|s| s[4..].to_string()));
+        assert_eq!(hits(&m, "سلامته"), ["سلامت"]);
+        // ة written as ه (a common spelling) is still the entry
+        assert_eq!(hits(&m, "سلامه"), ["سلامه"]);
+    }
+
+    #[test]
+    fn not_in_phrases_block_their_entry_only() {
+        let mut muscat = entry("مسقط", "Muscat", Some("capital"), &[]);
+        muscat.not_in = vec!["مسقط رأس".into()];
+        let mut benin = entry("بنين", "Benin", Some("country"), &[]);
+        benin.not_in = vec!["البنين".into()];
+        let m =
+            Glossary::new(vec![muscat, benin, entry("رأس", "head", Some("term"), &[])]).matcher();
+        assert_eq!(hits(&m, "عاد إلى مسقط رأسه"), ["رأس"]);
+        assert_eq!(hits(&m, "في مسقط رأسها"), ["رأس"]);
+        assert_eq!(hits(&m, "وصل إلى مسقط أمس"), ["مسقط"]);
+        assert!(hits(&m, "مدرسة للبنين").is_empty());
+        assert!(hits(&m, "والبنين والبنات").is_empty());
+        assert_eq!(hits(&m, "زار بنين وتوغو"), ["بنين"]);
+        assert_eq!(hits(&m, "وفي بنين"), ["بنين"]);
+    }
+
+    #[test]
+    fn ambiguous_is_carried_to_the_hit() {
+        let mut e = entry("المغرب", "Morocco", Some("country"), &[]);
+        e.ambiguous = true;
+        let m = Glossary::new(vec![e]).matcher();
+        let seg = Segment {
+            id: "p1s1".into(),
+            para: 1,
+            index: 1,
+            text: "زار المغرب".into(),
+            start: 0,
+            end: 10,
+        };
+        let h = m.find(&seg);
+        assert_eq!(h.len(), 1);
+        assert!(h[0].ambiguous);
+    }
+
+    /// Collisions the 100,000-word test found: a hamza alef is never the
+    /// article, and a short entry matches only as written.
+    #[test]
+    fn the_article_and_short_entries_as_written() {
+        let g = Glossary::new(vec![
+            entry("الأمة", "the nation", Some("term"), &[]),
+            entry("آن", "time", Some("term"), &[]),
+            entry("وانا", "T", Some("term"), &[]),
+        ]);
+        let m = g.matcher();
+        for text in ["آلامه", "كان", "کان", "ألوانا", "إن", "أن"] {
+            assert!(hits(&m, text).is_empty(), "{text}: {:?}", hits(&m, text));
+        }
+        assert_eq!(hits(&m, "والأمة"), ["الأمة"]);
+        assert_eq!(hits(&m, "للأمة"), ["لأمة"]);
+        assert_eq!(hits(&m, "الآن"), ["آن"]);
+        assert_eq!(hits(&m, "وآن"), ["آن"]);
+    }
+
+    #[test]
+    fn a_name_starting_with_hamza_alef_lam_is_not_an_article_entry() {
+        let m = one("ألمانيا", Some("country"));
+        for text in ["ألمانيا", "المانيا", "وألمانيا", "لألمانيا", "والمانيا"]
+        {
+            assert_eq!(hits(&m, text).len(), 1, "{text}");
+        }
+    }
+
+    #[test]
+    fn rules_are_data() {
+        let r = affixes();
+        assert!(r.conjunctions.contains(&'و') && r.prepositions.contains(&'ل'));
+        assert_eq!(r.article, "ال");
+        assert!(r.min_stem_letters >= 3);
+        assert!(r.never_suffix_letters.contains(&'ة') && r.never_suffix_letters.contains(&'ى'));
+        assert!(is_suffix("اتها") && !is_suffix("ة") && !is_suffix("ى"));
     }
 
     #[test]

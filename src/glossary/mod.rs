@@ -3,7 +3,10 @@ Glossaries: the names and terms whose English must come out the same in
 every sentence of every article.
 
 A glossary is a UTF-8 TSV file with a header line (`source`, `target`, and
-optionally `variants`, `kind`, `forbidden`, `note`); `#` lines are comments.
+optionally `variants`, `kind`, `forbidden`, `note`, `not_in`, `ambiguous`);
+`#` lines are comments. `not_in` lists phrases inside which the entry does
+not apply (مسقط رأس for مسقط); an `ambiguous` entry (`yes`) is a hint to the
+reviewer and the engine, never required wording.
 Several files are layered: an entry in a later file overrides an entry with
 the same (normalised) source in an earlier one, with a warning naming both
 lines, so a project glossary can sit on top of a shared one.
@@ -20,6 +23,9 @@ pub mod lint;
 pub mod matcher;
 pub mod suggest;
 
+#[cfg(test)]
+mod collisions;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,8 +37,37 @@ pub use matcher::Matcher;
 use crate::config::Config;
 use crate::normalize::key;
 
-/// The columns tarjama knows, in the order it writes them.
+/// The columns tarjama writes by default, in this order.
 pub const COLUMNS: [&str; 6] = ["source", "target", "variants", "kind", "forbidden", "note"];
+
+/// Columns written only when an entry uses them.
+pub const CONTEXT_COLUMNS: [&str; 2] = ["not_in", "ambiguous"];
+
+/// Every column tarjama reads.
+pub fn known_columns() -> impl Iterator<Item = &'static str> {
+    COLUMNS.into_iter().chain(CONTEXT_COLUMNS)
+}
+
+/// Kinds `check` and `list --kind` know: the names, and the kinds of
+/// entries that take suffixes.
+pub const TERM_KINDS: [&str; 3] = ["term", "title", "phrase"];
+
+/// Whether `kind` is one tarjama knows.
+pub fn is_known_kind(kind: &str) -> bool {
+    let k = kind.to_lowercase();
+    NAME_KINDS.contains(&k.as_str()) || TERM_KINDS.contains(&k.as_str())
+}
+
+/// Read an `ambiguous` cell: empty/no/false/0 or yes/true/1/x.
+pub fn parse_flag(cell: &str) -> Result<bool, String> {
+    match cell.trim().to_lowercase().as_str() {
+        "" | "no" | "n" | "false" | "0" => Ok(false),
+        "yes" | "y" | "true" | "1" | "x" => Ok(true),
+        other => Err(format!(
+            "the ambiguous cell `{other}` is not yes or no (leave it empty for no)"
+        )),
+    }
+}
 
 /// Kinds whose entries are names: they take proclitics (وطالبان) but no
 /// suffixes, so that a name never swallows the start of another word.
@@ -77,6 +112,12 @@ pub struct Entry {
     /// English renderings that must not appear.
     pub forbidden: Vec<String>,
     pub note: Option<String>,
+    /// Phrases inside which the entry does not apply (مسقط رأس for مسقط).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_in: Vec<String>,
+    /// Its hits are hints, never required wording.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
     /// The file and line it came from (None when built in memory).
     #[serde(skip)]
     pub location: Option<Location>,
@@ -91,6 +132,8 @@ impl Entry {
             kind: None,
             forbidden: Vec::new(),
             note: None,
+            not_in: Vec::new(),
+            ambiguous: false,
             location: None,
         }
     }
@@ -167,11 +210,111 @@ impl Header {
     }
 }
 
-/// A data line of a TSV glossary, split on tabs but otherwise untouched.
+/// A data line of a TSV glossary, split on tabs (a cell in RFC 4180
+/// double quotes, as spreadsheets write it, unquoted) but otherwise
+/// untouched.
 #[derive(Debug, Clone)]
 pub struct RawRow {
     pub line: usize,
     pub cells: Vec<String>,
+    /// Why the line could not be split (an unclosed quote, ...).
+    pub error: Option<String>,
+}
+
+/// Header names spreadsheets and other tools use, and the column each means.
+pub const COLUMN_ALIASES: [(&str, &str); 24] = [
+    ("ar", "source"),
+    ("arabic", "source"),
+    ("src", "source"),
+    ("source_term", "source"),
+    ("en", "target"),
+    ("english", "target"),
+    ("tgt", "target"),
+    ("translation", "target"),
+    ("target_term", "target"),
+    ("variant", "variants"),
+    ("spellings", "variants"),
+    ("type", "kind"),
+    ("category", "kind"),
+    ("avoid", "forbidden"),
+    ("do_not_use", "forbidden"),
+    ("notes", "note"),
+    ("comment", "note"),
+    ("comments", "note"),
+    ("description", "note"),
+    ("not in", "not_in"),
+    ("not-in", "not_in"),
+    ("except_in", "not_in"),
+    ("hint", "ambiguous"),
+    ("ambiguous?", "ambiguous"),
+];
+
+/// The column a header name means (`ar`, `Arabic` → `source`, ...), or
+/// None for a name tarjama does not know.
+pub fn canonical_column(name: &str) -> Option<&'static str> {
+    let n = name.trim().trim_start_matches('\u{FEFF}').to_lowercase();
+    known_columns()
+        .find(|c| *c == n)
+        .or_else(|| COLUMN_ALIASES.iter().find(|a| a.0 == n).map(|a| a.1))
+}
+
+/// Split one line into cells on `sep`, the way spreadsheets write them
+/// (RFC 4180): a cell that starts with `"` runs to the next lone `"`, and
+/// `""` inside it is one quote. A `"` inside an unquoted cell is kept.
+pub fn split_cells(line: &str, sep: char) -> Result<Vec<String>, String> {
+    let mut cells = Vec::new();
+    let mut rest = line;
+    loop {
+        if let Some(q) = rest.strip_prefix('"') {
+            let mut cell = String::new();
+            let mut chars = q.char_indices().peekable();
+            let mut after = None;
+            while let Some((i, c)) = chars.next() {
+                if c == '"' {
+                    if chars.peek().is_some_and(|x| x.1 == '"') {
+                        chars.next();
+                        cell.push('"');
+                    } else {
+                        after = Some(&q[i + 1..]);
+                        break;
+                    }
+                } else {
+                    cell.push(c);
+                }
+            }
+            let Some(after) = after else {
+                return Err(format!(
+                    "a cell opens a quote `\"` that is never closed: {}",
+                    line.chars().take(60).collect::<String>()
+                ));
+            };
+            cells.push(cell);
+            if after.is_empty() {
+                return Ok(cells);
+            }
+            match after.strip_prefix(sep) {
+                Some(r) => rest = r,
+                None => {
+                    return Err(format!(
+                        "text after the closing quote of cell {}: `{}`",
+                        cells.len(),
+                        after.split(sep).next().unwrap_or("")
+                    ));
+                }
+            }
+        } else {
+            match rest.split_once(sep) {
+                Some((c, r)) => {
+                    cells.push(c.to_string());
+                    rest = r;
+                }
+                None => {
+                    cells.push(rest.to_string());
+                    return Ok(cells);
+                }
+            }
+        }
+    }
 }
 
 /// A TSV glossary parsed leniently: what `load`, `check` and `edit` share.
@@ -198,18 +341,31 @@ pub(crate) fn is_skipped(line: &str) -> bool {
 pub fn parse_tsv(text: &str, path: &Path) -> TsvFile {
     let mut header = None;
     let mut rows = Vec::new();
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     for (n, line) in lines(text) {
         if is_skipped(line) {
             continue;
         }
-        let cells: Vec<String> = line.split('\t').map(str::to_string).collect();
+        let (cells, error) = match split_cells(line, '\t') {
+            Ok(c) => (c, None),
+            Err(e) => (line.split('\t').map(str::to_string).collect(), Some(e)),
+        };
         if header.is_none() {
             header = Some(Header {
                 line: n,
-                names: cells.iter().map(|c| c.trim().to_lowercase()).collect(),
+                names: cells
+                    .iter()
+                    .map(|c| {
+                        canonical_column(c).map_or_else(|| c.trim().to_lowercase(), str::to_string)
+                    })
+                    .collect(),
             });
         } else {
-            rows.push(RawRow { line: n, cells });
+            rows.push(RawRow {
+                line: n,
+                cells,
+                error,
+            });
         }
     }
     TsvFile {
@@ -251,6 +407,9 @@ impl TsvFile {
 
     /// The row as an entry (cells trimmed), or why it cannot be one.
     pub fn entry(&self, h: &Header, row: &RawRow) -> Result<Entry, String> {
+        if let Some(e) = &row.error {
+            return Err(e.clone());
+        }
         if row.cells.len() > h.names.len() {
             return Err(format!(
                 "{} cells but the header has {} columns (a tab inside a cell?)",
@@ -272,6 +431,7 @@ impl TsvFile {
             return Err("the target cell is empty".into());
         }
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let ambiguous = parse_flag(cell("ambiguous"))?;
         Ok(Entry {
             source: source.to_string(),
             target: target.to_string(),
@@ -279,6 +439,8 @@ impl TsvFile {
             kind: opt(cell("kind")).map(|k| k.to_lowercase()),
             forbidden: split_list(cell("forbidden")),
             note: opt(cell("note")),
+            not_in: split_list(cell("not_in")),
+            ambiguous,
             location: Some(Location {
                 path: self.path.clone(),
                 line: row.line,
@@ -427,6 +589,11 @@ impl Glossary {
                 h.update(field.as_bytes());
                 h.update(b"\x1f");
             }
+            // context fields only when used, so older glossaries keep their hash
+            if !e.not_in.is_empty() || e.ambiguous {
+                h.update(e.not_in.join("|").as_bytes());
+                h.update(if e.ambiguous { b"\x1fA" } else { b"\x1fP" });
+            }
             h.update(b"\x1e");
         }
         h.finalize().to_hex().to_string()
@@ -558,12 +725,37 @@ mod tests {
             e.contains("a.tsv:2") && e.contains("target cell is empty"),
             "{e}"
         );
-        let b = write(d.path(), "b.tsv", "# only\nsource\tenglish\n");
+        let b = write(d.path(), "b.tsv", "# only\nsource\tmeaning\n");
         let e = Glossary::load(&[b]).unwrap_err().to_string();
         assert!(e.contains("b.tsv:2") && e.contains("`target`"), "{e}");
         let c = write(d.path(), "c.tsv", "source\ttarget\nا\tb\tc\n");
         let e = Glossary::load(&[c]).unwrap_err().to_string();
         assert!(e.contains("c.tsv:2") && e.contains("3 cells"), "{e}");
+    }
+
+    #[test]
+    fn spreadsheet_tsv_bom_crlf_quotes_and_header_names() {
+        let d = tempfile::tempdir().unwrap();
+        let text = "\u{FEFF}Arabic\tEnglish\tComment\r\nواشنطن\t\"Washington, D.C.\"\t\"a \"\"quoted\"\" note\"\r\nقناة \"الجزيرة\"\tAl Jazeera\t\r\n";
+        let a = write(d.path(), "a.tsv", text);
+        let (g, _) = Glossary::load(&[a]).unwrap();
+        let e = g.entries();
+        assert_eq!(e[0].source, "واشنطن");
+        assert_eq!(e[0].target, "Washington, D.C.");
+        assert_eq!(e[0].note.as_deref(), Some("a \"quoted\" note"));
+        // a quote inside an unquoted cell is text
+        assert_eq!(e[1].source, "قناة \"الجزيرة\"");
+        let b = write(d.path(), "b.tsv", "source\ttarget\nروسيا\t\"Russia\n");
+        let err = Glossary::load(&[b]).unwrap_err().to_string();
+        assert!(
+            err.contains("b.tsv:2") && err.contains("never closed"),
+            "{err}"
+        );
+        assert_eq!(
+            split_cells("\"a\"\"b\"\t\tc", '\t').unwrap(),
+            ["a\"b", "", "c"]
+        );
+        assert!(split_cells("\"a\"b\tc", '\t').is_err());
     }
 
     #[test]

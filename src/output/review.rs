@@ -382,6 +382,7 @@ pub fn recheck_terms(terms: &[CheckedTerm], english: &str) -> Vec<CheckedTerm> {
             target: t.target.clone(),
             kind: None,
             forbidden: t.forbidden_found.clone(),
+            ambiguous: false,
         })
         .collect();
     crate::glossary::check::check_terms(&hits, english)

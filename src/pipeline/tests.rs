@@ -135,6 +135,7 @@ fn hits(target: &str) -> Vec<TermHit> {
         target: target.into(),
         kind: None,
         forbidden: vec![],
+        ambiguous: false,
     }]
 }
 
