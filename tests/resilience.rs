@@ -456,6 +456,8 @@ fn connections_sharing_the_memory_wait_for_each_other_instead_of_failing() {
                             target: format!("sentence {t} {b} {i}"),
                             backend: "b".into(),
                             model: None,
+                            pending: false,
+                            document: None,
                         })
                         .collect();
                     m.store_mt(&entries)
