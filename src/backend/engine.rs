@@ -28,10 +28,10 @@ use crate::model::Request;
 /// Retries of a single segment whose answer was unusable (after splitting).
 pub const BAD_ANSWER_RETRIES: u32 = 2;
 
-/// Retries of a single segment that timed out (after splitting): its
-/// timeout already allows for its length, so once is enough; a rerun
-/// tries again.
-pub const TIMEOUT_RETRIES: u32 = 1;
+/// Retries of a segment that timed out again after its batch was split for
+/// a timeout: none (its timeout already allows for its length, and a rerun
+/// tries again), which bounds the time one failing batch can take.
+pub const TIMEOUT_RETRIES_AFTER_SPLIT: u32 = 0;
 
 /// How the engine drives a backend.
 #[derive(Debug, Clone, PartialEq)]
@@ -302,7 +302,7 @@ impl Engine {
             };
             let inner = self.clone();
             let run2 = run.clone();
-            set.spawn(async move { inner.process(batch, Some(permit), &run2).await });
+            set.spawn(async move { inner.process(batch, Some(permit), &run2, false).await });
         }
         for batch in pending {
             self.count(&run, |c| &c.not_sent, batch.len() as u64);
@@ -407,11 +407,13 @@ impl Engine {
     }
 
     /// Send one batch until it succeeds, fails for good, or is split.
+    /// `after_timeout`: the batch is a part of one that timed out.
     fn process<'a>(
         &'a self,
         batch: Vec<Request>,
         mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
         run: &'a Run,
+        after_timeout: bool,
     ) -> super::BoxFuture<'a, ()> {
         Box::pin(async move {
             let inner = &self.inner;
@@ -512,8 +514,8 @@ impl Engine {
                 let single_bad = err.kind == ErrorKind::BadResponse
                     && batch.len() == 1
                     && retries < inner.opts.max_retries.min(BAD_ANSWER_RETRIES);
-                let retry_limit = if err.kind == ErrorKind::Timeout {
-                    inner.opts.max_retries.min(TIMEOUT_RETRIES)
+                let retry_limit = if err.kind == ErrorKind::Timeout && after_timeout {
+                    TIMEOUT_RETRIES_AFTER_SPLIT
                 } else {
                     inner.opts.max_retries
                 };
@@ -536,9 +538,10 @@ impl Engine {
                     self.count(run, |c| &c.splits, 1);
                     let mut left = batch;
                     let right = left.split_off(left.len() / 2);
+                    let timed_out = after_timeout || split_timeout;
                     tokio::join!(
-                        self.process(left, None, run),
-                        self.process(right, None, run)
+                        self.process(left, None, run, timed_out),
+                        self.process(right, None, run, timed_out)
                     );
                     return;
                 }
@@ -911,5 +914,41 @@ mod tests {
         let (_, stats) = e.translate_all(reqs(8)).await;
         assert_eq!((stats.requests, stats.chars_sent), (0, 0), "{stats:?}");
         assert_eq!(stats.failed, 8);
+    }
+
+    /// The worst case README states: a batch of 8 segments of 150
+    /// characters that never gets an answer, with the defaults.
+    async fn never_answered(kind: BackendKind) -> Duration {
+        let mut f = Fake::new(8);
+        f.per_item = Duration::from_secs(24 * 3600);
+        let mut r = reqs(8);
+        for x in &mut r {
+            x.text = "ب".repeat(150);
+        }
+        let cfg = crate::config::BackendConfig::new(kind);
+        let e = Engine::new(Arc::new(f), EngineOptions::from_config(&cfg));
+        let t0 = tokio::time::Instant::now();
+        let (out, stats) = e.translate_all(r).await;
+        assert!(
+            out.iter()
+                .all(|r| r.as_ref().unwrap_err().kind == ErrorKind::Timeout)
+        );
+        // 1 + 2 + 4 + 8 requests, none sent twice.
+        assert_eq!((stats.requests, stats.retries), (15, 0), "{stats:?}");
+        t0.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn worst_case_of_one_failing_batch_with_the_defaults() {
+        let openai = never_answered(BackendKind::Openai).await;
+        assert!(
+            openai >= Duration::from_secs(246) && openai < Duration::from_secs(247),
+            "{openai:?}"
+        );
+        let ollama = never_answered(BackendKind::Ollama).await;
+        assert!(
+            ollama >= Duration::from_secs(642) && ollama < Duration::from_secs(643),
+            "{ollama:?}"
+        );
     }
 }
