@@ -1089,6 +1089,21 @@ fn an_unknown_model_exits_1_with_the_setting_to_change_after_one_request() {
 }
 
 #[test]
+fn a_rejected_key_exits_1_naming_the_key_setting() {
+    let (llm, server) = llm::Llm::start();
+    *llm.status.lock().unwrap() = Some(401);
+    let dir = project(server.url(), 6, false, "batch_size = 2\nconcurrency = 1\n");
+    let (code, err) = run(&mut translate(dir.path(), "a.jsonl", "tm.sqlite"));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("`api_key_env` in [backends.fake]"), "{err}");
+    assert_eq!(
+        llm.requests.load(SeqCst),
+        1,
+        "not retried, nothing more sent"
+    );
+}
+
+#[test]
 fn a_server_that_is_down_counts_nothing_as_sent_and_exits_3() {
     let url = support::closed_port_url();
     let dir = project(url.trim_end_matches("/v1"), 3, false, "");

@@ -2,10 +2,13 @@
 The engine: how a list of requests becomes translations through one
 backend, whatever its protocol. It cuts the work into batches within the
 backend's limits, keeps at most `concurrency` requests in flight, paces
-them to `requests_per_minute`, applies the per-request timeout, retries what
-the backend marks retryable (exponential backoff with jitter, or the wait
-the server asked for, capped), never retries what is final, splits a batch
-whose answer was unusable down to single segments, and reports each batch
+them to `requests_per_minute`, applies the per-request timeout (which grows
+with the batch's size in characters), retries what the backend marks
+retryable (exponential backoff with jitter, or the wait the server asked
+for, capped), never retries what is final and stops the run on an error no
+other batch can escape (key, quota, unknown model or URL), splits a batch
+whose answer was unusable or that timed out down to single segments, counts
+only requests that reached the server, and reports each batch
 as soon as it is done, so that the caller can store it before the next one
 arrives. A batch that still fails does not stop the others: its segments
 come back as failed with the reason.

@@ -8,17 +8,27 @@ One SQLite file (WAL mode, embedded, no server) plays two roles:
   answer (backend kind, URL, model, prompt version and the segment's pinned
   terms). Changing any of them re-translates; nothing else does;
 - the **translation memory**: every pair keeps its source, target, origin
-  (machine or human), backend, model and timestamps. A human translation of
-  the same normalised source outranks any machine one; close matches
-  (word-level similarity of at least 75%) are offered as suggestions.
+  ([`Provenance`]: `mt`, `reviewed` or `human`), backend, model, document
+  and timestamps. Look-ups rank human over reviewed over machine output;
+  close matches (word-level similarity of at least 75%) are offered as
+  suggestions.
 
 Each batch is written in one transaction as soon as it arrives, so a crash
-or SIGKILL loses at most the batches that were still in flight. The API is
+or SIGKILL loses at most the batches that were still in flight. An answer
+that missed a pinned term is stored as *pending* until its re-request is
+answered, so an interrupted run cannot leave a first draft as final.
+
+The memory can be corrected: [`Memory::forget`] removes what a filter
+selects, [`Memory::check`] verifies SQLite's and tarjama's invariants,
+[`Memory::vacuum`] drops unused sources. Opening is safe when several
+processes create the same file at once (busy waits and a retried set-up),
+and [`Memory::open_existing`] never creates anything. A file with an older
+schema is backed up and migrated when opened ([`schema`]). The API is
 synchronous: one owner (a dedicated thread or `spawn_blocking`).
 */
 
 pub mod fuzzy;
-mod schema;
+pub mod schema;
 pub mod time;
 
 use std::collections::HashMap;
