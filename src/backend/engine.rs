@@ -469,6 +469,16 @@ impl Engine {
                     None => call.await,
                 };
                 inner.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
+                // What a rerun cannot fix stops the run: every other batch
+                // would meet the same key, account, URL or model. Cancelled
+                // before the permit is released, so that no batch waiting
+                // for it is sent.
+                if let Err(e) = &result
+                    && e.is_fatal()
+                    && e.kind != ErrorKind::BadRequest
+                {
+                    run.cancel.cancel();
+                }
                 drop(p);
                 // Only what reached the server counts as sent.
                 if result.as_ref().map_or_else(|e| e.sent, |_| true) {
@@ -500,11 +510,6 @@ impl Engine {
                 };
                 if err.kind == ErrorKind::RateLimited {
                     self.count(run, |c| &c.rate_limited, 1);
-                }
-                // What a rerun cannot fix stops the run: every other batch
-                // would meet the same key, account, URL or model.
-                if err.is_fatal() && err.kind != ErrorKind::BadRequest {
-                    run.cancel.cancel();
                 }
                 // A batch that timed out is split at once, like one with a
                 // bad answer: a slow model may manage its halves.
