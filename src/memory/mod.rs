@@ -508,9 +508,20 @@ impl Memory {
             // migration's transaction.
             let backup = backup_path(p, version);
             conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])
-                .map_err(|source| MemoryError::Backup {
-                    path: backup.clone(),
-                    source,
+                .map_err(|source| {
+                    if backup.exists() {
+                        // Another process opening the same old file made
+                        // its backup at the same moment: wait for it.
+                        MemoryError::Sql(rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                            None,
+                        ))
+                    } else {
+                        MemoryError::Backup {
+                            path: backup.clone(),
+                            source,
+                        }
+                    }
                 })?;
         }
         let tx = self

@@ -553,3 +553,32 @@ fn ten_concurrent_first_opens_all_succeed() {
         assert!(m.check().unwrap().is_empty());
     }
 }
+
+#[test]
+fn concurrent_opens_of_a_version_1_file_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(schema::CREATE_V1).unwrap();
+        c.execute_batch(
+            "INSERT INTO sources (id, norm, ntokens) VALUES (1, 'نص', 1);
+             INSERT INTO pairs VALUES (1, 1, 'k1', 'نص', 'text', 'mt', 'llm', 'm', 10, 20);",
+        )
+        .unwrap();
+    }
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let (path, barrier) = (path.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                Memory::open(&path).map(|m| m.pairs().unwrap().len())
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap(), 1);
+    }
+    assert!(dir.path().join("old.sqlite.v1-backup").exists());
+}
