@@ -86,7 +86,12 @@ pub struct BackendConfig {
     /// Requests in flight.
     pub concurrency: Option<usize>,
     pub requests_per_minute: Option<u32>,
+    /// Time allowed for one request, before the allowance per character.
     pub timeout_secs: Option<f64>,
+    /// Milliseconds added to `timeout_secs` for each character of the
+    /// batch (a batch of 8 long segments takes a slow model longer than one
+    /// short segment).
+    pub timeout_ms_per_char: Option<f64>,
     pub max_retries: Option<u32>,
     /// How pinned terms are passed (default per kind).
     pub terms: Option<TermMode>,
@@ -188,9 +193,16 @@ pub mod defaults {
         }
     }
 
-    /// Seconds to wait for one answer (LLMs write slowly).
-    pub fn timeout_secs(kind: BackendKind) -> f64 {
-        if kind.is_llm() { 180.0 } else { 60.0 }
+    /// Seconds to wait for one answer, before the allowance per character.
+    pub fn timeout_secs(_kind: BackendKind) -> f64 {
+        30.0
+    }
+
+    /// Milliseconds of timeout added per character of a batch: a local LLM
+    /// on a CPU writes some 25 characters a second; a local MT server is
+    /// faster.
+    pub fn timeout_ms_per_char(kind: BackendKind) -> f64 {
+        if kind.is_llm() { 40.0 } else { 10.0 }
     }
 
     pub const MAX_RETRIES: u32 = 5;
@@ -243,6 +255,7 @@ impl BackendConfig {
             concurrency: None,
             requests_per_minute: None,
             timeout_secs: None,
+            timeout_ms_per_char: None,
             max_retries: None,
             terms: None,
             source_lang: None,
@@ -292,6 +305,15 @@ impl BackendConfig {
         Duration::from_secs_f64(
             self.timeout_secs
                 .unwrap_or_else(|| defaults::timeout_secs(self.kind)),
+        )
+    }
+
+    /// The timeout added per character of a batch.
+    pub fn timeout_per_char(&self) -> Duration {
+        Duration::from_secs_f64(
+            self.timeout_ms_per_char
+                .unwrap_or_else(|| defaults::timeout_ms_per_char(self.kind))
+                / 1000.0,
         )
     }
 
@@ -385,6 +407,14 @@ impl BackendConfig {
             && !(t.is_finite() && t > 0.0 && t <= 86_400.0)
         {
             return bad("timeout_secs", "must be a number of seconds above 0".into());
+        }
+        if let Some(t) = self.timeout_ms_per_char
+            && !(t.is_finite() && (0.0..=60_000.0).contains(&t))
+        {
+            return bad(
+                "timeout_ms_per_char",
+                "must be a number of milliseconds, 0 or more".into(),
+            );
         }
         if let Some(t) = self.retry_max_secs
             && !(t.is_finite() && (0.0..=86_400.0).contains(&t))

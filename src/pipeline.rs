@@ -142,7 +142,11 @@ pub struct EngineTranslator {
 impl EngineTranslator {
     /// Build the backend called `name` from its config table.
     pub fn from_config(name: &str, cfg: &BackendConfig) -> Result<EngineTranslator, ConfigError> {
-        let backend = crate::backend::build(name, cfg)?;
+        // The engine applies the timeout, which grows with the batch's
+        // size; the backend's own HTTP timeout must not cut it short.
+        let mut http_cfg = cfg.clone();
+        http_cfg.timeout_secs = Some(86_400.0);
+        let backend = crate::backend::build(name, &http_cfg)?;
         let version = if cfg.kind.is_llm() {
             crate::backend::llm::PROMPT_VERSION
         } else {
@@ -258,6 +262,9 @@ pub struct Settings {
     pub fuzzy_limit: usize,
     /// After Ctrl-C, how long to wait for requests in flight.
     pub drain_timeout: Duration,
+    /// `translate --refresh`: machine translations in the memory are not
+    /// used but sent again (and replaced); reviewed and human ones stay.
+    pub refresh: bool,
 }
 
 impl Settings {
@@ -267,6 +274,7 @@ impl Settings {
             fuzzy_threshold: memory::FUZZY_THRESHOLD,
             fuzzy_limit: 3,
             drain_timeout: Duration::from_secs(10),
+            refresh: false,
         }
     }
 }
@@ -287,6 +295,11 @@ pub struct Unit {
     pub suggestions: Vec<Suggestion>,
     /// The engine's error, when it failed.
     pub failure: Option<String>,
+    /// The failure is one a rerun cannot fix, with the setting to change.
+    pub fatal: Option<String>,
+    /// Its English is a stored answer that missed a pinned term and whose
+    /// re-request was not answered yet.
+    pub awaiting_rerequest: bool,
     /// Whether the segment was sent in this run.
     pub sent: bool,
 }
@@ -298,7 +311,12 @@ pub struct Prepared {
     pub units: Vec<Unit>,
     /// Indices (into `units`) of the segments to send.
     pub pending: Vec<usize>,
+    /// Indices of the segments whose stored answer waits for its
+    /// re-request (an earlier run was interrupted): sent first.
+    pub rerequest: Vec<usize>,
     pub from_memory: usize,
+    /// `--refresh`: machine translations in the memory that are sent again.
+    pub refreshed: usize,
 }
 
 impl Prepared {
@@ -475,7 +493,9 @@ pub fn prepare(
     let params = engine.map(EngineInfo::key_params);
     let mut units = Vec::with_capacity(segments.len());
     let mut pending = Vec::new();
+    let mut rerequest = Vec::new();
     let mut from_memory = 0;
+    let mut refreshed = 0;
     for (i, segment) in segments.into_iter().enumerate() {
         let text = segment.flat_text();
         let hits = by_seg.remove(&segment.id).unwrap_or_default();
@@ -488,9 +508,17 @@ pub fn prepare(
             memory::cache_key(&text, p, &terms)
         });
         let found = match &key {
+            Some(_) if settings.refresh => mem.lookup_keyless(&text)?,
             Some(k) => mem.lookup(k, &text)?,
             None => mem.lookup_any(&text)?,
         };
+        if settings.refresh
+            && found.is_none()
+            && let Some(k) = &key
+            && mem.lookup_key(k)?.is_some()
+        {
+            refreshed += 1;
+        }
         let mut unit = Unit {
             segment,
             text,
@@ -502,15 +530,22 @@ pub fn prepare(
             warnings: Vec::new(),
             suggestions: Vec::new(),
             failure: None,
+            fatal: None,
+            awaiting_rerequest: false,
             sent: false,
         };
         match found {
+            Some(p) if p.pending && engine.is_some_and(EngineInfo::re_requests) => {
+                // An interrupted run stored this answer before its
+                // re-request: finish that first.
+                unit.origin = Origin::Memory;
+                unit.terms = (settings.check_terms)(&unit.hits, &p.target);
+                unit.target = Some(p.target);
+                unit.awaiting_rerequest = true;
+                rerequest.push(i);
+            }
             Some(p) => {
-                unit.origin = if p.origin == Origin::Human {
-                    Origin::Human
-                } else {
-                    Origin::Memory
-                };
+                unit.origin = p.origin.document_origin();
                 unit.terms = (settings.check_terms)(&unit.hits, &p.target);
                 unit.target = Some(p.target);
                 from_memory += 1;
@@ -527,7 +562,9 @@ pub fn prepare(
         meta,
         units,
         pending,
+        rerequest,
         from_memory,
+        refreshed,
     })
 }
 
@@ -541,7 +578,7 @@ pub fn offline(mut prepared: Prepared, reason: &str) -> Prepared {
 }
 
 /// How a translate run ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOutcome {
     pub counts: RunCounts,
     /// Ctrl-C stopped it before everything was sent.
@@ -550,6 +587,12 @@ pub struct RunOutcome {
     pub re_requested: usize,
     /// The drain timeout expired with requests still in flight.
     pub abandoned_in_flight: bool,
+    /// An error a rerun cannot fix stopped the run: the message and the
+    /// setting to change.
+    pub fatal: Option<String>,
+    /// Re-requests not answered (their first answers stay pending in the
+    /// memory; a rerun sends them again).
+    pub rerequests_unanswered: usize,
 }
 
 /// Why a translate run stopped early.
@@ -564,6 +607,11 @@ pub enum PipelineError {
 /// Apply one batch: record translations and failures on the units, check
 /// terms, and add the translations to store to `entries` (the caller
 /// commits them to the memory in one transaction). Returns (ok, failed).
+///
+/// In the first pass an answer that misses a pinned term (when the engine
+/// re-requests) is stored as pending; in the re-request pass the better of
+/// the two answers is stored as final.
+#[allow(clippy::too_many_arguments)]
 fn apply_batch(
     entries: &mut Vec<MtEntry>,
     units: &mut [Unit],
@@ -572,6 +620,7 @@ fn apply_batch(
     info: &EngineInfo,
     settings: &Settings,
     retry_pass: bool,
+    document: Option<&str>,
 ) -> (usize, usize) {
     let (mut ok, mut failed) = (0, 0);
     for (id, res) in results {
@@ -581,36 +630,47 @@ fn apply_batch(
         for (n, &i) in targets.iter().enumerate() {
             let u = &mut units[i];
             // The first is the segment that was sent; the others repeat it.
-            u.sent |= n == 0;
+            let leader = n == 0;
+            u.sent |= leader && res.as_ref().map_or_else(|e| e.sent, |_| true);
             match &res {
                 Ok(english) => {
                     ok += 1;
-                    let terms = (settings.check_terms)(&u.hits, english);
-                    if retry_pass {
+                    let mut terms = (settings.check_terms)(&u.hits, english);
+                    let mut target = english.clone();
+                    if retry_pass
+                        && let Some(first) = &u.target
+                        && missed(&terms).len() >= missed(&u.terms).len()
+                    {
                         // Keep the re-requested answer only if it misses
                         // fewer pinned terms than the first one.
-                        if missed(&terms).len() >= missed(&u.terms).len() {
-                            continue;
-                        }
+                        target = first.clone();
+                        terms = u.terms.clone();
                     }
-                    if let (0, Some(key)) = (n, &u.key) {
+                    let pending = !retry_pass && info.re_requests() && !missed(&terms).is_empty();
+                    if let (true, Some(key)) = (leader, &u.key) {
                         entries.push(MtEntry {
                             key: key.clone(),
                             source: u.text.clone(),
-                            target: english.clone(),
+                            target: target.clone(),
                             backend: info.name.clone(),
                             model: info.model.clone(),
+                            pending,
+                            document: document.map(str::to_string),
                         });
                     }
-                    u.target = Some(english.clone());
+                    u.target = Some(target);
                     u.origin = Origin::Mt;
                     u.terms = terms;
                     u.failure = None;
+                    u.awaiting_rerequest = pending;
                 }
                 Err(e) => {
                     failed += 1;
                     if !retry_pass {
                         u.failure = Some(e.message.clone());
+                        if e.is_fatal() {
+                            u.fatal = Some(format!("{}; {}", e.message, e.hint(&info.name)));
+                        }
                     }
                 }
             }
@@ -632,6 +692,8 @@ struct Work {
     mem: Memory,
     units: Vec<Unit>,
     index: HashMap<String, Vec<usize>>,
+    /// The input's name, stored with each pair.
+    document: Option<String>,
 }
 
 /// Run the engine over `requests`, applying each batch on a blocking thread
@@ -653,6 +715,7 @@ async fn run_pass(
         mut mem,
         mut units,
         index,
+        document,
     } = work;
     let live_retries: Arc<std::sync::atomic::AtomicU64> = Arc::default();
     let live2 = live_retries.clone();
@@ -677,6 +740,7 @@ async fn run_pass(
                     &info,
                     &settings2,
                     retry_pass,
+                    document.as_deref(),
                 ));
                 if counts.len() < 64 {
                     next = rx.try_recv().ok();
@@ -694,7 +758,15 @@ async fn run_pass(
                 }
             }
         }
-        (Work { mem, units, index }, error)
+        (
+            Work {
+                mem,
+                units,
+                index,
+                document,
+            },
+            error,
+        )
     });
 
     let run = translator.run(requests, tx, cancel.clone());
@@ -726,9 +798,53 @@ async fn run_pass(
     Ok((work, counts, abandoned))
 }
 
+/// The re-request of a segment whose answer missed pinned terms: the
+/// terms stated more explicitly, `insist` set.
+fn rerequest_for(units: &[Unit], i: usize) -> Request {
+    let u = &units[i];
+    Request {
+        id: u.segment.id.clone(),
+        text: u.text.clone(),
+        terms: emphasised_terms(u, &missed(&u.terms)),
+        context: Context {
+            headline: (i > 0).then(|| units[0].text.clone()),
+            previous: (i > 0).then(|| units[i - 1].text.clone()),
+            hints: hint_terms(&u.hits),
+        },
+        insist: true,
+    }
+}
+
+/// For each of `of` sent once (the first of each cache key), the units its
+/// answer applies to, itself first; and the leaders in order.
+fn targets_of(units: &[Unit], of: &[usize]) -> (Vec<usize>, HashMap<String, Vec<usize>>) {
+    let mut leader_of_key: HashMap<&str, String> = HashMap::new();
+    let mut leaders = Vec::new();
+    let mut out: HashMap<String, Vec<usize>> = HashMap::new();
+    for &i in of {
+        let u = &units[i];
+        let leader = match &u.key {
+            Some(k) => leader_of_key
+                .entry(k.as_str())
+                .or_insert_with(|| {
+                    leaders.push(i);
+                    u.segment.id.clone()
+                })
+                .clone(),
+            None => {
+                leaders.push(i);
+                u.segment.id.clone()
+            }
+        };
+        out.entry(leader).or_default().push(i);
+    }
+    (leaders, out)
+}
+
 /// Send the pending segments of `prepared`, store every answer as it
 /// arrives, re-request (once) LLM answers that miss pinned terms, and mark
-/// what is left. The memory is handed back for the next document.
+/// what is left. Re-requests an interrupted run left pending are sent
+/// first. The memory is handed back for the next document.
 pub async fn translate(
     mut prepared: Prepared,
     mem: Memory,
@@ -741,46 +857,63 @@ pub async fn translate(
     let requests = prepared.requests(Some(&info));
     let mut outcome = RunOutcome::default();
     let sent = prepared.to_send();
-    let work = Work {
-        index: prepared.answer_targets(),
+    let first_index = prepared.answer_targets();
+    let mut work = Work {
+        index: HashMap::new(),
         units: std::mem::take(&mut prepared.units),
         mem,
+        document: prepared
+            .meta
+            .source_path
+            .clone()
+            .or_else(|| prepared.meta.source_name.clone()),
     };
-    let (mut work, counts, abandoned) = run_pass(
-        translator,
-        requests,
-        work,
-        settings,
-        &cancel,
-        Pass::First(progress.clone()),
-    )
-    .await?;
-    add_counts(&mut outcome.counts, counts);
-    outcome.abandoned_in_flight = abandoned;
 
-    // Re-request, once, what missed a pinned term.
-    if info.re_requests() && !*cancel.borrow() {
-        let units = &work.units;
-        let retry: Vec<Request> = sent
+    // 1. The re-requests an interrupted run left pending.
+    if !prepared.rerequest.is_empty() && !*cancel.borrow() {
+        let (leaders, index) = targets_of(&work.units, &prepared.rerequest);
+        let retry: Vec<Request> = leaders
             .iter()
-            .filter_map(|&i| {
-                let u = &units[i];
-                let m = missed(&u.terms);
-                (u.origin == Origin::Mt && !m.is_empty()).then(|| Request {
-                    id: u.segment.id.clone(),
-                    text: u.text.clone(),
-                    terms: emphasised_terms(u, &m),
-                    context: Context {
-                        headline: (i > 0).then(|| units[0].text.clone()),
-                        previous: (i > 0).then(|| units[i - 1].text.clone()),
-                        hints: hint_terms(&u.hits),
-                    },
-                    insist: true,
-                })
-            })
+            .map(|&i| rerequest_for(&work.units, i))
             .collect();
-        if !retry.is_empty() {
-            outcome.re_requested = retry.len();
+        outcome.re_requested += retry.len();
+        work.index = index;
+        let (w, counts, abandoned) =
+            run_pass(translator, retry, work, settings, &cancel, Pass::TermRetry).await?;
+        work = w;
+        add_counts(&mut outcome.counts, counts);
+        outcome.abandoned_in_flight |= abandoned;
+    }
+
+    // 2. Everything else.
+    if !*cancel.borrow() {
+        work.index = first_index;
+        let (w, counts, abandoned) = run_pass(
+            translator,
+            requests,
+            work,
+            settings,
+            &cancel,
+            Pass::First(progress.clone()),
+        )
+        .await?;
+        work = w;
+        add_counts(&mut outcome.counts, counts);
+        outcome.abandoned_in_flight |= abandoned;
+    }
+    outcome.fatal = work.units.iter().find_map(|u| u.fatal.clone());
+
+    // 3. Re-request, once, what missed a pinned term.
+    if info.re_requests() && !*cancel.borrow() && outcome.fatal.is_none() {
+        let units = &work.units;
+        let retry_of: Vec<usize> = sent
+            .iter()
+            .copied()
+            .filter(|&i| units[i].awaiting_rerequest)
+            .collect();
+        if !retry_of.is_empty() {
+            let retry: Vec<Request> = retry_of.iter().map(|&i| rerequest_for(units, i)).collect();
+            outcome.re_requested += retry.len();
             progress.phase(&format!(
                 "re-asking {} segment{} that missed pinned terms",
                 retry.len(),
@@ -796,15 +929,25 @@ pub async fn translate(
     outcome.interrupted = *cancel.borrow();
 
     let Work { mem, mut units, .. } = work;
-    for &i in &prepared.pending {
+    let stopped = outcome.fatal.is_some();
+    for &i in prepared.pending.iter().chain(&prepared.rerequest) {
         let u = &mut units[i];
         if let Some(f) = &u.failure {
-            u.warnings.push(format!(
-                "not translated: {f}; rerun the same command to retry"
-            ));
+            u.warnings.push(if u.fatal.is_some() {
+                format!("not translated: {f}")
+            } else {
+                format!("not translated: {f}; rerun the same command to retry")
+            });
         } else if u.target.is_none() {
+            u.warnings.push(if stopped {
+                "not translated: the run stopped at an error a rerun cannot fix (see the summary)".into()
+            } else {
+                "not translated: the run was interrupted before this segment was answered; rerun the same command to resume".into()
+            });
+        } else if u.awaiting_rerequest {
+            outcome.rerequests_unanswered += 1;
             u.warnings.push(
-                "not translated: the run was interrupted before this segment was answered; rerun the same command to resume"
+                "needs review: the re-request with the pinned terms stated again was not answered; rerun the same command to finish it"
                     .into(),
             );
         }

@@ -121,7 +121,7 @@ async fn always_500_gives_up_after_max_retries_while_other_batches_complete() {
 }
 
 #[tokio::test]
-async fn a_slow_answer_times_out_and_is_retried() {
+async fn a_slow_answer_times_out_and_is_split_or_retried() {
     let fake = Fake::with_key(KEY);
     fake.push(Fault::Slow(Duration::from_secs(3)));
     let srv = serve(support::openai(fake.clone())).await;
@@ -132,9 +132,19 @@ async fn a_slow_answer_times_out_and_is_retried() {
         .translate_all(input.clone())
         .await;
     assert_all_translated(&input, &out);
-    assert_eq!((stats.requests, stats.retries), (2, 1));
+    // The batch of two that timed out is split, not sent again whole.
+    assert_eq!((stats.requests, stats.retries, stats.splits), (3, 0, 1));
     assert!(t0.elapsed() < Duration::from_secs(3));
 
+    // A single segment that times out is sent again.
+    fake.push(Fault::Slow(Duration::from_secs(3)));
+    let (out, stats) = Engine::new(b.clone(), opts.clone())
+        .translate_all(input[..1].to_vec())
+        .await;
+    assert_all_translated(&input[..1], &out);
+    assert_eq!((stats.requests, stats.retries), (2, 1));
+
+    let input = input[..1].to_vec();
     fake.set_always(Some(Fault::Slow(Duration::from_secs(3))));
     let opts = EngineOptions {
         max_retries: 1,

@@ -892,11 +892,11 @@ fn round_trip_translate_review_render_and_the_memory_learns() {
         "final-x.txt",
     ]);
     assert!(log.contains("1 edited by the reviewer"), "{log}");
-    // p1s1, accepted unedited here, keeps the TSV reviewer's translation.
+    // Unedited segments are not stored: p1s1 keeps the TSV reviewer's
+    // translation, the others stay machine output.
     assert!(
-        log.contains(
-            "1 segment(s) accepted unedited kept the human translation already in the memory"
-        ),
+        log.contains("1 human translation(s) stored")
+            && log.contains("18 unedited segment(s) not stored"),
         "{log}"
     );
     let english = std::fs::read_to_string(dir.join("final.txt")).unwrap();

@@ -200,7 +200,7 @@ fn thirty_percent_faults_every_segment_translated_once_and_retries_match_the_log
         server.url(),
         n,
         "kind = \"openai\"\nmodel = \"m\"\nbatch_size = 10\nconcurrency = 4\n\
-         timeout_secs = 0.5\nmax_retries = 10\nretry_base_ms = 5\nretry_max_secs = 0.05\n",
+         timeout_secs = 0.5\ntimeout_ms_per_char = 0\nmax_retries = 10\nretry_base_ms = 5\nretry_max_secs = 0.05\n",
     );
     let mut runs = 0;
     loop {
@@ -456,6 +456,8 @@ fn connections_sharing_the_memory_wait_for_each_other_instead_of_failing() {
                             target: format!("sentence {t} {b} {i}"),
                             backend: "b".into(),
                             model: None,
+                            pending: false,
+                            document: None,
                         })
                         .collect();
                     m.store_mt(&entries)

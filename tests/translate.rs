@@ -452,8 +452,12 @@ fn dry_run_counts_what_would_be_sent() {
     assert_eq!(fake.requests.load(Ordering::SeqCst), 0);
 }
 
+/// Input the server refuses (HTTP 400 for a single segment) is an error a
+/// rerun cannot fix: exit 1 with the setting to change; the rest is
+/// translated and stored, and once the cause is fixed a rerun sends only
+/// the refused segments.
 #[test]
-fn partial_failure_exits_3_and_a_rerun_fills_in() {
+fn refused_input_exits_1_with_a_hint_and_a_rerun_fills_in_once_fixed() {
     let fake = Arc::new(Fake {
         poison: Mutex::new(Some("باميان".into())),
         ..Fake::default()
@@ -464,10 +468,14 @@ fn partial_failure_exits_3_and_a_rerun_fills_in() {
     let assert = tarjama(d)
         .args(["translate", "article.txt", "-o", "out.jsonl"])
         .assert()
-        .code(3);
+        .code(1);
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(err.contains("failed p"), "{err}");
-    assert!(err.contains("rerun the same command"), "{err}");
+    assert!(
+        err.contains("lower `batch_size` in [backends.fake]"),
+        "{err}"
+    );
+    assert!(!err.contains("rerun the same command"), "{err}");
     let (header, rows) = read_jsonl(&d.join("out.jsonl"));
     let failed: Vec<&Value> = rows.iter().filter(|r| r["target"].is_null()).collect();
     assert!(!failed.is_empty());

@@ -2,10 +2,13 @@
 The engine: how a list of requests becomes translations through one
 backend, whatever its protocol. It cuts the work into batches within the
 backend's limits, keeps at most `concurrency` requests in flight, paces
-them to `requests_per_minute`, applies the per-request timeout, retries what
-the backend marks retryable (exponential backoff with jitter, or the wait
-the server asked for, capped), never retries what is final, splits a batch
-whose answer was unusable down to single segments, and reports each batch
+them to `requests_per_minute`, applies the per-request timeout (which grows
+with the batch's size in characters), retries what the backend marks
+retryable (exponential backoff with jitter, or the wait the server asked
+for, capped), never retries what is final and stops the run on an error no
+other batch can escape (key, quota, unknown model or URL), splits a batch
+whose answer was unusable or that timed out down to single segments, counts
+only requests that reached the server, and reports each batch
 as soon as it is done, so that the caller can store it before the next one
 arrives. A batch that still fails does not stop the others: its segments
 come back as failed with the reason.
@@ -28,6 +31,11 @@ use crate::model::Request;
 /// Retries of a single segment whose answer was unusable (after splitting).
 pub const BAD_ANSWER_RETRIES: u32 = 2;
 
+/// Retries of a segment that timed out again after its batch was split for
+/// a timeout: none (its timeout already allows for its length, and a rerun
+/// tries again), which bounds the time one failing batch can take.
+pub const TIMEOUT_RETRIES_AFTER_SPLIT: u32 = 0;
+
 /// How the engine drives a backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineOptions {
@@ -37,15 +45,26 @@ pub struct EngineOptions {
     pub requests_per_minute: Option<u32>,
     /// Retries of one batch after its first attempt.
     pub max_retries: u32,
-    /// Time allowed for one request; `None` leaves it to the backend.
+    /// Time allowed for one request, before `timeout_per_char`; `None`
+    /// leaves it to the backend.
     pub timeout: Option<Duration>,
+    /// Added to `timeout` for each character of the batch.
+    pub timeout_per_char: Duration,
     /// The first backoff; doubled on each retry.
     pub backoff_base: Duration,
     /// The longest wait between attempts, Retry-After included.
     pub backoff_max: Duration,
-    /// Split a batch whose answer was unusable (or refused as malformed)
-    /// into halves, down to single segments.
+    /// Split a batch whose answer was unusable, that was refused as
+    /// malformed, or that timed out, into halves, down to single segments.
     pub split_on_bad_response: bool,
+}
+
+impl EngineOptions {
+    /// The time allowed for one request carrying `chars` characters.
+    pub fn timeout_for(&self, chars: usize) -> Option<Duration> {
+        self.timeout
+            .map(|t| t + self.timeout_per_char.mul_f64(chars as f64))
+    }
 }
 
 impl Default for EngineOptions {
@@ -55,6 +74,7 @@ impl Default for EngineOptions {
             requests_per_minute: None,
             max_retries: crate::config::defaults::MAX_RETRIES,
             timeout: None,
+            timeout_per_char: Duration::ZERO,
             backoff_base: Duration::from_millis(crate::config::defaults::RETRY_BASE_MS),
             backoff_max: Duration::from_secs_f64(crate::config::defaults::RETRY_MAX_SECS),
             split_on_bad_response: true,
@@ -70,6 +90,7 @@ impl EngineOptions {
             requests_per_minute: cfg.requests_per_minute,
             max_retries: cfg.max_retries_or_default(),
             timeout: Some(cfg.timeout()),
+            timeout_per_char: cfg.timeout_per_char(),
             backoff_base: cfg.retry_base(),
             backoff_max: cfg.retry_max(),
             split_on_bad_response: true,
@@ -284,7 +305,7 @@ impl Engine {
             };
             let inner = self.clone();
             let run2 = run.clone();
-            set.spawn(async move { inner.process(batch, Some(permit), &run2).await });
+            set.spawn(async move { inner.process(batch, Some(permit), &run2, false).await });
         }
         for batch in pending {
             self.count(&run, |c| &c.not_sent, batch.len() as u64);
@@ -389,11 +410,13 @@ impl Engine {
     }
 
     /// Send one batch until it succeeds, fails for good, or is split.
+    /// `after_timeout`: the batch is a part of one that timed out.
     fn process<'a>(
         &'a self,
         batch: Vec<Request>,
         mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
         run: &'a Run,
+        after_timeout: bool,
     ) -> super::BoxFuture<'a, ()> {
         Box::pin(async move {
             let inner = &self.inner;
@@ -427,27 +450,41 @@ impl Engine {
                     self.count(run, |c| &c.not_sent, batch.len() as u64);
                     return;
                 };
-                self.count(run, |c| &c.requests, 1);
                 let chars: usize = batch.iter().map(|r| r.text.chars().count()).sum();
-                self.count(run, |c| &c.chars_sent, chars as u64);
                 inner.progress.in_flight.fetch_add(1, Ordering::Relaxed);
                 let call = backend.translate(&batch);
-                let result = match inner.opts.timeout {
+                let result = match inner.opts.timeout_for(chars) {
                     Some(t) => tokio::time::timeout(t, call).await.unwrap_or_else(|_| {
                         Err(BackendError::new(
                             ErrorKind::Timeout,
                             format!(
-                                "{}: no answer from {} within {}s; raise timeout_secs or check the server",
+                                "{}: no answer from {} within {:.1}s for {} segment(s) of {chars} characters; raise timeout_secs or timeout_ms_per_char, or check the server",
                                 backend.name(),
                                 backend.endpoint(),
-                                t.as_secs_f64()
+                                t.as_secs_f64(),
+                                batch.len()
                             ),
                         ))
                     }),
                     None => call.await,
                 };
                 inner.progress.in_flight.fetch_sub(1, Ordering::Relaxed);
+                // What a rerun cannot fix stops the run: every other batch
+                // would meet the same key, account, URL or model. Cancelled
+                // before the permit is released, so that no batch waiting
+                // for it is sent.
+                if let Err(e) = &result
+                    && e.is_fatal()
+                    && e.kind != ErrorKind::BadRequest
+                {
+                    run.cancel.cancel();
+                }
                 drop(p);
+                // Only what reached the server counts as sent.
+                if result.as_ref().map_or_else(|e| e.sent, |_| true) {
+                    self.count(run, |c| &c.requests, 1);
+                    self.count(run, |c| &c.chars_sent, chars as u64);
+                }
                 let result = result.and_then(|v| {
                     if v.len() == batch.len() {
                         Ok(v)
@@ -474,13 +511,23 @@ impl Engine {
                 if err.kind == ErrorKind::RateLimited {
                     self.count(run, |c| &c.rate_limited, 1);
                 }
+                // A batch that timed out is split at once, like one with a
+                // bad answer: a slow model may manage its halves.
+                let split_timeout = err.kind == ErrorKind::Timeout
+                    && batch.len() > 1
+                    && inner.opts.split_on_bad_response;
                 // A single segment's unusable answer cannot be split any
                 // further; it is asked again a couple of times (servers that
                 // batch are not deterministic even at temperature 0).
                 let single_bad = err.kind == ErrorKind::BadResponse
                     && batch.len() == 1
                     && retries < inner.opts.max_retries.min(BAD_ANSWER_RETRIES);
-                if (err.retryable && retries < inner.opts.max_retries) || single_bad {
+                let retry_limit = if err.kind == ErrorKind::Timeout && after_timeout {
+                    TIMEOUT_RETRIES_AFTER_SPLIT
+                } else {
+                    inner.opts.max_retries
+                };
+                if !split_timeout && ((err.retryable && retries < retry_limit) || single_bad) {
                     retries += 1;
                     self.count(run, |c| &c.retries, 1);
                     if let Some(ra) = err.retry_after {
@@ -493,14 +540,16 @@ impl Engine {
                     }
                     continue;
                 }
-                let splittable = matches!(err.kind, ErrorKind::BadResponse | ErrorKind::BadRequest);
+                let splittable = split_timeout
+                    || matches!(err.kind, ErrorKind::BadResponse | ErrorKind::BadRequest);
                 if inner.opts.split_on_bad_response && splittable && batch.len() > 1 {
                     self.count(run, |c| &c.splits, 1);
                     let mut left = batch;
                     let right = left.split_off(left.len() / 2);
+                    let timed_out = after_timeout || split_timeout;
                     tokio::join!(
-                        self.process(left, None, run),
-                        self.process(right, None, run)
+                        self.process(left, None, run, timed_out),
+                        self.process(right, None, run, timed_out)
                     );
                     return;
                 }
@@ -543,6 +592,7 @@ impl Engine {
                     self.inner.backend.endpoint()
                 ),
             )
+            .not_sent()
         })
     }
 }
@@ -575,6 +625,8 @@ mod tests {
         always: Option<BackendError>,
         calls: Mutex<Vec<usize>>,
         poison: Option<String>,
+        /// Time per segment of a batch (a slow model).
+        per_item: Duration,
     }
 
     impl Fake {
@@ -590,6 +642,7 @@ mod tests {
                 always: None,
                 calls: Mutex::new(vec![]),
                 poison: None,
+                per_item: Duration::ZERO,
             }
         }
     }
@@ -613,7 +666,8 @@ mod tests {
         ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
             Box::pin(async move {
                 self.calls.lock().unwrap().push(batch.len());
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                tokio::time::sleep(Duration::from_millis(1) + self.per_item * batch.len() as u32)
+                    .await;
                 if let Some(e) = self.script.lock().unwrap().pop_front() {
                     return Err(e);
                 }
@@ -809,5 +863,101 @@ mod tests {
                 .contains("segment r1 has 14 characters")
         );
         assert_eq!(stats.requests, 2);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_times_out_is_split_down_to_segments_that_fit() {
+        let mut f = Fake::new(8);
+        f.per_item = Duration::from_millis(40);
+        let f = Arc::new(f);
+        let e = Engine::new(
+            f.clone(),
+            EngineOptions {
+                timeout: Some(Duration::from_millis(100)),
+                ..fast()
+            },
+        );
+        let (out, stats) = e.translate_all(reqs(8)).await;
+        assert!(out.iter().all(Result::is_ok), "{out:?}");
+        // 8 (timed out), 4 + 4 (timed out), then pairs of 2 that fit.
+        assert_eq!(stats.splits, 3, "{stats:?}");
+        assert_eq!(stats.retries, 0, "{stats:?}");
+        assert_eq!(*f.calls.lock().unwrap(), [8, 4, 4, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn the_timeout_grows_with_the_batch_in_characters() {
+        let o = EngineOptions {
+            timeout: Some(Duration::from_secs(30)),
+            timeout_per_char: Duration::from_millis(40),
+            ..EngineOptions::default()
+        };
+        assert_eq!(o.timeout_for(0), Some(Duration::from_secs(30)));
+        assert_eq!(o.timeout_for(1200), Some(Duration::from_secs(78)));
+        assert_eq!(EngineOptions::default().timeout_for(1200), None);
+    }
+
+    #[tokio::test]
+    async fn a_fatal_error_stops_sending_the_other_batches() {
+        let mut f = Fake::new(1);
+        f.always = Some(BackendError::new(ErrorKind::NotFound, "fake: 404 model"));
+        let e = Engine::new(
+            Arc::new(f),
+            EngineOptions {
+                concurrency: 1,
+                ..fast()
+            },
+        );
+        let (out, stats) = e.translate_all(reqs(20)).await;
+        assert_eq!((stats.requests, stats.retries), (1, 0), "{stats:?}");
+        assert_eq!(stats.not_sent, 19);
+        assert!(out[0].as_ref().unwrap_err().is_fatal());
+    }
+
+    #[tokio::test]
+    async fn what_never_reached_the_server_is_not_counted_as_sent() {
+        let mut f = Fake::new(4);
+        f.always =
+            Some(BackendError::new(ErrorKind::Unreachable, "fake: connection refused").not_sent());
+        let e = Engine::new(Arc::new(f), fast());
+        let (_, stats) = e.translate_all(reqs(8)).await;
+        assert_eq!((stats.requests, stats.chars_sent), (0, 0), "{stats:?}");
+        assert_eq!(stats.failed, 8);
+    }
+
+    /// The worst case README states: a batch of 8 segments of 150
+    /// characters that never gets an answer, with the defaults.
+    async fn never_answered(kind: BackendKind) -> Duration {
+        let mut f = Fake::new(8);
+        f.per_item = Duration::from_secs(24 * 3600);
+        let mut r = reqs(8);
+        for x in &mut r {
+            x.text = "ب".repeat(150);
+        }
+        let cfg = crate::config::BackendConfig::new(kind);
+        let e = Engine::new(Arc::new(f), EngineOptions::from_config(&cfg));
+        let t0 = tokio::time::Instant::now();
+        let (out, stats) = e.translate_all(r).await;
+        assert!(
+            out.iter()
+                .all(|r| r.as_ref().unwrap_err().kind == ErrorKind::Timeout)
+        );
+        // 1 + 2 + 4 + 8 requests, none sent twice.
+        assert_eq!((stats.requests, stats.retries), (15, 0), "{stats:?}");
+        t0.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn worst_case_of_one_failing_batch_with_the_defaults() {
+        let openai = never_answered(BackendKind::Openai).await;
+        assert!(
+            openai >= Duration::from_secs(246) && openai < Duration::from_secs(247),
+            "{openai:?}"
+        );
+        let ollama = never_answered(BackendKind::Ollama).await;
+        assert!(
+            ollama >= Duration::from_secs(642) && ollama < Duration::from_secs(643),
+            "{ollama:?}"
+        );
     }
 }

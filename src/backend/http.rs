@@ -172,6 +172,7 @@ fn transport_error(
                 "{backend}: cannot connect to {url}; check that the server is running and the url in the config"
             ),
         )
+        .not_sent()
     } else {
         BackendError::new(
             ErrorKind::Unreachable,

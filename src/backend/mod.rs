@@ -138,6 +138,9 @@ pub struct BackendError {
     pub retryable: bool,
     /// How long the server asked us to wait (Retry-After, retry-after-ms).
     pub retry_after: Option<Duration>,
+    /// Whether the request may have reached the server (false: refused
+    /// before sending, or no connection was made), for honest counts.
+    pub sent: bool,
 }
 
 impl BackendError {
@@ -155,9 +158,53 @@ impl BackendError {
             message: message.into(),
             retryable,
             retry_after: None,
+            sent: true,
         }
     }
 
+    /// Marks an error that happened before anything reached the server.
+    pub fn not_sent(mut self) -> Self {
+        self.sent = false;
+        self
+    }
+
+    /// Whether a rerun of the same command cannot help: the key, the
+    /// account, the URL or model, the language pair or the input itself
+    /// must change first.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Auth
+                | ErrorKind::Quota
+                | ErrorKind::NotFound
+                | ErrorKind::UnsupportedLanguage
+        ) || (self.kind == ErrorKind::BadRequest && !self.retryable)
+    }
+
+    /// For an error [`is_fatal`](BackendError::is_fatal): which setting
+    /// of the backend table `[backends.NAME]` to change.
+    pub fn hint(&self, name: &str) -> String {
+        match self.kind {
+            ErrorKind::Auth => format!(
+                "check the API key: the environment variable named by `api_key_env` in [backends.{name}] must hold a valid key"
+            ),
+            ErrorKind::Quota => format!(
+                "the account behind [backends.{name}] has no quota left; top it up, or choose another backend with --backend"
+            ),
+            ErrorKind::NotFound => format!(
+                "check `url` and `model` in [backends.{name}] (`tarjama backends test {name}` tries them)"
+            ),
+            ErrorKind::UnsupportedLanguage => format!(
+                "set `source_lang` / `target_lang` in [backends.{name}] to codes the service supports"
+            ),
+            _ => format!(
+                "the server refused the input: lower `batch_size` in [backends.{name}], or split the segment named above in the source"
+            ),
+        }
+    }
+}
+
+impl BackendError {
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self

@@ -1,13 +1,13 @@
-//! `tarjama memory`: look into the translation memory, export it to TMX and
-//! import TMX from other tools.
+//! `tarjama memory`: look into the translation memory, export it to TMX,
+//! import TMX from other tools, search it, forget what should not be there,
+//! check it and compact it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use tarjama::config::Config;
-use tarjama::memory::{Memory, NewPair, time};
-use tarjama::model::Origin;
+use tarjama::memory::{Filter, Memory, NewPair, Provenance, StoredPair, time};
 use tarjama::tmx::{TmxHeader, TmxUnit, read_tmx, write_tmx};
 
 use super::{GlobalArgs, Outcome};
@@ -56,8 +56,73 @@ pub enum MemoryCommand {
     /// Write every pair to a TMX 1.4b file (stdout without -o).
     Export(ExportArgs),
     /// Add the pairs of a TMX file (human translations unless a unit's
-    /// `x-origin` prop says `mt`).
+    /// `x-origin` prop says `mt` or `reviewed`).
     Import(ImportArgs),
+    /// Exact and close matches of an Arabic text, with origin, backend,
+    /// model and date.
+    Search(SearchArgs),
+    /// Remove pairs by backend, model, origin, date, document or source;
+    /// every condition given must hold. Says how many were removed.
+    Forget(ForgetArgs),
+    /// SQLite's integrity check plus tarjama's own invariants; exit 4 when
+    /// a problem is found.
+    Check,
+    /// Drop sources no pair uses any more and compact the file.
+    Vacuum,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The Arabic text (matched after normalisation).
+    pub text: String,
+    /// Lowest word-level similarity in percent for close matches.
+    #[arg(long, default_value_t = tarjama::memory::FUZZY_THRESHOLD, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub min_score: u8,
+    /// At most this many pairs.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+    pub format: StatsFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ForgetArgs {
+    /// Pairs stored from this backend (its name in the config).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Pairs made by this model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Pairs of this origin: mt, reviewed or human.
+    #[arg(long, value_parser = parse_origin)]
+    pub origin: Option<Provenance>,
+    /// Pairs stored on or after this date (YYYY-MM-DD, or
+    /// YYYY-MM-DDTHH:MM:SSZ; UTC).
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub since: Option<i64>,
+    /// Pairs stored before this date.
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub until: Option<i64>,
+    /// Pairs stored from this input document (its path or file name; `*`
+    /// and `?` are wildcards).
+    #[arg(long, value_name = "NAME")]
+    pub document: Option<String>,
+    /// Pairs whose Arabic source contains this text (or matches it as a
+    /// pattern with `*` and `?`).
+    #[arg(long, value_name = "PATTERN")]
+    pub source: Option<String>,
+    /// Show what would be removed and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_origin(s: &str) -> Result<Provenance, String> {
+    Provenance::parse(s).ok_or_else(|| format!("{s:?} is not an origin; use mt, reviewed or human"))
+}
+
+fn parse_date(s: &str) -> Result<i64, String> {
+    time::parse_date(s)
+        .ok_or_else(|| format!("{s:?} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,6 +165,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         MemoryCommand::Stats(a) => stats(&path, a),
         MemoryCommand::Export(a) => export(&path, a),
         MemoryCommand::Import(a) => import(global, &path, a),
+        MemoryCommand::Search(a) => search(&path, a),
+        MemoryCommand::Forget(a) => forget(global, &path, a),
+        MemoryCommand::Check => check(&path),
+        MemoryCommand::Vacuum => vacuum(global, &path),
     }
 }
 
@@ -112,7 +181,7 @@ fn human_size(bytes: u64) -> String {
 }
 
 fn stats(path: &Path, args: StatsArgs) -> anyhow::Result<Outcome> {
-    let mem = Memory::open(path)?;
+    let mem = Memory::open_existing(path)?;
     let s = mem.stats()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -130,9 +199,16 @@ fn stats(path: &Path, args: StatsArgs) -> anyhow::Result<Outcome> {
             )?;
             writeln!(
                 out,
-                "pairs: {} (human {}, machine {}), distinct sources: {}",
-                s.pairs, s.human, s.mt, s.distinct_sources
+                "pairs: {} (human {}, reviewed {}, machine {}), distinct sources: {}",
+                s.pairs, s.human, s.reviewed, s.mt, s.distinct_sources
             )?;
+            if s.pending > 0 {
+                writeln!(
+                    out,
+                    "pending: {} machine answer(s) that missed a pinned term wait for their re-request (the next translate sends them)",
+                    s.pending
+                )?;
+            }
             if let (Some(o), Some(n)) = (s.oldest, s.newest) {
                 writeln!(
                     out,
@@ -170,6 +246,9 @@ pub fn pairs_to_units(mem: &Memory) -> anyhow::Result<Vec<TmxUnit>> {
                 props.push(("x-model".into(), m));
             }
             props.push(("x-created".into(), time::format_tmx(p.created)));
+            if let Some(d) = p.document {
+                props.push(("x-document".into(), d));
+            }
             TmxUnit {
                 id: Some(p.id.to_string()),
                 source: p.source,
@@ -183,7 +262,7 @@ pub fn pairs_to_units(mem: &Memory) -> anyhow::Result<Vec<TmxUnit>> {
 
 fn export(path: &Path, args: ExportArgs) -> anyhow::Result<Outcome> {
     let ExportFormat::Tmx = args.to;
-    let mem = Memory::open(path)?;
+    let mem = Memory::open_existing(path)?;
     let units = pairs_to_units(&mem)?;
     let header = TmxHeader {
         creation_date: Some(time::format_tmx(time::now_unix())),
@@ -214,8 +293,9 @@ fn prop<'a>(u: &'a TmxUnit, names: &[&str]) -> Option<&'a str> {
 /// The pair a TMX unit stands for.
 pub fn unit_to_pair(u: &TmxUnit) -> NewPair {
     let origin = match prop(u, &["x-origin", "origin"]).map(str::to_ascii_lowercase) {
-        Some(o) if o == "mt" || o == "machine" || o == "memory" => Origin::Mt,
-        _ => Origin::Human,
+        Some(o) if o == "mt" || o == "machine" || o == "memory" => Provenance::Mt,
+        Some(o) if o == "reviewed" => Provenance::Reviewed,
+        _ => Provenance::Human,
     };
     NewPair {
         source: u.source.clone(),
@@ -224,6 +304,7 @@ pub fn unit_to_pair(u: &TmxUnit) -> NewPair {
         backend: prop(u, &["x-backend"]).map(str::to_string),
         model: prop(u, &["x-model"]).map(str::to_string),
         created: prop(u, &["x-created"]).and_then(time::parse_tmx),
+        document: prop(u, &["x-document"]).map(str::to_string),
     }
 }
 
@@ -240,6 +321,138 @@ fn import(global: &GlobalArgs, path: &Path, args: ImportArgs) -> anyhow::Result<
             path.display(),
             st.existing,
             st.skipped
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// One pair on one line: id, origin, backend/model, date, source, target.
+fn pair_line(p: &StoredPair) -> String {
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "#{}\t{}{}\t{}\t{}\t{}\t{}",
+        p.id,
+        p.origin.as_str(),
+        if p.pending { " (pending)" } else { "" },
+        match (&p.backend, &p.model) {
+            (Some(b), Some(m)) => format!("{b}/{m}"),
+            (Some(b), None) => b.clone(),
+            (None, Some(m)) => format!("-/{m}"),
+            (None, None) => "-".into(),
+        },
+        time::format_rfc3339(p.updated),
+        flat(&p.source),
+        flat(&p.target)
+    )
+}
+
+fn search(path: &Path, args: SearchArgs) -> anyhow::Result<Outcome> {
+    let mem = Memory::open_existing(path)?;
+    let hits = mem.search(&args.text, args.min_score, args.limit)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        StatsFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &hits)?;
+            writeln!(out)?;
+        }
+        StatsFormat::Text => {
+            if hits.is_empty() {
+                writeln!(
+                    out,
+                    "no pair in {} matches (at {}% or more)",
+                    path.display(),
+                    args.min_score
+                )?;
+            }
+            for h in &hits {
+                let kind = if h.score == 100 { "exact" } else { "fuzzy" };
+                writeln!(out, "{kind} {}%\t{}", h.score, pair_line(&h.pair))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Success)
+}
+
+fn forget(global: &GlobalArgs, path: &Path, args: ForgetArgs) -> anyhow::Result<Outcome> {
+    let filter = Filter {
+        backend: args.backend,
+        model: args.model,
+        origin: args.origin,
+        since: args.since,
+        until: args.until,
+        document: args.document,
+        source: args.source,
+    };
+    if filter.is_empty() {
+        anyhow::bail!(
+            "memory forget needs at least one of --backend, --model, --origin, --since, --until, --document, --source (to remove everything, delete {})",
+            path.display()
+        );
+    }
+    let mut mem = Memory::open_existing(path)?;
+    if args.dry_run {
+        let pairs = mem.select(&filter)?;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for p in &pairs {
+            writeln!(out, "{}", pair_line(p))?;
+        }
+        out.flush()?;
+        eprintln!(
+            "memory forget --dry-run: {} pair(s) would be removed from {}; nothing was removed",
+            pairs.len(),
+            path.display()
+        );
+        return Ok(Outcome::Success);
+    }
+    let n = mem
+        .forget(&filter)
+        .with_context(|| format!("removing pairs from {}", path.display()))?;
+    if !global.quiet {
+        eprintln!("memory forget: removed {n} pair(s) from {}", path.display());
+    }
+    Ok(Outcome::Success)
+}
+
+fn check(path: &Path) -> anyhow::Result<Outcome> {
+    let mem = Memory::open_existing(path)?;
+    let problems = mem.check()?;
+    let s = mem.stats()?;
+    if problems.is_empty() {
+        println!(
+            "memory check: {} is sound ({} pairs, {} sources, schema version {})",
+            path.display(),
+            s.pairs,
+            s.distinct_sources,
+            mem.schema_version()?
+        );
+        return Ok(Outcome::Success);
+    }
+    println!(
+        "memory check: {} problem(s) in {}:",
+        problems.len(),
+        path.display()
+    );
+    for p in &problems {
+        println!("  {p}");
+    }
+    Ok(Outcome::Findings)
+}
+
+fn vacuum(global: &GlobalArgs, path: &Path) -> anyhow::Result<Outcome> {
+    let mut mem = Memory::open_existing(path)?;
+    let v = mem
+        .vacuum()
+        .with_context(|| format!("compacting {}", path.display()))?;
+    if !global.quiet {
+        eprintln!(
+            "memory vacuum: removed 0 pairs and {} unused source(s); {} is {} (was {})",
+            v.orphan_sources,
+            path.display(),
+            human_size(v.bytes_after),
+            human_size(v.bytes_before)
         );
     }
     Ok(Outcome::Success)

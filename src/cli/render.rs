@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use tarjama::config::Config;
 use tarjama::input::{Source, read_source};
-use tarjama::memory::{Memory, NewPair};
-use tarjama::model::{Bitext, Origin};
+use tarjama::memory::{Memory, NewPair, Provenance};
+use tarjama::model::Bitext;
 use tarjama::output::review::{self, MergeReport, Reviewed};
 use tarjama::output::{self, Format, Layout, WriteOptions, XliffVersion};
 
@@ -186,12 +186,17 @@ pub struct Args {
     /// it, the hits recorded in the JSONL (or --against) are re-checked.
     #[arg(long = "glossary", short = 'g', value_name = "PATH")]
     pub glossaries: Vec<PathBuf>,
-    /// Store the reviewed segments in the translation memory as human
-    /// translations, which later runs prefer to machine ones: every edited
-    /// segment, and every other translated one that is not still flagged
-    /// for review and has no human translation in the memory yet.
+    /// Store the segments the reviewer edited in the translation memory as
+    /// human translations, which later runs prefer to anything else.
+    /// Unedited segments are not stored unless --accept-unedited is given.
+    /// Needs the machine text to tell edits apart (--against, or a TSV).
     #[arg(long)]
     pub update_memory: bool,
+    /// With --update-memory: also store the unedited segments that are not
+    /// flagged for review, as `reviewed` (the reviewer saw the engine's
+    /// English and kept it), ranked above machine and below human ones.
+    #[arg(long, requires = "update_memory")]
+    pub accept_unedited: bool,
     #[command(flatten)]
     pub memory: super::memory::MemoryFlag,
 }
@@ -230,6 +235,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             }
         }
     }
+    if args.update_memory && !report.edits_known {
+        bail!(
+            "{name}: --update-memory cannot tell which segments the reviewer edited without the machine text; give --against with the JSONL translate wrote (a TMX of human translations goes in with `tarjama memory import`); nothing was written"
+        );
+    }
     output::write_bitext(format, &doc, &args.out.options(), args.output.as_deref())?;
     if !global.quiet {
         eprintln!(
@@ -242,7 +252,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         );
     }
     if args.update_memory {
-        let line = update_memory(global, &args.memory, &doc, &report)?;
+        let line = update_memory(global, &args, &doc, &report)?;
         if !global.quiet {
             eprintln!("{line}");
         }
@@ -250,50 +260,65 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Store the confirmed segments as human translations; the report line.
+/// Store the edited segments as human translations and, with
+/// `--accept-unedited`, the confirmed unedited ones as reviewed; the report
+/// line.
 fn update_memory(
     global: &GlobalArgs,
-    flag: &super::memory::MemoryFlag,
+    args: &Args,
     doc: &Bitext,
     report: &MergeReport,
 ) -> anyhow::Result<String> {
     let config = Config::discover(global.config.as_deref())?;
-    let path = flag.resolve(config.as_ref())?;
+    let path = args.memory.resolve(config.as_ref())?;
     let mut memory = Memory::open(&path)?;
     let confirmed = review::confirmed(doc, report);
-    // A segment the reviewer accepted as it stood does not replace a human
-    // translation the memory already has (from an earlier review); an edited
-    // one does, the newest edit winning. When edits cannot be told apart
-    // (no --against for an XLIFF), every confirmed segment counts as edited.
     let edited: std::collections::HashSet<&str> =
         report.edits.iter().map(|e| e.id.as_str()).collect();
-    let mut pairs: Vec<NewPair> = Vec::new();
-    let mut kept = 0;
+    let document = doc
+        .meta
+        .source_path
+        .clone()
+        .or_else(|| doc.meta.source_name.clone());
+    let mut human: Vec<NewPair> = Vec::new();
+    let mut reviewed: Vec<NewPair> = Vec::new();
+    let mut unedited = 0;
     for p in &confirmed {
         let Some(target) = p.target.clone() else {
             continue;
         };
-        let accepted = report.edits_known && !edited.contains(p.id.as_str());
-        if accepted
-            && memory
-                .lookup_human(&p.source)?
-                .is_some_and(|h| h.target != target)
-        {
-            kept += 1;
-            continue;
+        let is_edit = edited.contains(p.id.as_str());
+        if !is_edit {
+            unedited += 1;
+            if !args.accept_unedited {
+                continue;
+            }
         }
-        pairs.push(NewPair {
+        let pair = NewPair {
             source: p.source.clone(),
             target,
-            origin: Origin::Human,
+            origin: if is_edit {
+                Provenance::Human
+            } else {
+                Provenance::Reviewed
+            },
             backend: None,
             model: None,
             created: None,
-        });
+            document: document.clone(),
+        };
+        if is_edit {
+            human.push(pair);
+        } else {
+            reviewed.push(pair);
+        }
     }
-    let stats = memory
-        .add_pairs(&pairs)
-        .with_context(|| format!("storing the reviewed segments in {}", path.display()))?;
+    let store = |m: &mut Memory, pairs: &[NewPair]| {
+        m.add_pairs(pairs)
+            .with_context(|| format!("storing the reviewed segments in {}", path.display()))
+    };
+    let h = store(&mut memory, &human)?;
+    let r = store(&mut memory, &reviewed)?;
     let translated = doc
         .pairs
         .iter()
@@ -302,14 +327,19 @@ fn update_memory(
     let held_back = translated.saturating_sub(confirmed.len());
     let mut line = format!(
         "memory: {} human translation(s) stored in {} ({} new, {} already there)",
-        stats.added + stats.existing,
+        h.added + h.existing,
         path.display(),
-        stats.added,
-        stats.existing
+        h.added,
+        h.existing
     );
-    if kept > 0 {
+    if args.accept_unedited {
         line.push_str(&format!(
-            "; {kept} segment(s) accepted unedited kept the human translation already in the memory"
+            "; {} unedited segment(s) stored as reviewed",
+            r.added + r.existing
+        ));
+    } else if unedited > 0 {
+        line.push_str(&format!(
+            "; {unedited} unedited segment(s) not stored (--accept-unedited stores them as reviewed)"
         ));
     }
     if held_back > 0 {

@@ -67,8 +67,29 @@ pub struct Args {
     /// never in a body; headers are not shown).
     #[arg(long, requires = "dry_run")]
     pub show: bool,
+    /// Translate again what the memory holds as machine output (replacing
+    /// it); reviewed and human translations are still used.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Run with a throw-away memory: nothing is read from or written to
+    /// the memory file.
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_memory: bool,
     #[command(flatten)]
     pub seg: SegmentFlags,
+}
+
+/// The run's memory: a throw-away one with `--no-memory`, or for a dry run
+/// of a memory that does not exist yet (a dry run creates nothing); else
+/// the file, created on a real run's first use.
+fn open_memory(path: &Path, args: &Args) -> anyhow::Result<Memory> {
+    Ok(if args.no_memory || (args.dry_run && !path.exists()) {
+        Memory::open_in_memory()?
+    } else if args.dry_run {
+        Memory::open_existing(path)?
+    } else {
+        Memory::open(path)?
+    })
 }
 
 /// One input document and where its output goes (`None`: stdout).
@@ -440,8 +461,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let terms = Terms::load(global, config, &args)?;
     let (translator, mem_path, concurrency) = resolve(config, &args)?;
     let info: Option<EngineInfo> = translator.as_ref().map(|t| t.info().clone());
-    let mut mem = Some(Memory::open(&mem_path)?);
-    let settings = Settings::new(check_terms);
+    let mut mem = Some(open_memory(&mem_path, &args)?);
+    let settings = Settings {
+        refresh: args.refresh,
+        ..Settings::new(check_terms)
+    };
+    let fatal: Mutex<Option<String>> = Mutex::new(None);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -633,6 +658,21 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                 if outcome.interrupted {
                     interrupted.store(true, Ordering::Relaxed);
                 }
+                if let Some(f) = &outcome.fatal {
+                    fatal
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert_with(|| f.clone());
+                }
+                if outcome.rerequests_unanswered > 0 {
+                    partial.store(true, Ordering::Relaxed);
+                }
+                if args.refresh && !global.quiet {
+                    eprintln!(
+                        "{name}: refresh: {} machine translation(s) in the memory sent again; each is replaced when its answer arrives",
+                        p.refreshed
+                    );
+                }
                 if outcome.abandoned_in_flight && !global.quiet {
                     eprintln!(
                         "tarjama: requests still in flight after {} s were abandoned; their segments are sent again on resume",
@@ -679,6 +719,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                 break;
             }
             memory = one(job, memory)?;
+            if fatal.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                break;
+            }
         }
     } else {
         // Articles are short: one at a time, each fills a request or two and
@@ -699,12 +742,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                             .get_or_insert(e);
                     };
                     let own = first.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    let mut memory = match own.map_or_else(|| Memory::open(&mem_path), Ok) {
+                    let mut memory = match own.map_or_else(|| open_memory(&mem_path, &args), Ok) {
                         Ok(m) => m,
-                        Err(e) => return fail(e.into()),
+                        Err(e) => return fail(e),
                     };
                     loop {
-                        let stop = failure.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+                        let stop = failure.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+                            || fatal.lock().unwrap_or_else(|e| e.into_inner()).is_some();
                         if stop || *cancel_rx.borrow() {
                             return;
                         }
@@ -729,6 +773,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             "total: {} segments to send, {} characters of text, {} requests, {} bytes of request bodies",
             dry_total.0, dry_total.1, dry_total.2, dry_total.3
         );
+    }
+    if let Some(f) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        // A rerun cannot fix this: exit 1 with the setting to change (what
+        // was translated is written and stored).
+        bail!("{f}");
     }
     let interrupted = interrupted.into_inner();
     if interrupted || partial.into_inner() {
@@ -829,6 +878,8 @@ mod tests {
             concurrency: None,
             dry_run: false,
             show: false,
+            refresh: false,
+            no_memory: false,
             seg: SegmentFlags::default(),
         };
         let (jobs, format, skipped) = plan_jobs(&args).unwrap();

@@ -4,16 +4,51 @@ of the file (or of a bug report) can see every table at once.
 
 `sources` holds each distinct normalised Arabic text once, with its word
 count, and is what the fuzzy index points at; `pairs` holds translations of
-a source (machine ones under a cache key, human ones without); `tokens` and
-`token_df` are the word index used to find fuzzy candidates without reading
-the whole table.
+a source (machine ones under a cache key, reviewed and human ones without);
+`tokens` and `token_df` are the word index used to find fuzzy candidates
+without reading the whole table.
+
+Version history (`PRAGMA user_version`):
+- 1: origins `mt` and `human`;
+- 2: origin `reviewed` (a reviewer kept the engine's English), `pending`
+  (an answer that missed a pinned term, waiting for its re-request) and
+  `document` (the input the pair was stored from). A version 1 file is
+  copied to a backup and migrated when it is opened.
 */
 
 /// Bumped when the layout changes; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The `pairs` table of the current version, under a given name (the
+/// migration builds it beside the old one).
+pub fn pairs_table(name: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (
+    id        INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    -- blake3 of the normalised source and every setting that shapes a
+    -- machine translation; NULL for reviewed, human and imported pairs
+    cache_key TEXT,
+    source    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    origin    TEXT NOT NULL CHECK (origin IN ('mt', 'reviewed', 'human')),
+    backend   TEXT,
+    model     TEXT,
+    created   INTEGER NOT NULL,
+    updated   INTEGER NOT NULL,
+    -- 1: a machine answer that missed a pinned term and whose re-request
+    -- has not been answered yet; never served as final
+    pending   INTEGER NOT NULL DEFAULT 0 CHECK (pending IN (0, 1)),
+    -- the input document the pair was stored from, when known
+    document  TEXT
+);"
+    )
+}
 
 /// Creates every table and index (idempotent).
-pub const CREATE: &str = "
+pub fn create() -> String {
+    format!(
+        "
 CREATE TABLE IF NOT EXISTS sources (
     id      INTEGER PRIMARY KEY,
     norm    TEXT NOT NULL UNIQUE,
@@ -21,25 +56,8 @@ CREATE TABLE IF NOT EXISTS sources (
 );
 CREATE INDEX IF NOT EXISTS sources_ntokens ON sources(ntokens);
 
-CREATE TABLE IF NOT EXISTS pairs (
-    id        INTEGER PRIMARY KEY,
-    source_id INTEGER NOT NULL REFERENCES sources(id),
-    -- blake3 of the normalised source and every setting that shapes a
-    -- machine translation; NULL for human and imported pairs
-    cache_key TEXT,
-    source    TEXT NOT NULL,
-    target    TEXT NOT NULL,
-    origin    TEXT NOT NULL CHECK (origin IN ('mt', 'human')),
-    backend   TEXT,
-    model     TEXT,
-    created   INTEGER NOT NULL,
-    updated   INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS pairs_cache_key
-    ON pairs(cache_key) WHERE cache_key IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS pairs_keyless
-    ON pairs(source_id, origin, target) WHERE cache_key IS NULL;
-CREATE INDEX IF NOT EXISTS pairs_source ON pairs(source_id, origin, updated);
+{}
+{INDEXES}
 
 CREATE TABLE IF NOT EXISTS tokens (
     token     TEXT NOT NULL,
@@ -51,4 +69,48 @@ CREATE TABLE IF NOT EXISTS token_df (
     token TEXT PRIMARY KEY,
     n     INTEGER NOT NULL
 ) WITHOUT ROWID;
+",
+        pairs_table("pairs")
+    )
+}
+
+const INDEXES: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS pairs_cache_key
+    ON pairs(cache_key) WHERE cache_key IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS pairs_keyless
+    ON pairs(source_id, origin, target) WHERE cache_key IS NULL;
+CREATE INDEX IF NOT EXISTS pairs_source ON pairs(source_id, origin, updated);
+";
+
+/// Version 1 to 2: the `pairs` table rebuilt with the new origin check and
+/// columns (SQLite cannot alter a CHECK constraint). Runs in a transaction.
+pub fn migrate_1_to_2() -> String {
+    format!(
+        "{}
+INSERT INTO pairs_v2 (id, source_id, cache_key, source, target, origin, backend, model, created, updated)
+    SELECT id, source_id, cache_key, source, target, origin, backend, model, created, updated FROM pairs;
+DROP TABLE pairs;
+ALTER TABLE pairs_v2 RENAME TO pairs;
+{INDEXES}",
+        pairs_table("pairs_v2")
+    )
+}
+
+/// The version 1 schema, for migration tests.
+#[cfg(test)]
+pub const CREATE_V1: &str = "
+CREATE TABLE sources (id INTEGER PRIMARY KEY, norm TEXT NOT NULL UNIQUE, ntokens INTEGER NOT NULL);
+CREATE INDEX sources_ntokens ON sources(ntokens);
+CREATE TABLE pairs (
+    id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id), cache_key TEXT,
+    source TEXT NOT NULL, target TEXT NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('mt', 'human')),
+    backend TEXT, model TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL);
+CREATE UNIQUE INDEX pairs_cache_key ON pairs(cache_key) WHERE cache_key IS NOT NULL;
+CREATE UNIQUE INDEX pairs_keyless ON pairs(source_id, origin, target) WHERE cache_key IS NULL;
+CREATE INDEX pairs_source ON pairs(source_id, origin, updated);
+CREATE TABLE tokens (token TEXT NOT NULL, source_id INTEGER NOT NULL REFERENCES sources(id),
+    PRIMARY KEY (token, source_id)) WITHOUT ROWID;
+CREATE TABLE token_df (token TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+PRAGMA user_version = 1;
 ";

@@ -23,6 +23,8 @@ fn mt(key: &str, source: &str, target: &str) -> MtEntry {
         target: target.into(),
         backend: "llm".into(),
         model: Some("m".into()),
+        pending: false,
+        document: None,
     }
 }
 
@@ -30,10 +32,11 @@ fn human(source: &str, target: &str) -> NewPair {
     NewPair {
         source: source.into(),
         target: target.into(),
-        origin: Origin::Human,
+        origin: Provenance::Human,
         backend: None,
         model: None,
         created: None,
+        document: None,
     }
 }
 
@@ -111,7 +114,7 @@ fn file_is_in_wal_mode_and_survives_reopen() {
     assert_eq!(mode, "wal");
     let hit = m.lookup(&key, S1).unwrap().unwrap();
     assert_eq!(hit.target, "Russia's foreign ministry said...");
-    assert_eq!(hit.origin, Origin::Mt);
+    assert_eq!(hit.origin, Provenance::Mt);
     assert_eq!(hit.model.as_deref(), Some("m"));
     assert!(m.integrity_check().unwrap().is_ok());
 }
@@ -142,7 +145,7 @@ fn human_translation_outranks_machine_one() {
     let hit = m.lookup(&k, S1).unwrap().unwrap();
     assert_eq!(
         (hit.target.as_str(), hit.origin),
-        ("reviewed", Origin::Human)
+        ("reviewed", Provenance::Human)
     );
     // Adding the same human pair again does not duplicate it.
     let st = m.add_pairs(&[human(S1, "reviewed")]).unwrap();
@@ -261,4 +264,321 @@ fn not_a_database_names_the_file() {
     .unwrap();
     let e = Memory::open(&path).unwrap_err().to_string();
     assert!(e.contains("notes.txt"), "{e}");
+}
+
+fn pair(source: &str, target: &str, origin: Provenance) -> NewPair {
+    NewPair {
+        origin,
+        ..human(source, target)
+    }
+}
+
+const S2: &str = "وقال المتحدث إن الاجتماع انتهى دون اتفاق.";
+const S3: &str = "وقال المتحدث إن الاجتماع انتهى دون اتفاق نهائي.";
+
+#[test]
+fn human_outranks_reviewed_which_outranks_machine() {
+    let mut m = Memory::open_in_memory().unwrap();
+    let k = cache_key(S1, &params("m1"), &[]);
+    m.store_mt(&[mt(&k, S1, "machine")]).unwrap();
+    m.add_pairs(&[pair(S1, "kept", Provenance::Reviewed)])
+        .unwrap();
+    let hit = m.lookup(&k, S1).unwrap().unwrap();
+    assert_eq!(
+        (hit.target.as_str(), hit.origin),
+        ("kept", Provenance::Reviewed)
+    );
+    // A human translation stored before the reviewed one still wins.
+    m.add_pairs(&[human(S1, "written")]).unwrap();
+    m.add_pairs(&[pair(S1, "kept again", Provenance::Reviewed)])
+        .unwrap();
+    let hit = m.lookup(&k, S1).unwrap().unwrap();
+    assert_eq!(
+        (hit.target.as_str(), hit.origin),
+        ("written", Provenance::Human)
+    );
+    assert_eq!(m.lookup_any(S1).unwrap().unwrap().target, "written");
+    let s = m.stats().unwrap();
+    assert_eq!((s.human, s.reviewed, s.mt), (1, 2, 1));
+}
+
+#[test]
+fn a_pending_answer_is_marked_and_made_final_by_storing_again() {
+    let mut m = Memory::open_in_memory().unwrap();
+    let k = cache_key(S1, &params("m1"), &[]);
+    m.store_mt(&[MtEntry {
+        pending: true,
+        ..mt(&k, S1, "first")
+    }])
+    .unwrap();
+    assert!(m.lookup(&k, S1).unwrap().unwrap().pending);
+    assert_eq!(m.stats().unwrap().pending, 1);
+    m.store_mt(&[mt(&k, S1, "second")]).unwrap();
+    let hit = m.lookup(&k, S1).unwrap().unwrap();
+    assert_eq!((hit.target.as_str(), hit.pending), ("second", false));
+    assert_eq!(m.stats().unwrap().pending, 0);
+}
+
+#[test]
+fn a_version_1_file_is_backed_up_and_migrated_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(schema::CREATE_V1).unwrap();
+        c.execute_batch(
+            "INSERT INTO sources (id, norm, ntokens) VALUES (1, 'نص', 1);
+             INSERT INTO tokens VALUES ('نص', 1); INSERT INTO token_df VALUES ('نص', 1);
+             INSERT INTO pairs VALUES (1, 1, 'k1', 'نص', 'text', 'mt', 'llm', 'm', 10, 20);
+             INSERT INTO pairs VALUES (2, 1, NULL, 'نص', 'a text', 'human', NULL, NULL, 10, 30);",
+        )
+        .unwrap();
+    }
+    let m = Memory::open(&path).unwrap();
+    assert_eq!(m.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    let pairs = m.pairs().unwrap();
+    assert_eq!(
+        pairs
+            .iter()
+            .map(|p| (p.target.as_str(), p.origin, p.pending))
+            .collect::<Vec<_>>(),
+        [
+            ("text", Provenance::Mt, false),
+            ("a text", Provenance::Human, false)
+        ]
+    );
+    assert_eq!(m.lookup("k1", "نص").unwrap().unwrap().target, "a text");
+    assert!(m.check().unwrap().is_empty(), "{:?}", m.check());
+    // The backup is the version 1 file as it was.
+    let backup = dir.path().join("old.sqlite.v1-backup");
+    let b = Connection::open(&backup).unwrap();
+    let v: i64 = b
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let n: i64 = b
+        .query_row("SELECT count(*) FROM pairs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((v, n), (1, 2));
+    drop(m);
+    // Opening again migrates nothing and makes no second backup.
+    Memory::open(&path).unwrap();
+    assert!(!dir.path().join("old.sqlite.v1-backup.2").exists());
+}
+
+#[test]
+fn opening_a_missing_memory_for_reading_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such/dir/tm.sqlite");
+    let e = Memory::open_existing(&path).unwrap_err();
+    assert!(matches!(e, MemoryError::Missing { .. }));
+    let msg = e.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("tarjama translate"), "{msg}");
+    assert!(!dir.path().join("no").exists());
+}
+
+fn filled() -> Memory {
+    let mut m = Memory::open_in_memory().unwrap();
+    let k1 = cache_key(S1, &params("m1"), &[]);
+    let k2 = cache_key(S2, &params("m2"), &[]);
+    m.store_mt(&[
+        MtEntry {
+            document: Some("/news/a.txt".into()),
+            ..mt(&k1, S1, "one")
+        },
+        MtEntry {
+            model: Some("m2".into()),
+            document: Some("/news/b.txt".into()),
+            ..mt(&k2, S2, "two")
+        },
+    ])
+    .unwrap();
+    m.add_pairs(&[
+        human(S2, "two, by hand"),
+        pair(S3, "three", Provenance::Reviewed),
+    ])
+    .unwrap();
+    m
+}
+
+fn targets(m: &Memory) -> Vec<String> {
+    m.pairs().unwrap().into_iter().map(|p| p.target).collect()
+}
+
+#[test]
+fn forget_by_each_condition_removes_only_what_matches() {
+    let mut m = filled();
+    // No condition: nothing.
+    assert_eq!(m.forget(&Filter::default()).unwrap(), 0);
+    let by_model = Filter {
+        model: Some("m2".into()),
+        ..Filter::default()
+    };
+    assert_eq!(m.select(&by_model).unwrap().len(), 1);
+    assert_eq!(m.forget(&by_model).unwrap(), 1);
+    assert_eq!(targets(&m), ["one", "two, by hand", "three"]);
+
+    let mut m = filled();
+    let f = Filter {
+        origin: Some(Provenance::Mt),
+        backend: Some("llm".into()),
+        ..Filter::default()
+    };
+    assert_eq!(m.forget(&f).unwrap(), 2);
+    assert_eq!(targets(&m), ["two, by hand", "three"]);
+
+    let mut m = filled();
+    let f = Filter {
+        document: Some("a.txt".into()),
+        ..Filter::default()
+    };
+    assert_eq!(m.forget(&f).unwrap(), 1);
+    assert_eq!(targets(&m), ["two", "two, by hand", "three"]);
+
+    let mut m = filled();
+    let f = Filter {
+        source: Some("نهائي".into()),
+        ..Filter::default()
+    };
+    assert_eq!(m.forget(&f).unwrap(), 1);
+    assert_eq!(targets(&m), ["one", "two", "two, by hand"]);
+
+    let mut m = filled();
+    let now = time::now_unix();
+    let past = Filter {
+        until: Some(now - 3600),
+        ..Filter::default()
+    };
+    assert_eq!(m.forget(&past).unwrap(), 0);
+    let today = Filter {
+        since: Some(now - 3600),
+        until: Some(now + 3600),
+        origin: Some(Provenance::Reviewed),
+        ..Filter::default()
+    };
+    assert_eq!(m.forget(&today).unwrap(), 1);
+    assert_eq!(targets(&m), ["one", "two", "two, by hand"]);
+}
+
+#[test]
+fn search_lists_exact_then_close_matches_best_origin_first() {
+    let m = filled();
+    let hits = m.search(S2, 75, 10).unwrap();
+    let got: Vec<(u8, &str, Provenance)> = hits
+        .iter()
+        .map(|h| (h.score, h.pair.target.as_str(), h.pair.origin))
+        .collect();
+    assert_eq!(got[0], (100, "two, by hand", Provenance::Human));
+    assert_eq!(got[1], (100, "two", Provenance::Mt));
+    assert_eq!(got[2].1, "three");
+    assert!(got[2].0 < 100 && got[2].0 >= 75, "{got:?}");
+    assert_eq!(got.len(), 3);
+    assert!(
+        m.search("كلمات لا وجود لها هنا أبدا", 75, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn check_finds_broken_invariants_and_vacuum_drops_orphans() {
+    let mut m = filled();
+    assert!(m.check().unwrap().is_empty(), "{:?}", m.check());
+    // Forget S1's only pair: its source is an orphan until vacuum.
+    m.forget(&Filter {
+        document: Some("a.txt".into()),
+        ..Filter::default()
+    })
+    .unwrap();
+    let before: i64 = m
+        .conn
+        .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
+        .unwrap();
+    let v = m.vacuum().unwrap();
+    assert_eq!(v.orphan_sources, 1);
+    let after: i64 = m
+        .conn
+        .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, before - 1);
+    assert!(m.check().unwrap().is_empty(), "{:?}", m.check());
+    assert_eq!(targets(&m), ["two", "two, by hand", "three"]);
+    // Fuzzy still works after the index was trimmed.
+    assert_eq!(m.fuzzy(S3, 75, 3).unwrap().len(), 2);
+
+    // Broken by hand: a human pair with a cache key, a df out of step, a
+    // pair filed under another source.
+    m.conn
+        .execute_batch(
+            "UPDATE pairs SET cache_key = 'x' WHERE origin = 'human';
+             UPDATE token_df SET n = n + 5 WHERE token = (SELECT token FROM token_df LIMIT 1);
+             UPDATE pairs SET source = 'نص آخر' WHERE origin = 'reviewed';",
+        )
+        .unwrap();
+    let problems = m.check().unwrap();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("cache key")));
+    assert!(problems.iter().any(|p| p.contains("word index count")));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("filed under another source"))
+    );
+}
+
+#[test]
+fn ten_concurrent_first_opens_all_succeed() {
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("new{round}/tm.sqlite"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(10));
+        let handles: Vec<_> = (0..10)
+            .map(|i| {
+                let path = path.clone();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut m = Memory::open(&path)?;
+                    let k = format!("key{i}");
+                    m.store_mt(&[mt(&k, &format!("{S1} {i}"), "x")])?;
+                    Ok::<_, MemoryError>(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+        let m = Memory::open_existing(&path).unwrap();
+        assert_eq!(m.stats().unwrap().pairs, 10);
+        assert!(m.check().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn concurrent_opens_of_a_version_1_file_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(schema::CREATE_V1).unwrap();
+        c.execute_batch(
+            "INSERT INTO sources (id, norm, ntokens) VALUES (1, 'نص', 1);
+             INSERT INTO pairs VALUES (1, 1, 'k1', 'نص', 'text', 'mt', 'llm', 'm', 10, 20);",
+        )
+        .unwrap();
+    }
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let (path, barrier) = (path.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                Memory::open(&path).map(|m| m.pairs().unwrap().len())
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap(), 1);
+    }
+    assert!(dir.path().join("old.sqlite.v1-backup").exists());
 }

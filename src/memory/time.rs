@@ -71,9 +71,33 @@ pub fn parse_tmx(s: &str) -> Option<i64> {
     Some(days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec)
 }
 
+/// A date as a user types it: `YYYY-MM-DD` (midnight UTC),
+/// `YYYY-MM-DDTHH:MM:SSZ` or the TMX form `YYYYMMDDTHHMMSSZ`.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(t) = parse_tmx(s) {
+        return Some(t);
+    }
+    let compact: String = s.chars().filter(|c| *c != '-' && *c != ':').collect();
+    match compact.len() {
+        8 => parse_tmx(&format!("{compact}T000000Z")),
+        16 => parse_tmx(&compact),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_dates() {
+        assert_eq!(parse_date("1970-01-02"), Some(86_400));
+        assert_eq!(parse_date("1970-01-01T00:01:00Z"), Some(60));
+        assert_eq!(parse_date("19700101T000002Z"), Some(2));
+        assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("2026-13-01"), None);
+    }
 
     #[test]
     fn known_dates() {

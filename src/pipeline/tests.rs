@@ -311,10 +311,11 @@ async fn offline_uses_any_stored_translation_and_marks_the_rest() {
     mem.add_pairs(&[memory::NewPair {
         source: segs[1].text.clone(),
         target: "Peskov said the meeting was over.".into(),
-        origin: Origin::Human,
+        origin: memory::Provenance::Human,
         backend: None,
         model: None,
         created: None,
+        document: None,
     }])
     .unwrap();
     let extra = "جملة خامسة لم تترجم من قبل.";

@@ -74,6 +74,8 @@ fn bench(c: &mut Criterion) {
                     target: format!("translation {chunk}-{i}"),
                     backend: "bench".into(),
                     model: Some("bench".into()),
+                    pending: false,
+                    document: None,
                 }
             })
             .collect();
@@ -139,6 +141,8 @@ fn bench(c: &mut Criterion) {
                         target: "t".into(),
                         backend: "bench".into(),
                         model: None,
+                        pending: false,
+                        document: None,
                     }
                 })
                 .collect();
