@@ -43,6 +43,13 @@ struct RulesFile {
     single_letter_initials: Option<bool>,
     list_markers: Option<bool>,
     abbreviations: Option<Vec<String>>,
+    quotations: Option<Vec<String>>,
+    quotation_min_words: Option<usize>,
+    ellipsis_runs: Option<Vec<String>>,
+    never_break_runs_glued_only: Option<bool>,
+    glued_terminators: Option<Vec<String>>,
+    time_markers: Option<Vec<String>>,
+    sentence_starters: Option<Vec<String>>,
 }
 
 /// A compiled rule set.
@@ -60,6 +67,14 @@ pub struct Rules {
     abbreviations: HashSet<String>,
     pub(crate) single_letter_initials: bool,
     pub(crate) list_markers: bool,
+    /// Opening marks of the pairs that are quotations (the rest are brackets).
+    quotations: Vec<char>,
+    pub(crate) quotation_min_words: usize,
+    ellipsis_runs: Vec<String>,
+    pub(crate) never_break_runs_glued_only: bool,
+    glued_terminators: Vec<char>,
+    time_markers: HashSet<String>,
+    sentence_starters: HashSet<String>,
 }
 
 fn single_char(s: &str, what: &str) -> Result<char, String> {
@@ -90,6 +105,13 @@ impl Rules {
             abbreviations: HashSet::new(),
             single_letter_initials: false,
             list_markers: false,
+            quotations: Vec::new(),
+            quotation_min_words: 0,
+            ellipsis_runs: Vec::new(),
+            never_break_runs_glued_only: false,
+            glued_terminators: Vec::new(),
+            time_markers: HashSet::new(),
+            sentence_starters: HashSet::new(),
         };
         let file: RulesFile = toml::from_str(BUILTIN_RULES).expect("built-in rules.toml is valid");
         rules
@@ -148,6 +170,45 @@ impl Rules {
         if let Some(v) = f.abbreviations {
             for a in v {
                 self.add_abbreviation(&a)?;
+            }
+        }
+        if let Some(v) = f.quotations {
+            extend_unique(&mut self.quotations, chars_of(&v, "quotations")?);
+        }
+        if let Some(n) = f.quotation_min_words {
+            self.quotation_min_words = n;
+        }
+        if let Some(v) = f.ellipsis_runs {
+            for s in v {
+                if s.is_empty() {
+                    return Err("ellipsis_runs entries must not be empty".into());
+                }
+                self.ellipsis_runs.push(s);
+            }
+        }
+        if let Some(b) = f.never_break_runs_glued_only {
+            self.never_break_runs_glued_only = b;
+        }
+        if let Some(v) = f.glued_terminators {
+            extend_unique(
+                &mut self.glued_terminators,
+                chars_of(&v, "glued_terminators")?,
+            );
+        }
+        if let Some(v) = f.time_markers {
+            for m in v {
+                let m = if m.ends_with('.') { m } else { format!("{m}.") };
+                self.time_markers.insert(m.to_lowercase());
+            }
+        }
+        if let Some(v) = f.sentence_starters {
+            for w in v {
+                if w.is_empty() || w.chars().any(char::is_whitespace) {
+                    return Err(format!(
+                        "sentence_starters entries must be single words, found {w:?}"
+                    ));
+                }
+                self.sentence_starters.insert(w);
             }
         }
         Ok(())
@@ -233,7 +294,7 @@ impl Rules {
     }
 
     #[inline]
-    fn is_pair_char(&self, c: char) -> bool {
+    pub(crate) fn is_pair_char(&self, c: char) -> bool {
         if c.is_ascii() {
             return self.ascii_pair_chars & (1u128 << (c as u32)) != 0;
         }
@@ -265,50 +326,51 @@ impl Rules {
         }
     }
 
-    /// Matched quote and bracket pairs in a paragraph, as (open, close)
-    /// byte positions. Unmatched quotes are ignored, so a stray quote cannot
-    /// hide the sentence breaks of a whole paragraph. Work and memory are
-    /// bounded: a close looks at most [`MAX_PAIR_SEARCH`] open brackets deep,
-    /// and at most [`MAX_PAIRS`] pairs are kept.
-    pub(crate) fn matched_pairs(&self, body: &str) -> Vec<(usize, usize)> {
-        let mut found = Vec::new();
-        let mut stack: Vec<(char, usize)> = Vec::new();
-        let mut symmetric_open: Vec<Option<usize>> = vec![None; self.pairs.len()];
-        for (i, c) in body.char_indices() {
-            if !self.is_pair_char(c) {
-                continue;
-            }
-            for (p, &(open, close)) in self.pairs.iter().enumerate() {
-                if open == close {
-                    if c == open {
-                        match symmetric_open[p].take() {
-                            Some(o) => found.push((o, i)),
-                            None => symmetric_open[p] = Some(i),
-                        }
-                    }
-                } else if c == open {
-                    stack.push((close, i));
-                } else if c == close {
-                    let floor = stack.len().saturating_sub(MAX_PAIR_SEARCH);
-                    if let Some(pos) = stack[floor..].iter().rposition(|&(cl, _)| cl == c) {
-                        let pos = floor + pos;
-                        found.push((stack[pos].1, i));
-                        stack.truncate(pos);
-                    }
-                }
-            }
-            if found.len() >= MAX_PAIRS {
-                break;
-            }
-        }
-        found
+    /// Whether `c` opens a pair (`«`, `(`, `"` ...).
+    #[inline]
+    pub(crate) fn opens_pair(&self, c: char) -> bool {
+        self.pairs.iter().any(|&(o, _)| o == c)
+    }
+
+    /// Whether `c` closes a pair (`»`, `)`, `"` ...).
+    #[inline]
+    pub(crate) fn closes_pair(&self, c: char) -> bool {
+        self.pairs.iter().any(|&(_, cl)| cl == c)
+    }
+
+    /// Whether `open` ... `close` is one of the pairs.
+    #[inline]
+    pub(crate) fn pairs_with(&self, open: char, close: char) -> bool {
+        self.pairs.contains(&(open, close))
+    }
+
+    /// Whether a pair opened by `c` is a quotation (not a bracket).
+    #[inline]
+    pub(crate) fn is_quotation(&self, c: char) -> bool {
+        self.quotations.contains(&c)
+    }
+
+    pub(crate) fn is_ellipsis_run(&self, run: &str) -> bool {
+        self.ellipsis_runs.iter().any(|r| r == run)
+    }
+
+    /// Whether every character of `run` may end a sentence with no space
+    /// before the next word.
+    pub(crate) fn is_glued_run(&self, run: &str) -> bool {
+        !self.glued_terminators.is_empty()
+            && run.chars().all(|c| self.glued_terminators.contains(&c))
+    }
+
+    /// Whether `word` (ending in its dot) is a time marker (`ص.` `م.`).
+    pub(crate) fn is_time_marker(&self, word: &str) -> bool {
+        self.time_markers.contains(word)
+    }
+
+    /// Whether `word` is one that starts a new sentence (`وقال`, `وأضاف`).
+    pub(crate) fn is_sentence_starter(&self, word: &str) -> bool {
+        self.sentence_starters.contains(word)
     }
 }
-
-/// How deep a closing bracket looks for its opening one.
-const MAX_PAIR_SEARCH: usize = 32;
-/// How many quote/bracket pairs one paragraph may protect.
-const MAX_PAIRS: usize = 1 << 20;
 
 /// `د.` `ج.م.ع.` `U.S.` `e.g.`: single letters (an optional tatweel after
 /// each, as in `هـ.`) each followed by a dot.
