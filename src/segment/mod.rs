@@ -170,9 +170,15 @@ impl Segmenter {
         // a break is otherwise allowed.
         let mut paired = false;
         let n = body.len();
+        let bytes = body.as_bytes();
         let mut i = 0usize;
         while i < n {
-            let Some(c) = body[i..].chars().next() else {
+            // Skip, a byte at a time, everything that cannot start a
+            // terminator; a byte that can is always a character boundary.
+            while i < n && !r.may_start_terminator(bytes[i]) {
+                i += 1;
+            }
+            let Some(c) = body.get(i..).and_then(|t| t.chars().next()) else {
                 break;
             };
             if !r.is_terminator(c) {

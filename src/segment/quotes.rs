@@ -65,12 +65,21 @@ impl Pairs {
         self.stack.clear();
         self.hard.clear();
         self.soft.clear();
-        let mut prev: Option<char> = None;
         let mut count = 0usize;
-        let mut it = body.char_indices().peekable();
-        while let Some((i, c)) = it.next() {
-            let next = it.peek().map(|&(_, n)| n);
+        let bytes = body.as_bytes();
+        let mut i = 0usize;
+        while i < bytes.len() {
+            if !r.may_start_pair_char(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let Some(c) = body[i..].chars().next() else {
+                break;
+            };
+            let len = c.len_utf8();
             if r.is_pair_char(c) {
+                let prev = body[..i].chars().next_back();
+                let next = body[i + len..].chars().next();
                 let can_open = r.opens_pair(c);
                 let can_close = r.closes_pair(c);
                 let close = match (can_open, can_close) {
@@ -118,7 +127,7 @@ impl Pairs {
                     break;
                 }
             }
-            prev = Some(c);
+            i += len;
         }
         // Pairs are found innermost first; the sweeps want them by opening.
         self.hard.sort_unstable();

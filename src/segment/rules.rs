@@ -60,6 +60,11 @@ pub struct Rules {
     ascii_terminators: u128,
     /// Bit `c` set for each ASCII character that is one side of a pair.
     ascii_pair_chars: u128,
+    /// Bit `b` set for each byte that starts the UTF-8 form of a terminator:
+    /// lets the scan skip Arabic letters a byte at a time.
+    terminator_leads: [u64; 4],
+    /// The same for the characters of pairs.
+    pair_leads: [u64; 4],
     closers: Vec<char>,
     openers: Vec<char>,
     pairs: Vec<(char, char)>,
@@ -98,6 +103,8 @@ impl Rules {
             terminators: Vec::new(),
             ascii_terminators: 0,
             ascii_pair_chars: 0,
+            terminator_leads: [0; 4],
+            pair_leads: [0; 4],
             closers: Vec::new(),
             openers: Vec::new(),
             pairs: Vec::new(),
@@ -132,6 +139,7 @@ impl Rules {
                 if c.is_ascii() {
                     self.ascii_terminators |= 1u128 << (c as u32);
                 }
+                set_lead(&mut self.terminator_leads, c);
             }
         }
         if let Some(v) = f.closers {
@@ -150,6 +158,7 @@ impl Rules {
                     if c.is_ascii() {
                         self.ascii_pair_chars |= 1u128 << (c as u32);
                     }
+                    set_lead(&mut self.pair_leads, c);
                 }
             }
         }
@@ -283,6 +292,19 @@ impl Rules {
         self.terminators.contains(&c)
     }
 
+    /// Whether byte `b` may start a terminator (ASCII terminators, and the
+    /// lead bytes of the others).
+    #[inline]
+    pub(crate) fn may_start_terminator(&self, b: u8) -> bool {
+        self.terminator_leads[(b >> 6) as usize] & (1u64 << (b & 63)) != 0
+    }
+
+    /// Whether byte `b` may start a quote or bracket of a pair.
+    #[inline]
+    pub(crate) fn may_start_pair_char(&self, b: u8) -> bool {
+        self.pair_leads[(b >> 6) as usize] & (1u64 << (b & 63)) != 0
+    }
+
     #[inline]
     pub(crate) fn is_closer(&self, c: char) -> bool {
         self.closers.contains(&c)
@@ -390,6 +412,13 @@ fn is_initials(word: &str) -> bool {
         letters += 1;
     }
     letters > 0
+}
+
+/// Mark the first byte of `c`'s UTF-8 form in a 256-bit table.
+fn set_lead(table: &mut [u64; 4], c: char) {
+    let mut buf = [0u8; 4];
+    let b = c.encode_utf8(&mut buf).as_bytes()[0];
+    table[(b >> 6) as usize] |= 1u64 << (b & 63);
 }
 
 fn extend_unique(v: &mut Vec<char>, more: Vec<char>) {
