@@ -8,17 +8,27 @@ break on the Arabic comma `،`, UAX #29 breaks after `د.`. This segmenter is
 driven by a rule set (`rules.toml` plus abbreviation lists, all compiled in
 and extendable by the user) and keeps the original text and character
 offsets of every segment, so that the input is covered exactly: what lies
-between two segments is white space only.
+between two segments is white space only (or nothing, when a sentence ends
+inside a token such as `الماضي.وقال`).
 
 The algorithm, per paragraph:
-1. find matched quote and bracket pairs (`«»`, `""`, `()` ...): no sentence
-   ends inside one;
-2. find runs of terminators (`.` `!` `?` `؟` `…`), take the closing quotes
+1. find runs of terminators (`.` `!` `?` `؟` `…`), take the closing quotes
    and brackets right after them;
-3. break there only if white space follows and the next word starts a
-   sentence (a letter that is not lower-case Latin, a digit, an opener), the
-   run is not a headline separator (`..`), and the word before a single `.`
-   is not an abbreviation, initials or a list number.
+2. break there if white space follows and the next word starts a sentence
+   (a letter that is not lower-case Latin, a digit, an opener), or if the run
+   is glued between two Arabic words (`الماضي.وقال`); not at a headline
+   separator (`..` against the word before it), nor after an abbreviation,
+   initials or a list number, except that `ص.` `م.` after a clock time or a
+   date end the sentence when a sentence starter (`وقال`) follows;
+3. pair quotes and brackets (see `quotes`): no sentence ends inside a
+   bracket pair or a quotation wrapped inside a longer sentence; a quotation
+   that starts or ends its sentence keeps its own sentence ends, unless the
+   pieces would be shorter than a few words, and an ellipsis inside it breaks
+   only where a new sentence clearly starts.
+
+All of it is data in `rules.toml`; `tests/fixtures/segment_golden.txt` holds
+an example of every rule, and `tests/fixtures/segment_dev/` real text to
+measure against.
 */
 
 mod quotes;
@@ -170,15 +180,14 @@ impl Segmenter {
         // a break is otherwise allowed.
         let mut paired = false;
         let n = body.len();
-        let bytes = body.as_bytes();
         let mut i = 0usize;
         while i < n {
-            // Skip, a byte at a time, everything that cannot start a
-            // terminator; a byte that can is always a character boundary.
-            while i < n && !r.may_start_terminator(bytes[i]) {
-                i += 1;
-            }
-            let Some(c) = body.get(i..).and_then(|t| t.chars().next()) else {
+            // Jump to the next terminator.
+            let Some(at) = r.terminator_finder.find(body, i) else {
+                break;
+            };
+            i = at;
+            let Some(c) = body[i..].chars().next() else {
                 break;
             };
             if !r.is_terminator(c) {

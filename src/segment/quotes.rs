@@ -66,13 +66,9 @@ impl Pairs {
         self.hard.clear();
         self.soft.clear();
         let mut count = 0usize;
-        let bytes = body.as_bytes();
         let mut i = 0usize;
-        while i < bytes.len() {
-            if !r.may_start_pair_char(bytes[i]) {
-                i += 1;
-                continue;
-            }
+        while let Some(at) = r.pair_finder.find(body, i) {
+            i = at;
             let Some(c) = body[i..].chars().next() else {
                 break;
             };

@@ -52,6 +52,32 @@ struct RulesFile {
     sentence_starters: Option<Vec<String>>,
 }
 
+/// A SIMD-backed search for any of a set of characters (aho-corasick picks
+/// its packed searcher for a handful of short patterns), rebuilt when the set
+/// changes.
+#[derive(Debug, Clone)]
+pub(crate) struct CharFinder(Option<aho_corasick::AhoCorasick>);
+
+impl CharFinder {
+    fn build(chars: impl IntoIterator<Item = char>) -> CharFinder {
+        let pats: Vec<String> = chars.into_iter().map(String::from).collect();
+        if pats.is_empty() {
+            return CharFinder(None);
+        }
+        CharFinder(Some(
+            aho_corasick::AhoCorasick::new(&pats).expect("a few single characters always build"),
+        ))
+    }
+
+    /// The byte position of the first of the characters at or after `from`.
+    #[inline]
+    pub(crate) fn find(&self, hay: &str, from: usize) -> Option<usize> {
+        let ac = self.0.as_ref()?;
+        let input = aho_corasick::Input::new(hay).span(from..hay.len());
+        ac.find(input).map(|m| m.start())
+    }
+}
+
 /// A compiled rule set.
 #[derive(Debug, Clone)]
 pub struct Rules {
@@ -60,11 +86,9 @@ pub struct Rules {
     ascii_terminators: u128,
     /// Bit `c` set for each ASCII character that is one side of a pair.
     ascii_pair_chars: u128,
-    /// Bit `b` set for each byte that starts the UTF-8 form of a terminator:
-    /// lets the scan skip Arabic letters a byte at a time.
-    terminator_leads: [u64; 4],
-    /// The same for the characters of pairs.
-    pair_leads: [u64; 4],
+    /// Finds the next terminator, or the next quote or bracket, fast.
+    pub(crate) terminator_finder: CharFinder,
+    pub(crate) pair_finder: CharFinder,
     closers: Vec<char>,
     openers: Vec<char>,
     pairs: Vec<(char, char)>,
@@ -103,8 +127,8 @@ impl Rules {
             terminators: Vec::new(),
             ascii_terminators: 0,
             ascii_pair_chars: 0,
-            terminator_leads: [0; 4],
-            pair_leads: [0; 4],
+            terminator_finder: CharFinder(None),
+            pair_finder: CharFinder(None),
             closers: Vec::new(),
             openers: Vec::new(),
             pairs: Vec::new(),
@@ -139,9 +163,9 @@ impl Rules {
                 if c.is_ascii() {
                     self.ascii_terminators |= 1u128 << (c as u32);
                 }
-                set_lead(&mut self.terminator_leads, c);
             }
         }
+        self.terminator_finder = CharFinder::build(self.terminators.iter().copied());
         if let Some(v) = f.closers {
             extend_unique(&mut self.closers, chars_of(&v, "closers")?);
         }
@@ -158,10 +182,10 @@ impl Rules {
                     if c.is_ascii() {
                         self.ascii_pair_chars |= 1u128 << (c as u32);
                     }
-                    set_lead(&mut self.pair_leads, c);
                 }
             }
         }
+        self.pair_finder = CharFinder::build(self.pairs.iter().flat_map(|&(a, b)| [a, b]));
         if let Some(v) = f.never_break_runs {
             for s in v {
                 if s.is_empty() {
@@ -292,19 +316,6 @@ impl Rules {
         self.terminators.contains(&c)
     }
 
-    /// Whether byte `b` may start a terminator (ASCII terminators, and the
-    /// lead bytes of the others).
-    #[inline]
-    pub(crate) fn may_start_terminator(&self, b: u8) -> bool {
-        self.terminator_leads[(b >> 6) as usize] & (1u64 << (b & 63)) != 0
-    }
-
-    /// Whether byte `b` may start a quote or bracket of a pair.
-    #[inline]
-    pub(crate) fn may_start_pair_char(&self, b: u8) -> bool {
-        self.pair_leads[(b >> 6) as usize] & (1u64 << (b & 63)) != 0
-    }
-
     #[inline]
     pub(crate) fn is_closer(&self, c: char) -> bool {
         self.closers.contains(&c)
@@ -412,13 +423,6 @@ fn is_initials(word: &str) -> bool {
         letters += 1;
     }
     letters > 0
-}
-
-/// Mark the first byte of `c`'s UTF-8 form in a 256-bit table.
-fn set_lead(table: &mut [u64; 4], c: char) {
-    let mut buf = [0u8; 4];
-    let b = c.encode_utf8(&mut buf).as_bytes()[0];
-    table[(b >> 6) as usize] |= 1u64 << (b & 63);
 }
 
 fn extend_unique(v: &mut Vec<char>, more: Vec<char>) {
