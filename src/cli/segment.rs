@@ -86,7 +86,9 @@ fn read_text(source: &Source) -> anyhow::Result<String> {
     };
     let bytes = match source {
         Source::Stdin => {
-            let mut buf = Vec::new();
+            // When standard input is a file, read it into one allocation.
+            let size = std::fs::metadata("/dev/stdin").map_or(0, |m| m.len() as usize);
+            let mut buf = Vec::with_capacity(size.saturating_add(1));
             std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
             buf
         }
@@ -122,7 +124,7 @@ fn write_segments(
                 if last_para != 0 && s.para != last_para {
                     out.write_all(b"\n")?;
                 }
-                write_one_line(out, seg)?;
+                write_one_line(out, seg, opts.join_lines)?;
                 out.write_all(b"\n")?;
             }
             Format::Jsonl => {
@@ -142,10 +144,12 @@ fn write_segments(
 
 /// The segment on one line: line breaks (possible with `--join-lines`)
 /// become spaces (`\r\n` one space); everything else is written as it is.
-fn write_one_line(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+fn write_one_line(out: &mut impl Write, text: &str, joined: bool) -> std::io::Result<()> {
     let bytes = text.as_bytes();
-    // Two memchr passes: the usual segment has neither.
-    if !bytes.contains(&b'\n') && !bytes.contains(&b'\r') {
+    // A memchr pass or two: the usual segment has no line break (and none
+    // but `\r` can be inside one unless lines are joined).
+    let has_break = bytes.contains(&b'\r') || (joined && bytes.contains(&b'\n'));
+    if !has_break {
         return out.write_all(bytes);
     }
     let mut from = 0;

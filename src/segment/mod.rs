@@ -108,6 +108,7 @@ fn is_arabic(c: char) -> bool {
 #[derive(Debug, Default)]
 struct Scratch {
     spans: Vec<(usize, usize)>,
+    terms: rules::FinderState,
     pairs: quotes::Pairs,
     hard: quotes::Sweep,
     soft: quotes::Sweep,
@@ -173,8 +174,8 @@ impl Segmenter {
     /// `scratch.spans`.
     fn sentences(&self, body: &str, scratch: &mut Scratch) {
         let r = &self.rules;
-        let spans = &mut scratch.spans;
-        spans.clear();
+        scratch.spans.clear();
+        r.terminator_finder.reset(&mut scratch.terms);
         let mut seg_start = 0usize;
         // Quote/bracket pairs are computed once per paragraph, and only when
         // a break is otherwise allowed.
@@ -183,7 +184,7 @@ impl Segmenter {
         let mut i = 0usize;
         while i < n {
             // Jump to the next terminator.
-            let Some(at) = r.terminator_finder.find(body, i) else {
+            let Some(at) = r.terminator_finder.find(&mut scratch.terms, body, i) else {
                 break;
             };
             i = at;
@@ -230,12 +231,12 @@ impl Segmenter {
             {
                 continue;
             }
-            spans.push((seg_start, k));
+            scratch.spans.push((seg_start, k));
             seg_start = m;
             i = m;
         }
         if seg_start < n {
-            spans.push((seg_start, n));
+            scratch.spans.push((seg_start, n));
         }
     }
 

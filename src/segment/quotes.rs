@@ -41,6 +41,7 @@ struct Open {
 #[derive(Debug, Default)]
 pub(crate) struct Pairs {
     stack: Vec<Open>,
+    finder: super::rules::FinderState,
     /// (open, close) byte positions of the pairs that hold no break.
     pub(crate) hard: Vec<(usize, usize)>,
     /// (open, close) byte positions of the quotations whose sentence ends
@@ -67,7 +68,8 @@ impl Pairs {
         self.soft.clear();
         let mut count = 0usize;
         let mut i = 0usize;
-        while let Some(at) = r.pair_finder.find(body, i) {
+        r.pair_finder.reset(&mut self.finder);
+        while let Some(at) = r.pair_finder.find(&mut self.finder, body, i) {
             i = at;
             let Some(c) = body[i..].chars().next() else {
                 break;

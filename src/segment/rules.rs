@@ -52,29 +52,62 @@ struct RulesFile {
     sentence_starters: Option<Vec<String>>,
 }
 
-/// A SIMD-backed search for any of a set of characters (aho-corasick picks
-/// its packed searcher for a handful of short patterns), rebuilt when the set
-/// changes.
-#[derive(Debug, Clone)]
-pub(crate) struct CharFinder(Option<aho_corasick::AhoCorasick>);
+/// Finds the next of a set of characters in one paragraph, moving forward:
+/// for each character it keeps where that character next occurs, found with
+/// `str::find` (a memchr on the character's last byte), so every character is
+/// searched for once over the paragraph and Arabic letters are never decoded
+/// one by one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CharFinder {
+    chars: Vec<char>,
+}
+
+/// Per-paragraph state of a [`CharFinder`].
+#[derive(Debug, Default)]
+pub(crate) struct FinderState {
+    /// Next position of each character at or after the last query, `None`
+    /// once it no longer occurs.
+    next: Vec<Option<usize>>,
+    searched_from: Vec<usize>,
+}
 
 impl CharFinder {
     fn build(chars: impl IntoIterator<Item = char>) -> CharFinder {
-        let pats: Vec<String> = chars.into_iter().map(String::from).collect();
-        if pats.is_empty() {
-            return CharFinder(None);
+        let mut v: Vec<char> = Vec::new();
+        for c in chars {
+            if !v.contains(&c) {
+                v.push(c);
+            }
         }
-        CharFinder(Some(
-            aho_corasick::AhoCorasick::new(&pats).expect("a few single characters always build"),
-        ))
+        CharFinder { chars: v }
     }
 
-    /// The byte position of the first of the characters at or after `from`.
+    /// Start on a new paragraph.
+    pub(crate) fn reset(&self, st: &mut FinderState) {
+        st.next.clear();
+        st.next.resize(self.chars.len(), Some(0));
+        st.searched_from.clear();
+        st.searched_from.resize(self.chars.len(), usize::MAX);
+    }
+
+    /// The byte position of the first of the characters at or after `from`
+    /// (queries must not go backwards within a paragraph).
     #[inline]
-    pub(crate) fn find(&self, hay: &str, from: usize) -> Option<usize> {
-        let ac = self.0.as_ref()?;
-        let input = aho_corasick::Input::new(hay).span(from..hay.len());
-        ac.find(input).map(|m| m.start())
+    pub(crate) fn find(&self, st: &mut FinderState, hay: &str, from: usize) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (k, &c) in self.chars.iter().enumerate() {
+            let slot = &mut st.next[k];
+            if let Some(p) = *slot
+                && (p < from || st.searched_from[k] == usize::MAX)
+            {
+                *slot = hay.get(from..).and_then(|t| t.find(c)).map(|q| from + q);
+                st.searched_from[k] = from;
+            }
+            if let Some(p) = *slot {
+                best = Some(best.map_or(p, |b: usize| b.min(p)));
+            }
+        }
+        best
     }
 }
 
@@ -127,8 +160,8 @@ impl Rules {
             terminators: Vec::new(),
             ascii_terminators: 0,
             ascii_pair_chars: 0,
-            terminator_finder: CharFinder(None),
-            pair_finder: CharFinder(None),
+            terminator_finder: CharFinder::default(),
+            pair_finder: CharFinder::default(),
             closers: Vec::new(),
             openers: Vec::new(),
             pairs: Vec::new(),
