@@ -52,58 +52,93 @@ struct RulesFile {
     sentence_starters: Option<Vec<String>>,
 }
 
-/// Finds the next of a set of characters in one paragraph, moving forward:
-/// for each character it keeps where that character next occurs, found with
-/// `str::find` (a memchr on the character's last byte), so every character is
-/// searched for once over the paragraph and Arabic letters are never decoded
-/// one by one.
+/// Finds the next of a set of characters in one paragraph, moving forward.
+/// ASCII characters are searched three at a time with `memchr3`, the others
+/// each with a `memmem` finder (both SIMD), so Arabic letters are never
+/// decoded one by one. For each searcher it keeps where its next hit is, so
+/// every searcher passes over a paragraph once.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CharFinder {
-    chars: Vec<char>,
+    searchers: Vec<Searcher>,
 }
 
-/// Per-paragraph state of a [`CharFinder`].
+#[derive(Debug, Clone)]
+enum Searcher {
+    Ascii(Vec<u8>),
+    Char(Box<memchr::memmem::Finder<'static>>),
+}
+
+impl Searcher {
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        match self {
+            Searcher::Ascii(b) => match b[..] {
+                [a] => memchr::memchr(a, hay),
+                [a, c] => memchr::memchr2(a, c, hay),
+                [a, c, d, ..] => memchr::memchr3(a, c, d, hay),
+                [] => None,
+            },
+            Searcher::Char(f) => f.find(hay),
+        }
+    }
+}
+
+/// Per-paragraph state of a [`CharFinder`]: the next hit of each searcher,
+/// `None` once it has none left.
 #[derive(Debug, Default)]
 pub(crate) struct FinderState {
-    /// Next position of each character at or after the last query, `None`
-    /// once it no longer occurs.
     next: Vec<Option<usize>>,
-    searched_from: Vec<usize>,
+    fresh: Vec<bool>,
 }
 
 impl CharFinder {
     fn build(chars: impl IntoIterator<Item = char>) -> CharFinder {
-        let mut v: Vec<char> = Vec::new();
+        let mut ascii: Vec<u8> = Vec::new();
+        let mut others: Vec<char> = Vec::new();
         for c in chars {
-            if !v.contains(&c) {
-                v.push(c);
+            if c.is_ascii() {
+                if !ascii.contains(&(c as u8)) {
+                    ascii.push(c as u8);
+                }
+            } else if !others.contains(&c) {
+                others.push(c);
             }
         }
-        CharFinder { chars: v }
+        let mut searchers: Vec<Searcher> = ascii
+            .chunks(3)
+            .map(|ch| Searcher::Ascii(ch.to_vec()))
+            .collect();
+        for c in others {
+            let mut buf = [0u8; 4];
+            let enc = c.encode_utf8(&mut buf).as_bytes();
+            searchers.push(Searcher::Char(Box::new(
+                memchr::memmem::Finder::new(enc).into_owned(),
+            )));
+        }
+        CharFinder { searchers }
     }
 
     /// Start on a new paragraph.
     pub(crate) fn reset(&self, st: &mut FinderState) {
         st.next.clear();
-        st.next.resize(self.chars.len(), Some(0));
-        st.searched_from.clear();
-        st.searched_from.resize(self.chars.len(), usize::MAX);
+        st.next.resize(self.searchers.len(), Some(0));
+        st.fresh.clear();
+        st.fresh.resize(self.searchers.len(), true);
     }
 
     /// The byte position of the first of the characters at or after `from`
     /// (queries must not go backwards within a paragraph).
     #[inline]
     pub(crate) fn find(&self, st: &mut FinderState, hay: &str, from: usize) -> Option<usize> {
+        let bytes = hay.as_bytes();
         let mut best: Option<usize> = None;
-        for (k, &c) in self.chars.iter().enumerate() {
-            let slot = &mut st.next[k];
-            if let Some(p) = *slot
-                && (p < from || st.searched_from[k] == usize::MAX)
+        for (k, s) in self.searchers.iter().enumerate() {
+            if let Some(p) = st.next[k]
+                && (p < from || st.fresh[k])
             {
-                *slot = hay.get(from..).and_then(|t| t.find(c)).map(|q| from + q);
-                st.searched_from[k] = from;
+                st.next[k] = bytes.get(from..).and_then(|t| s.find(t)).map(|q| from + q);
+                st.fresh[k] = false;
             }
-            if let Some(p) = *slot {
+            if let Some(p) = st.next[k] {
                 best = Some(best.map_or(p, |b: usize| b.min(p)));
             }
         }
