@@ -3,6 +3,8 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod segment_eval;
+
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
 
 fn tarjama() -> Command {
@@ -197,5 +199,44 @@ fn closed_stdout_is_not_an_error() {
         out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The README's accuracy claim: on the development set (real text, sentence
+/// boundaries marked outside the project) tarjama's F1 is above ICU4X's.
+#[test]
+fn dev_set_f1_above_icu4x() {
+    let show = std::env::var_os("TARJAMA_SEG_ERRORS").is_some();
+    let mut total_t = None::<segment_eval::Score>;
+    let mut total_i = None::<segment_eval::Score>;
+    for (name, file) in segment_eval::DEV_FILES {
+        let dev = segment_eval::load(file);
+        assert!(dev.sentences > 1000, "{name}: {} sentences", dev.sentences);
+        let pred = segment_eval::tarjama_starts(&dev.text);
+        let t = segment_eval::Score::of(&pred, &dev);
+        let i = segment_eval::Score::of(&segment_eval::icu4x_starts(&dev.text), &dev);
+        eprintln!(
+            "{name}: tarjama P {:.3} R {:.3} F1 {:.3}; ICU4X P {:.3} R {:.3} F1 {:.3}",
+            t.precision(),
+            t.recall(),
+            t.f1(),
+            i.precision(),
+            i.recall(),
+            i.f1()
+        );
+        if show {
+            for e in segment_eval::errors(&dev, &pred) {
+                eprintln!("{name} {e}");
+            }
+        }
+        total_t = Some(total_t.map_or(t, |a| a.add(t)));
+        total_i = Some(total_i.map_or(i, |a| a.add(i)));
+    }
+    let (t, i) = (total_t.unwrap(), total_i.unwrap());
+    assert!(
+        t.f1() > i.f1(),
+        "tarjama F1 {:.3} is not above ICU4X's {:.3}",
+        t.f1(),
+        i.f1()
     );
 }

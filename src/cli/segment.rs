@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use serde::Serialize;
-use tarjama::input::{Source, read_source};
+use std::io::Read;
+use tarjama::input::{InputError, Source, decode};
 use tarjama::segment::{Rules, SegmentOptions, Segmenter};
 
 use super::{GlobalArgs, Outcome};
@@ -63,57 +63,158 @@ impl SegmentFlags {
     }
 }
 
-#[derive(Serialize)]
-struct JsonSegment<'a> {
-    id: &'a str,
-    para: usize,
-    index: usize,
-    text: &'a str,
-    start: usize,
-    end: usize,
-}
-
 pub fn run(_global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let (segmenter, opts) = args.seg.build()?;
     let source = Source::from_arg(args.file.as_deref());
-    let text = read_source(&source)?;
-    let segments = segmenter.segment(&text, opts);
+    let text = read_text(&source)?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut last_para = 0;
-    for s in &segments {
-        match args.format {
-            Format::Lines => {
-                if last_para != 0 && s.para != last_para {
-                    writeln!(out)?;
-                }
-                writeln!(out, "{}", one_line(&s.text))?;
-            }
-            Format::Jsonl => {
-                let j = JsonSegment {
-                    id: &s.id,
-                    para: s.para,
-                    index: s.index,
-                    text: &s.text,
-                    start: s.start,
-                    end: s.end,
-                };
-                serde_json::to_writer(&mut out, &j)?;
-                writeln!(out)?;
-            }
-        }
-        last_para = s.para;
-    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    write_segments(&segmenter, opts, &text, args.format, &mut out)?;
     out.flush().context("writing to standard output")?;
     Ok(Outcome::Success)
 }
 
+/// Read the article with the checks of [`tarjama::input`]: plain UTF-8 with
+/// no BOM and no NUL byte is taken as it is, after one memchr pass and one
+/// UTF-8 validation; anything else goes through `input::decode`, which gives
+/// the text or the error that names the source.
+fn read_text(source: &Source) -> anyhow::Result<String> {
+    let name = source.to_string();
+    let io = |error| InputError::Io {
+        source_name: name.clone(),
+        error,
+    };
+    let bytes = match source {
+        Source::Stdin => {
+            // When standard input is a file, read it into one allocation.
+            let size = std::fs::metadata("/dev/stdin").map_or(0, |m| m.len() as usize);
+            let mut buf = Vec::with_capacity(size.saturating_add(1));
+            std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
+            buf
+        }
+        Source::File(p) => std::fs::read(p).map_err(io)?,
+    };
+    let plain = !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
+        && !bytes.starts_with(&[0xFF, 0xFE])
+        && !bytes.starts_with(&[0xFE, 0xFF])
+        && !bytes.contains(&0);
+    if plain {
+        match String::from_utf8(bytes) {
+            Ok(text) => return Ok(text),
+            Err(e) => return Ok(decode(&name, e.into_bytes())?),
+        }
+    }
+    Ok(decode(&name, bytes)?)
+}
+
+/// Print every segment of `text` straight from the input: no segment is
+/// copied, only written.
+fn write_segments(
+    segmenter: &Segmenter,
+    opts: SegmentOptions,
+    text: &str,
+    format: Format,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let mut last_para = 0;
+    segmenter.for_each_span(text, opts, |s| {
+        let seg = &text[s.bytes.0..s.bytes.1];
+        match format {
+            Format::Lines => {
+                if last_para != 0 && s.para != last_para {
+                    out.write_all(b"\n")?;
+                }
+                write_one_line(out, seg, opts.join_lines)?;
+                out.write_all(b"\n")?;
+            }
+            Format::Jsonl => {
+                write!(
+                    out,
+                    "{{\"id\":\"p{}s{}\",\"para\":{},\"index\":{},\"text\":",
+                    s.para, s.index, s.para, s.index
+                )?;
+                serde_json::to_writer(&mut *out, seg)?;
+                writeln!(out, ",\"start\":{},\"end\":{}}}", s.start, s.end)?;
+            }
+        }
+        last_para = s.para;
+        Ok(())
+    })
+}
+
 /// The segment on one line: line breaks (possible with `--join-lines`)
-/// become spaces; everything else is printed as it is.
-fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(['\n', '\r']) {
-        text.replace("\r\n", " ").replace(['\n', '\r'], " ").into()
-    } else {
-        text.into()
+/// become spaces (`\r\n` one space); everything else is written as it is.
+fn write_one_line(out: &mut impl Write, text: &str, joined: bool) -> std::io::Result<()> {
+    let bytes = text.as_bytes();
+    // A memchr pass or two: the usual segment has no line break (and none
+    // but `\r` can be inside one unless lines are joined).
+    let has_break = bytes.contains(&b'\r') || (joined && bytes.contains(&b'\n'));
+    if !has_break {
+        return out.write_all(bytes);
+    }
+    let mut from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' | b'\n' => {
+                out.write_all(&bytes[from..i])?;
+                out.write_all(b" ")?;
+                i += if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                from = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.write_all(&bytes[from..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(text: &str, format: Format, join: bool) -> String {
+        let mut out = Vec::new();
+        let opts = SegmentOptions { join_lines: join };
+        write_segments(&Segmenter::default(), opts, text, format, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn jsonl_matches_the_segments() {
+        let text = "قال \"نعم\"\\ ثم غادر. وعاد\tمساء.\n\nفقرة.";
+        let segs = Segmenter::default().segment(text, SegmentOptions::default());
+        let out = render(text, Format::Jsonl, false);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), segs.len());
+        for (l, s) in lines.iter().zip(&segs) {
+            let want = serde_json::json!({
+                "id": s.id, "para": s.para, "index": s.index,
+                "text": s.text, "start": s.start, "end": s.end,
+            });
+            assert_eq!(l, &want);
+        }
+        let keys: Vec<&str> = out
+            .lines()
+            .next()
+            .unwrap()
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .take(1)
+            .collect();
+        assert_eq!(keys, ["id"]);
+    }
+
+    #[test]
+    fn joined_lines_print_on_one_line() {
+        let out = render("سطر أول\r\nثم ثان\nوثالث.\n\nفقرة.", Format::Lines, true);
+        assert_eq!(out, "سطر أول ثم ثان وثالث.\n\nفقرة.\n");
     }
 }

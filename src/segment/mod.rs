@@ -8,19 +8,30 @@ break on the Arabic comma `،`, UAX #29 breaks after `د.`. This segmenter is
 driven by a rule set (`rules.toml` plus abbreviation lists, all compiled in
 and extendable by the user) and keeps the original text and character
 offsets of every segment, so that the input is covered exactly: what lies
-between two segments is white space only.
+between two segments is white space only (or nothing, when a sentence ends
+inside a token such as `الماضي.وقال`).
 
 The algorithm, per paragraph:
-1. find matched quote and bracket pairs (`«»`, `""`, `()` ...): no sentence
-   ends inside one;
-2. find runs of terminators (`.` `!` `?` `؟` `…`), take the closing quotes
+1. find runs of terminators (`.` `!` `?` `؟` `…`), take the closing quotes
    and brackets right after them;
-3. break there only if white space follows and the next word starts a
-   sentence (a letter that is not lower-case Latin, a digit, an opener), the
-   run is not a headline separator (`..`), and the word before a single `.`
-   is not an abbreviation, initials or a list number.
+2. break there if white space follows and the next word starts a sentence
+   (a letter that is not lower-case Latin, a digit, an opener), or if the run
+   is glued between two Arabic words (`الماضي.وقال`); not at a headline
+   separator (`..` against the word before it), nor after an abbreviation,
+   initials or a list number, except that `ص.` `م.` after a clock time or a
+   date end the sentence when a sentence starter (`وقال`) follows;
+3. pair quotes and brackets (see `quotes`): no sentence ends inside a
+   bracket pair or a quotation wrapped inside a longer sentence; a quotation
+   that starts or ends its sentence keeps its own sentence ends, unless the
+   pieces would be shorter than a few words, and an ellipsis inside it breaks
+   only where a new sentence clearly starts.
+
+All of it is data in `rules.toml`; `tests/fixtures/segment_golden.txt` holds
+an example of every rule, and `tests/fixtures/segment_dev/` real text to
+measure against.
 */
 
+mod quotes;
 mod rules;
 
 pub use rules::{Rules, RulesError};
@@ -48,6 +59,21 @@ impl Default for Segmenter {
     }
 }
 
+/// One segment as positions in the input, without a copy of its text: what
+/// [`Segmenter::for_each_span`] hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// 1-based paragraph number.
+    pub para: usize,
+    /// 1-based index of the sentence inside its paragraph.
+    pub index: usize,
+    /// Byte range of the segment in the input.
+    pub bytes: (usize, usize),
+    /// Character offsets, as in [`Segment`].
+    pub start: usize,
+    pub end: usize,
+}
+
 /// True for characters that make a line blank: white space (NBSP included),
 /// and invisible format characters that news sites leave on empty lines.
 fn is_blank_char(c: char) -> bool {
@@ -64,6 +90,30 @@ fn is_blank_char(c: char) -> bool {
         )
 }
 
+/// Arabic-script letters and marks (harakat, tanween, tatweel).
+fn is_arabic(c: char) -> bool {
+    matches!(c,
+        '\u{0610}'..='\u{061A}'
+        | '\u{0620}'..='\u{065F}'
+        | '\u{066E}'..='\u{06D3}'
+        | '\u{06D5}'..='\u{06ED}'
+        | '\u{06FA}'..='\u{06FF}'
+        | '\u{0750}'..='\u{077F}'
+        | '\u{08A0}'..='\u{08FF}'
+        | '\u{FB50}'..='\u{FDFB}'
+        | '\u{FE70}'..='\u{FEFC}')
+}
+
+/// Buffers reused from one paragraph to the next.
+#[derive(Debug, Default)]
+struct Scratch {
+    spans: Vec<(usize, usize)>,
+    terms: rules::FinderState,
+    pairs: quotes::Pairs,
+    hard: quotes::Sweep,
+    soft: quotes::Sweep,
+}
+
 impl Segmenter {
     pub fn new(rules: Rules) -> Self {
         Segmenter { rules }
@@ -77,40 +127,67 @@ impl Segmenter {
     /// [`crate::input`]); offsets are character offsets into `text`.
     pub fn segment(&self, text: &str, opts: SegmentOptions) -> Vec<Segment> {
         let mut out = Vec::new();
-        let mut cursor = CharCursor::default();
-        let mut para = 0usize;
-        for (start, end) in paragraphs(text, opts) {
-            para += 1;
-            let body = &text[start..end];
-            let mut index = 0usize;
-            for (s, e) in self.sentences(body) {
-                index += 1;
-                let char_start = cursor.advance_to(text, start + s);
-                let char_end = cursor.advance_to(text, start + e);
-                out.push(Segment {
-                    id: Segment::make_id(para, index),
-                    para,
-                    index,
-                    text: body[s..e].to_string(),
-                    start: char_start,
-                    end: char_end,
-                });
-            }
-        }
+        let _ = self.for_each_span(text, opts, |s| {
+            out.push(Segment {
+                id: Segment::make_id(s.para, s.index),
+                para: s.para,
+                index: s.index,
+                text: text[s.bytes.0..s.bytes.1].to_string(),
+                start: s.start,
+                end: s.end,
+            });
+            Ok::<(), std::convert::Infallible>(())
+        });
         out
     }
 
-    /// Sentence spans (byte ranges) inside one trimmed paragraph.
-    fn sentences(&self, body: &str) -> Vec<(usize, usize)> {
+    /// The segments of `text` in order, handed to `f` one at a time with no
+    /// copy of their text; stops at the first error `f` returns.
+    pub fn for_each_span<E>(
+        &self,
+        text: &str,
+        opts: SegmentOptions,
+        mut f: impl FnMut(Span) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut cursor = CharCursor::default();
+        let mut scratch = Scratch::default();
+        for (p, (start, end)) in paragraphs(text, opts).into_iter().enumerate() {
+            let para = p + 1;
+            let body = &text[start..end];
+            self.sentences(body, &mut scratch);
+            for (index, &(s, e)) in scratch.spans.iter().enumerate() {
+                let char_start = cursor.advance_to(text, start + s);
+                let char_end = cursor.advance_to(text, start + e);
+                f(Span {
+                    para,
+                    index: index + 1,
+                    bytes: (start + s, start + e),
+                    start: char_start,
+                    end: char_end,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sentence spans (byte ranges) inside one trimmed paragraph, into
+    /// `scratch.spans`.
+    fn sentences(&self, body: &str, scratch: &mut Scratch) {
         let r = &self.rules;
-        let mut spans = Vec::new();
+        scratch.spans.clear();
+        r.terminator_finder.reset(&mut scratch.terms);
         let mut seg_start = 0usize;
         // Quote/bracket pairs are computed once per paragraph, and only when
         // a break is otherwise allowed.
-        let mut pairs: Option<PairSweep> = None;
+        let mut paired = false;
         let n = body.len();
         let mut i = 0usize;
         while i < n {
+            // Jump to the next terminator.
+            let Some(at) = r.terminator_finder.find(&mut scratch.terms, body, i) else {
+                break;
+            };
+            i = at;
             let Some(c) = body[i..].chars().next() else {
                 break;
             };
@@ -122,46 +199,80 @@ impl Segmenter {
             let run_end = skip_while(body, i, |c| r.is_terminator(c));
             let k = skip_while(body, run_end, |c| r.is_closer(c));
             i = run_end;
-            // Must be followed by white space, and something after it.
-            match body[k..].chars().next() {
-                Some(c) if c.is_whitespace() => {}
+            let run_text = &body[run_start..run_end];
+            // Followed by white space and something after it, or glued to
+            // the next Arabic word.
+            let m = match body[k..].chars().next() {
+                Some(c) if c.is_whitespace() => skip_while(body, k, is_blank_char),
+                Some(c) if is_arabic(c) && self.glued_break(body, run_start, run_text) => k,
                 _ => continue,
-            }
-            let m = skip_while(body, k, is_blank_char);
+            };
             let Some(next) = body[m..].chars().next() else {
                 continue;
             };
-            if !self.breaks_here(body, seg_start, run_start, run_end, next) {
+            if !self.breaks_here(body, seg_start, run_start, run_end, m, next) {
                 continue;
             }
-            let sweep = pairs.get_or_insert_with(|| PairSweep::new(r.matched_pairs(body)));
-            if sweep.inside(run_start, k) {
+            if !paired {
+                scratch.pairs.compute(r, body);
+                scratch.hard.reset();
+                scratch.soft.reset();
+                paired = true;
+            }
+            if scratch
+                .hard
+                .holding(&scratch.pairs.hard, run_start, k)
+                .is_some()
+            {
                 continue;
             }
-            spans.push((seg_start, k));
+            if let Some((open, close)) = scratch.soft.holding(&scratch.pairs.soft, run_start, k)
+                && !self.breaks_in_quotation(body, seg_start, open, close, run_text, m, next)
+            {
+                continue;
+            }
+            scratch.spans.push((seg_start, k));
             seg_start = m;
             i = m;
         }
         if seg_start < n {
-            spans.push((seg_start, n));
+            scratch.spans.push((seg_start, n));
         }
-        spans
+    }
+
+    /// A terminator run with no space after it ends a sentence only between
+    /// two Arabic words (the next one is checked by the caller), and not
+    /// after an abbreviation or initials (checked in `breaks_here`).
+    fn glued_break(&self, body: &str, run: usize, run_text: &str) -> bool {
+        let r = &self.rules;
+        if !r.is_glued_run(run_text) {
+            return false;
+        }
+        let before = body[..run].chars().rev().find(|&c| !r.is_closer(c));
+        before.is_some_and(is_arabic)
     }
 
     /// The word-level checks for a terminator run `body[run..run_end]` whose
-    /// next sentence would start with `next`.
+    /// next sentence would start with `next` at `m`.
     fn breaks_here(
         &self,
         body: &str,
         seg_start: usize,
         run: usize,
         run_end: usize,
+        m: usize,
         next: char,
     ) -> bool {
         let r = &self.rules;
         let run_text = &body[run..run_end];
         if r.is_never_break_run(run_text) {
-            return false;
+            let detached = body[..run]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_whitespace);
+            if !(r.never_break_runs_glued_only && detached) {
+                return false;
+            }
         }
         if !r.starts_sentence(next) {
             return false;
@@ -177,7 +288,16 @@ impl Segmenter {
             w = skip_while(body, w, |c| r.is_opener(c)).min(run);
             let word = &body[w..run_end];
             if r.is_abbreviation(word) {
-                return false;
+                // `ص.` `م.` after a clock time or a date mark the time of day
+                // or the era, and end the sentence when a new one starts.
+                let after_number = body[..w]
+                    .trim_end()
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_numeric);
+                return r.is_time_marker(word)
+                    && after_number
+                    && r.is_sentence_starter(next_word(body, m));
             }
             if r.list_markers
                 && w == seg_start
@@ -189,6 +309,49 @@ impl Segmenter {
         }
         true
     }
+
+    /// Whether a break inside the quotation `body[open..=close]`, which may
+    /// hold breaks, is one: both sides must be sentences of at least
+    /// `quotation_min_words` words (a short quoted phrase or title is not
+    /// split), and an ellipsis breaks only where a new sentence clearly
+    /// starts.
+    #[allow(clippy::too_many_arguments)]
+    fn breaks_in_quotation(
+        &self,
+        body: &str,
+        seg_start: usize,
+        open: usize,
+        close: usize,
+        run_text: &str,
+        m: usize,
+        next: char,
+    ) -> bool {
+        let r = &self.rules;
+        let open_end = open + body[open..].chars().next().map_or(1, char::len_utf8);
+        let from = open_end.max(seg_start);
+        let words_before = body[from..m.max(from)].split_whitespace().count();
+        let words_after = body[m.min(close)..close].split_whitespace().count();
+        if words_before < r.quotation_min_words || words_after < r.quotation_min_words {
+            return false;
+        }
+        if r.is_ellipsis_run(run_text) {
+            return r.is_opener(next)
+                || next.is_numeric()
+                || next.is_uppercase()
+                || r.is_sentence_starter(next_word(body, m));
+        }
+        true
+    }
+}
+
+/// The word starting at `from`: letters and marks up to anything else.
+fn next_word(body: &str, from: usize) -> &str {
+    let end = skip_while(body, from, |c| c.is_alphanumeric() || quotes_mark(c));
+    &body[from..end]
+}
+
+fn quotes_mark(c: char) -> bool {
+    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}')
 }
 
 /// The byte position after the characters of `s` from `from` that satisfy `f`.
@@ -197,36 +360,6 @@ fn skip_while(s: &str, from: usize, f: impl Fn(char) -> bool) -> usize {
         .char_indices()
         .find(|&(_, c)| !f(c))
         .map_or(s.len(), |(b, _)| from + b)
-}
-
-/// Answers "is this break inside a matched pair?" for break positions that
-/// only move forward, in linear time overall.
-struct PairSweep {
-    /// (open, close) byte positions, sorted by open.
-    pairs: Vec<(usize, usize)>,
-    next: usize,
-    max_close: Option<usize>,
-}
-
-impl PairSweep {
-    fn new(mut pairs: Vec<(usize, usize)>) -> Self {
-        pairs.sort_unstable();
-        PairSweep {
-            pairs,
-            next: 0,
-            max_close: None,
-        }
-    }
-
-    /// Whether some pair opens before `run` and closes at or after `end`.
-    fn inside(&mut self, run: usize, end: usize) -> bool {
-        while self.next < self.pairs.len() && self.pairs[self.next].0 < run {
-            let c = self.pairs[self.next].1;
-            self.max_close = Some(self.max_close.map_or(c, |m| m.max(c)));
-            self.next += 1;
-        }
-        self.max_close.is_some_and(|c| c >= end)
-    }
 }
 
 /// Byte ranges of the paragraphs of `text`, trimmed of blank characters.

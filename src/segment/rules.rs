@@ -43,6 +43,107 @@ struct RulesFile {
     single_letter_initials: Option<bool>,
     list_markers: Option<bool>,
     abbreviations: Option<Vec<String>>,
+    quotations: Option<Vec<String>>,
+    quotation_min_words: Option<usize>,
+    ellipsis_runs: Option<Vec<String>>,
+    never_break_runs_glued_only: Option<bool>,
+    glued_terminators: Option<Vec<String>>,
+    time_markers: Option<Vec<String>>,
+    sentence_starters: Option<Vec<String>>,
+}
+
+/// Finds the next of a set of characters in one paragraph, moving forward.
+/// ASCII characters are searched three at a time with `memchr3`, the others
+/// each with a `memmem` finder (both SIMD), so Arabic letters are never
+/// decoded one by one. For each searcher it keeps where its next hit is, so
+/// every searcher passes over a paragraph once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CharFinder {
+    searchers: Vec<Searcher>,
+}
+
+#[derive(Debug, Clone)]
+enum Searcher {
+    Ascii(Vec<u8>),
+    Char(Box<memchr::memmem::Finder<'static>>),
+}
+
+impl Searcher {
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        match self {
+            Searcher::Ascii(b) => match b[..] {
+                [a] => memchr::memchr(a, hay),
+                [a, c] => memchr::memchr2(a, c, hay),
+                [a, c, d, ..] => memchr::memchr3(a, c, d, hay),
+                [] => None,
+            },
+            Searcher::Char(f) => f.find(hay),
+        }
+    }
+}
+
+/// Per-paragraph state of a [`CharFinder`]: the next hit of each searcher,
+/// `None` once it has none left.
+#[derive(Debug, Default)]
+pub(crate) struct FinderState {
+    next: Vec<Option<usize>>,
+    fresh: Vec<bool>,
+}
+
+impl CharFinder {
+    fn build(chars: impl IntoIterator<Item = char>) -> CharFinder {
+        let mut ascii: Vec<u8> = Vec::new();
+        let mut others: Vec<char> = Vec::new();
+        for c in chars {
+            if c.is_ascii() {
+                if !ascii.contains(&(c as u8)) {
+                    ascii.push(c as u8);
+                }
+            } else if !others.contains(&c) {
+                others.push(c);
+            }
+        }
+        let mut searchers: Vec<Searcher> = ascii
+            .chunks(3)
+            .map(|ch| Searcher::Ascii(ch.to_vec()))
+            .collect();
+        for c in others {
+            let mut buf = [0u8; 4];
+            let enc = c.encode_utf8(&mut buf).as_bytes();
+            searchers.push(Searcher::Char(Box::new(
+                memchr::memmem::Finder::new(enc).into_owned(),
+            )));
+        }
+        CharFinder { searchers }
+    }
+
+    /// Start on a new paragraph.
+    pub(crate) fn reset(&self, st: &mut FinderState) {
+        st.next.clear();
+        st.next.resize(self.searchers.len(), Some(0));
+        st.fresh.clear();
+        st.fresh.resize(self.searchers.len(), true);
+    }
+
+    /// The byte position of the first of the characters at or after `from`
+    /// (queries must not go backwards within a paragraph).
+    #[inline]
+    pub(crate) fn find(&self, st: &mut FinderState, hay: &str, from: usize) -> Option<usize> {
+        let bytes = hay.as_bytes();
+        let mut best: Option<usize> = None;
+        for (k, s) in self.searchers.iter().enumerate() {
+            if let Some(p) = st.next[k]
+                && (p < from || st.fresh[k])
+            {
+                st.next[k] = bytes.get(from..).and_then(|t| s.find(t)).map(|q| from + q);
+                st.fresh[k] = false;
+            }
+            if let Some(p) = st.next[k] {
+                best = Some(best.map_or(p, |b: usize| b.min(p)));
+            }
+        }
+        best
+    }
 }
 
 /// A compiled rule set.
@@ -53,6 +154,9 @@ pub struct Rules {
     ascii_terminators: u128,
     /// Bit `c` set for each ASCII character that is one side of a pair.
     ascii_pair_chars: u128,
+    /// Finds the next terminator, or the next quote or bracket, fast.
+    pub(crate) terminator_finder: CharFinder,
+    pub(crate) pair_finder: CharFinder,
     closers: Vec<char>,
     openers: Vec<char>,
     pairs: Vec<(char, char)>,
@@ -60,6 +164,14 @@ pub struct Rules {
     abbreviations: HashSet<String>,
     pub(crate) single_letter_initials: bool,
     pub(crate) list_markers: bool,
+    /// Opening marks of the pairs that are quotations (the rest are brackets).
+    quotations: Vec<char>,
+    pub(crate) quotation_min_words: usize,
+    ellipsis_runs: Vec<String>,
+    pub(crate) never_break_runs_glued_only: bool,
+    glued_terminators: Vec<char>,
+    time_markers: HashSet<String>,
+    sentence_starters: HashSet<String>,
 }
 
 fn single_char(s: &str, what: &str) -> Result<char, String> {
@@ -83,6 +195,8 @@ impl Rules {
             terminators: Vec::new(),
             ascii_terminators: 0,
             ascii_pair_chars: 0,
+            terminator_finder: CharFinder::default(),
+            pair_finder: CharFinder::default(),
             closers: Vec::new(),
             openers: Vec::new(),
             pairs: Vec::new(),
@@ -90,6 +204,13 @@ impl Rules {
             abbreviations: HashSet::new(),
             single_letter_initials: false,
             list_markers: false,
+            quotations: Vec::new(),
+            quotation_min_words: 0,
+            ellipsis_runs: Vec::new(),
+            never_break_runs_glued_only: false,
+            glued_terminators: Vec::new(),
+            time_markers: HashSet::new(),
+            sentence_starters: HashSet::new(),
         };
         let file: RulesFile = toml::from_str(BUILTIN_RULES).expect("built-in rules.toml is valid");
         rules
@@ -112,6 +233,7 @@ impl Rules {
                 }
             }
         }
+        self.terminator_finder = CharFinder::build(self.terminators.iter().copied());
         if let Some(v) = f.closers {
             extend_unique(&mut self.closers, chars_of(&v, "closers")?);
         }
@@ -131,6 +253,7 @@ impl Rules {
                 }
             }
         }
+        self.pair_finder = CharFinder::build(self.pairs.iter().flat_map(|&(a, b)| [a, b]));
         if let Some(v) = f.never_break_runs {
             for s in v {
                 if s.is_empty() {
@@ -148,6 +271,45 @@ impl Rules {
         if let Some(v) = f.abbreviations {
             for a in v {
                 self.add_abbreviation(&a)?;
+            }
+        }
+        if let Some(v) = f.quotations {
+            extend_unique(&mut self.quotations, chars_of(&v, "quotations")?);
+        }
+        if let Some(n) = f.quotation_min_words {
+            self.quotation_min_words = n;
+        }
+        if let Some(v) = f.ellipsis_runs {
+            for s in v {
+                if s.is_empty() {
+                    return Err("ellipsis_runs entries must not be empty".into());
+                }
+                self.ellipsis_runs.push(s);
+            }
+        }
+        if let Some(b) = f.never_break_runs_glued_only {
+            self.never_break_runs_glued_only = b;
+        }
+        if let Some(v) = f.glued_terminators {
+            extend_unique(
+                &mut self.glued_terminators,
+                chars_of(&v, "glued_terminators")?,
+            );
+        }
+        if let Some(v) = f.time_markers {
+            for m in v {
+                let m = if m.ends_with('.') { m } else { format!("{m}.") };
+                self.time_markers.insert(m.to_lowercase());
+            }
+        }
+        if let Some(v) = f.sentence_starters {
+            for w in v {
+                if w.is_empty() || w.chars().any(char::is_whitespace) {
+                    return Err(format!(
+                        "sentence_starters entries must be single words, found {w:?}"
+                    ));
+                }
+                self.sentence_starters.insert(w);
             }
         }
         Ok(())
@@ -233,7 +395,7 @@ impl Rules {
     }
 
     #[inline]
-    fn is_pair_char(&self, c: char) -> bool {
+    pub(crate) fn is_pair_char(&self, c: char) -> bool {
         if c.is_ascii() {
             return self.ascii_pair_chars & (1u128 << (c as u32)) != 0;
         }
@@ -265,50 +427,51 @@ impl Rules {
         }
     }
 
-    /// Matched quote and bracket pairs in a paragraph, as (open, close)
-    /// byte positions. Unmatched quotes are ignored, so a stray quote cannot
-    /// hide the sentence breaks of a whole paragraph. Work and memory are
-    /// bounded: a close looks at most [`MAX_PAIR_SEARCH`] open brackets deep,
-    /// and at most [`MAX_PAIRS`] pairs are kept.
-    pub(crate) fn matched_pairs(&self, body: &str) -> Vec<(usize, usize)> {
-        let mut found = Vec::new();
-        let mut stack: Vec<(char, usize)> = Vec::new();
-        let mut symmetric_open: Vec<Option<usize>> = vec![None; self.pairs.len()];
-        for (i, c) in body.char_indices() {
-            if !self.is_pair_char(c) {
-                continue;
-            }
-            for (p, &(open, close)) in self.pairs.iter().enumerate() {
-                if open == close {
-                    if c == open {
-                        match symmetric_open[p].take() {
-                            Some(o) => found.push((o, i)),
-                            None => symmetric_open[p] = Some(i),
-                        }
-                    }
-                } else if c == open {
-                    stack.push((close, i));
-                } else if c == close {
-                    let floor = stack.len().saturating_sub(MAX_PAIR_SEARCH);
-                    if let Some(pos) = stack[floor..].iter().rposition(|&(cl, _)| cl == c) {
-                        let pos = floor + pos;
-                        found.push((stack[pos].1, i));
-                        stack.truncate(pos);
-                    }
-                }
-            }
-            if found.len() >= MAX_PAIRS {
-                break;
-            }
-        }
-        found
+    /// Whether `c` opens a pair (`«`, `(`, `"` ...).
+    #[inline]
+    pub(crate) fn opens_pair(&self, c: char) -> bool {
+        self.pairs.iter().any(|&(o, _)| o == c)
+    }
+
+    /// Whether `c` closes a pair (`»`, `)`, `"` ...).
+    #[inline]
+    pub(crate) fn closes_pair(&self, c: char) -> bool {
+        self.pairs.iter().any(|&(_, cl)| cl == c)
+    }
+
+    /// Whether `open` ... `close` is one of the pairs.
+    #[inline]
+    pub(crate) fn pairs_with(&self, open: char, close: char) -> bool {
+        self.pairs.contains(&(open, close))
+    }
+
+    /// Whether a pair opened by `c` is a quotation (not a bracket).
+    #[inline]
+    pub(crate) fn is_quotation(&self, c: char) -> bool {
+        self.quotations.contains(&c)
+    }
+
+    pub(crate) fn is_ellipsis_run(&self, run: &str) -> bool {
+        self.ellipsis_runs.iter().any(|r| r == run)
+    }
+
+    /// Whether every character of `run` may end a sentence with no space
+    /// before the next word.
+    pub(crate) fn is_glued_run(&self, run: &str) -> bool {
+        !self.glued_terminators.is_empty()
+            && run.chars().all(|c| self.glued_terminators.contains(&c))
+    }
+
+    /// Whether `word` (ending in its dot) is a time marker (`ص.` `م.`).
+    pub(crate) fn is_time_marker(&self, word: &str) -> bool {
+        self.time_markers.contains(word)
+    }
+
+    /// Whether `word` is one that starts a new sentence (`وقال`, `وأضاف`).
+    pub(crate) fn is_sentence_starter(&self, word: &str) -> bool {
+        self.sentence_starters.contains(word)
     }
 }
-
-/// How deep a closing bracket looks for its opening one.
-const MAX_PAIR_SEARCH: usize = 32;
-/// How many quote/bracket pairs one paragraph may protect.
-const MAX_PAIRS: usize = 1 << 20;
 
 /// `د.` `ج.م.ع.` `U.S.` `e.g.`: single letters (an optional tatweel after
 /// each, as in `هـ.`) each followed by a dot.

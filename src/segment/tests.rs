@@ -184,6 +184,8 @@ proptest! {
             Just("«"), Just("»"), Just("\""), Just("("), Just(")"), Just("،"),
             Just("روسيا"), Just("U.S."), Just("3.5"), Just("!"), Just("e.g."),
             Just("١٢"), Just("\u{200f}"), Just("x"), Just("ـ"),
+            Just("ظهراً.وعقد"), Just("10 ص."), Just("وقال"), Just("“"),
+            Just("”"), Just("م."), Just("بـ\""), Just("؟و"),
         ], 0..60),
         join in any::<bool>())
     {
