@@ -79,7 +79,9 @@ pub fn read_source(source: &Source) -> Result<String, InputError> {
     let name = source.to_string();
     let bytes = match source {
         Source::Stdin => {
-            let mut buf = Vec::new();
+            // When standard input is a file, read it into one allocation.
+            let size = std::fs::metadata("/dev/stdin").map_or(0, |m| m.len() as usize);
+            let mut buf = Vec::with_capacity(size.saturating_add(1));
             std::io::stdin()
                 .lock()
                 .read_to_end(&mut buf)
@@ -178,7 +180,7 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, InputError> {
             source_name: name.to_string(),
         });
     }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+    if let Some(offset) = memchr::memchr(0, &bytes) {
         if let Some((endian, iconv)) = utf16_without_bom(&bytes) {
             return Err(InputError::Utf16NoBom {
                 source_name: name.to_string(),

@@ -882,13 +882,13 @@ fn a_dry_run_foresees_exactly_what_the_real_run_sends() {
         foreseen.len(),
         "{dry}"
     );
-    // The real run.
+    // The real run: the refused segment is input a rerun cannot fix (exit 1).
     let run = tarjama(d.path())
         .env("DAILY_LLM_KEY", key)
         .args(args)
         .args(["-o", "out.jsonl"])
         .assert()
-        .code(3);
+        .code(1);
     drop(run);
     let seen = fake.log.requests_seen.lock().unwrap().clone();
     let sent: Vec<(usize, usize)> = seen

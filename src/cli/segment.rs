@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use std::io::Read;
-use tarjama::input::{InputError, Source, decode};
+use tarjama::input::{Source, read_source};
 use tarjama::segment::{Rules, SegmentOptions, Segmenter};
 
 use super::{GlobalArgs, Outcome};
@@ -66,45 +66,12 @@ impl SegmentFlags {
 pub fn run(_global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let (segmenter, opts) = args.seg.build()?;
     let source = Source::from_arg(args.file.as_deref());
-    let text = read_text(&source)?;
+    let text = read_source(&source)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     write_segments(&segmenter, opts, &text, args.format, &mut out)?;
     out.flush().context("writing to standard output")?;
     Ok(Outcome::Success)
-}
-
-/// Read the article with the checks of [`tarjama::input`]: plain UTF-8 with
-/// no BOM and no NUL byte is taken as it is, after one memchr pass and one
-/// UTF-8 validation; anything else goes through `input::decode`, which gives
-/// the text or the error that names the source.
-fn read_text(source: &Source) -> anyhow::Result<String> {
-    let name = source.to_string();
-    let io = |error| InputError::Io {
-        source_name: name.clone(),
-        error,
-    };
-    let bytes = match source {
-        Source::Stdin => {
-            // When standard input is a file, read it into one allocation.
-            let size = std::fs::metadata("/dev/stdin").map_or(0, |m| m.len() as usize);
-            let mut buf = Vec::with_capacity(size.saturating_add(1));
-            std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
-            buf
-        }
-        Source::File(p) => std::fs::read(p).map_err(io)?,
-    };
-    let plain = !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
-        && !bytes.starts_with(&[0xFF, 0xFE])
-        && !bytes.starts_with(&[0xFE, 0xFF])
-        && !bytes.contains(&0);
-    if plain {
-        match String::from_utf8(bytes) {
-            Ok(text) => return Ok(text),
-            Err(e) => return Ok(decode(&name, e.into_bytes())?),
-        }
-    }
-    Ok(decode(&name, bytes)?)
 }
 
 /// Print every segment of `text` straight from the input: no segment is
