@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use std::io::Read;
 use tarjama::input::{Source, read_source};
 use tarjama::segment::{Rules, SegmentOptions, Segmenter};
 
