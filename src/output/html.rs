@@ -425,7 +425,13 @@ fn row(out: &mut String, pair: &AlignedPair, common: Option<&str>) {
         ),
         None => out.push_str("<div class=\"text missing\">Not translated</div>"),
     }
-    let flags = super::flags_of(pair);
+    // A row whose only problem is the page-wide reason carries no flags:
+    // the notice at the top says it once.
+    let flags = if pair.target.is_none() && !needs_review(pair, common) {
+        Vec::new()
+    } else {
+        super::flags_of(pair)
+    };
     let _ = write!(
         out,
         "<div class=\"info\"><a class=\"sid\" href=\"#seg-{id}\">{id}</a> · {}{}</div>",
@@ -934,6 +940,10 @@ mod tests {
             "{html}"
         );
         assert_eq!(html.matches("Not translated").count(), 0);
+        assert!(
+            !html.contains("class=\"flags\""),
+            "no row repeats the notice as flags: {html}"
+        );
         assert!(html.contains(">روسيا</td>") && html.matches(">طالبان</td>").count() == 18);
         assert!(
             !html.contains("<nav class=\"review\""),
