@@ -219,6 +219,9 @@ pub struct RunSummary {
     pub chars_sent: usize,
     /// HTTP requests made.
     pub requests: usize,
+    /// Requests the server answered (any HTTP status); the others timed out
+    /// or lost their connection.
+    pub answered: usize,
     /// Retries made.
     pub retries: usize,
     /// Segments left untranslated because the backend failed.

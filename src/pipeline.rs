@@ -89,6 +89,8 @@ impl EngineInfo {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunCounts {
     pub requests: u64,
+    /// Requests the server answered (any HTTP status).
+    pub answered: u64,
     pub retries: u64,
     pub chars_sent: u64,
     pub failed: u64,
@@ -230,6 +232,7 @@ impl Translator for EngineTranslator {
             watcher.abort();
             RunCounts {
                 requests: stats.requests,
+                answered: stats.answered,
                 retries: stats.retries,
                 chars_sent: stats.chars_sent,
                 failed: stats.failed,
@@ -958,6 +961,7 @@ pub async fn translate(
 
 fn add_counts(a: &mut RunCounts, b: RunCounts) {
     a.requests += b.requests;
+    a.answered += b.answered;
     a.retries += b.retries;
     a.chars_sent += b.chars_sent;
     a.failed += b.failed;
@@ -1008,6 +1012,7 @@ pub fn finish(
     };
     if let Some(o) = outcome {
         summary.requests = o.counts.requests as usize;
+        summary.answered = o.counts.answered as usize;
         summary.retries = o.counts.retries as usize;
         summary.chars_sent = o.counts.chars_sent as usize;
     }

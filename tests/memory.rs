@@ -1143,6 +1143,13 @@ fn a_slow_model_whose_batches_time_out_translates_every_segment() {
     );
     assert!(rows(&d.join("a.jsonl")).iter().all(|r| r["origin"] == "mt"));
     assert!(llm.requests.load(SeqCst) > 1);
+    // The batches that timed out reached the server but were not answered,
+    // and the summary says so.
+    let reached = llm.requests.load(SeqCst);
+    assert!(
+        err.contains(&format!("{reached} requests (")) && err.contains(" answered)"),
+        "{err}"
+    );
 
     // With time allowed per character the whole batch fits in one request.
     let (llm, server) = llm::Llm::start();

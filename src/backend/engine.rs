@@ -144,6 +144,9 @@ pub struct BatchOutcome {
 pub struct Progress {
     /// HTTP requests started (retries included).
     pub requests: AtomicU64,
+    /// Requests the server answered (any HTTP status), as opposed to those
+    /// that timed out or lost their connection.
+    pub answered: AtomicU64,
     /// Requests sent again after a retryable failure.
     pub retries: AtomicU64,
     /// Characters of source text sent (retries included).
@@ -166,6 +169,8 @@ pub struct Progress {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineStats {
     pub requests: u64,
+    /// Requests the server answered (any HTTP status).
+    pub answered: u64,
     pub retries: u64,
     pub chars_sent: u64,
     /// Segments that failed for good.
@@ -315,6 +320,7 @@ impl Engine {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         EngineStats {
             requests: get(&c.requests),
+            answered: get(&c.answered),
             retries: get(&c.retries),
             chars_sent: get(&c.chars_sent),
             failed: get(&c.failed),
@@ -484,6 +490,12 @@ impl Engine {
                 if result.as_ref().map_or_else(|e| e.sent, |_| true) {
                     self.count(run, |c| &c.requests, 1);
                     self.count(run, |c| &c.chars_sent, chars as u64);
+                }
+                if result
+                    .as_ref()
+                    .map_or_else(|e| e.status.is_some(), |_| true)
+                {
+                    self.count(run, |c| &c.answered, 1);
                 }
                 let result = result.and_then(|v| {
                     if v.len() == batch.len() {

@@ -363,8 +363,16 @@ fn summary_line(
     if offline {
         line.push_str(&format!(", {untranslated} not translated"));
     } else {
+        // Requests that reached the server but got no answer (timed out,
+        // connection lost) are said, so that "sent" is never mistaken for
+        // "answered".
+        let unanswered = if s.answered < s.requests {
+            format!(" ({} answered)", s.answered)
+        } else {
+            String::new()
+        };
         line.push_str(&format!(
-            ", {} sent ({} characters, {} requests, {} retries), {} failed",
+            ", {} sent ({} characters, {} requests{unanswered}, {} retries), {} failed",
             s.sent, s.chars_sent, s.requests, s.retries, s.failed
         ));
         let left = untranslated.saturating_sub(s.failed);
@@ -836,6 +844,7 @@ mod tests {
             sent: 15,
             chars_sent: 2000,
             requests: 2,
+            answered: 2,
             retries: 1,
             failed: 2,
             terms_honoured: 5,
@@ -845,6 +854,15 @@ mod tests {
         assert_eq!(
             summary_line("a.txt", &s, 2, 7, false),
             "a.txt: 19 segments: 4 from memory, 15 sent (2000 characters, 2 requests, 1 retries), 2 failed; terms 5 honoured, 1 missed; 1.5 s"
+        );
+        // A request that timed out reached the server but was not answered.
+        let timed_out = RunSummary {
+            answered: 1,
+            ..s.clone()
+        };
+        assert!(
+            summary_line("a.txt", &timed_out, 2, 7, false)
+                .contains("2 requests (1 answered), 1 retries"),
         );
         let off = RunSummary {
             segments: 19,

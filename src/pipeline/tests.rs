@@ -77,6 +77,7 @@ impl Translator for Fake {
                     break;
                 }
                 counts.requests += 1;
+                counts.answered += 1;
                 self.sent.lock().unwrap().extend(chunk.iter().cloned());
                 let results = chunk
                     .iter()
