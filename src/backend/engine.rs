@@ -160,6 +160,10 @@ pub struct Progress {
     pub not_sent: AtomicU64,
     /// Requests in flight now.
     pub in_flight: AtomicU64,
+    /// Answer entries for ids that were not asked for (ignored).
+    pub stray_ids: AtomicU64,
+    /// Segments whose own answer in a batch was bad, sent again alone.
+    pub resent_alone: AtomicU64,
 }
 
 /// What a run did.
@@ -178,6 +182,10 @@ pub struct EngineStats {
     pub rate_limited: u64,
     /// Segments never sent because the run was cancelled.
     pub not_sent: u64,
+    /// Answer entries for ids that were not asked for (ignored).
+    pub stray_ids: u64,
+    /// Segments whose own answer in a batch was bad, sent again alone.
+    pub resent_alone: u64,
     pub elapsed: Duration,
 }
 
@@ -323,6 +331,8 @@ impl Engine {
             batches: n_batches,
             rate_limited: get(&c.rate_limited),
             not_sent: get(&c.not_sent),
+            stray_ids: get(&c.stray_ids),
+            resent_alone: get(&c.resent_alone),
             elapsed: started.elapsed(),
         }
     }
@@ -452,7 +462,7 @@ impl Engine {
                 };
                 let chars: usize = batch.iter().map(|r| r.text.chars().count()).sum();
                 inner.progress.in_flight.fetch_add(1, Ordering::Relaxed);
-                let call = backend.translate(&batch);
+                let call = backend.translate_each(&batch);
                 let result = match inner.opts.timeout_for(chars) {
                     Some(t) => tokio::time::timeout(t, call).await.unwrap_or_else(|_| {
                         Err(BackendError::new(
@@ -485,9 +495,9 @@ impl Engine {
                     self.count(run, |c| &c.requests, 1);
                     self.count(run, |c| &c.chars_sent, chars as u64);
                 }
-                let result = result.and_then(|v| {
-                    if v.len() == batch.len() {
-                        Ok(v)
+                let result = result.and_then(|a| {
+                    if a.each.len() == batch.len() {
+                        Ok(a)
                     } else {
                         Err(BackendError::new(
                             ErrorKind::BadResponse,
@@ -495,16 +505,46 @@ impl Engine {
                                 "{}: {} answered {} translation(s) for {} segment(s)",
                                 backend.name(),
                                 backend.endpoint(),
-                                v.len(),
+                                a.each.len(),
                                 batch.len()
                             ),
                         ))
                     }
                 });
                 let err = match result {
-                    Ok(english) => {
-                        self.finish(run, &batch, Ok(english));
-                        return;
+                    Ok(a) => {
+                        self.count(run, |c| &c.stray_ids, a.stray_ids as u64);
+                        let bad = a.each.iter().filter(|r| r.is_err()).count();
+                        if bad == 0 {
+                            let english = a.each.into_iter().map(Result::unwrap_or_default);
+                            self.finish(run, &batch, Ok(english.collect()));
+                            return;
+                        }
+                        if batch.len() > 1 && bad < batch.len() {
+                            // The answer is taken segment by segment: the
+                            // good ones are kept, only the bad ones are sent
+                            // again, each alone.
+                            let mut good = (Vec::new(), Vec::new());
+                            let mut again = Vec::new();
+                            for (r, res) in batch.into_iter().zip(a.each) {
+                                match res {
+                                    Ok(en) => {
+                                        good.0.push(r);
+                                        good.1.push(en);
+                                    }
+                                    Err(_) => again.push(r),
+                                }
+                            }
+                            self.count(run, |c| &c.resent_alone, again.len() as u64);
+                            self.finish(run, &good.0, Ok(good.1));
+                            self.alone(again, run, after_timeout).await;
+                            return;
+                        }
+                        // Every segment (or the only one) is bad: the first
+                        // segment's reason stands for the batch.
+                        a.each.into_iter().find_map(Result::err).unwrap_or_else(|| {
+                            BackendError::new(ErrorKind::BadResponse, "no answer")
+                        })
                     }
                     Err(e) => e,
                 };
@@ -564,6 +604,28 @@ impl Engine {
                 self.finish(run, &batch, Err(err));
                 return;
             }
+        })
+    }
+
+    /// Send each of `requests` alone, concurrently (as the semaphore allows).
+    fn alone<'a>(
+        &'a self,
+        mut requests: Vec<Request>,
+        run: &'a Run,
+        after_timeout: bool,
+    ) -> super::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if requests.len() <= 1 {
+                if !requests.is_empty() {
+                    self.process(requests, None, run, after_timeout).await;
+                }
+                return;
+            }
+            let right = requests.split_off(requests.len() / 2);
+            tokio::join!(
+                self.alone(requests, run, after_timeout),
+                self.alone(right, run, after_timeout)
+            );
         })
     }
 
