@@ -610,7 +610,8 @@ pub enum PipelineError {
 ///
 /// In the first pass an answer that misses a pinned term (when the engine
 /// re-requests) is stored as pending; in the re-request pass the better of
-/// the two answers is stored as final.
+/// the two answers (the one that misses fewer pinned terms, the re-request
+/// on a tie) is stored as final.
 #[allow(clippy::too_many_arguments)]
 fn apply_batch(
     entries: &mut Vec<MtEntry>,
@@ -639,10 +640,12 @@ fn apply_batch(
                     let mut target = english.clone();
                     if retry_pass
                         && let Some(first) = &u.target
-                        && missed(&terms).len() >= missed(&u.terms).len()
+                        && missed(&terms).len() > missed(&u.terms).len()
                     {
-                        // Keep the re-requested answer only if it misses
-                        // fewer pinned terms than the first one.
+                        // Keep the first answer only if the re-request
+                        // misses more pinned terms; on a tie the re-request
+                        // wins (it was asked with the terms insisted on, and
+                        // alone, so no neighbour's answer can be in it).
                         target = first.clone();
                         terms = u.terms.clone();
                     }
@@ -974,7 +977,31 @@ fn flag_terms(u: &mut Unit) {
     if !m.is_empty() {
         let list: Vec<String> = m
             .iter()
-            .map(|t| format!("{} → {}", t.surface, t.target))
+            .map(|t| {
+                // which occurrence, when the segment has the term more than once
+                let same: Vec<&CheckedTerm> = u
+                    .terms
+                    .iter()
+                    .filter(|o| o.target == t.target && o.honoured.is_some())
+                    .collect();
+                let nth = same.iter().filter(|o| o.start < t.start).count() + 1;
+                if same.len() > 1 {
+                    format!(
+                        "{} → {} (occurrence {nth} of {}: the English has it {} time{})",
+                        t.surface,
+                        t.target,
+                        same.len(),
+                        same.iter().filter(|o| o.honoured == Some(true)).count(),
+                        if same.iter().filter(|o| o.honoured == Some(true)).count() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
+                    )
+                } else {
+                    format!("{} → {}", t.surface, t.target)
+                }
+            })
             .collect();
         u.warnings.push(format!(
             "needs review: pinned term missed: {}",
