@@ -137,12 +137,22 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
              plural if grammar requires):\n",
         );
         for t in terms {
-            // JSON strings, so that a term cannot break out of its line.
+            // JSON strings, so that a term cannot break out of its line;
+            // the preferred form first, then the other accepted ones.
+            let forms = crate::glossary::check::forms(&t.target);
             system.push_str(&format!(
-                "- {} => {}\n",
+                "- {} => {}",
                 Value::String(t.source.clone()),
-                Value::String(t.target.clone())
+                Value::String(forms[0].to_string())
             ));
+            if forms.len() > 1 {
+                let also: Vec<String> = forms[1..]
+                    .iter()
+                    .map(|f| Value::String(f.to_string()).to_string())
+                    .collect();
+                system.push_str(&format!(" (also accepted: {})", also.join(", ")));
+            }
+            system.push('\n');
         }
         if insist {
             system.push_str(
@@ -172,7 +182,7 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
             system.push_str(&format!(
                 "- {} => {}\n",
                 Value::String(t.source.clone()),
-                Value::String(t.target.clone())
+                Value::String(crate::glossary::check::preferred(&t.target).to_string())
             ));
         }
     }
@@ -186,7 +196,7 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
         if insist && r.insist && !r.terms.is_empty() {
             let mut must: Vec<Value> = Vec::new();
             for t in &r.terms {
-                let v = Value::String(t.target.clone());
+                let v = Value::String(crate::glossary::check::preferred(&t.target).to_string());
                 if !must.contains(&v) {
                     must.push(v);
                 }
@@ -969,6 +979,26 @@ mod tests {
                 .system
                 .contains("Dili")
         );
+    }
+
+    #[test]
+    fn accepted_forms_are_shown_preferred_first() {
+        let mut a = req("p1s1", "قالت الأمم المتحدة");
+        a.terms = vec![PinnedTerm {
+            source: "الأمم المتحدة".into(),
+            target: "UN|United Nations|U.N.".into(),
+        }];
+        a.insist = true;
+        let p = build_prompt(std::slice::from_ref(&a), true);
+        assert!(
+            p.system.contains(
+                "\"الأمم المتحدة\" => \"UN\" (also accepted: \"United Nations\", \"U.N.\")"
+            ),
+            "{}",
+            p.system
+        );
+        let v: Value = serde_json::from_str(&p.user).unwrap();
+        assert_eq!(v["segments"][0]["must_use"], json!(["UN"]));
     }
 
     #[test]

@@ -56,9 +56,33 @@ pub fn check_terms(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
         .collect()
 }
 
-/// How many times the English words contain `target` (see the module
-/// docs), without overlaps.
+/// The English forms that honour an entry: its target may list accepted
+/// forms separated by `|`, the preferred one first (`UN|United Nations|U.N.`).
+pub fn forms(target: &str) -> Vec<&str> {
+    let v: Vec<&str> = target
+        .split('|')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if v.is_empty() { vec![target] } else { v }
+}
+
+/// The preferred English form of an entry (the first of its [`forms`]).
+pub fn preferred(target: &str) -> &str {
+    forms(target)[0]
+}
+
+/// How many times the English words contain `target` or one of its
+/// accepted forms (see the module docs), without overlaps.
 pub fn occurrences(target: &str, english_words: &[String]) -> usize {
+    forms(target)
+        .into_iter()
+        .map(|f| form_occurrences(f, english_words))
+        .sum()
+}
+
+/// How many times the English words contain one form.
+fn form_occurrences(target: &str, english_words: &[String]) -> usize {
     let target = match target.find('(') {
         // "Islamic State (IS)" is honoured by "Islamic State"
         Some(i) if i > 0 => &target[..i],
@@ -71,8 +95,15 @@ pub fn occurrences(target: &str, english_words: &[String]) -> usize {
     count(english_words, &t, true)
 }
 
-/// Whether the English words contain `target` (see the module docs).
+/// Whether the English words contain `target` or one of its accepted
+/// forms (see the module docs).
 pub fn honoured(target: &str, english_words: &[String]) -> bool {
+    forms(target)
+        .into_iter()
+        .any(|f| form_honoured(f, english_words))
+}
+
+fn form_honoured(target: &str, english_words: &[String]) -> bool {
     let mut t = tokens(target);
     if t.first().is_some_and(|w| w == "the") && t.len() > 1 {
         t.remove(0);
@@ -82,7 +113,7 @@ pub fn honoured(target: &str, english_words: &[String]) -> bool {
     }
     // "Islamic State (IS)" is honoured by "Islamic State"
     match target.find('(') {
-        Some(i) if i > 0 => honoured(&target[..i], english_words),
+        Some(i) if i > 0 => form_honoured(&target[..i], english_words),
         _ => false,
     }
 }
@@ -210,6 +241,25 @@ mod tests {
             occurrences("the Kremlin", &tokens("Kremlin, the Kremlin")),
             2
         );
+    }
+
+    #[test]
+    fn accepted_forms_honour_the_entry() {
+        assert!(ok("UN|United Nations|U.N.", "the United Nations said"));
+        assert!(ok("UN|United Nations|U.N.", "the U.N. said"));
+        assert!(ok("UN|United Nations|U.N.", "UN envoys"));
+        assert!(!ok("UN|United Nations|U.N.", "the Nations united"));
+        assert!(ok("New York|NYC", "NYC's mayor"));
+        assert!(ok("North Korea|the North", "the North fired"));
+        assert_eq!(preferred(" UN | United Nations"), "UN");
+        assert_eq!(forms("Moscow"), ["Moscow"]);
+        // two hits: one in each form is two occurrences
+        let mut a = hit("UN|United Nations", &[]);
+        a.start = 1;
+        let mut b = a.clone();
+        b.start = 20;
+        let c = check_terms(&[a, b], "The UN and the United Nations");
+        assert!(c.iter().all(|t| t.honoured == Some(true)));
     }
 
     #[test]
