@@ -6,8 +6,10 @@ them to `requests_per_minute`, applies the per-request timeout (which grows
 with the batch's size in characters), retries what the backend marks
 retryable (exponential backoff with jitter, or the wait the server asked
 for, capped), never retries what is final and stops the run on an error no
-other batch can escape (key, quota, unknown model or URL), splits a batch
-whose answer was unusable or that timed out down to single segments, counts
+other batch can escape (key, quota, unknown model or URL), keeps the good
+segments of an answer read segment by segment and sends only the bad ones
+again, each alone, splits a batch whose answer was unusable as a whole or
+that timed out down to single segments, counts
 only requests that reached the server, and reports each batch
 as soon as it is done, so that the caller can store it before the next one
 arrives. A batch that still fails does not stop the others: its segments

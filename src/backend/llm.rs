@@ -8,8 +8,13 @@ An LLM is not a translation API: it may skip a segment, merge two, answer in
 prose, stop half-way, leave Arabic untranslated, or obey an instruction
 hidden in the text it was asked to translate. So the segments travel as a
 JSON payload that the system prompt declares to be data, each with a short
-id; the answer must be JSON with every id exactly once, and anything else is
-a [`ErrorKind::BadResponse`] that the engine answers by splitting the batch.
+id; the answer must be JSON with one entry per id, each also copying the
+first words of its Arabic. It is read segment by segment ([`check_answers`]):
+stray ids are ignored and counted, and a segment whose own entry is missing,
+doubled, empty, still Arabic, merged with a neighbour or misaligned (see
+[`super::align`]) is a [`ErrorKind::BadResponse`] of its own, which the
+engine answers by sending that segment again alone; an answer that cannot be
+read at all fails the batch, which the engine splits.
 */
 
 use std::collections::HashMap;
