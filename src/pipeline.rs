@@ -345,6 +345,7 @@ impl Prepared {
                         } else {
                             Vec::new()
                         },
+                        problem: None,
                     },
                     insist: false,
                 }
@@ -813,6 +814,7 @@ fn rerequest_for(units: &[Unit], i: usize) -> Request {
             headline: (i > 0).then(|| units[0].text.clone()),
             previous: (i > 0).then(|| units[i - 1].text.clone()),
             hints: hint_terms(&u.hits),
+            problem: None,
         },
         insist: true,
     }

@@ -30,8 +30,11 @@ use super::{Backend, BackendError, BatchLimits, ErrorKind};
 use crate::config::BackendConfig;
 use crate::model::Request;
 
-/// Retries of a single segment whose answer was unusable (after splitting).
-pub const BAD_ANSWER_RETRIES: u32 = 2;
+/// Retries of a single segment whose answer was unusable (after splitting
+/// or being sent again alone): one, with the problem named in the prompt,
+/// so that a model that fails the same way every time costs one different
+/// request, not several identical ones.
+pub const BAD_ANSWER_RETRIES: u32 = 1;
 
 /// Retries of a segment that timed out again after its batch was split for
 /// a timeout: none (its timeout already allows for its length, and a rerun
@@ -425,7 +428,7 @@ impl Engine {
     /// `after_timeout`: the batch is a part of one that timed out.
     fn process<'a>(
         &'a self,
-        batch: Vec<Request>,
+        mut batch: Vec<Request>,
         mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
         run: &'a Run,
         after_timeout: bool,
@@ -528,13 +531,16 @@ impl Engine {
                             // again, each alone.
                             let mut good = (Vec::new(), Vec::new());
                             let mut again = Vec::new();
-                            for (r, res) in batch.into_iter().zip(a.each) {
+                            for (mut r, res) in batch.into_iter().zip(a.each) {
                                 match res {
                                     Ok(en) => {
                                         good.0.push(r);
                                         good.1.push(en);
                                     }
-                                    Err(_) => again.push(r),
+                                    Err(e) => {
+                                        r.context.problem = Some(e.message);
+                                        again.push(r);
+                                    }
                                 }
                             }
                             self.count(run, |c| &c.resent_alone, again.len() as u64);
@@ -559,8 +565,7 @@ impl Engine {
                     && batch.len() > 1
                     && inner.opts.split_on_bad_response;
                 // A single segment's unusable answer cannot be split any
-                // further; it is asked again a couple of times (servers that
-                // batch are not deterministic even at temperature 0).
+                // further; it is asked again once, with the problem named.
                 let single_bad = err.kind == ErrorKind::BadResponse
                     && batch.len() == 1
                     && retries < inner.opts.max_retries.min(BAD_ANSWER_RETRIES);
@@ -570,6 +575,10 @@ impl Engine {
                     inner.opts.max_retries
                 };
                 if !split_timeout && ((err.retryable && retries < retry_limit) || single_bad) {
+                    if single_bad {
+                        // the retry names what was wrong: a different request
+                        batch[0].context.problem = Some(err.message.clone());
+                    }
                     retries += 1;
                     self.count(run, |c| &c.retries, 1);
                     if let Some(ra) = err.retry_after {

@@ -52,6 +52,8 @@ impl Misbehaviour {
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    /// The `problem` notes of its segments (a retry that names what was wrong).
+    pub problems: Vec<String>,
     /// The Arabic of its segments, in order.
     pub texts: Vec<String>,
     pub misbehaviour: Option<Misbehaviour>,
@@ -64,6 +66,9 @@ pub struct Misbehaving {
     kinds: Vec<Misbehaviour>,
     rng: Mutex<fastrand::Rng>,
     log: Mutex<Vec<Seen>>,
+    /// A source text whose answer always keeps an Arabic word, however it
+    /// is asked (a model that fails the same way every time).
+    pub stubborn: Mutex<Option<String>>,
 }
 
 impl Misbehaving {
@@ -75,6 +80,7 @@ impl Misbehaving {
             kinds: kinds.to_vec(),
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             log: Mutex::new(Vec::new()),
+            stubborn: Mutex::new(None),
         })
     }
 
@@ -156,6 +162,27 @@ impl Misbehaving {
             Some(Misbehaviour::CutOff) => finish = "length",
             Some(Misbehaviour::Prose) | None => {}
         }
+        if let Some(bad) = self.stubborn.lock().unwrap().as_deref() {
+            for (item, (_, ar)) in items.iter_mut().zip(&segs) {
+                if ar == bad {
+                    let en = format!("{} {}", item["en"].as_str().unwrap_or(""), "كلمة");
+                    item["en"] = Value::String(en);
+                }
+            }
+        }
+        let problems: Vec<String> = body["messages"]
+            .as_array()
+            .and_then(|m| m.iter().find(|x| x["role"] == "user"))
+            .and_then(|m| m["content"].as_str())
+            .and_then(|u| serde_json::from_str::<Value>(u).ok())
+            .and_then(|p| {
+                p["segments"].as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|s| s["problem"].as_str().map(str::to_string))
+                        .collect()
+                })
+            })
+            .unwrap_or_default();
         let mut content = json!({ "translations": items }).to_string();
         match kind {
             Some(Misbehaviour::Prose) => {
@@ -172,6 +199,7 @@ impl Misbehaving {
             _ => {}
         }
         self.log.lock().unwrap().push(Seen {
+            problems,
             texts: segs.iter().map(|(_, a)| a.clone()).collect(),
             misbehaviour: kind,
             swapped,
