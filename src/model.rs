@@ -105,6 +105,11 @@ pub struct Context {
     /// for engines that take instructions, never required wording.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<PinnedTerm>,
+    /// What was wrong with the engine's last answer for this segment, when
+    /// it is asked again alone: named in the prompt, so that the retry is
+    /// not the same request as the one that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// One unit of work for a backend.

@@ -348,6 +348,7 @@ impl Prepared {
                         } else {
                             Vec::new()
                         },
+                        problem: None,
                     },
                     insist: false,
                 }
@@ -613,7 +614,8 @@ pub enum PipelineError {
 ///
 /// In the first pass an answer that misses a pinned term (when the engine
 /// re-requests) is stored as pending; in the re-request pass the better of
-/// the two answers is stored as final.
+/// the two answers (the one that misses fewer pinned terms, the re-request
+/// on a tie) is stored as final.
 #[allow(clippy::too_many_arguments)]
 fn apply_batch(
     entries: &mut Vec<MtEntry>,
@@ -642,10 +644,12 @@ fn apply_batch(
                     let mut target = english.clone();
                     if retry_pass
                         && let Some(first) = &u.target
-                        && missed(&terms).len() >= missed(&u.terms).len()
+                        && missed(&terms).len() > missed(&u.terms).len()
                     {
-                        // Keep the re-requested answer only if it misses
-                        // fewer pinned terms than the first one.
+                        // Keep the first answer only if the re-request
+                        // misses more pinned terms; on a tie the re-request
+                        // wins (it was asked with the terms insisted on, and
+                        // alone, so no neighbour's answer can be in it).
                         target = first.clone();
                         terms = u.terms.clone();
                     }
@@ -813,6 +817,7 @@ fn rerequest_for(units: &[Unit], i: usize) -> Request {
             headline: (i > 0).then(|| units[0].text.clone()),
             previous: (i > 0).then(|| units[i - 1].text.clone()),
             hints: hint_terms(&u.hits),
+            problem: None,
         },
         insist: true,
     }
@@ -978,7 +983,31 @@ fn flag_terms(u: &mut Unit) {
     if !m.is_empty() {
         let list: Vec<String> = m
             .iter()
-            .map(|t| format!("{} → {}", t.surface, t.target))
+            .map(|t| {
+                // which occurrence, when the segment has the term more than once
+                let same: Vec<&CheckedTerm> = u
+                    .terms
+                    .iter()
+                    .filter(|o| o.target == t.target && o.honoured.is_some())
+                    .collect();
+                let nth = same.iter().filter(|o| o.start < t.start).count() + 1;
+                if same.len() > 1 {
+                    format!(
+                        "{} → {} (occurrence {nth} of {}: the English has it {} time{})",
+                        t.surface,
+                        t.target,
+                        same.len(),
+                        same.iter().filter(|o| o.honoured == Some(true)).count(),
+                        if same.iter().filter(|o| o.honoured == Some(true)).count() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
+                    )
+                } else {
+                    format!("{} → {}", t.surface, t.target)
+                }
+            })
             .collect();
         u.warnings.push(format!(
             "needs review: pinned term missed: {}",

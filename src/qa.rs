@@ -60,6 +60,9 @@ pub enum Check {
     LengthRatio,
     /// The same source translated differently in one document.
     Inconsistent,
+    /// A pinned term honoured by an accepted form, not the preferred one
+    /// (a style note).
+    TermStyle,
 }
 
 impl Check {
@@ -73,6 +76,7 @@ impl Check {
             Check::Identical => "identical",
             Check::LengthRatio => "length-ratio",
             Check::Inconsistent => "inconsistent",
+            Check::TermStyle => "term-style",
         }
     }
 }
@@ -216,6 +220,31 @@ pub fn term_findings(pair: &AlignedPair, terms: &[CheckedTerm]) -> Vec<Finding> 
                     t.source, t.target
                 ),
             ));
+        }
+        // honoured, but not (every time) in the preferred form
+        let forms = crate::glossary::check::forms(&t.target);
+        if t.honoured == Some(true)
+            && forms.len() > 1
+            && let Some(en) = &pair.target
+        {
+            let words = crate::glossary::check::tokens(en);
+            let needed = terms
+                .iter()
+                .filter(|o| o.target == t.target && o.honoured.is_some())
+                .count();
+            if crate::glossary::check::occurrences(forms[0], &words) < needed
+                && seen.insert((Check::TermStyle, t.source.clone(), t.target.clone()))
+            {
+                out.push(finding(
+                    pair,
+                    Check::TermStyle,
+                    Severity::Warning,
+                    format!(
+                        "style: pinned term {} is rendered with an accepted form; the preferred one is \"{}\"",
+                        t.source, forms[0]
+                    ),
+                ));
+            }
         }
         for f in &t.forbidden_found {
             if seen.insert((Check::TermForbidden, t.source.clone(), f.clone())) {
@@ -597,6 +626,26 @@ mod tests {
 
     fn values(s: &str) -> Vec<Vec<String>> {
         extract_numbers(s).into_iter().map(|n| n.values).collect()
+    }
+
+    #[test]
+    fn a_non_preferred_accepted_form_is_a_style_note() {
+        let mut t = term(Some(true), &[]);
+        t.target = "UN|United Nations".into();
+        let p = pair("a", "الأمم المتحدة", Some("The United Nations said"));
+        let f = term_findings(&p, std::slice::from_ref(&t));
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].check, f[0].severity),
+            (Check::TermStyle, Severity::Warning)
+        );
+        assert!(
+            f[0].message.contains("preferred one is \"UN\""),
+            "{}",
+            f[0].message
+        );
+        let p = pair("a", "الأمم المتحدة", Some("The UN said"));
+        assert!(term_findings(&p, &[t]).is_empty());
     }
 
     #[test]

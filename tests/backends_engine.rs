@@ -233,18 +233,19 @@ async fn results_keep_input_order_whatever_the_completion_order() {
 }
 
 #[tokio::test]
-async fn a_bad_llm_answer_splits_the_batch_down_to_what_works() {
+async fn a_bad_llm_answer_costs_only_its_bad_segments_sent_again_alone() {
     let fake = Fake::with_key(KEY);
-    // Batches of more than 2 come back with an id missing.
+    // Batches of more than 2 come back with the last id missing.
     *fake.max_good_batch.lock().unwrap() = Some(2);
     let srv = serve(support::openai(fake.clone())).await;
     let (b, opts) = llm(&srv.url, "batch_size = 8\n");
     let input = requests(16);
     let (out, stats) = Engine::new(b, opts).translate_all(input.clone()).await;
     assert_all_translated(&input, &out);
-    // 2 batches of 8 → 4s → 2s: 2 + 4 splits, and no blind resend.
-    assert_eq!((stats.splits, stats.retries), (6, 0));
-    assert_eq!(stats.requests, 2 + 4 + 8);
+    // 2 batches of 8, each answered for 7: the 7 are kept, the missing one
+    // is asked alone; no split, no blind resend.
+    assert_eq!((stats.splits, stats.retries, stats.resent_alone), (0, 0, 2));
+    assert_eq!(stats.requests, 2 + 2);
     let sizes: Vec<usize> = fake
         .log
         .bodies
@@ -253,9 +254,9 @@ async fn a_bad_llm_answer_splits_the_batch_down_to_what_works() {
         .iter()
         .map(|b| support::llm_segments(b, "messages").len())
         .collect();
-    assert_eq!(sizes.iter().filter(|s| **s == 2).count(), 8, "{sizes:?}");
+    assert_eq!(sizes.iter().filter(|s| **s == 1).count(), 2, "{sizes:?}");
 
-    // A wrong count on one answer: only that batch is split.
+    // A wrong count on one answer: only its missing segment is asked again.
     let fake = Fake::with_key(KEY);
     fake.push(Fault::WrongCount);
     let srv = serve(support::openai(fake.clone())).await;
@@ -263,7 +264,7 @@ async fn a_bad_llm_answer_splits_the_batch_down_to_what_works() {
     let input = requests(8);
     let (out, stats) = Engine::new(b, opts).translate_all(input.clone()).await;
     assert_all_translated(&input, &out);
-    assert_eq!((stats.splits, stats.requests), (1, 4));
+    assert_eq!((stats.splits, stats.requests), (0, 3));
 }
 
 #[tokio::test]

@@ -303,7 +303,11 @@ async fn openai_family_errors_map_to_the_right_decision() {
     assert!(e.message.contains("not JSON"), "{}", e.message);
     let e = openai_error(Fault::WrongCount).await;
     assert_eq!((e.kind, e.retryable), (ErrorKind::BadResponse, false));
-    assert!(e.message.contains("missing: p2s2"), "{}", e.message);
+    assert!(
+        e.message.contains("no translation for segment p2s2"),
+        "{}",
+        e.message
+    );
     let cut = json!({"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\"translations\": [{\"id\": \"s1\", \"en\": \"Russia"}, "finish_reason": "length"}]});
     let e = openai_error(reply(200, cut)).await;
     assert_eq!(e.kind, ErrorKind::BadResponse);

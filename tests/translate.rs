@@ -109,12 +109,14 @@ async fn chat(State(fake): State<Arc<Fake>>, body: String) -> Response {
             let ar = s["ar"].as_str().unwrap();
             let mut en = fake_english(ar);
             for (a, e) in &terms {
+                // as many times as the term stands in the Arabic
                 let stands = if a.contains(' ') {
-                    ar.contains(a.as_str())
+                    ar.matches(a.as_str()).count()
                 } else {
-                    words(ar).contains(&a.as_str())
+                    // the dictionary form only, like a weak model
+                    words(ar).iter().filter(|w| **w == a.as_str()).count()
                 };
-                if stands {
+                for _ in 0..stands {
                     en.push_str(&format!("; {e}"));
                 }
             }
@@ -705,7 +707,12 @@ fn a_changed_glossary_entry_re_translates_only_its_segments() {
         .iter()
         .filter(|r| r["source"].as_str().unwrap().contains("لافروف"))
         .collect();
-    assert_eq!(resent.len(), with.len());
+    // each once, and again if its answer missed an occurrence of a term
+    // (this server misses the forms with a glued proclitic, like وطالبان)
+    let mut distinct = resent.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), with.len());
     for r in with {
         assert_eq!(r["origin"], "mt");
         assert!(r["target"].as_str().unwrap().contains("Sergei Lavrov"));

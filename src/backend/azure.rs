@@ -259,7 +259,7 @@ pub fn markup(text: &str, terms: &[PinnedTerm]) -> String {
     super::terms::replace(text, terms, |t, surface| {
         format!(
             "{OPEN} translation=\"{}\">{surface}{CLOSE}",
-            escape_attr(t.target.trim())
+            escape_attr(crate::glossary::check::preferred(&t.target))
         )
     })
 }

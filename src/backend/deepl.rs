@@ -409,7 +409,10 @@ pub fn glossary_entries(entries: &[PinnedTerm]) -> Vec<(String, String)> {
     let mut seen = std::collections::HashSet::new();
     let mut out: Vec<(String, String)> = Vec::new();
     for e in entries {
-        let (s, t) = (clean(&e.source), clean(&e.target));
+        let (s, t) = (
+            clean(&e.source),
+            clean(crate::glossary::check::preferred(&e.target)),
+        );
         if s.is_empty() || t.is_empty() || s.len() > MAX_PHRASE_BYTES || t.len() > MAX_PHRASE_BYTES
         {
             continue;

@@ -6,8 +6,10 @@ them to `requests_per_minute`, applies the per-request timeout (which grows
 with the batch's size in characters), retries what the backend marks
 retryable (exponential backoff with jitter, or the wait the server asked
 for, capped), never retries what is final and stops the run on an error no
-other batch can escape (key, quota, unknown model or URL), splits a batch
-whose answer was unusable or that timed out down to single segments, counts
+other batch can escape (key, quota, unknown model or URL), keeps the good
+segments of an answer read segment by segment and sends only the bad ones
+again, each alone, splits a batch whose answer was unusable as a whole or
+that timed out down to single segments, counts
 only requests that reached the server, and reports each batch
 as soon as it is done, so that the caller can store it before the next one
 arrives. A batch that still fails does not stop the others: its segments
@@ -28,8 +30,11 @@ use super::{Backend, BackendError, BatchLimits, ErrorKind};
 use crate::config::BackendConfig;
 use crate::model::Request;
 
-/// Retries of a single segment whose answer was unusable (after splitting).
-pub const BAD_ANSWER_RETRIES: u32 = 2;
+/// Retries of a single segment whose answer was unusable (after splitting
+/// or being sent again alone): one, with the problem named in the prompt,
+/// so that a model that fails the same way every time costs one different
+/// request, not several identical ones.
+pub const BAD_ANSWER_RETRIES: u32 = 1;
 
 /// Retries of a segment that timed out again after its batch was split for
 /// a timeout: none (its timeout already allows for its length, and a rerun
@@ -163,6 +168,10 @@ pub struct Progress {
     pub not_sent: AtomicU64,
     /// Requests in flight now.
     pub in_flight: AtomicU64,
+    /// Answer entries for ids that were not asked for (ignored).
+    pub stray_ids: AtomicU64,
+    /// Segments whose own answer in a batch was bad, sent again alone.
+    pub resent_alone: AtomicU64,
 }
 
 /// What a run did.
@@ -183,6 +192,10 @@ pub struct EngineStats {
     pub rate_limited: u64,
     /// Segments never sent because the run was cancelled.
     pub not_sent: u64,
+    /// Answer entries for ids that were not asked for (ignored).
+    pub stray_ids: u64,
+    /// Segments whose own answer in a batch was bad, sent again alone.
+    pub resent_alone: u64,
     pub elapsed: Duration,
 }
 
@@ -329,6 +342,8 @@ impl Engine {
             batches: n_batches,
             rate_limited: get(&c.rate_limited),
             not_sent: get(&c.not_sent),
+            stray_ids: get(&c.stray_ids),
+            resent_alone: get(&c.resent_alone),
             elapsed: started.elapsed(),
         }
     }
@@ -419,7 +434,7 @@ impl Engine {
     /// `after_timeout`: the batch is a part of one that timed out.
     fn process<'a>(
         &'a self,
-        batch: Vec<Request>,
+        mut batch: Vec<Request>,
         mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
         run: &'a Run,
         after_timeout: bool,
@@ -458,7 +473,7 @@ impl Engine {
                 };
                 let chars: usize = batch.iter().map(|r| r.text.chars().count()).sum();
                 inner.progress.in_flight.fetch_add(1, Ordering::Relaxed);
-                let call = backend.translate(&batch);
+                let call = backend.translate_each(&batch);
                 let result = match inner.opts.timeout_for(chars) {
                     Some(t) => tokio::time::timeout(t, call).await.unwrap_or_else(|_| {
                         Err(BackendError::new(
@@ -497,9 +512,9 @@ impl Engine {
                 {
                     self.count(run, |c| &c.answered, 1);
                 }
-                let result = result.and_then(|v| {
-                    if v.len() == batch.len() {
-                        Ok(v)
+                let result = result.and_then(|a| {
+                    if a.each.len() == batch.len() {
+                        Ok(a)
                     } else {
                         Err(BackendError::new(
                             ErrorKind::BadResponse,
@@ -507,16 +522,49 @@ impl Engine {
                                 "{}: {} answered {} translation(s) for {} segment(s)",
                                 backend.name(),
                                 backend.endpoint(),
-                                v.len(),
+                                a.each.len(),
                                 batch.len()
                             ),
                         ))
                     }
                 });
                 let err = match result {
-                    Ok(english) => {
-                        self.finish(run, &batch, Ok(english));
-                        return;
+                    Ok(a) => {
+                        self.count(run, |c| &c.stray_ids, a.stray_ids as u64);
+                        let bad = a.each.iter().filter(|r| r.is_err()).count();
+                        if bad == 0 {
+                            let english = a.each.into_iter().map(Result::unwrap_or_default);
+                            self.finish(run, &batch, Ok(english.collect()));
+                            return;
+                        }
+                        if batch.len() > 1 && bad < batch.len() {
+                            // The answer is taken segment by segment: the
+                            // good ones are kept, only the bad ones are sent
+                            // again, each alone.
+                            let mut good = (Vec::new(), Vec::new());
+                            let mut again = Vec::new();
+                            for (mut r, res) in batch.into_iter().zip(a.each) {
+                                match res {
+                                    Ok(en) => {
+                                        good.0.push(r);
+                                        good.1.push(en);
+                                    }
+                                    Err(e) => {
+                                        r.context.problem = Some(e.message);
+                                        again.push(r);
+                                    }
+                                }
+                            }
+                            self.count(run, |c| &c.resent_alone, again.len() as u64);
+                            self.finish(run, &good.0, Ok(good.1));
+                            self.alone(again, run, after_timeout).await;
+                            return;
+                        }
+                        // Every segment (or the only one) is bad: the first
+                        // segment's reason stands for the batch.
+                        a.each.into_iter().find_map(Result::err).unwrap_or_else(|| {
+                            BackendError::new(ErrorKind::BadResponse, "no answer")
+                        })
                     }
                     Err(e) => e,
                 };
@@ -529,8 +577,7 @@ impl Engine {
                     && batch.len() > 1
                     && inner.opts.split_on_bad_response;
                 // A single segment's unusable answer cannot be split any
-                // further; it is asked again a couple of times (servers that
-                // batch are not deterministic even at temperature 0).
+                // further; it is asked again once, with the problem named.
                 let single_bad = err.kind == ErrorKind::BadResponse
                     && batch.len() == 1
                     && retries < inner.opts.max_retries.min(BAD_ANSWER_RETRIES);
@@ -540,6 +587,10 @@ impl Engine {
                     inner.opts.max_retries
                 };
                 if !split_timeout && ((err.retryable && retries < retry_limit) || single_bad) {
+                    if single_bad {
+                        // the retry names what was wrong: a different request
+                        batch[0].context.problem = Some(err.message.clone());
+                    }
                     retries += 1;
                     self.count(run, |c| &c.retries, 1);
                     if let Some(ra) = err.retry_after {
@@ -576,6 +627,28 @@ impl Engine {
                 self.finish(run, &batch, Err(err));
                 return;
             }
+        })
+    }
+
+    /// Send each of `requests` alone, concurrently (as the semaphore allows).
+    fn alone<'a>(
+        &'a self,
+        mut requests: Vec<Request>,
+        run: &'a Run,
+        after_timeout: bool,
+    ) -> super::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if requests.len() <= 1 {
+                if !requests.is_empty() {
+                    self.process(requests, None, run, after_timeout).await;
+                }
+                return;
+            }
+            let right = requests.split_off(requests.len() / 2);
+            tokio::join!(
+                self.alone(requests, run, after_timeout),
+                self.alone(right, run, after_timeout)
+            );
         })
     }
 

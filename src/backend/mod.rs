@@ -10,6 +10,7 @@ limits, auth, error bodies and retry rules; a [`Backend`] turns one batch of
 concurrency, rate limits and retries live in the engine, not here.
 */
 
+pub mod align;
 pub mod azure;
 pub mod build;
 pub mod deepl;
@@ -221,6 +222,15 @@ impl BackendError {
     }
 }
 
+/// One batch's answer read segment by segment.
+#[derive(Debug, Clone)]
+pub struct EachAnswer {
+    /// One per request, in order.
+    pub each: Vec<Result<String, BackendError>>,
+    /// Entries of the answer for ids that were not asked for (ignored).
+    pub stray_ids: usize,
+}
+
 /// One MT endpoint.
 pub trait Backend: Send + Sync {
     /// The backend's name in the configuration.
@@ -237,6 +247,21 @@ pub trait Backend: Send + Sync {
         &'a self,
         batch: &'a [Request],
     ) -> BoxFuture<'a, Result<Vec<String>, BackendError>>;
+    /// Translate one batch and read the answer segment by segment: each
+    /// request's English or its own error (the LLM protocols, whose answers
+    /// can be good for some segments and bad for others); an `Err` when the
+    /// answer as a whole is unusable. By default, [`Backend::translate`].
+    fn translate_each<'a>(
+        &'a self,
+        batch: &'a [Request],
+    ) -> BoxFuture<'a, Result<EachAnswer, BackendError>> {
+        Box::pin(async move {
+            self.translate(batch).await.map(|v| EachAnswer {
+                each: v.into_iter().map(Ok).collect(),
+                stray_ids: 0,
+            })
+        })
+    }
     /// The body `translate` would send for `batch`, byte for byte, for dry
     /// runs (`--dry-run --show`); `None` when the protocol does not build
     /// it in advance. Keys travel in headers or the URL, never here.

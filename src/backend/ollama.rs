@@ -59,7 +59,7 @@ impl Ollama {
         body
     }
 
-    async fn call(&self, batch: &[Request]) -> Result<Vec<String>, BackendError> {
+    async fn call(&self, batch: &[Request]) -> Result<super::EachAnswer, BackendError> {
         let c = &self.common;
         let url = c.redacted_endpoint();
         let caller = c.caller(&url);
@@ -92,8 +92,10 @@ impl Ollama {
                 caller.bad_response(reply.status, "the answer has no message content", true)
             })?;
         let done_reason = v.get("done_reason").and_then(Value::as_str);
-        llm::check_answer(batch, content, done_reason)
-            .map_err(|what| caller.bad_response(reply.status, &what, false))
+        caller.each(
+            reply.status,
+            llm::check_answers(batch, content, done_reason),
+        )
     }
 }
 

@@ -62,7 +62,7 @@ impl OpenAi {
         body
     }
 
-    async fn call(&self, batch: &[Request]) -> Result<Vec<String>, BackendError> {
+    async fn call(&self, batch: &[Request]) -> Result<super::EachAnswer, BackendError> {
         let c = &self.common;
         let url = c.redacted_endpoint();
         let caller = c.caller(&url);
@@ -104,8 +104,7 @@ impl OpenAi {
                 .unwrap_or_else(|| "the answer has no message content".into());
             return Err(caller.bad_response(reply.status, &refusal, false));
         };
-        llm::check_answer(batch, content, finish)
-            .map_err(|what| caller.bad_response(reply.status, &what, false))
+        caller.each(reply.status, llm::check_answers(batch, content, finish))
     }
 }
 

@@ -136,7 +136,9 @@ fn fits(hay: &[(char, usize)], i: usize, n: usize, after_lam: bool) -> bool {
 /// proclitic glued to the term is kept and separated from the English by a
 /// space.
 pub fn inline(text: &str, terms: &[PinnedTerm]) -> String {
-    replace(text, terms, |t, _| t.target.trim().to_string())
+    replace(text, terms, |t, _| {
+        crate::glossary::check::preferred(&t.target).to_string()
+    })
 }
 
 /// `text` with each occurrence of a pinned term passed through `wrap`

@@ -16,17 +16,36 @@ use crate::model::{CheckedTerm, TermHit};
 
 /// Check each hit of a segment against its English translation (the hits
 /// of `ambiguous` entries are left unchecked, `honoured: None`).
+///
+/// Occurrences count, not entries: a segment with n hits of the same English
+/// needs n occurrences of it; when there are fewer, the first hits (in text
+/// order) are honoured and the later ones are reported missed.
 pub fn check_terms(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
     let words = tokens(english);
+    let mut order: Vec<usize> = (0..hits.len()).collect();
+    order.sort_by_key(|&i| hits[i].start);
+    // how many of each target's occurrences the earlier hits used up
+    let mut used: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut verdict = vec![None; hits.len()];
+    for i in order {
+        let h = &hits[i];
+        if h.ambiguous {
+            // an ambiguous entry's hit is a hint: never checked
+            continue;
+        }
+        let n = used.entry(h.target.as_str()).or_insert(0);
+        *n += 1;
+        verdict[i] = Some(occurrences(&h.target, &words) >= *n);
+    }
     hits.iter()
-        .map(|h| CheckedTerm {
+        .zip(verdict)
+        .map(|(h, honoured)| CheckedTerm {
             source: h.source.clone(),
             target: h.target.clone(),
             start: h.start,
             end: h.end,
             surface: h.surface.clone(),
-            // an ambiguous entry's hit is a hint: never checked
-            honoured: (!h.ambiguous).then(|| honoured(&h.target, &words)),
+            honoured,
             forbidden_found: h
                 .forbidden
                 .iter()
@@ -37,8 +56,54 @@ pub fn check_terms(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
         .collect()
 }
 
-/// Whether the English words contain `target` (see the module docs).
+/// The English forms that honour an entry: its target may list accepted
+/// forms separated by `|`, the preferred one first (`UN|United Nations|U.N.`).
+pub fn forms(target: &str) -> Vec<&str> {
+    let v: Vec<&str> = target
+        .split('|')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if v.is_empty() { vec![target] } else { v }
+}
+
+/// The preferred English form of an entry (the first of its [`forms`]).
+pub fn preferred(target: &str) -> &str {
+    forms(target)[0]
+}
+
+/// How many times the English words contain `target` or one of its
+/// accepted forms (see the module docs), without overlaps.
+pub fn occurrences(target: &str, english_words: &[String]) -> usize {
+    forms(target)
+        .into_iter()
+        .map(|f| form_occurrences(f, english_words))
+        .sum()
+}
+
+/// How many times the English words contain one form.
+fn form_occurrences(target: &str, english_words: &[String]) -> usize {
+    let target = match target.find('(') {
+        // "Islamic State (IS)" is honoured by "Islamic State"
+        Some(i) if i > 0 => &target[..i],
+        _ => target,
+    };
+    let mut t = tokens(target);
+    if t.first().is_some_and(|w| w == "the") && t.len() > 1 {
+        t.remove(0);
+    }
+    count(english_words, &t, true)
+}
+
+/// Whether the English words contain `target` or one of its accepted
+/// forms (see the module docs).
 pub fn honoured(target: &str, english_words: &[String]) -> bool {
+    forms(target)
+        .into_iter()
+        .any(|f| form_honoured(f, english_words))
+}
+
+fn form_honoured(target: &str, english_words: &[String]) -> bool {
     let mut t = tokens(target);
     if t.first().is_some_and(|w| w == "the") && t.len() > 1 {
         t.remove(0);
@@ -48,7 +113,7 @@ pub fn honoured(target: &str, english_words: &[String]) -> bool {
     }
     // "Islamic State (IS)" is honoured by "Islamic State"
     match target.find('(') {
-        Some(i) if i > 0 => honoured(&target[..i], english_words),
+        Some(i) if i > 0 => form_honoured(&target[..i], english_words),
         _ => false,
     }
 }
@@ -80,6 +145,27 @@ fn contains(hay: &[String], needle: &[String], plural: bool) -> bool {
             .zip(needle)
             .all(|(h, n)| h == n || (plural && is_plural(h, n)))
     })
+}
+
+/// Non-overlapping occurrences of `needle` in `hay` (see [`contains`]).
+fn count(hay: &[String], needle: &[String], plural: bool) -> usize {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return 0;
+    }
+    let (mut i, mut n) = (0, 0);
+    while i + needle.len() <= hay.len() {
+        let here = hay[i..i + needle.len()]
+            .iter()
+            .zip(needle)
+            .all(|(h, w)| h == w || (plural && is_plural(h, w)));
+        if here {
+            n += 1;
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
 }
 
 fn is_plural(h: &str, n: &str) -> bool {
@@ -127,6 +213,53 @@ mod tests {
         assert!(!ok("Dmitry Peskov", "Peskov Dmitry"));
         assert!(!ok("Russia", "Russian officials"));
         assert!(!ok("Taliban", ""));
+    }
+
+    #[test]
+    fn every_occurrence_counts() {
+        let at = |target: &str, start: usize| {
+            let mut h = hit(target, &[]);
+            h.start = start;
+            h
+        };
+        let twice = [at("New York City", 40), at("New York City", 3)];
+        let c = check_terms(&twice, "New York City and New Yurk City");
+        // the later hit (in the text) is the one reported missing
+        assert_eq!((c[0].honoured, c[1].honoured), (Some(false), Some(true)));
+        let c = check_terms(&twice, "New York City, then New York City again");
+        assert_eq!((c[0].honoured, c[1].honoured), (Some(true), Some(true)));
+        let s = [at("Sulawesi", 1), at("Sulawesi", 9)];
+        let c = check_terms(&s, "Sulawesi's coast and central Sulawezi");
+        assert_eq!((c[0].honoured, c[1].honoured), (Some(true), Some(false)));
+        // a plural and the parenthesised form count as occurrences too
+        let c = check_terms(
+            &[at("Islamic State (IS)", 1), at("Islamic State (IS)", 5)],
+            "Islamic State (IS) and Islamic State claimed",
+        );
+        assert!(c.iter().all(|t| t.honoured == Some(true)));
+        assert_eq!(
+            occurrences("the Kremlin", &tokens("Kremlin, the Kremlin")),
+            2
+        );
+    }
+
+    #[test]
+    fn accepted_forms_honour_the_entry() {
+        assert!(ok("UN|United Nations|U.N.", "the United Nations said"));
+        assert!(ok("UN|United Nations|U.N.", "the U.N. said"));
+        assert!(ok("UN|United Nations|U.N.", "UN envoys"));
+        assert!(!ok("UN|United Nations|U.N.", "the Nations united"));
+        assert!(ok("New York|NYC", "NYC's mayor"));
+        assert!(ok("North Korea|the North", "the North fired"));
+        assert_eq!(preferred(" UN | United Nations"), "UN");
+        assert_eq!(forms("Moscow"), ["Moscow"]);
+        // two hits: one in each form is two occurrences
+        let mut a = hit("UN|United Nations", &[]);
+        a.start = 1;
+        let mut b = a.clone();
+        b.start = 20;
+        let c = check_terms(&[a, b], "The UN and the United Nations");
+        assert!(c.iter().all(|t| t.honoured == Some(true)));
     }
 
     #[test]

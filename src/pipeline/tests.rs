@@ -21,7 +21,7 @@ fn check(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
 
 /// An engine that answers `EN[id]`, fails the ids in `fail`, and writes the
 /// pinned terms' English only when asked with the surface forms stated
-/// (`stubborn`: never).
+/// (`stubborn`: never, and a re-request gets `EN[id] again`).
 struct Fake {
     info: EngineInfo,
     fail: Vec<String>,
@@ -97,7 +97,11 @@ impl Translator for Fake {
                         // beside the canonical entry (the re-request).
                         let emphatic =
                             r.terms.len() > 1 || r.terms.iter().any(|t| t.source.starts_with('و'));
-                        let mut en = format!("EN[{}]", r.id);
+                        let mut en = if self.stubborn && r.insist {
+                            format!("EN[{}] again", r.id)
+                        } else {
+                            format!("EN[{}]", r.id)
+                        };
                         if emphatic && !self.stubborn {
                             for t in &r.terms {
                                 en.push(' ');
@@ -252,8 +256,8 @@ async fn still_missed_term_is_kept_and_flagged() {
     assert_eq!(o.re_requested, 1);
     assert_eq!(
         b.pairs[0].target.as_deref(),
-        Some("EN[p1s1]"),
-        "English is never rewritten"
+        Some("EN[p1s1] again"),
+        "English is never rewritten; on a tie the re-request is kept"
     );
     assert_eq!(b.pairs[0].terms[0].honoured, Some(false));
     assert!(b.pairs[0].warnings[0].contains("pinned term missed: وطالبان → the Taliban"));

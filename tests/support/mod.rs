@@ -26,6 +26,7 @@
 #![allow(dead_code)]
 
 pub mod faulty;
+pub mod misbehaving;
 
 use std::collections::VecDeque;
 use std::future::Future;

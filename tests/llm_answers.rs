@@ -1,0 +1,198 @@
+//! LLM answers that misbehave like real models (tests/support/misbehaving.rs):
+//! swapped answers never reach the output unflagged, a clean endpoint costs
+//! exactly the ideal number of requests, and each misbehaviour at a set rate
+//! costs at most 1.5 times the ideal. The article is real Arabic (News
+//! Commentary sentences of the segmentation development set).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use support::misbehaving::{Misbehaving, Misbehaviour};
+use tarjama::segment::{SegmentOptions, Segmenter};
+
+const BATCH: usize = 8;
+
+/// `n` real sentences, one paragraph each.
+fn article(n: usize) -> String {
+    let text =
+        std::fs::read_to_string("tests/fixtures/segment_dev/news-commentary-v15.ar.txt").unwrap();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().count() < 300)
+        .take(n)
+        .map(|l| format!("{l}\n\n"))
+        .collect()
+}
+
+struct Run {
+    pairs: Vec<Value>,
+    log: Vec<support::misbehaving::Seen>,
+    segments: usize,
+}
+
+impl Run {
+    /// Requests a perfect endpoint would need: the segments in batches.
+    fn ideal(&self) -> usize {
+        self.segments.div_ceil(BATCH)
+    }
+}
+
+fn translate(n: usize, fake: std::sync::Arc<Misbehaving>) -> Run {
+    let server = support::serve_in_background(fake.handler());
+    let dir = tempfile::tempdir().unwrap();
+    let text = article(n);
+    let segments = Segmenter::default()
+        .segment(&text, SegmentOptions::default())
+        .len();
+    std::fs::write(dir.path().join("article.txt"), &text).unwrap();
+    std::fs::write(
+        dir.path().join("tarjama.toml"),
+        format!(
+            "default_backend = \"llm\"\n[backends.llm]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\nbatch_size = {BATCH}\nconcurrency = 1\nretry_base_ms = 1\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let d = dir.path();
+    let out = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_tarjama")))
+        .current_dir(d)
+        .env("XDG_DATA_HOME", d.join("data"))
+        .env("XDG_CONFIG_HOME", d.join("config"))
+        .env_remove("TARJAMA_CONFIG")
+        .args([
+            "--config",
+            "tarjama.toml",
+            "translate",
+            "article.txt",
+            "-o",
+            "out.jsonl",
+            "--memory",
+            "mem.db",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    // 0, or 3 when a segment is left untranslated
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Run {
+        pairs: pairs(&d.join("out.jsonl")),
+        log: fake.log(),
+        segments,
+    }
+}
+
+fn pairs(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("type").is_none_or(|t| t != "header"))
+        .collect()
+}
+
+/// Segments whose English is not their own source's and carries no warning.
+fn wrong_and_unflagged(run: &Run) -> Vec<String> {
+    run.pairs
+        .iter()
+        .filter(|p| {
+            let own = support::fake_english(p["source"].as_str().unwrap());
+            p["target"].as_str() != Some(own.as_str())
+                && p["warnings"].as_array().is_none_or(|w| w.is_empty())
+        })
+        .map(|p| p["id"].to_string())
+        .collect()
+}
+
+fn all_own_english(run: &Run) {
+    assert_eq!(run.pairs.len(), run.segments);
+    for p in &run.pairs {
+        let own = support::fake_english(p["source"].as_str().unwrap());
+        assert_eq!(p["target"].as_str(), Some(own.as_str()), "{p}");
+    }
+}
+
+#[test]
+fn a_clean_endpoint_costs_exactly_the_ideal_number_of_requests() {
+    let run = translate(40, Misbehaving::new(1, 0.0, &[]));
+    all_own_english(&run);
+    assert_eq!(run.log.len(), run.ideal(), "{} segments", run.segments);
+}
+
+#[test]
+fn no_swapped_segment_reaches_the_output_unflagged() {
+    let mut swaps = 0;
+    for seed in [7, 8, 9] {
+        // half the requests swap two answers
+        let run = translate(40, Misbehaving::new(seed, 0.5, &[Misbehaviour::Swap]));
+        swaps += run.log.iter().filter(|s| s.swapped.is_some()).count();
+        assert_eq!(
+            wrong_and_unflagged(&run),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+        all_own_english(&run);
+    }
+    assert!(swaps >= 5, "the fake swapped {swaps} times");
+}
+
+#[test]
+fn each_misbehaviour_costs_at_most_one_and_a_half_times_the_ideal() {
+    for (k, kind) in Misbehaviour::ALL.into_iter().enumerate() {
+        let run = translate(80, Misbehaving::new(100 + k as u64, 0.2, &[kind]));
+        let bad = run.log.iter().filter(|s| s.misbehaviour.is_some()).count();
+        assert!(bad >= 1, "{kind:?}: the fake never misbehaved");
+        all_own_english(&run);
+        let (spent, ideal) = (run.log.len(), run.ideal());
+        eprintln!("{kind:?}: {bad} bad answers, {spent} requests for an ideal {ideal}");
+        assert!(
+            spent * 2 <= ideal * 3,
+            "{kind:?}: {spent} requests for an ideal {ideal}"
+        );
+    }
+}
+
+#[test]
+fn a_model_failing_the_same_way_gets_one_different_retry() {
+    let fake = Misbehaving::new(3, 0.0, &[]);
+    let text = article(20);
+    let victim = text.split("\n\n").nth(5).unwrap().trim().to_string();
+    *fake.stubborn.lock().unwrap() = Some(victim.clone());
+    let run = translate(20, fake);
+    let with: Vec<_> = run
+        .log
+        .iter()
+        .filter(|s| s.texts.contains(&victim))
+        .collect();
+    // in its batch, then alone with the problem named, then no more
+    assert_eq!(with.len(), 3, "{with:?}");
+    assert_eq!(with[0].texts.len(), BATCH);
+    assert!(with[1..].iter().all(|s| s.texts.len() == 1));
+    assert!(
+        with[1..]
+            .iter()
+            .all(|s| s.problems.len() == 1 && s.problems[0].contains("Arabic")),
+        "{with:?}"
+    );
+    // the others are kept, it is left untranslated with its reason
+    assert_eq!(run.log.len(), run.ideal() + 2);
+    let p = run
+        .pairs
+        .iter()
+        .find(|p| p["source"].as_str() == Some(victim.as_str()))
+        .unwrap();
+    assert!(p["target"].is_null(), "{p}");
+    let w = p["warnings"][0].as_str().unwrap();
+    assert!(
+        w.starts_with("not translated:") && w.contains("Arabic"),
+        "{w}"
+    );
+    let others = run.pairs.iter().filter(|p| p["target"].is_string()).count();
+    assert_eq!(others, run.segments - 1);
+}
