@@ -477,6 +477,9 @@ mod tests {
             charset_of_content_type("text/html; charset=\"WINDOWS-1256\"").as_deref(),
             Some("WINDOWS-1256")
         );
+        // A BOM wins over a declaration.
+        let (t, enc) = decode("\u{feff}<meta charset=windows-1256>سلام".as_bytes(), None).unwrap();
+        assert_eq!((enc, t.contains("سلام")), ("UTF-8", true));
         // Undeclared bytes that are not UTF-8 are an error, not mojibake.
         assert!(matches!(
             decode(b"<p>\xc7\xe1</p>", None),
