@@ -237,23 +237,28 @@ pub fn read_document(source: &Source) -> Result<Document, InputError> {
             return page_document(&name, &bytes, None, None);
         }
     }
-    match read_source(source) {
-        Err(InputError::Html { .. }) => {
-            let bytes = match source {
-                Source::File(p) => std::fs::read(p).map_err(|error| InputError::Io {
-                    source_name: name.clone(),
-                    error,
-                })?,
-                Source::Stdin => return Err(InputError::Html { source_name: name }),
-            };
-            page_document(&name, &bytes, None, None)
+    let io = |error| InputError::Io {
+        source_name: name.clone(),
+        error,
+    };
+    let bytes = match source {
+        Source::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
+            buf
         }
-        Err(e) => Err(e),
-        Ok(text) => Ok(Document {
-            text,
-            ..Document::default()
-        }),
+        Source::File(p) => std::fs::read(p).map_err(io)?,
+    };
+    // A saved page under another name (or on standard input), whatever its
+    // charset: told by how it starts.
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();
+    if looks_like_html(head.trim_start_matches('\u{feff}')) {
+        return page_document(&name, &bytes, None, None);
     }
+    Ok(Document {
+        text: decode(&name, bytes)?,
+        ..Document::default()
+    })
 }
 
 /// The article of a page's bytes.
@@ -278,6 +283,13 @@ fn page_document(
         html::PageError::Charset(message) => InputError::Page {
             source_name: name.to_string(),
             message,
+        },
+        html::PageError::TooDeep => InputError::Page {
+            source_name: name.to_string(),
+            message: format!(
+                "elements nested more than {} deep; refusing (a damaged or hostile page)",
+                html::MAX_NESTING
+            ),
         },
     };
     let (text, _) = html::decode(bytes, header_charset).map_err(page_err)?;

@@ -172,6 +172,22 @@ fn the_seed_articles_page_gives_the_same_19_segments_as_the_text() {
 }
 
 #[test]
+fn a_page_on_standard_input_or_under_a_txt_name_is_read_as_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = std::fs::read(repo().join(PAGES).join("cnn-arabic-2013-windows-1256.html")).unwrap();
+    std::fs::write(dir.path().join("saved.txt"), &page).unwrap();
+    assert_eq!(paragraphs(dir.path(), "saved.txt").len(), 8);
+    let out = dir.path().join("stdin.jsonl");
+    tarjama(dir.path())
+        .args(["-q", "translate", "-", "-o"])
+        .arg(&out)
+        .write_stdin(page)
+        .assert()
+        .success();
+    assert_eq!(jsonl(&out).1.len(), 8);
+}
+
+#[test]
 fn a_folder_of_pages_is_translated_page_by_page() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");

@@ -846,21 +846,25 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(why.len(), 3, "{why:?}");
+        assert_eq!(why.len(), 2, "{why:?}");
         assert!(
-            why[0].0 == "notes.md" && why[0].1.contains("not a *.txt"),
+            why[0].0 == "notes.md" && why[0].1.contains("not a *.txt, *.html or *.docx"),
             "{why:?}"
         );
         assert!(
-            why[1].0 == "page.html" && why[1].1.contains("web page"),
-            "{why:?}"
-        );
-        assert!(
-            why[2].0 == "x.text" && why[2].1.contains("rename"),
+            why[1].0 == "x.text" && why[1].1.contains("rename"),
             "{why:?}"
         );
         assert_eq!(format, Format::Jsonl);
+        // Web pages are articles too.
         let outs: Vec<PathBuf> = jobs.iter().map(|j| j.output.clone().unwrap()).collect();
-        assert_eq!(outs, [out.join("a.ar.jsonl"), out.join("b.jsonl")]);
+        assert_eq!(
+            outs,
+            [
+                out.join("a.ar.jsonl"),
+                out.join("b.jsonl"),
+                out.join("page.jsonl")
+            ]
+        );
     }
 }

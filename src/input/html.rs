@@ -27,6 +27,9 @@ use scraper::{ElementRef, Html, Node};
 
 /// Paragraphs shorter than this many characters in total mean "no article".
 const MIN_ARTICLE_CHARS: usize = 140;
+/// Elements nested deeper than this are not read (html5ever builds any
+/// depth; the walk below is recursive and must not overflow the stack).
+const MAX_DEPTH: usize = 256;
 
 /// What was read from a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +47,55 @@ pub enum PageError {
     NoArticle,
     /// The bytes do not decode in the charset the page declares.
     Charset(String),
+    /// Elements nested deeper than [`MAX_NESTING`] (the HTML parsing
+    /// algorithm is quadratic in depth: a hostile page would hang it).
+    TooDeep,
+}
+
+/// The deepest nesting of elements a page may have.
+pub const MAX_NESTING: usize = 2000;
+
+/// How deep the page's tags nest, counted from its start and end tags
+/// (elements whose end tag may be left out, and void elements, are not
+/// counted): a cheap look before the parser runs.
+fn nesting(html: &str) -> usize {
+    const UNCOUNTED: &[&str] = &[
+        "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "tbody", "thead", "tfoot",
+        "colgroup", "caption", "rb", "rt", "rp", "html", "head", "body", "area", "base", "br",
+        "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param",
+    ];
+    let b = html.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+        i += off + 1;
+        let close = b.get(i) == Some(&b'/');
+        let start = if close { i + 1 } else { i };
+        let end = b[start..]
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .map_or(b.len(), |n| start + n);
+        if end == start {
+            continue;
+        }
+        let name = html[start..end].to_ascii_lowercase();
+        if UNCOUNTED.contains(&name.as_str()) {
+            continue;
+        }
+        if close {
+            depth = depth.saturating_sub(1);
+        } else {
+            let self_closing = b[end..]
+                .iter()
+                .position(|&c| c == b'>')
+                .is_some_and(|n| n > 0 && b[end + n - 1] == b'/');
+            if !self_closing {
+                depth += 1;
+                max = max.max(depth);
+            }
+        }
+    }
+    max
 }
 
 /// The charset a `Content-Type` value names (`text/html; charset=x`).
@@ -250,11 +302,24 @@ fn marked_meta(e: &ElementRef) -> bool {
         .any(|m| words.contains(m))
 }
 
-/// Whether any ancestor of `e` is skipped.
-fn inside_skipped(e: &ElementRef) -> bool {
-    e.ancestors()
-        .filter_map(ElementRef::wrap)
-        .any(|a| is_skipped(&a))
+/// The elements of a page in document order, each with whether an
+/// ancestor is skipped, down to [`MAX_DEPTH`]: one pass, iterative, so a
+/// hostile nesting costs linear time and no stack.
+fn elements<'a>(root: ElementRef<'a>) -> Vec<(ElementRef<'a>, bool)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root, false, 0usize)];
+    while let Some((e, inside, depth)) = stack.pop() {
+        out.push((e, inside));
+        if depth >= MAX_DEPTH {
+            continue;
+        }
+        let below = inside || is_skipped(&e);
+        let children: Vec<ElementRef> = e.children().filter_map(ElementRef::wrap).collect();
+        for c in children.into_iter().rev() {
+            stack.push((c, below, depth + 1));
+        }
+    }
+    out
 }
 
 /// Characters of text directly in `e`'s paragraph children (`<p>`, and
@@ -293,7 +358,10 @@ fn fold(s: &str) -> String {
 /// `e` cut into paragraphs: runs of inline content, ended by `<br>` or a
 /// block; nested blocks in order, except skipped ones and sub-blocks that
 /// hold little text next to the article (`min` letters of their own).
-fn flatten(e: &ElementRef, min: usize, out: &mut Vec<super::Block>) {
+fn flatten(e: &ElementRef, min: usize, depth: usize, out: &mut Vec<super::Block>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut Vec<super::Block>| {
         let t = fold(run);
@@ -316,7 +384,7 @@ fn flatten(e: &ElementRef, min: usize, out: &mut Vec<super::Block>) {
                     continue;
                 }
                 if !BLOCKS.contains(&name) {
-                    inline_text(&c, &mut run);
+                    inline_text(&c, depth + 1, &mut run);
                     continue;
                 }
                 flush(&mut run, out);
@@ -326,9 +394,9 @@ fn flatten(e: &ElementRef, min: usize, out: &mut Vec<super::Block>) {
                         out.push(super::Block::heading(t, level));
                     }
                 } else if name == "p" || name == "li" || name == "blockquote" || name == "dd" {
-                    flatten(&c, 0, out);
+                    flatten(&c, 0, depth + 1, out);
                 } else if own_score(&c) >= min || name == "table" || name == "ul" || name == "ol" {
-                    flatten(&c, min, out);
+                    flatten(&c, min, depth + 1, out);
                 }
             }
             _ => {}
@@ -338,7 +406,10 @@ fn flatten(e: &ElementRef, min: usize, out: &mut Vec<super::Block>) {
 }
 
 /// The text of an inline element (links, bold...), `<br>` as a space.
-fn inline_text(e: &ElementRef, out: &mut String) {
+fn inline_text(e: &ElementRef, depth: usize, out: &mut String) {
+    if depth > MAX_DEPTH {
+        return;
+    }
     for child in e.children() {
         match child.value() {
             Node::Text(t) => out.push_str(t),
@@ -349,7 +420,7 @@ fn inline_text(e: &ElementRef, out: &mut String) {
                     c.value().name(),
                     "script" | "style" | "noscript" | "template"
                 ) {
-                    inline_text(&c, out);
+                    inline_text(&c, depth + 1, out);
                 }
             }
             _ => {}
@@ -371,11 +442,20 @@ fn heading_level(name: &str) -> Option<u8> {
 
 /// The article of a page (see the module docs).
 pub fn extract(html: &str) -> Result<Page, PageError> {
+    if nesting(html) > MAX_NESTING {
+        return Err(PageError::TooDeep);
+    }
     let doc = Html::parse_document(html);
     let root = doc.root_element();
-    let all: Vec<ElementRef> = root.descendent_elements().collect();
-    // The body: the element whose own paragraphs hold the most text, with
-    // its parent given half of it so that split bodies find their wrapper.
+    let annotated = elements(root);
+    let inside: std::collections::HashSet<_> = annotated
+        .iter()
+        .filter(|(_, inside)| *inside)
+        .map(|(e, _)| e.id())
+        .collect();
+    let inside_skipped = |e: &ElementRef| inside.contains(&e.id());
+    let all: Vec<ElementRef> = annotated.iter().map(|(e, _)| *e).collect();
+    // The body: the element whose own paragraphs hold the most text.
     let mut best: Option<(usize, ElementRef)> = None;
     for e in &all {
         let name = e.value().name();
@@ -402,6 +482,7 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
         .find(|e| e.value().name() == "h1" && !inside_skipped(e) && !is_skipped(e));
     let mut blocks = Vec::new();
     let body_id = body.id();
+    let body_ancestors: std::collections::HashSet<_> = body.ancestors().map(|a| a.id()).collect();
     let h1_in_body = h1.is_some_and(|h| h.ancestors().any(|a| a.id() == body_id));
     if let Some(h) = h1.filter(|_| !h1_in_body) {
         let t = fold(&h.text().collect::<String>());
@@ -410,7 +491,7 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
         }
         // Marked datelines and bylines between the headline and the body.
         let mut after_h1 = false;
-        let mut taken = Vec::new();
+        let mut taken = std::collections::HashSet::new();
         for e in &all {
             if e.id() == h.id() {
                 after_h1 = true;
@@ -422,7 +503,7 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
             if !after_h1 || !marked_meta(e) || inside_skipped(e) || is_skipped(e) {
                 continue;
             }
-            if body.ancestors().any(|a| a.id() == e.id()) {
+            if body_ancestors.contains(&e.id()) {
                 continue;
             }
             if e.ancestors().any(|a| taken.contains(&a.id())) {
@@ -431,11 +512,11 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
             let t = fold(&e.text().collect::<String>());
             if !t.is_empty() {
                 blocks.push(super::Block::para(t));
-                taken.push(e.id());
+                taken.insert(e.id());
             }
         }
     }
-    flatten(&body, score / 4, &mut blocks);
+    flatten(&body, score / 4, 0, &mut blocks);
     let title = meta_content(&all, "og:title")
         .or_else(|| {
             all.iter()
@@ -510,6 +591,28 @@ mod tests {
         );
         assert_eq!(p.blocks[0].heading, Some(1));
         assert_eq!(p.title.as_deref(), Some("عنوان الصفحة"));
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow_the_stack() {
+        let mut html = String::from("<html><body>");
+        html.push_str(&"<div><span>".repeat(100_000));
+        html.push_str("نص");
+        assert_eq!(extract(&html), Err(PageError::TooDeep));
+        // Below the limit, the walk is bounded and iterative.
+        let mut ok = String::from("<html><body>");
+        ok.push_str(&"<div><span>".repeat(900));
+        ok.push_str("نص");
+        let p = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || extract(&ok))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(p, Err(PageError::NoArticle));
+        // Real pages are far below it; unclosed paragraphs do not count.
+        assert!(nesting(&"<p>نص ".repeat(5000)) < 5);
+        assert_eq!(nesting("<div><img src=x><br/><span>a</span></div>"), 2);
     }
 
     #[test]
