@@ -3,11 +3,21 @@ Reading documents: the only place where bytes become text.
 
 Articles come from web pages, e-mail and Word exports, so this is where bad
 input is caught with an error that names the file and what to do: invalid
-UTF-8 (with its byte offset), UTF-16 files (with or without a BOM), web
-pages (HTML is not supported as input yet), binary files, unreadable paths.
+UTF-8 (with its byte offset), UTF-16 files (with or without a BOM), binary
+files, unreadable paths, pages with no article, hostile Word files.
 A leading BOM is dropped; line endings are kept as they are (the segmenter
 handles LF and CRLF), so offsets refer to the text as read.
+
+[`read_source`] reads plain text (what `segment` and the glossary tools
+take); [`read_document`] is what `translate` reads: text, a saved web page
+([`html`]), an `http(s)://` URL ([`fetch`]) or a Word file ([`docx`]), each
+turned into paragraphs separated by blank lines plus what is known of the
+document (title, URL, which paragraphs are headings).
 */
+
+pub mod docx;
+pub mod fetch;
+pub mod html;
 
 use std::fmt;
 use std::io::Read;
@@ -65,13 +75,226 @@ pub enum InputError {
         iconv: &'static str,
     },
     #[error(
-        "{source_name}: this is a web page (HTML); tarjama reads plain text only for now: save the article's text as UTF-8 (.txt) and translate that"
+        "{source_name}: this is a web page (HTML); this command reads plain UTF-8 text: `tarjama translate` reads web pages, or save the article's text as .txt"
     )]
     Html { source_name: String },
+    #[error(
+        "{source_name}: no article found in this web page (no block of paragraphs); save the article's text as .txt and translate that"
+    )]
+    NoArticle { source_name: String },
+    #[error("{source_name}: {message}")]
+    Page {
+        source_name: String,
+        message: String,
+    },
+    #[error(
+        "{source_name}: too large ({size} bytes; the limit for a {what} is {limit} bytes); is this really one article?"
+    )]
+    TooLarge {
+        source_name: String,
+        what: &'static str,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{source_name}: {message}")]
+    Fetch {
+        source_name: String,
+        message: String,
+    },
+    #[error("{source_name}: not a Word document tarjama can read: {message}")]
+    Docx {
+        source_name: String,
+        message: String,
+    },
     #[error(
         "{source_name}: looks like a binary file (NUL byte at byte {offset}); tarjama reads plain UTF-8 text"
     )]
     Binary { source_name: String, offset: usize },
+}
+
+/// The largest web page read (saved or fetched): 8 MiB.
+pub const MAX_PAGE_BYTES: u64 = 8 << 20;
+
+/// One paragraph of a document, with its heading level when it is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub text: String,
+    pub heading: Option<u8>,
+}
+
+impl Block {
+    pub fn para(text: impl Into<String>) -> Block {
+        Block {
+            text: text.into(),
+            heading: None,
+        }
+    }
+    pub fn heading(text: impl Into<String>, level: u8) -> Block {
+        Block {
+            text: text.into(),
+            heading: Some(level),
+        }
+    }
+}
+
+/// A document as `translate` reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Document {
+    /// The text, paragraphs separated by blank lines.
+    pub text: String,
+    /// The title the document gives itself (a page's `og:title`/`<title>`,
+    /// a Word file's title property), if any.
+    pub title: Option<String>,
+    /// The URL it was fetched from.
+    pub url: Option<String>,
+    /// 1-based paragraph numbers that are headings, with their level.
+    pub headings: Vec<(usize, u8)>,
+}
+
+impl Document {
+    /// A document made of blocks (one paragraph each).
+    pub fn from_blocks(blocks: &[Block], title: Option<String>, url: Option<String>) -> Document {
+        let mut text = String::new();
+        let mut headings = Vec::new();
+        let mut para = 0;
+        for b in blocks {
+            // A block is one paragraph: inner line breaks would split it.
+            let t = b.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if t.is_empty() {
+                continue;
+            }
+            para += 1;
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(&t);
+            if let Some(level) = b.heading {
+                headings.push((para, level));
+            }
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        Document {
+            text,
+            title,
+            url,
+            headings,
+        }
+    }
+}
+
+/// Whether an argument is a web address `translate` fetches.
+pub fn is_url(arg: &Path) -> bool {
+    let s = arg.to_string_lossy();
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Whether the file name says it is a Word document (`.docx`).
+pub fn is_docx_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("docx"))
+}
+
+/// Read a document as `translate` does: text, a web page (saved or at a
+/// URL) or a Word file (see the module docs).
+pub fn read_document(source: &Source) -> Result<Document, InputError> {
+    let name = source.to_string();
+    if let Source::File(p) = source {
+        if is_url(p) {
+            let (bytes, charset) = fetch::get(&name)?;
+            return page_document(&name, &bytes, charset.as_deref(), Some(name.clone()));
+        }
+        if is_html_name(p) || is_docx_name(p) {
+            let what = if is_docx_name(p) {
+                "Word file"
+            } else {
+                "web page"
+            };
+            let limit = if is_docx_name(p) {
+                docx::MAX_DOCX_BYTES
+            } else {
+                MAX_PAGE_BYTES
+            };
+            let io = |error| InputError::Io {
+                source_name: name.clone(),
+                error,
+            };
+            let size = std::fs::metadata(p).map_err(io)?.len();
+            if size > limit {
+                return Err(InputError::TooLarge {
+                    source_name: name,
+                    what,
+                    size,
+                    limit,
+                });
+            }
+            let bytes = std::fs::read(p).map_err(io)?;
+            if is_docx_name(p) {
+                return docx::read(&name, &bytes);
+            }
+            return page_document(&name, &bytes, None, None);
+        }
+    }
+    let io = |error| InputError::Io {
+        source_name: name.clone(),
+        error,
+    };
+    let bytes = match source {
+        Source::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
+            buf
+        }
+        Source::File(p) => std::fs::read(p).map_err(io)?,
+    };
+    // A saved page under another name (or on standard input), whatever its
+    // charset: told by how it starts.
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();
+    if looks_like_html(head.trim_start_matches('\u{feff}')) {
+        return page_document(&name, &bytes, None, None);
+    }
+    Ok(Document {
+        text: decode(&name, bytes)?,
+        ..Document::default()
+    })
+}
+
+/// The article of a page's bytes.
+fn page_document(
+    name: &str,
+    bytes: &[u8],
+    header_charset: Option<&str>,
+    url: Option<String>,
+) -> Result<Document, InputError> {
+    if bytes.len() as u64 > MAX_PAGE_BYTES {
+        return Err(InputError::TooLarge {
+            source_name: name.to_string(),
+            what: "web page",
+            size: bytes.len() as u64,
+            limit: MAX_PAGE_BYTES,
+        });
+    }
+    let page_err = |e| match e {
+        html::PageError::NoArticle => InputError::NoArticle {
+            source_name: name.to_string(),
+        },
+        html::PageError::Charset(message) => InputError::Page {
+            source_name: name.to_string(),
+            message,
+        },
+        html::PageError::TooDeep => InputError::Page {
+            source_name: name.to_string(),
+            message: format!(
+                "elements nested more than {} deep; refusing (a damaged or hostile page)",
+                html::MAX_NESTING
+            ),
+        },
+    };
+    let (text, _) = html::decode(bytes, header_charset).map_err(page_err)?;
+    let page = html::extract(&text).map_err(page_err)?;
+    Ok(Document::from_blocks(&page.blocks, page.title, url))
 }
 
 /// Read a whole document as text (see the module docs for what is checked).

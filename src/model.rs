@@ -278,6 +278,11 @@ pub struct DocMeta {
     /// The run's counts, when the document was made by `translate`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<RunSummary>,
+    /// Paragraphs (1-based `para` numbers) that are headings in the source
+    /// (a web page's headline, a Word heading), with their level, so that
+    /// Word output keeps them as headings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headings: Vec<(usize, u8)>,
 }
 
 /// A whole bilingual document: its metadata and its rows in document order.

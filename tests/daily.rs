@@ -329,15 +329,19 @@ fn a_folder_lists_what_it_skips_and_one_article_may_go_to_a_file() {
     std::fs::create_dir(&dir).unwrap();
     seed_into(&dir, "a.ar.txt");
     std::fs::write(dir.join("b.text"), "نص.").unwrap();
-    std::fs::write(dir.join("c.html"), "<p>نص</p>").unwrap();
+    std::fs::write(dir.join("c.pdf"), "%PDF-1.4").unwrap();
     std::fs::create_dir(dir.join("old")).unwrap();
     // One article in a folder plus a file -o: accepted.
     tarjama(d.path())
         .args(["translate", "in", "--memory", "m.sqlite", "-o", "x.html"])
         .assert()
         .success()
-        .stderr(contains("skipped in/b.text: not a *.txt file"))
-        .stderr(contains("skipped in/c.html: a web page"))
+        .stderr(contains(
+            "skipped in/b.text: not a *.txt, *.html or *.docx file",
+        ))
+        .stderr(contains(
+            "skipped in/c.pdf: not a *.txt, *.html or *.docx file",
+        ))
         .stderr(contains("skipped in/old: a folder"));
     let page = std::fs::read_to_string(d.path().join("x.html")).unwrap();
     assert!(page.contains("<html"));
@@ -374,13 +378,13 @@ fn html_utf16_without_bom_and_empty_input() {
         .args(["translate", "page.html", "--memory", "m.sqlite"])
         .assert()
         .code(1)
-        .stderr(contains("page.html: this is a web page (HTML)"));
+        .stderr(contains("page.html: no article found in this web page"));
     tarjama(d.path())
         .args(["segment", "page.html"])
         .assert()
         .code(1)
         .stderr(contains("page.html: this is a web page (HTML)"));
-    // A saved page under a .txt name is caught by its content.
+    // A saved page under a .txt name is read as a page (by its content).
     std::fs::write(
         d.path().join("saved.txt"),
         "<!DOCTYPE html>\n<html>نص</html>",
@@ -390,7 +394,7 @@ fn html_utf16_without_bom_and_empty_input() {
         .args(["translate", "saved.txt", "--memory", "m.sqlite"])
         .assert()
         .code(1)
-        .stderr(contains("saved.txt: this is a web page"));
+        .stderr(contains("saved.txt: no article found in this web page"));
     // UTF-16LE without a BOM, as some Windows exports write it.
     let text = std::fs::read_to_string(root().join(SEED)).unwrap();
     let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();

@@ -154,7 +154,7 @@ fn format_follows_the_extension_and_files_are_written_atomically() {
     );
     tarjama()
         .args(["render", SEED, "-o"])
-        .arg(dir.join("seed.docx"))
+        .arg(dir.join("seed.odt"))
         .assert()
         .failure()
         .stderr(predicate::str::contains("give --to"));

@@ -33,6 +33,10 @@ pub enum FormatArg {
     /// The English alone, in the original paragraphs.
     #[value(alias = "text")]
     Txt,
+    /// A Word document: the English in the source's paragraphs and headings.
+    Docx,
+    /// A Word bilingual table for editors (id, Arabic, English, notes).
+    DocxTable,
 }
 
 impl From<FormatArg> for Format {
@@ -45,6 +49,8 @@ impl From<FormatArg> for Format {
             FormatArg::Xliff => Format::Xliff,
             FormatArg::Tmx => Format::Tmx,
             FormatArg::Txt => Format::Text,
+            FormatArg::Docx => Format::Docx,
+            FormatArg::DocxTable => Format::DocxTable,
         }
     }
 }
@@ -61,6 +67,9 @@ pub enum InputFormatArg {
     Xliff,
     /// TMX 1.4b.
     Tmx,
+    /// A Word bilingual table (`--to docx-table`), its English column.
+    #[value(alias = "docx")]
+    DocxTable,
 }
 
 impl From<InputFormatArg> for Format {
@@ -70,6 +79,7 @@ impl From<InputFormatArg> for Format {
             InputFormatArg::Tsv => Format::Tsv,
             InputFormatArg::Xliff => Format::Xliff,
             InputFormatArg::Tmx => Format::Tmx,
+            InputFormatArg::DocxTable => Format::DocxTable,
         }
     }
 }
@@ -130,13 +140,13 @@ impl OutputFlags {
             }
             if fallback.is_none() {
                 bail!(
-                    "cannot tell the output format from {}; give --to (jsonl, html, md, tsv, xliff, tmx, txt)",
+                    "cannot tell the output format from {}; give --to (jsonl, html, md, tsv, xliff, tmx, txt, docx, docx-table)",
                     p.display()
                 );
             }
         }
         fallback.ok_or_else(|| {
-            anyhow::anyhow!("give --to FORMAT (jsonl, html, md, tsv, xliff, tmx, txt) or -o FILE with one of those extensions")
+            anyhow::anyhow!("give --to FORMAT (jsonl, html, md, tsv, xliff, tmx, txt, docx, docx-table) or -o FILE with one of those extensions")
         })
     }
 
@@ -203,14 +213,22 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let format = args.out.format(args.output.as_deref(), None)?;
-    let (name, text) = read_reviewed_file(&args.file)?;
-    let from = match args.from {
-        Some(f) => f.into(),
-        None => review::detect_format(&name, &text).with_context(|| {
-            format!("{name}: cannot tell whether this is XLIFF, TSV, JSONL or TMX; give --from")
-        })?,
+    let word = args.from == Some(InputFormatArg::DocxTable)
+        || (args.from.is_none() && tarjama::input::is_docx_name(&args.file));
+    let (reviewed, from): (Reviewed, Format) = if word {
+        let name = args.file.display().to_string();
+        let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {name}"))?;
+        (review::read_docx_table(&name, &bytes)?, Format::DocxTable)
+    } else {
+        let (name, text) = read_reviewed_file(&args.file)?;
+        let from = match args.from {
+            Some(f) => f.into(),
+            None => review::detect_format(&name, &text).with_context(|| {
+                format!("{name}: cannot tell whether this is XLIFF, TSV, JSONL or TMX; give --from")
+            })?,
+        };
+        (review::read_reviewed(&name, &text, from)?, from)
     };
-    let reviewed: Reviewed = review::read_reviewed(&name, &text, from)?;
     let base: Option<(Bitext, String)> = match &args.against {
         Some(p) => {
             let src = Source::from_arg(Some(p));

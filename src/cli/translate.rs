@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use tarjama::config::{Config, Overrides, Settings as ResolvedSettings};
 use tarjama::glossary::{Glossary, GlossaryError, check::check_terms};
-use tarjama::input::{InputError, Source, is_html_name, read_source};
+use tarjama::input::{Source, is_docx_name, is_html_name, read_document};
 use tarjama::memory::{Memory, time};
 use tarjama::model::{Bitext, DocMeta, RunSummary, Segment, TermHit};
 use tarjama::output::{Format, WriteOptions};
@@ -24,8 +24,10 @@ use super::{GlobalArgs, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Articles (UTF-8 text) or directories of them (their *.txt files;
-    /// anything else there is listed as skipped); `-` reads standard input.
+    /// Articles: UTF-8 text, saved web pages (.html, .htm), Word files
+    /// (.docx), http(s):// URLs, or directories of files (their *.txt,
+    /// *.html, *.htm and *.docx files; anything else there is listed as
+    /// skipped); `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Output file, or directory when there are several inputs; stdout when
@@ -116,12 +118,12 @@ fn skip_reason(p: &Path) -> Option<&'static str> {
     if !p.is_file() {
         return Some("not a regular file");
     }
-    if is_html_name(p) {
-        return Some("a web page; HTML is not supported as input yet, save its text as .txt");
+    if is_html_name(p) || is_docx_name(p) {
+        return None;
     }
     match p.extension().and_then(|e| e.to_str()) {
         Some(e) if e.eq_ignore_ascii_case("txt") => None,
-        _ => Some("not a *.txt file; rename it to .txt to translate it"),
+        _ => Some("not a *.txt, *.html or *.docx file; rename it to translate it"),
     }
 }
 
@@ -160,16 +162,13 @@ fn expand_inputs(files: &[PathBuf]) -> anyhow::Result<(Vec<Source>, bool, Vec<Sk
                             .join("; ")
                     )
                 };
-                bail!("{}: no *.txt files in this directory{also}", f.display());
+                bail!(
+                    "{}: no *.txt, *.html or *.docx files in this directory{also}",
+                    f.display()
+                );
             }
             out.extend(found.into_iter().map(Source::File));
         } else {
-            if is_html_name(f) {
-                return Err(InputError::Html {
-                    source_name: f.display().to_string(),
-                }
-                .into());
-            }
             out.push(Source::from_arg(Some(f)));
         }
     }
@@ -518,7 +517,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let one = |job: &Job, memory: Memory| -> anyhow::Result<Memory> {
         let started = Instant::now();
         let name = job.source.to_string();
-        let text = read_source(&job.source)?;
+        let document = read_document(&job.source)?;
+        let text = document.text;
         if text.trim().is_empty() && !global.quiet {
             eprintln!(
                 "tarjama: warning: {name} is empty: nothing to translate; writing an empty document"
@@ -531,11 +531,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                 Source::File(p) => Some(p.display().to_string()),
                 Source::Stdin => None,
             },
+            // A page's URL is its name.
             source_name: match &job.source {
+                _ if document.url.is_some() => document.url.clone(),
                 Source::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
                 Source::Stdin => None,
             },
-            title: segments.first().map(Segment::flat_text),
+            title: document
+                .title
+                .or_else(|| segments.first().map(Segment::flat_text)),
             created: Some(time::format_rfc3339(time::now_unix())),
             tarjama_version: Some(env!("CARGO_PKG_VERSION").into()),
             backend: info.as_ref().map(|i| i.name.clone()),
@@ -544,6 +548,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             source_lang: Some("ar".into()),
             target_lang: Some("en".into()),
             summary: None,
+            headings: document.headings,
         };
         let prepared = pipeline::prepare(&memory, meta, segments, hits, info.as_ref(), &settings)
             .with_context(|| {
@@ -910,21 +915,25 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(why.len(), 3, "{why:?}");
+        assert_eq!(why.len(), 2, "{why:?}");
         assert!(
-            why[0].0 == "notes.md" && why[0].1.contains("not a *.txt"),
+            why[0].0 == "notes.md" && why[0].1.contains("not a *.txt, *.html or *.docx"),
             "{why:?}"
         );
         assert!(
-            why[1].0 == "page.html" && why[1].1.contains("web page"),
-            "{why:?}"
-        );
-        assert!(
-            why[2].0 == "x.text" && why[2].1.contains("rename"),
+            why[1].0 == "x.text" && why[1].1.contains("rename"),
             "{why:?}"
         );
         assert_eq!(format, Format::Jsonl);
+        // Web pages are articles too.
         let outs: Vec<PathBuf> = jobs.iter().map(|j| j.output.clone().unwrap()).collect();
-        assert_eq!(outs, [out.join("a.ar.jsonl"), out.join("b.jsonl")]);
+        assert_eq!(
+            outs,
+            [
+                out.join("a.ar.jsonl"),
+                out.join("b.jsonl"),
+                out.join("page.jsonl")
+            ]
+        );
     }
 }

@@ -19,6 +19,7 @@ use std::path::Path;
 
 use crate::model::{AlignedPair, Bitext};
 
+pub mod docx;
 pub mod html;
 pub mod jsonl;
 pub mod markdown;
@@ -27,7 +28,7 @@ pub mod text;
 pub mod tmx;
 pub mod tsv;
 pub mod xliff;
-mod xml;
+pub(crate) mod xml;
 
 /// The file formats tarjama writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,11 +47,15 @@ pub enum Format {
     Tmx,
     /// The English alone, in the original paragraphs.
     Text,
+    /// A Word document: the English in the source's paragraphs and headings.
+    Docx,
+    /// A Word bilingual table for editors: id, Arabic, English, notes.
+    DocxTable,
 }
 
 impl Format {
     /// Every format, in the order they are listed in help texts.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 9] = [
         Format::Jsonl,
         Format::Html,
         Format::Markdown,
@@ -58,6 +63,8 @@ impl Format {
         Format::Xliff,
         Format::Tmx,
         Format::Text,
+        Format::Docx,
+        Format::DocxTable,
     ];
 
     /// The format a file name's extension asks for (case-insensitive), if any.
@@ -76,6 +83,8 @@ impl Format {
             "xlf" | "xliff" => Format::Xliff,
             "tmx" => Format::Tmx,
             "txt" | "text" => Format::Text,
+            "docx" => Format::Docx,
+            "docx-table" => Format::DocxTable,
             _ => return None,
         })
     }
@@ -90,6 +99,7 @@ impl Format {
             Format::Xliff => "xlf",
             Format::Tmx => "tmx",
             Format::Text => "txt",
+            Format::Docx | Format::DocxTable => "docx",
         }
     }
 
@@ -103,6 +113,8 @@ impl Format {
             Format::Xliff => "xliff",
             Format::Tmx => "tmx",
             Format::Text => "txt",
+            Format::Docx => "docx",
+            Format::DocxTable => "docx-table",
         }
     }
 }
@@ -183,6 +195,8 @@ pub fn render(format: Format, doc: &Bitext, opts: &WriteOptions) -> Result<Vec<u
         Format::Xliff => xliff::render(doc, opts.xliff_version),
         Format::Tmx => tmx::render(doc)?,
         Format::Text => text::render(doc).into_bytes(),
+        Format::Docx => docx::render_document(doc)?,
+        Format::DocxTable => docx::render_table(doc)?,
     })
 }
 
@@ -402,7 +416,8 @@ mod tests {
         assert_eq!(Format::from_path(Path::new("noext")), None);
         for f in Format::ALL {
             assert_eq!(Format::from_name(f.name()), Some(f));
-            assert_eq!(Format::from_name(f.extension()), Some(f));
+            let by_ext = Format::from_name(f.extension());
+            assert!(by_ext == Some(f) || (f == Format::DocxTable && by_ext == Some(Format::Docx)));
         }
     }
 

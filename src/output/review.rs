@@ -137,6 +137,29 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, ReadError> {
     Ok(text)
 }
 
+/// Read an edited Word bilingual table (`--to docx-table`): the English
+/// column as the reviewer left it.
+pub fn read_docx_table(name: &str, bytes: &[u8]) -> Result<Reviewed, ReadError> {
+    let rows = super::docx::read_table(name, bytes)?;
+    Ok(Reviewed {
+        file: name.to_string(),
+        format: Format::DocxTable,
+        units: rows
+            .into_iter()
+            .map(|r| ReviewedUnit {
+                line: r.row,
+                id: r.id,
+                source: r.source,
+                machine: None,
+                text: r.target,
+                origin: None,
+            })
+            .collect(),
+        doc: None,
+        original: None,
+    })
+}
+
 /// Read a reviewed XLIFF, TSV or JSONL file.
 pub fn read_reviewed(name: &str, text: &str, format: Format) -> Result<Reviewed, ReadError> {
     let mut r = Reviewed {

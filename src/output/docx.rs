@@ -1,0 +1,482 @@
+/*!
+Word files out: the translated document (`-o out.docx`) and the editor's
+bilingual table (`--to docx-table`), and reading an edited table back.
+
+The translated document keeps the source's layout as far as tarjama knows
+it: one Word paragraph per source paragraph, headings as `Heading N` styles,
+English left to right. The bilingual table has one row per segment: id,
+Arabic (paragraph `w:bidi`, runs `w:rtl`, an Arabic complex-script font and
+`ar` language), English, and notes (terms missed, forbidden renderings,
+warnings); its header row is marked `w:tblHeader` so Word and LibreOffice
+repeat it on each page. The title and source (path or URL) are written at
+the top of the table and in the document properties of both.
+
+Zips are written with the `zip` crate into memory; the bytes go through
+[`super::write_atomic`] like every other output. XML goes through the
+project's one XML writer, `output::xml`.
+*/
+
+use std::io::Write;
+
+use super::xml::XmlOut;
+use super::{OutputError, ReadError};
+use crate::model::{AlignedPair, Bitext};
+
+const W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+/// The font Arabic text is set in (installed with Debian's fonts-noto-core).
+pub const ARABIC_FONT: &str = "Noto Naskh Arabic";
+const LATIN_FONT: &str = "Liberation Serif";
+
+/// The translated document.
+pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
+    let mut x = XmlOut::new();
+    x.open("w:document", &[("xmlns:w", W)]);
+    x.open("w:body", &[]);
+    let mut paras: Vec<(usize, Vec<String>)> = Vec::new();
+    for p in &doc.pairs {
+        let piece = match p.target.as_deref() {
+            Some(t) => t.split_whitespace().collect::<Vec<_>>().join(" "),
+            None => format!("[untranslated: {}]", p.id),
+        };
+        match paras.last_mut() {
+            Some((n, v)) if *n == p.para => v.push(piece),
+            _ => paras.push((p.para, vec![piece])),
+        }
+    }
+    for (n, pieces) in &paras {
+        let level = doc
+            .meta
+            .headings
+            .iter()
+            .find(|(p, _)| p == n)
+            .map(|(_, l)| *l);
+        x.open("w:p", &[]);
+        if let Some(l) = level {
+            x.open("w:pPr", &[]);
+            x.empty("w:pStyle", &[("w:val", &format!("Heading{}", l.min(3)))]);
+            x.close("w:pPr");
+        }
+        latin_run(&mut x, &pieces.join(" "), false);
+        x.close("w:p");
+    }
+    section(&mut x, false);
+    x.close("w:body");
+    x.close("w:document");
+    package(doc, x.finish())
+}
+
+/// The bilingual table.
+pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
+    let mut x = XmlOut::new();
+    x.open("w:document", &[("xmlns:w", W)]);
+    x.open("w:body", &[]);
+    if let Some(t) = &doc.meta.title {
+        x.open("w:p", &[]);
+        x.open("w:pPr", &[]);
+        x.empty("w:pStyle", &[("w:val", "Heading1")]);
+        x.empty("w:bidi", &[]);
+        x.close("w:pPr");
+        arabic_run(&mut x, t);
+        x.close("w:p");
+    }
+    if let Some(src) = doc
+        .meta
+        .source_path
+        .as_ref()
+        .or(doc.meta.source_name.as_ref())
+    {
+        x.open("w:p", &[]);
+        latin_run(&mut x, &format!("Source: {src}"), false);
+        x.close("w:p");
+    }
+    x.open("w:tbl", &[]);
+    x.open("w:tblPr", &[]);
+    x.empty("w:tblStyle", &[("w:val", "TableGrid")]);
+    x.empty("w:tblW", &[("w:w", "5000"), ("w:type", "pct")]);
+    x.open("w:tblBorders", &[]);
+    for side in ["top", "left", "bottom", "right", "insideH", "insideV"] {
+        x.empty(
+            &format!("w:{side}"),
+            &[
+                ("w:val", "single"),
+                ("w:sz", "4"),
+                ("w:space", "0"),
+                ("w:color", "808080"),
+            ],
+        );
+    }
+    x.close("w:tblBorders");
+    x.empty("w:tblLayout", &[("w:type", "fixed")]);
+    x.close("w:tblPr");
+    let widths = ["1300", "5000", "5000", "2600"];
+    x.open("w:tblGrid", &[]);
+    for w in widths {
+        x.empty("w:gridCol", &[("w:w", w)]);
+    }
+    x.close("w:tblGrid");
+    // The header row, repeated on each page.
+    x.open("w:tr", &[]);
+    x.open("w:trPr", &[]);
+    x.empty("w:tblHeader", &[]);
+    x.close("w:trPr");
+    for (h, w) in ["Segment", "Arabic", "English", "Notes"].iter().zip(widths) {
+        cell_start(&mut x, w);
+        x.open("w:p", &[]);
+        latin_run(&mut x, h, true);
+        x.close("w:p");
+        x.close("w:tc");
+    }
+    x.close("w:tr");
+    for p in &doc.pairs {
+        x.open("w:tr", &[]);
+        x.open("w:trPr", &[]);
+        x.empty("w:cantSplit", &[]);
+        x.close("w:trPr");
+        cell_start(&mut x, widths[0]);
+        x.open("w:p", &[]);
+        latin_run(&mut x, &p.id, false);
+        x.close("w:p");
+        x.close("w:tc");
+        cell_start(&mut x, widths[1]);
+        x.open("w:p", &[]);
+        x.open("w:pPr", &[]);
+        x.empty("w:bidi", &[]);
+        x.close("w:pPr");
+        arabic_run(&mut x, &flat(&p.source));
+        x.close("w:p");
+        x.close("w:tc");
+        cell_start(&mut x, widths[2]);
+        x.open("w:p", &[]);
+        latin_run(&mut x, &flat(p.target.as_deref().unwrap_or("")), false);
+        x.close("w:p");
+        x.close("w:tc");
+        cell_start(&mut x, widths[3]);
+        x.open("w:p", &[]);
+        latin_run(&mut x, &notes(p), false);
+        x.close("w:p");
+        x.close("w:tc");
+        x.close("w:tr");
+    }
+    x.close("w:tbl");
+    x.open("w:p", &[]);
+    x.close("w:p");
+    section(&mut x, true);
+    x.close("w:body");
+    x.close("w:document");
+    package(doc, x.finish())
+}
+
+/// What a reviewer should know about a row: flags, missed terms, warnings.
+pub fn notes(p: &AlignedPair) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for t in &p.terms {
+        if t.honoured == Some(false) {
+            out.push(format!("term missed: {} → {}", t.source, t.target));
+        }
+        for f in &t.forbidden_found {
+            out.push(format!("forbidden: {f} (use {})", t.target));
+        }
+    }
+    out.extend(p.warnings.iter().cloned());
+    if p.target.is_none() {
+        out.push("untranslated".into());
+    }
+    out.join("; ")
+}
+
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn cell_start(x: &mut XmlOut, width: &str) {
+    x.open("w:tc", &[]);
+    x.open("w:tcPr", &[]);
+    x.empty("w:tcW", &[("w:w", width), ("w:type", "dxa")]);
+    x.close("w:tcPr");
+}
+
+fn latin_run(x: &mut XmlOut, text: &str, bold: bool) {
+    x.open("w:r", &[]);
+    x.open("w:rPr", &[]);
+    x.empty(
+        "w:rFonts",
+        &[
+            ("w:ascii", LATIN_FONT),
+            ("w:hAnsi", LATIN_FONT),
+            ("w:cs", ARABIC_FONT),
+        ],
+    );
+    if bold {
+        x.empty("w:b", &[]);
+    }
+    x.empty("w:lang", &[("w:val", "en-GB")]);
+    x.close("w:rPr");
+    x.element("w:t", &[("xml:space", "preserve")], text);
+    x.close("w:r");
+}
+
+fn arabic_run(x: &mut XmlOut, text: &str) {
+    x.open("w:r", &[]);
+    x.open("w:rPr", &[]);
+    x.empty(
+        "w:rFonts",
+        &[
+            ("w:ascii", ARABIC_FONT),
+            ("w:hAnsi", ARABIC_FONT),
+            ("w:cs", ARABIC_FONT),
+        ],
+    );
+    x.empty("w:rtl", &[]);
+    x.empty("w:lang", &[("w:val", "ar-SA"), ("w:bidi", "ar-SA")]);
+    x.close("w:rPr");
+    x.element("w:t", &[("xml:space", "preserve")], text);
+    x.close("w:r");
+}
+
+/// A4, landscape for the table.
+fn section(x: &mut XmlOut, landscape: bool) {
+    x.open("w:sectPr", &[]);
+    if landscape {
+        x.empty(
+            "w:pgSz",
+            &[
+                ("w:w", "16838"),
+                ("w:h", "11906"),
+                ("w:orient", "landscape"),
+            ],
+        );
+    } else {
+        x.empty("w:pgSz", &[("w:w", "11906"), ("w:h", "16838")]);
+    }
+    x.empty(
+        "w:pgMar",
+        &[
+            ("w:top", "1134"),
+            ("w:right", "1134"),
+            ("w:bottom", "1134"),
+            ("w:left", "1134"),
+            ("w:header", "709"),
+            ("w:footer", "709"),
+            ("w:gutter", "0"),
+        ],
+    );
+    x.close("w:sectPr");
+}
+
+fn styles() -> Vec<u8> {
+    let mut x = XmlOut::new();
+    x.open("w:styles", &[("xmlns:w", W)]);
+    x.open(
+        "w:style",
+        &[
+            ("w:type", "paragraph"),
+            ("w:default", "1"),
+            ("w:styleId", "Normal"),
+        ],
+    );
+    x.empty("w:name", &[("w:val", "Normal")]);
+    x.open("w:pPr", &[]);
+    x.empty("w:spacing", &[("w:after", "120")]);
+    x.close("w:pPr");
+    x.open("w:rPr", &[]);
+    x.empty("w:sz", &[("w:val", "22")]);
+    x.empty("w:szCs", &[("w:val", "24")]);
+    x.close("w:rPr");
+    x.close("w:style");
+    for (n, size) in [(1, "32"), (2, "28"), (3, "24")] {
+        x.open(
+            "w:style",
+            &[
+                ("w:type", "paragraph"),
+                ("w:styleId", &format!("Heading{n}")),
+            ],
+        );
+        x.empty("w:name", &[("w:val", &format!("heading {n}"))]);
+        x.empty("w:basedOn", &[("w:val", "Normal")]);
+        x.empty("w:next", &[("w:val", "Normal")]);
+        x.open("w:pPr", &[]);
+        x.empty("w:keepNext", &[]);
+        x.empty("w:outlineLvl", &[("w:val", &(n - 1).to_string())]);
+        x.close("w:pPr");
+        x.open("w:rPr", &[]);
+        x.empty("w:b", &[]);
+        x.empty("w:bCs", &[]);
+        x.empty("w:sz", &[("w:val", size)]);
+        x.empty("w:szCs", &[("w:val", size)]);
+        x.close("w:rPr");
+        x.close("w:style");
+    }
+    x.close("w:styles");
+    x.finish()
+}
+
+fn core(doc: &Bitext) -> Vec<u8> {
+    let mut x = XmlOut::new();
+    x.open(
+        "cp:coreProperties",
+        &[
+            (
+                "xmlns:cp",
+                "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
+            ),
+            ("xmlns:dc", "http://purl.org/dc/elements/1.1/"),
+            ("xmlns:dcterms", "http://purl.org/dc/terms/"),
+        ],
+    );
+    if let Some(t) = &doc.meta.title {
+        x.element("dc:title", &[], t);
+    }
+    if let Some(s) = doc
+        .meta
+        .source_path
+        .as_ref()
+        .or(doc.meta.source_name.as_ref())
+    {
+        x.element("dc:source", &[], s);
+        x.element("dc:identifier", &[], s);
+    }
+    x.element("dc:language", &[], "en");
+    x.element(
+        "dc:creator",
+        &[],
+        &format!("tarjama {}", env!("CARGO_PKG_VERSION")),
+    );
+    x.close("cp:coreProperties");
+    x.finish()
+}
+
+const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
+<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
+<Default Extension="xml" ContentType="application/xml"/>
+<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>
+<Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/>
+<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>
+</Types>
+"#;
+
+const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
+<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>
+<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>
+</Relationships>
+"#;
+
+const DOC_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
+<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>
+</Relationships>
+"#;
+
+fn package(doc: &Bitext, document: Vec<u8>) -> Result<Vec<u8>, OutputError> {
+    let io = |e: std::io::Error| OutputError::Io {
+        path: "the Word file being built".into(),
+        error: e,
+    };
+    let zerr = |e: zip::result::ZipError| io(std::io::Error::other(e));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let parts: [(&str, Vec<u8>); 6] = [
+        ("[Content_Types].xml", CONTENT_TYPES.as_bytes().to_vec()),
+        ("_rels/.rels", RELS.as_bytes().to_vec()),
+        ("docProps/core.xml", core(doc)),
+        ("word/_rels/document.xml.rels", DOC_RELS.as_bytes().to_vec()),
+        ("word/document.xml", document),
+        ("word/styles.xml", styles()),
+    ];
+    for (name, bytes) in parts {
+        zip.start_file(name, opts).map_err(zerr)?;
+        zip.write_all(&bytes).map_err(io)?;
+    }
+    Ok(zip.finish().map_err(zerr)?.into_inner())
+}
+
+/// One row of an edited bilingual table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRow {
+    /// 1-based row number in the table (the header is row 1).
+    pub row: usize,
+    pub id: String,
+    pub source: String,
+    pub target: Option<String>,
+}
+
+/// The rows of a bilingual table as the reviewer left it (the English
+/// column as edited), from the `.docx` bytes.
+pub fn read_table(name: &str, bytes: &[u8]) -> Result<Vec<TableRow>, ReadError> {
+    use crate::input::docx;
+    let conv = |e: crate::input::InputError| {
+        let m = e.to_string();
+        let m = m
+            .strip_prefix(&format!("{name}: "))
+            .unwrap_or(&m)
+            .to_string();
+        ReadError::new(name, None, m)
+    };
+    let mut zip = docx::open(name, bytes).map_err(conv)?;
+    let body = docx::part(name, &mut zip, "word/document.xml")
+        .map_err(conv)?
+        .ok_or_else(|| ReadError::new(name, None, "no word/document.xml in the archive"))?;
+    let root = docx::parse(name, "word/document.xml", &body).map_err(conv)?;
+    let mut tables = Vec::new();
+    root.descendants("tbl", &mut tables);
+    let table = tables.into_iter().find(|t| {
+        t.elements()
+            .find(|r| r.name == "tr")
+            .is_some_and(|r| cells(r).first().map(String::as_str) == Some("Segment"))
+    });
+    let Some(table) = table else {
+        return Err(ReadError::new(
+            name,
+            None,
+            "no bilingual table (a table whose first header cell is `Segment`); give the file `--to docx-table` wrote",
+        ));
+    };
+    let mut out = Vec::new();
+    for (i, r) in table
+        .elements()
+        .filter(|r| r.name == "tr")
+        .enumerate()
+        .skip(1)
+    {
+        let c = cells(r);
+        if c.len() < 3 {
+            return Err(ReadError::new(
+                name,
+                Some(i + 1),
+                format!(
+                    "table row {} has {} cells; expected Segment, Arabic, English, Notes",
+                    i + 1,
+                    c.len()
+                ),
+            ));
+        }
+        out.push(TableRow {
+            row: i + 1,
+            id: c[0].trim().to_string(),
+            source: c[1].trim().to_string(),
+            target: Some(c[2].trim().to_string()).filter(|t| !t.is_empty()),
+        });
+    }
+    Ok(out)
+}
+
+/// The text of each cell of a row (paragraphs joined by spaces).
+fn cells(row: &super::xml::Element) -> Vec<String> {
+    row.elements()
+        .filter(|c| c.name == "tc")
+        .map(|c| {
+            let mut ps = Vec::new();
+            c.descendants("p", &mut ps);
+            ps.iter()
+                .map(|p| {
+                    let mut ts = Vec::new();
+                    p.descendants("t", &mut ts);
+                    ts.iter().map(|t| t.text_skipping(&[])).collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}

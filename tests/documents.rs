@@ -1,0 +1,609 @@
+//! Documents in and out through the real binary: saved and fetched web pages
+//! (real Arabic news pages, charsets, the seed article's page), Word files in
+//! (paragraphs, headings, tables, text boxes, footnotes) and out (document
+//! and bilingual table), and hostile documents (each a clear error naming the
+//! file, nothing written). Servers are started on 127.0.0.1 by the tests.
+//! LibreOffice checks are in tests/libreoffice.rs.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use serde_json::Value;
+
+#[path = "support/mod.rs"]
+mod support;
+
+const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
+const PAGES: &str = "tests/fixtures/pages";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tarjama(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("tarjama").unwrap();
+    c.current_dir(dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("TARJAMA_MEMORY", dir.join("tm.sqlite"));
+    for v in ["TARJAMA_CONFIG", "TARJAMA_BACKEND", "TARJAMA_FETCH_TIMEOUT"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn fold(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The header and rows of a JSONL file.
+fn jsonl(path: &Path) -> (Value, Vec<Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap());
+    let header = lines.next().unwrap();
+    (header, lines.collect())
+}
+
+/// The segment sources `translate` (offline) reads from `input`.
+fn sources(dir: &Path, input: &str) -> (Value, Vec<String>) {
+    let out = dir.join("out.jsonl");
+    tarjama(dir)
+        .args(["-q", "translate", input, "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (h, rows) = jsonl(&out);
+    (
+        h,
+        rows.iter()
+            .map(|r| fold(r["source"].as_str().unwrap()))
+            .collect(),
+    )
+}
+
+/// The paragraphs of `translate`'s reading: segments of a paragraph joined.
+fn paragraphs(dir: &Path, input: &str) -> Vec<String> {
+    let out = dir.join("para.jsonl");
+    tarjama(dir)
+        .args(["-q", "translate", input, "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (_, rows) = jsonl(&out);
+    let mut paras: Vec<(u64, String)> = Vec::new();
+    for r in rows {
+        let p = r["para"].as_u64().unwrap();
+        let s = fold(r["source"].as_str().unwrap());
+        match paras.last_mut() {
+            Some((n, t)) if *n == p => {
+                t.push(' ');
+                t.push_str(&s);
+            }
+            _ => paras.push((p, s)),
+        }
+    }
+    paras.into_iter().map(|(_, t)| t).collect()
+}
+
+#[test]
+fn real_saved_news_pages_give_their_article_paragraphs() {
+    let expected: Vec<String> =
+        std::fs::read_to_string(repo().join(PAGES).join("cnn-arabic-2013.expected.txt"))
+            .unwrap()
+            .split("\n\n")
+            .map(fold)
+            .filter(|p| !p.is_empty())
+            .collect();
+    assert_eq!(expected.len(), 8);
+    let dir = tempfile::tempdir().unwrap();
+    for page in [
+        "cnn-arabic-2013-newspaper.html",
+        "cnn-arabic-2013-newspaper4k.html",
+        "cnn-arabic-2013-goose3.html",
+        "cnn-arabic-2013-windows-1256.html",
+    ] {
+        let path = repo().join(PAGES).join(page);
+        let got = paragraphs(dir.path(), path.to_str().unwrap());
+        assert_eq!(got, expected, "{page}");
+    }
+    // The comment policy under the article and the menus are not in it.
+    let (h, all) = sources(
+        dir.path(),
+        repo()
+            .join(PAGES)
+            .join("cnn-arabic-2013-goose3.html")
+            .to_str()
+            .unwrap(),
+    );
+    assert!(!all.iter().any(|s| s.contains("ترحب شبكة CNN")), "{all:?}");
+    assert_eq!(h["title"], "معارضون يسيطرون على مخازن للصواريخ بريف دمشق");
+    assert_eq!(h["headings"], serde_json::json!([[1, 1]]));
+}
+
+#[test]
+fn the_seed_articles_page_gives_the_same_19_segments_as_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = tarjama(dir.path())
+        .args(["segment", "--format", "jsonl"])
+        .arg(repo().join(SEED))
+        .output()
+        .unwrap();
+    let from_text: Vec<String> = String::from_utf8(seg.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            fold(
+                serde_json::from_str::<Value>(l).unwrap()["text"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(from_text.len(), 19);
+    let page = repo().join(PAGES).join("seed-russia-taliban.html");
+    let (h, from_page) = sources(dir.path(), page.to_str().unwrap());
+    assert_eq!(from_page, from_text);
+    // Nothing of the menus, ticker, share buttons, tweet, related links,
+    // sidebar, comments, footer or scripts.
+    for noise in [
+        "الرئيسية",
+        "عاجل",
+        "فيسبوك",
+        "تغريدة",
+        "اقرأ أيضا",
+        "الأكثر قراءة",
+        "التعليقات",
+        "جميع الحقوق",
+        "سكربت",
+    ] {
+        assert!(
+            !from_page.iter().any(|s| s.contains(noise)),
+            "{noise} leaked"
+        );
+    }
+    assert_eq!(
+        h["title"],
+        "في خطوة جديدة للتقارب.. روسيا وطالبان يبحثان التعاون الثنائي"
+    );
+}
+
+#[test]
+fn a_page_on_standard_input_or_under_a_txt_name_is_read_as_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = std::fs::read(repo().join(PAGES).join("cnn-arabic-2013-windows-1256.html")).unwrap();
+    std::fs::write(dir.path().join("saved.txt"), &page).unwrap();
+    assert_eq!(paragraphs(dir.path(), "saved.txt").len(), 8);
+    let out = dir.path().join("stdin.jsonl");
+    tarjama(dir.path())
+        .args(["-q", "translate", "-", "-o"])
+        .arg(&out)
+        .write_stdin(page)
+        .assert()
+        .success();
+    assert_eq!(jsonl(&out).1.len(), 8);
+}
+
+#[test]
+fn a_folder_of_pages_is_translated_page_by_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::copy(
+        repo().join(PAGES).join("seed-russia-taliban.html"),
+        input.join("a.html"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join(PAGES).join("cnn-arabic-2013-goose3.html"),
+        input.join("b.htm"),
+    )
+    .unwrap();
+    tarjama(dir.path())
+        .args(["-q", "translate", "in", "-o", "out"])
+        .assert()
+        .success();
+    assert_eq!(jsonl(&dir.path().join("out/a.jsonl")).1.len(), 19);
+    assert_eq!(jsonl(&dir.path().join("out/b.jsonl")).1.len(), 8);
+}
+
+/// A plain HTTP server on 127.0.0.1 answering every request with
+/// `status`, `content_type` and `body` after `delay` (bytes as they are:
+/// the pages' charsets are the point). Returns its base URL.
+fn page_server(status: u16, content_type: &str, body: Vec<u8>, delay_ms: u64) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let head = head.clone();
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_url_is_fetched_with_the_header_charset_and_its_url_goes_into_every_output() {
+    // windows-1256 bytes, and a page that declares nothing: only the HTTP
+    // header says what they are.
+    let page = std::fs::read_to_string(repo().join(PAGES).join("seed-russia-taliban.html"))
+        .unwrap()
+        .replace("<meta charset=\"utf-8\">", "");
+    let (bytes, _, bad) = encoding_rs::WINDOWS_1256.encode(&page);
+    assert!(!bad);
+    let body = bytes.into_owned();
+    let server = page_server(200, "text/html; charset=windows-1256", body, 0);
+    let url = format!("{server}/news/2024/10/04/russia-taliban.html");
+    let dir = tempfile::tempdir().unwrap();
+    let (h, segs) = sources(dir.path(), &url);
+    assert_eq!(segs.len(), 19);
+    assert!(segs[3].starts_with("أعلنت الخارجية الروسية"), "{}", segs[3]);
+    assert_eq!(h["source_path"], url.as_str());
+    for (fmt, file) in [
+        ("html", "o.html"),
+        ("xliff", "o.xlf"),
+        ("md", "o.md"),
+        ("docx-table", "o.docx"),
+    ] {
+        tarjama(dir.path())
+            .args(["-q", "translate", &url, "--to", fmt, "-o", file])
+            .assert()
+            .success();
+        let text = if fmt == "docx-table" {
+            docx_text(&dir.path().join(file))
+        } else {
+            std::fs::read_to_string(dir.path().join(file)).unwrap()
+        };
+        assert!(text.contains(&url) || fmt == "md", "{fmt}: URL missing");
+        assert!(
+            text.contains("في خطوة جديدة للتقارب.. روسيا وطالبان"),
+            "{fmt}: title missing"
+        );
+    }
+}
+
+#[test]
+fn fetching_fails_clearly_on_timeouts_size_and_http_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = page_server(200, "text/html", b"<p>late</p>".to_vec(), 3000);
+    let url = format!("{slow}/slow.html");
+    tarjama(dir.path())
+        .env("TARJAMA_FETCH_TIMEOUT", "0.5")
+        .args(["translate", &url, "-o", "x.jsonl"])
+        .assert()
+        .failure()
+        .stderr(contains(url.as_str()).and(contains("within 0.5s")));
+    let huge = page_server(200, "text/html", vec![b'a'; 9 << 20], 0);
+    let url = format!("{huge}/huge.html");
+    tarjama(dir.path())
+        .args(["translate", &url, "-o", "x.jsonl"])
+        .assert()
+        .failure()
+        .stderr(contains("too large").and(contains("8388608")));
+    let missing = page_server(404, "text/html", b"<h1>Not Found</h1>".to_vec(), 0);
+    let url = format!("{missing}/gone.html");
+    tarjama(dir.path())
+        .args(["translate", &url, "-o", "x.jsonl"])
+        .assert()
+        .failure()
+        .stderr(contains("404").and(contains(url.as_str())));
+    tarjama(dir.path())
+        .args(["translate", &support::closed_port_url(), "-o", "x.jsonl"])
+        .assert()
+        .failure()
+        .stderr(contains("cannot connect"));
+    assert!(!dir.path().join("x.jsonl").exists());
+}
+
+use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn pages_without_an_article_or_too_large_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<html><body><nav><a href='/'>الرئيسية</a><a>سياسة</a></nav><ul><li><a>خبر قصير</a></li></ul></body></html>",
+    )
+    .unwrap();
+    tarjama(dir.path())
+        .args(["translate", "index.html", "-o", "x.docx"])
+        .assert()
+        .failure()
+        .stderr(contains("index.html: no article found"));
+    let big = dir.path().join("big.html");
+    let mut f = std::fs::File::create(&big).unwrap();
+    f.write_all(b"<html><body><p>").unwrap();
+    f.write_all(&vec![b'a'; 9 << 20]).unwrap();
+    drop(f);
+    tarjama(dir.path())
+        .args(["translate", "big.html", "-o", "x.docx"])
+        .assert()
+        .failure()
+        .stderr(contains("big.html: too large"));
+    // Bytes that are not the charset the page declares.
+    std::fs::write(
+        dir.path().join("bad.html"),
+        b"<p>\xc7\xe1\xd3\xe1\xc7\xe3</p>",
+    )
+    .unwrap();
+    tarjama(dir.path())
+        .args(["translate", "bad.html", "-o", "x.docx"])
+        .assert()
+        .failure()
+        .stderr(contains("bad.html: the page does not decode as UTF-8"));
+    assert!(!dir.path().join("x.docx").exists());
+}
+
+/// The text of every `w:t` of a docx's document.xml, with core.xml.
+fn docx_text(path: &Path) -> String {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = String::new();
+    for part in ["word/document.xml", "docProps/core.xml"] {
+        let mut s = String::new();
+        z.by_name(part).unwrap().read_to_string(&mut s).unwrap();
+        out.push_str(&s);
+    }
+    out
+}
+
+fn docx_part(path: &Path, part: &str) -> String {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut s = String::new();
+    z.by_name(part).unwrap().read_to_string(&mut s).unwrap();
+    s
+}
+
+/// A project with an OpenAI-compatible fake backend.
+fn with_backend(dir: &Path, url: &str) {
+    std::fs::write(
+        dir.join("tarjama.toml"),
+        format!(
+            "default_backend = \"fake\"\n[memory]\npath = \"tm.sqlite\"\n\
+             [backends.fake]\nkind = \"openai\"\nurl = \"{url}/v1\"\nmodel = \"m\"\n\
+             batch_size = 20\nconcurrency = 2\nmax_retries = 1\ntimeout_secs = 20\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_page_translated_to_word_keeps_headings_and_the_table_is_right_to_left() {
+    let fake = support::Fake::new();
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    with_backend(dir.path(), server.url());
+    std::fs::copy(
+        repo().join(PAGES).join("seed-russia-taliban.html"),
+        dir.path().join("page.html"),
+    )
+    .unwrap();
+    tarjama(dir.path())
+        .env_remove("TARJAMA_MEMORY")
+        .args(["-q", "translate", "page.html", "-o", "page.docx"])
+        .assert()
+        .success();
+    tarjama(dir.path())
+        .env_remove("TARJAMA_MEMORY")
+        .args([
+            "-q",
+            "translate",
+            "page.html",
+            "--to",
+            "docx-table",
+            "-o",
+            "table.docx",
+        ])
+        .assert()
+        .success();
+    let doc = docx_part(&dir.path().join("page.docx"), "word/document.xml");
+    // The headline is a heading; 19 paragraphs of English, left to right.
+    assert_eq!(doc.matches("<w:p>").count(), 19, "{doc}");
+    assert!(doc.contains("<w:pStyle w:val=\"Heading1\"/>"));
+    assert!(!doc.contains("<w:bidi"));
+    // Every paragraph is English: no Arabic letter, nothing untranslated.
+    assert!(
+        !doc.chars().any(|c| ('\u{0621}'..='\u{064A}').contains(&c)),
+        "{doc}"
+    );
+    assert!(!doc.contains("[untranslated"));
+    assert_eq!(fake.log.count(), 1);
+    let table = docx_part(&dir.path().join("table.docx"), "word/document.xml");
+    assert!(table.contains("<w:tblHeader/>"));
+    assert_eq!(table.matches("<w:tr>").count(), 20);
+    assert!(table.contains("<w:bidi/>") && table.contains("<w:rtl/>"));
+    assert!(table.contains("w:cs=\"Noto Naskh Arabic\""));
+    assert!(table.contains("w:bidi=\"ar-SA\""));
+    assert!(table.contains("p20s1") || table.contains("p19s1"));
+}
+
+/// A small Word file written by hand (as Word lays one out): a title, a
+/// right-to-left paragraph with a bold run and a link, a table, a text box
+/// (with its VML fallback, which must not be read twice) and a footnote.
+fn handmade_docx(path: &Path, document_xml: &str, footnotes: Option<&str>) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let o = zip::write::SimpleFileOptions::default();
+    z.start_file("[Content_Types].xml", o).unwrap();
+    z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#).unwrap();
+    z.start_file("word/document.xml", o).unwrap();
+    z.write_all(document_xml.as_bytes()).unwrap();
+    if let Some(f) = footnotes {
+        z.start_file("word/footnotes.xml", o).unwrap();
+        z.write_all(f.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" xmlns:v="urn:schemas-microsoft-com:vml""#;
+
+#[test]
+fn a_word_file_is_read_in_order_with_headings_tables_text_boxes_and_footnotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document {W}><w:body>
+<w:p><w:pPr><w:pStyle w:val="Title"/><w:bidi/></w:pPr><w:r><w:rPr><w:rtl/></w:rPr><w:t>روسيا وطالبان يبحثان التعاون</w:t></w:r></w:p>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r><w:t xml:space="preserve">أعلنت الخارجية الروسية أن </w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>سيرجي لافروف</w:t></w:r><w:hyperlink><w:r><w:t xml:space="preserve"> أجرى محادثة</w:t></w:r></w:hyperlink><w:r><w:t>.</w:t></w:r><w:r><w:footnoteReference w:id="1"/></w:r></w:p>
+<w:p><w:pPr><w:pStyle w:val="Heading2"/></w:pPr><w:r><w:t>خلفية</w:t></w:r></w:p>
+<w:tbl><w:tr><w:tc><w:p><w:r><w:t>الخلية الأولى</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>الخلية الثانية</w:t></w:r></w:p></w:tc></w:tr>
+<w:tr><w:tc><w:p><w:r><w:t>الخلية الثالثة</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>الخلية الرابعة</w:t></w:r></w:p></w:tc></w:tr></w:tbl>
+<w:p><w:r><w:t>فقرة قبل الإطار.</w:t></w:r><w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx><w:txbxContent><w:p><w:r><w:t>نص داخل الإطار.</w:t></w:r></w:p></w:txbxContent></wps:txbx></wps:wsp></w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent><w:p><w:r><w:t>نص داخل الإطار.</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>
+<w:p><w:r><w:t>الفقرة الأخيرة.</w:t></w:r></w:p>
+<w:sectPr/></w:body></w:document>"#
+    );
+    let notes = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:footnotes {W}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote><w:footnote w:id="1"><w:p><w:r><w:t>المصدر: وكالة تاس.</w:t></w:r></w:p></w:footnote></w:footnotes>"#
+    );
+    handmade_docx(&dir.path().join("in.docx"), &body, Some(&notes));
+    let got = paragraphs(dir.path(), "in.docx");
+    assert_eq!(
+        got,
+        [
+            "روسيا وطالبان يبحثان التعاون",
+            "أعلنت الخارجية الروسية أن سيرجي لافروف أجرى محادثة.",
+            "خلفية",
+            "الخلية الأولى",
+            "الخلية الثانية",
+            "الخلية الثالثة",
+            "الخلية الرابعة",
+            "فقرة قبل الإطار.",
+            "نص داخل الإطار.",
+            "الفقرة الأخيرة.",
+            "المصدر: وكالة تاس.",
+        ]
+    );
+    let (h, _) = jsonl(&dir.path().join("para.jsonl"));
+    assert_eq!(h["headings"], serde_json::json!([[1, 1], [3, 2]]));
+}
+
+#[test]
+fn hostile_word_files_are_refused_naming_the_file_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    // A zip bomb: 40 MiB of zeros deflate to a few kilobytes.
+    {
+        let mut z =
+            zip::ZipWriter::new(std::fs::File::create(dir.path().join("bomb.docx")).unwrap());
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        z.start_file("word/document.xml", o).unwrap();
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..40 {
+            z.write_all(&zeros).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    assert!(
+        std::fs::metadata(dir.path().join("bomb.docx"))
+            .unwrap()
+            .len()
+            < 200_000
+    );
+    // Entity expansion ("billion laughs") behind a DOCTYPE.
+    let laughs = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><w:document {W}><w:body><w:p><w:r><w:t>&lol2;</w:t></w:r></w:p></w:body></w:document>"#
+    );
+    handmade_docx(&dir.path().join("laughs.docx"), &laughs, None);
+    std::fs::write(
+        dir.path().join("broken.docx"),
+        b"PK\x03\x04 this is not really a zip",
+    )
+    .unwrap();
+    let mut deep = format!("<?xml version=\"1.0\"?><w:document {W}><w:body>");
+    deep.push_str(&"<w:sdt><w:sdtContent>".repeat(100));
+    handmade_docx(&dir.path().join("deep.docx"), &deep, None);
+    for (file, says) in [
+        ("bomb.docx", "zip bomb"),
+        ("laughs.docx", "DOCTYPE"),
+        ("broken.docx", "not a zip archive"),
+        ("deep.docx", "nested more than"),
+    ] {
+        tarjama(dir.path())
+            .args(["translate", file, "-o", "out.docx"])
+            .assert()
+            .failure()
+            .stderr(
+                contains(format!("{file}: not a Word document tarjama can read"))
+                    .and(contains(says)),
+            );
+        assert!(!dir.path().join("out.docx").exists(), "{file}");
+    }
+}
+
+#[test]
+fn an_edited_bilingual_table_comes_back_through_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = repo().join("tests/fixtures/output_seed.jsonl");
+    tarjama(dir.path())
+        .args(["-q", "render"])
+        .arg(&seed)
+        .args(["--to", "docx-table", "-o", "table.docx"])
+        .assert()
+        .success();
+    // The reviewer changes one English cell (edited here in the XML; the
+    // LibreOffice round trip is in tests/libreoffice.rs).
+    let xml = docx_part(&dir.path().join("table.docx"), "word/document.xml");
+    let before = "Friday 04/October/2024 - 06:52 PM";
+    assert!(xml.contains(before));
+    let edited = xml.replace(before, "Friday 4 October 2024, 6:52 pm");
+    rezip(
+        &dir.path().join("table.docx"),
+        &dir.path().join("edited.docx"),
+        &edited,
+    );
+    tarjama(dir.path())
+        .args(["render", "edited.docx", "--against"])
+        .arg(&seed)
+        .args(["--update-memory", "-o", "final.txt"])
+        .assert()
+        .success()
+        .stderr(contains("1 edited by the reviewer").and(contains("human translation(s) stored")));
+    let text = std::fs::read_to_string(dir.path().join("final.txt")).unwrap();
+    assert!(text.contains("Friday 4 October 2024, 6:52 pm"));
+    let mem = tarjama::memory::Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+    let h = mem
+        .lookup_human("الجمعة 04/أكتوبر/2024 - 06:52 م")
+        .unwrap()
+        .unwrap();
+    assert_eq!(h.target, "Friday 4 October 2024, 6:52 pm");
+}
+
+/// Copy a docx with its document.xml replaced.
+pub fn rezip(from: &Path, to: &Path, document_xml: &str) {
+    let mut src = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let o = zip::write::SimpleFileOptions::default();
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        z.start_file(&name, o).unwrap();
+        if name == "word/document.xml" {
+            z.write_all(document_xml.as_bytes()).unwrap();
+        } else {
+            z.write_all(&bytes).unwrap();
+        }
+    }
+    z.finish().unwrap();
+}

@@ -1,0 +1,334 @@
+//! Every kind of Word file tarjama writes, opened by a real application:
+//! headless LibreOffice converts them to PDF (one invocation for all), and
+//! `pdftotext` shows every segment there, the Arabic in logical order (its
+//! words are found as stored, not mirrored). One screenshot of the bilingual
+//! table is kept (`pdftoppm`, under target/tmp/libreoffice/) for a human to
+//! look at. Then a table edited and re-saved by LibreOffice as .docx comes
+//! back through `render --against --update-memory`.
+//!
+//! Skipped with a message when `soffice` or poppler's tools are missing;
+//! with `CI` set and `TARJAMA_REQUIRE_LIBREOFFICE=1` (as .ci/run sets) a
+//! missing one fails instead.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+#[path = "support/mod.rs"]
+mod support;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The tools, or `None` (skip) with a message; a panic when CI requires them.
+fn tools() -> Option<PathBuf> {
+    let missing: Vec<&str> = ["soffice", "pdftotext", "pdftoppm"]
+        .into_iter()
+        .filter(|t| which(t).is_none())
+        .collect();
+    if missing.is_empty() {
+        return which("soffice");
+    }
+    let why = format!("{} not installed", missing.join(", "));
+    let required = std::env::var_os("CI").is_some()
+        && std::env::var("TARJAMA_REQUIRE_LIBREOFFICE").is_ok_and(|v| v == "1");
+    if required {
+        panic!(
+            "TARJAMA_REQUIRE_LIBREOFFICE=1 but {why} (apt-get install --no-install-recommends libreoffice-writer-nogui poppler-utils)"
+        );
+    }
+    eprintln!(
+        "SKIPPED: {why} (apt-get install --no-install-recommends libreoffice-writer-nogui poppler-utils)"
+    );
+    None
+}
+
+fn tarjama(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("tarjama").unwrap();
+    c.current_dir(dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"));
+    for v in ["TARJAMA_CONFIG", "TARJAMA_BACKEND", "TARJAMA_MEMORY"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// Run headless LibreOffice with its own profile in `dir`.
+fn soffice(soffice: &Path, dir: &Path, args: &[&str]) {
+    let profile = format!("file://{}", dir.join("lo-profile").display());
+    let out = Std::new(soffice)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .args([
+            "--headless",
+            "--norestore",
+            "--nologo",
+            &format!("-env:UserInstallation={profile}"),
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "soffice {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The text pdftotext reads, bidi marks as spaces, white space folded.
+fn pdf_text(pdf: &Path) -> String {
+    let out = Std::new("pdftotext").arg(pdf).arg("-").output().unwrap();
+    assert!(out.status.success(), "pdftotext {}", pdf.display());
+    let t: String = String::from_utf8(out.stdout)
+        .unwrap()
+        .chars()
+        .map(|c| match c {
+            // pdftotext marks right-to-left runs; a mark stands between
+            // runs (never inside a word), as a space does.
+            '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => ' ',
+            c => c,
+        })
+        .collect();
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The words of `s` (letters and digits only; Arabic short vowels, which
+/// pdftotext may place apart from their letter, left out).
+fn words(s: &str) -> Vec<String> {
+    let s: String = s
+        .chars()
+        .filter(|c| !matches!(c, '\u{064B}'..='\u{0652}' | '\u{0670}'))
+        .collect();
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn pairs(jsonl: &Path) -> Vec<Value> {
+    std::fs::read_to_string(jsonl)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Copy a docx with one text replaced in its document.xml.
+fn edit_docx(from: &Path, to: &Path, old: &str, new: &str) {
+    let mut src = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let o = zip::write::SimpleFileOptions::default();
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        if name == "word/document.xml" {
+            let xml = String::from_utf8(bytes).unwrap();
+            assert!(xml.contains(old));
+            bytes = xml.replace(old, new).into_bytes();
+        }
+        z.start_file(&name, o).unwrap();
+        z.write_all(&bytes).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+#[test]
+fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
+    let Some(soffice_bin) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The translated seed article (a fixture) as both Word outputs...
+    let seed = repo().join("tests/fixtures/output_seed.jsonl");
+    for (to, file) in [("docx", "seed.docx"), ("docx-table", "seed-table.docx")] {
+        tarjama(d)
+            .args(["-q", "render"])
+            .arg(&seed)
+            .args(["--to", to, "-o", file])
+            .assert()
+            .success();
+    }
+    // ...and a real saved page translated through a backend to both.
+    let fake = support::Fake::new();
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    std::fs::write(
+        d.join("tarjama.toml"),
+        format!(
+            "default_backend = \"fake\"\n[memory]\npath = \"tm.sqlite\"\n\
+             [backends.fake]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\n\
+             batch_size = 20\nmax_retries = 1\ntimeout_secs = 20\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("tests/fixtures/pages/cnn-arabic-2013-newspaper.html"),
+        d.join("page.html"),
+    )
+    .unwrap();
+    tarjama(d)
+        .args(["-q", "translate", "page.html", "-o", "page.jsonl"])
+        .assert()
+        .success();
+    for (to, file) in [("docx", "page.docx"), ("docx-table", "page-table.docx")] {
+        tarjama(d)
+            .args(["-q", "translate", "page.html", "--to", to, "-o", file])
+            .assert()
+            .success();
+    }
+    // The reviewer's edit, to be re-saved by LibreOffice below.
+    let before = "Friday 04/October/2024 - 06:52 PM";
+    let after = "Friday 4 October 2024, 6:52 pm";
+    edit_docx(
+        &d.join("seed-table.docx"),
+        &d.join("edited.docx"),
+        before,
+        after,
+    );
+
+    let started = std::time::Instant::now();
+    soffice(
+        &soffice_bin,
+        d,
+        &[
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            "pdf",
+            "seed.docx",
+            "seed-table.docx",
+            "page.docx",
+            "page-table.docx",
+        ],
+    );
+    let converted = started.elapsed();
+
+    // Every segment is in the PDF: the English (and, in the tables, the
+    // Arabic, whose words are found in logical order).
+    for (jsonl, pdf, table) in [
+        (seed.clone(), "seed.pdf", false),
+        (seed.clone(), "seed-table.pdf", true),
+        (d.join("page.jsonl"), "page.pdf", false),
+        (d.join("page.jsonl"), "page-table.pdf", true),
+    ] {
+        let text = pdf_text(&d.join("pdf").join(pdf));
+        let have: std::collections::HashSet<String> = words(&text).into_iter().collect();
+        let rows = pairs(&jsonl);
+        assert!(!rows.is_empty());
+        for r in &rows {
+            let Some(en) = r["target"].as_str() else {
+                // An untranslated segment is marked, not dropped.
+                assert!(text.contains("untranslated"), "{pdf}: {} unmarked", r["id"]);
+                continue;
+            };
+            if !table {
+                // One column: each English segment reads as written (line
+                // breaks and the hyphens pdftotext joins at them aside).
+                let squash = |s: &str| -> String {
+                    s.chars()
+                        .filter(|c| !c.is_whitespace() && *c != '-')
+                        .collect()
+                };
+                assert!(squash(&text).contains(&squash(en)), "{pdf}: {en:?} missing");
+            }
+            for w in words(en) {
+                assert!(have.contains(&w), "{pdf}: English word {w:?} missing");
+            }
+            if table {
+                for w in words(r["source"].as_str().unwrap()) {
+                    assert!(
+                        have.contains(&w),
+                        "{pdf}: Arabic word {w:?} missing or mirrored"
+                    );
+                }
+                assert!(
+                    text.contains(r["id"].as_str().unwrap()),
+                    "{pdf}: id missing"
+                );
+            }
+        }
+        if table {
+            // The header row is repeated on every page.
+            let pages = Std::new("pdfinfo").arg(d.join("pdf").join(pdf)).output();
+            let n = pages
+                .ok()
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("Pages:"))
+                        .and_then(|l| l[6..].trim().parse::<usize>().ok())
+                })
+                .unwrap_or(1);
+            assert_eq!(text.matches("Notes").count(), n, "{pdf}: header rows");
+        }
+    }
+
+    // One screenshot of the bilingual table, kept for a human to look at.
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libreoffice");
+    std::fs::create_dir_all(&shots).unwrap();
+    let st = Std::new("pdftoppm")
+        .args(["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(d.join("pdf/seed-table.pdf"))
+        .arg(shots.join("bilingual-table"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let png = std::fs::read(shots.join("bilingual-table.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+    eprintln!(
+        "LibreOffice converted 4 Word files in {:.1}s; screenshot: {}",
+        converted.as_secs_f64(),
+        shots.join("bilingual-table.png").display()
+    );
+
+    // LibreOffice re-saves the edited table as .docx; render reads it back.
+    soffice(
+        &soffice_bin,
+        d,
+        &[
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            "resaved",
+            "edited.docx",
+        ],
+    );
+    let out = tarjama(d)
+        .args(["render", "resaved/edited.docx", "--against"])
+        .arg(&seed)
+        .args([
+            "--memory",
+            "review.sqlite",
+            "--update-memory",
+            "-o",
+            "final.txt",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("1 edited by the reviewer"), "{err}");
+    let final_text = std::fs::read_to_string(d.join("final.txt")).unwrap();
+    assert!(final_text.contains(after));
+    let mem = tarjama::memory::Memory::open(&d.join("review.sqlite")).unwrap();
+    let h = mem
+        .lookup_human("الجمعة 04/أكتوبر/2024 - 06:52 م")
+        .unwrap()
+        .expect("the edit is in the memory");
+    assert_eq!(h.target, after);
+}
