@@ -351,7 +351,7 @@ fn several_inputs_go_to_a_directory_and_bad_formats_are_refused() {
             "--memory",
             "tm.sqlite",
             "-o",
-            "x.docx",
+            "x.pdf",
         ])
         .assert()
         .code(1)

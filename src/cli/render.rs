@@ -213,10 +213,10 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let format = args.out.format(args.output.as_deref(), None)?;
+    let name = args.file.display().to_string();
     let word = args.from == Some(InputFormatArg::DocxTable)
         || (args.from.is_none() && tarjama::input::is_docx_name(&args.file));
     let (reviewed, from): (Reviewed, Format) = if word {
-        let name = args.file.display().to_string();
         let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {name}"))?;
         (review::read_docx_table(&name, &bytes)?, Format::DocxTable)
     } else {
