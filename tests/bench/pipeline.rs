@@ -4,7 +4,7 @@
 //! cannot be translated faster than ceil(N / (b·c)) · L; with a limit of R
 //! requests per minute, not faster than (requests − 1) · 60/R + L either.
 //! This program starts a fake OpenAI-compatible server in-process on
-//! 127.0.0.1 (`tests/support/faulty.rs`), writes a config for it, runs the
+//! 127.0.0.1 (`tests/it/support/faulty.rs`), writes a config for it, runs the
 //! real release binary (`CARGO_BIN_EXE_tarjama`, which `cargo bench` builds
 //! with the bench profile before running this), and prints per scenario: wall
 //! time, the floor, their ratio, requests and retries as the server logged
@@ -22,7 +22,7 @@
 //! varied. The server's answers are deterministic; each run's output is
 //! checked (every segment translated) so a fast wrong run cannot pass.
 
-#[path = "../support/mod.rs"]
+#[path = "../it/support/mod.rs"]
 mod support;
 
 use std::fmt::Write as _;

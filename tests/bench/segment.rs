@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use tarjama::segment::{SegmentOptions, Segmenter};
 
-#[path = "../segment_eval/mod.rs"]
+#[path = "../it/segment_eval/mod.rs"]
 mod segment_eval;
 
 /// At least `min_bytes` of real text: the development set, the seed article

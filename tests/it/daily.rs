@@ -12,8 +12,7 @@ use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
 

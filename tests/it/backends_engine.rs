@@ -2,7 +2,7 @@
 //! Retry-After, give-up, timeout, concurrency bound, rate limit, order,
 //! batch splitting, a fault mix, and no key in any message.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;

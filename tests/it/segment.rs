@@ -3,7 +3,7 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-mod segment_eval;
+use crate::segment_eval;
 
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
 

@@ -5,7 +5,7 @@
 //! line and no error message. The server must have received the key, so a
 //! run that simply never sent it cannot pass.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;

@@ -19,10 +19,8 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tarjama::memory::Memory;
 
-#[path = "protocols_support/mod.rs"]
-mod protocols_support;
-#[path = "support/mod.rs"]
-mod support;
+use crate::protocols_support;
+use crate::support;
 
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
 

@@ -1,7 +1,7 @@
 //! `tarjama backends list` and `tarjama backends test` through the real
 //! binary, against servers started here.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

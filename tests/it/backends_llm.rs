@@ -1,7 +1,7 @@
 //! The openai, ollama and template backends against servers started here
 //! that speak each protocol with its real bodies and error bodies.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::{Arc, Once};

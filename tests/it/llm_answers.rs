@@ -1,10 +1,10 @@
-//! LLM answers that misbehave like real models (tests/support/misbehaving.rs):
+//! LLM answers that misbehave like real models (tests/it/support/misbehaving.rs):
 //! swapped answers never reach the output unflagged, a clean endpoint costs
 //! exactly the ideal number of requests, and each misbehaviour at a set rate
 //! costs at most 1.5 times the ideal. The article is real Arabic (News
 //! Commentary sentences of the segmentation development set).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

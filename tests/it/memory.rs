@@ -7,7 +7,7 @@
 //! `--refresh`, `--no-memory`, honest exit codes and adaptive timeouts,
 //! against an OpenAI-compatible server the test starts on 127.0.0.1.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

@@ -21,11 +21,11 @@ use std::collections::BTreeSet;
 pub const DEV_FILES: &[(&str, &str)] = &[
     (
         "news-commentary",
-        include_str!("../fixtures/segment_dev/news-commentary-v15.ar.txt"),
+        include_str!("../../fixtures/segment_dev/news-commentary-v15.ar.txt"),
     ),
     (
         "iwslt2017-ted",
-        include_str!("../fixtures/segment_dev/iwslt2017.ar.txt"),
+        include_str!("../../fixtures/segment_dev/iwslt2017.ar.txt"),
     ),
 ];
 

@@ -17,8 +17,7 @@ use std::process::Command as Std;
 use assert_cmd::Command;
 use serde_json::Value;
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,7 +4,7 @@
 //! how each documented error maps to a retry-or-final decision and an
 //! [`ErrorKind`], with no key ever in a message.
 
-mod protocols_support;
+use crate::protocols_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Resilience of `tarjama translate`, through the real binary, against the
-//! fault-injecting server of `tests/support/faulty.rs`:
+//! fault-injecting server of `tests/it/support/faulty.rs`:
 //! - a 1,000-segment job with 30% of requests answered by a fault (429 with
 //!   and without Retry-After, 500, 503, an answer slower than the timeout, a
 //!   dropped connection, an HTML page, truncated JSON, a missing
@@ -13,7 +13,7 @@
 //!
 //! `TARJAMA_LONG_TESTS=1` runs larger jobs and more kills.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
