@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
-use tarjama::config::{Config, glossary_dirs};
+use tarjama::config::{Config, Env, Overrides, Settings, glossary_dirs};
 use tarjama::glossary::{GlossaryError, PathsFrom, resolve_paths};
 
 mod backends;
@@ -110,6 +110,34 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// The process environment, read once here and passed to the library as a
+/// value (the library never reads the environment itself).
+pub fn env() -> &'static Env {
+    static ENV: std::sync::OnceLock<Env> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| Env::from_pairs(std::env::vars_os()))
+}
+
+/// Every command's settings, from the one resolution: built-in defaults <
+/// config file < environment < `flags`. Commands that use no backend set
+/// `flags.skip_backend`.
+pub fn settings(global: &GlobalArgs, flags: &Overrides) -> anyhow::Result<Settings> {
+    let config = Config::discover(global.config.as_deref(), env())?;
+    Ok(Settings::resolve(config, flags, env())?)
+}
+
+/// The config file of a command that uses no backend (`None`: no file), as
+/// the settings resolved it.
+pub fn config_file(global: &GlobalArgs) -> anyhow::Result<Option<Config>> {
+    let s = settings(
+        global,
+        &Overrides {
+            skip_backend: true,
+            ..Overrides::default()
+        },
+    )?;
+    Ok(s.config.path.is_some().then_some(s.config))
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
@@ -144,7 +172,7 @@ pub fn glossary_paths(
     explicit: &[PathBuf],
     config: Option<&Config>,
 ) -> Result<(Vec<PathBuf>, PathsFrom), GlossaryError> {
-    let dirs = glossary_dirs();
+    let dirs = glossary_dirs(env());
     if explicit.is_empty() && config.is_none_or(|c| c.glossaries.is_empty()) {
         for dir in &dirs {
             if let Ok(found) = resolve_paths(&[], None, dir) {

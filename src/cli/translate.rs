@@ -302,7 +302,7 @@ fn resolve(config: Option<&Config>, args: &Args) -> anyhow::Result<Resolved> {
         concurrency: args.concurrency,
         ..Overrides::default()
     };
-    let resolved = ResolvedSettings::resolve(config.cloned(), &overrides)?;
+    let resolved = ResolvedSettings::resolve(config.cloned(), &overrides, super::env())?;
     let translator: Option<Arc<dyn Translator>> = match &resolved.backend {
         Some(b) => Some(Arc::new(pipeline::EngineTranslator::from_config(
             &b.name, &b.config,
@@ -334,16 +334,7 @@ fn segmenter(
     tarjama::segment::Segmenter,
     tarjama::segment::SegmentOptions,
 )> {
-    let mut f = flags.clone();
-    if let Some(c) = config {
-        f.join_lines |= c.segment.join_lines;
-        if f.rules.is_none() {
-            f.rules = c.segment.rules.clone();
-        }
-        f.abbreviations
-            .splice(0..0, c.segment.abbreviations.iter().cloned());
-    }
-    f.build()
+    flags.build(config)
 }
 
 /// The one-line summary of a document; `untranslated` counts the segments
@@ -455,7 +446,7 @@ fn write_doc(
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let config = Config::discover(global.config.as_deref())?;
+    let config = super::config_file(global)?;
     let config = config.as_ref();
     let (jobs, format, skipped) = plan_jobs(&args)?;
     if !global.quiet {

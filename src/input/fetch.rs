@@ -48,7 +48,7 @@ fn fail(url: &str, message: String) -> InputError {
 }
 
 async fn get_async(url: &str, timeout: Duration) -> Result<(Vec<u8>, Option<String>), InputError> {
-    let client = crate::backend::llm::http_client(timeout).map_err(|e| fail(url, e.to_string()))?;
+    let client = crate::backend::http::client(timeout).map_err(|e| fail(url, e))?;
     let work = async {
         let mut resp = client
             .get(url)
