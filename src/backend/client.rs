@@ -448,12 +448,7 @@ impl Base {
                 .unwrap_or_else(|| reply.body_excerpt())
         };
         Verdict {
-            // An HTML page where the API's error was expected.
-            kind: if reply.is_html() && s != 404 {
-                ErrorKind::BadResponse
-            } else {
-                kind
-            },
+            kind,
             retryable,
             hint,
             detail,
@@ -536,7 +531,7 @@ impl Base {
             let what = if reply.body.trim().is_empty() {
                 "an empty body".to_string()
             } else if e.is_eof() {
-                "truncated JSON".to_string()
+                "a body that is not JSON (truncated JSON)".to_string()
             } else {
                 format!(
                     "a body that is not JSON (truncated?): \"{}\"",

@@ -299,13 +299,17 @@ impl DeepL {
             "entries": tsv(entries),
             "entries_format": "tsv",
         });
+        let url = format!("{}/v2/glossaries", self.protocol.root);
         let request = self
             .base
             .http
-            .post(format!("{}/v2/glossaries", self.protocol.root))
+            .post(&url)
             .header("Authorization", self.auth())
             .json(&body);
         let reply = self.exchange(request).await.map_err(|mut e| {
+            e.message = e
+                .message
+                .replacen(&self.base.shown, &super::http::redact_url(&url), 1);
             if e.status.is_some() {
                 e.message.push_str(
                     " (while creating the glossary; set terms = \"off\" to translate without it)",

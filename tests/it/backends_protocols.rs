@@ -25,7 +25,9 @@ const ALL_KEYS: &[&str] = &[
 ];
 
 fn cfg(toml_text: &str) -> BackendConfig {
-    toml::from_str(toml_text).expect("backend config")
+    let mut c: BackendConfig = toml::from_str(toml_text).expect("backend config");
+    c.take_key(&fake::env());
+    c
 }
 
 fn req(id: &str, text: &str) -> Request {
@@ -141,9 +143,10 @@ async fn bad_answers(server: &Server, backend: &dyn Backend, wrong_count: Value)
         "{}",
         e.message
     );
-    // A proxy's HTML error page on a 502 is a bad response, retried.
+    // A proxy's HTML error page on a 502 is a server error, retried.
     let page = Canned::raw(502, "text/html", "<html><h1>502 Bad Gateway</h1></html>");
-    expect_error(server, backend, page, ErrorKind::BadResponse, true).await;
+    let e = expect_error(server, backend, page, ErrorKind::Server, true).await;
+    assert!(e.message.contains("HTML page"), "{}", e.message);
 }
 
 async fn unreachable(backend: Arc<dyn Backend>) {

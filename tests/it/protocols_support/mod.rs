@@ -13,7 +13,7 @@ content can be checked exactly.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -30,24 +30,21 @@ pub const GOOGLE_KEY: &str = "AIzaG00gle/+key=secret";
 pub const AZURE_KEY: &str = "az-Sub5cr1pt10n-secret";
 pub const WRONG_KEY: &str = "wr0ng/+key=secret";
 
-static ENV: LazyLock<()> = LazyLock::new(|| {
-    // SAFETY: runs once, before any test of this binary reads the
-    // environment or starts a client (every test calls `init()` first).
-    unsafe {
-        std::env::set_var("TARJAMA_TEST_LT_KEY", LT_KEY);
-        std::env::set_var("TARJAMA_TEST_DEEPL_KEY", DEEPL_KEY);
-        std::env::set_var("TARJAMA_TEST_DEEPL_FREE_KEY", DEEPL_FREE_KEY);
-        std::env::set_var("TARJAMA_TEST_GOOGLE_KEY", GOOGLE_KEY);
-        std::env::set_var("TARJAMA_TEST_AZURE_KEY", AZURE_KEY);
-        std::env::set_var("TARJAMA_TEST_EMPTY_KEY", "");
-        std::env::set_var("TARJAMA_TEST_WRONG_KEY", WRONG_KEY);
-    }
-});
-
-/// Call first in every test.
-pub fn init() {
-    LazyLock::force(&ENV);
+/// The environment the tests resolve their settings with: the keys are
+/// passed as values, never set in the process.
+pub fn env() -> tarjama::config::Env {
+    tarjama::config::Env::default()
+        .with("TARJAMA_TEST_LT_KEY", LT_KEY)
+        .with("TARJAMA_TEST_DEEPL_KEY", DEEPL_KEY)
+        .with("TARJAMA_TEST_DEEPL_FREE_KEY", DEEPL_FREE_KEY)
+        .with("TARJAMA_TEST_GOOGLE_KEY", GOOGLE_KEY)
+        .with("TARJAMA_TEST_AZURE_KEY", AZURE_KEY)
+        .with("TARJAMA_TEST_EMPTY_KEY", "")
+        .with("TARJAMA_TEST_WRONG_KEY", WRONG_KEY)
 }
+
+/// Kept for the tests' shape: nothing to set up any more.
+pub fn init() {}
 
 /// The fake translation of one text.
 pub fn en(text: &str) -> String {
