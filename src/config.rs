@@ -287,7 +287,8 @@ pub struct TemplateConfig {
 }
 
 /// The placeholders a template may use.
-pub const TEMPLATE_PLACEHOLDERS: [&str; 5] = ["text", "texts", "source_lang", "target_lang", "api_key"];
+pub const TEMPLATE_PLACEHOLDERS: [&str; 5] =
+    ["text", "texts", "source_lang", "target_lang", "api_key"];
 
 /// The placeholders in `s`, in order (names trimmed).
 pub fn placeholders(s: &str) -> Vec<&str> {
@@ -313,52 +314,54 @@ pub fn collect_placeholders<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>
 }
 
 impl TemplateConfig {
-/// Check a template: the body is JSON, it has `{{text}}` or `{{texts}}`
-/// (not both), every placeholder is known, the pointer and headers are
-/// well-formed. The error says what to fix.
-pub fn check(&self) -> Result<(), String> {
+    /// Check a template: the body is JSON, it has `{{text}}` or `{{texts}}`
+    /// (not both), every placeholder is known, the pointer and headers are
+    /// well-formed. The error says what to fix.
+    pub fn check(&self) -> Result<(), String> {
         let t = self;
-    let body: serde_json::Value = serde_json::from_str(&t.body).map_err(|e| {
+        let body: serde_json::Value = serde_json::from_str(&t.body).map_err(|e| {
         format!(
             "body is not valid JSON ({e}); write placeholders inside strings, e.g. \"q\": \"{{{{texts}}}}\""
         )
     })?;
-    let mut found = Vec::new();
-    collect_placeholders(&body, &mut found);
-    for h in t.headers.values() {
-        found.extend(placeholders(h));
+        let mut found = Vec::new();
+        collect_placeholders(&body, &mut found);
+        for h in t.headers.values() {
+            found.extend(placeholders(h));
+        }
+        if let Some(bad) = found.iter().find(|p| !TEMPLATE_PLACEHOLDERS.contains(p)) {
+            return Err(format!(
+                "has an unknown placeholder {{{{{bad}}}}}; known: {}",
+                TEMPLATE_PLACEHOLDERS
+                    .map(|p| format!("{{{{{p}}}}}"))
+                    .join(", ")
+            ));
+        }
+        let single = found.contains(&"text");
+        let multi = found.contains(&"texts");
+        if single == multi {
+            return Err(if single {
+                "body uses both {{text}} and {{texts}}; use {{text}} for one segment per request or {{texts}} for a JSON array".into()
+            } else {
+                "body has neither {{text}} nor {{texts}}; put one where the text to translate goes"
+                    .into()
+            });
+        }
+        if !(t.response_pointer.is_empty() || t.response_pointer.starts_with('/')) {
+            return Err(format!(
+                "response_pointer \"{}\" must be empty or start with / (JSON pointer, e.g. /translations/*/text)",
+                t.response_pointer
+            ));
+        }
+        for (k, v) in &t.headers {
+            reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("header name \"{k}\" is not valid"))?;
+            // The value is checked with placeholders in place (never the key).
+            reqwest::header::HeaderValue::from_str(v)
+                .map_err(|_| format!("header {k} has an invalid value"))?;
+        }
+        Ok(())
     }
-    if let Some(bad) = found.iter().find(|p| !TEMPLATE_PLACEHOLDERS.contains(p)) {
-        return Err(format!(
-            "has an unknown placeholder {{{{{bad}}}}}; known: {}",
-            TEMPLATE_PLACEHOLDERS.map(|p| format!("{{{{{p}}}}}")).join(", ")
-        ));
-    }
-    let single = found.contains(&"text");
-    let multi = found.contains(&"texts");
-    if single == multi {
-        return Err(if single {
-            "body uses both {{text}} and {{texts}}; use {{text}} for one segment per request or {{texts}} for a JSON array".into()
-        } else {
-            "body has neither {{text}} nor {{texts}}; put one where the text to translate goes"
-                .into()
-        });
-    }
-    if !(t.response_pointer.is_empty() || t.response_pointer.starts_with('/')) {
-        return Err(format!(
-            "response_pointer \"{}\" must be empty or start with / (JSON pointer, e.g. /translations/*/text)",
-            t.response_pointer
-        ));
-    }
-    for (k, v) in &t.headers {
-        reqwest::header::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| format!("header name \"{k}\" is not valid"))?;
-        // The value is checked with placeholders in place (never the key).
-        reqwest::header::HeaderValue::from_str(v).map_err(|_| format!("header {k} has an invalid value"))?;
-    }
-    Ok(())
-}
-
 }
 
 /// The engine's retry defaults (the per-kind defaults of a backend table
@@ -818,7 +821,11 @@ fn apply_env_and_flags(
 /// A base directory per the XDG rules, from `env`: `$VAR` when it is an
 /// absolute path, else `$HOME/fallback`.
 fn xdg_dir(env: &Env, var: &str, fallback: &str) -> Option<PathBuf> {
-    if let Some(p) = env.non_empty(var).map(PathBuf::from).filter(|p| p.is_absolute()) {
+    if let Some(p) = env
+        .non_empty(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
         return Some(p);
     }
     let home = env

@@ -287,7 +287,11 @@ impl Protocol for AzureApi {
                 false,
                 "Azure refused the Content-Type; this is a bug in tarjama, please report it",
             ),
-            (_, 408) => set(ErrorKind::Timeout, true, "Azure timed out: it will be retried"),
+            (_, 408) => set(
+                ErrorKind::Timeout,
+                true,
+                "Azure timed out: it will be retried",
+            ),
             (_, 429) => set(
                 ErrorKind::RateLimited,
                 true,

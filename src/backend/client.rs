@@ -186,8 +186,7 @@ pub trait Protocol: Sized + Send + Sync + 'static {
 
     /// The protocol's own settings from its table; `base` is already built
     /// (URL checked, key read, limits capped).
-    fn from_config(name: &str, cfg: &BackendConfig, base: &mut Base)
-    -> Result<Self, ConfigError>;
+    fn from_config(name: &str, cfg: &BackendConfig, base: &mut Base) -> Result<Self, ConfigError>;
 
     /// The URL requests go to, from the checked base URL (messages show it
     /// redacted).
@@ -240,10 +239,7 @@ pub struct Client<P> {
 }
 
 /// Build the backend called `name` from its table, whatever its kind.
-pub fn build(
-    name: &str,
-    cfg: &BackendConfig,
-) -> Result<std::sync::Arc<dyn Backend>, ConfigError> {
+pub fn build(name: &str, cfg: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>, ConfigError> {
     use std::sync::Arc;
     Ok(match cfg.kind {
         BackendKind::Libretranslate => Arc::new(libretranslate::LibreTranslate::new(name, cfg)?),
@@ -285,7 +281,9 @@ pub fn read_key(
         Some(_) => Err(invalid(
             name,
             cfg.kind,
-            format!("the environment variable {var} (api_key_env) is empty; export your API key in it"),
+            format!(
+                "the environment variable {var} (api_key_env) is empty; export your API key in it"
+            ),
         )),
         None => Err(invalid(
             name,
@@ -422,9 +420,18 @@ impl Base {
                 ErrorKind::NotFound,
                 "check the url in the config (wrong base URL or path)".into(),
             ),
-            408 => (ErrorKind::Timeout, "the server timed out; it will be retried".into()),
-            409 => (ErrorKind::Server, "conflict on the server; it will be retried".into()),
-            413 | 414 => (ErrorKind::BadRequest, "the request is too large; lower batch_size".into()),
+            408 => (
+                ErrorKind::Timeout,
+                "the server timed out; it will be retried".into(),
+            ),
+            409 => (
+                ErrorKind::Server,
+                "conflict on the server; it will be retried".into(),
+            ),
+            413 | 414 => (
+                ErrorKind::BadRequest,
+                "the request is too large; lower batch_size".into(),
+            ),
             429 => (
                 ErrorKind::RateLimited,
                 "rate limited: it will be retried; lower concurrency or requests_per_minute".into(),

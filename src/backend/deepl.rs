@@ -170,7 +170,9 @@ impl Protocol for DeepLApi {
         if let Ok(j) = serde_json::from_str::<serde_json::Value>(&reply.body)
             && let (Some(m), Some(d)) = (
                 j.get("message").and_then(|m| m.as_str()),
-                j.get("detail").and_then(|d| d.as_str()).filter(|d| !d.is_empty()),
+                j.get("detail")
+                    .and_then(|d| d.as_str())
+                    .filter(|d| !d.is_empty()),
             )
         {
             v.detail = format!("{m} ({d})");
@@ -214,7 +216,8 @@ impl Protocol for DeepLApi {
                 "DeepL asks to slow down: it will be retried; lower concurrency or requests_per_minute",
             ),
             s if s >= 500 => {
-                v.hint = "DeepL is temporarily unavailable; it will be retried, or try again later".into()
+                v.hint = "DeepL is temporarily unavailable; it will be retried, or try again later"
+                    .into()
             }
             _ => {}
         }

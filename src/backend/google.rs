@@ -204,8 +204,7 @@ impl Protocol for GoogleApi {
             reason: String,
         }
         let body: Body = serde_json::from_str(&reply.body).unwrap_or_default();
-        let mut reasons: Vec<String> =
-            body.error.errors.iter().map(|d| d.reason.clone()).collect();
+        let mut reasons: Vec<String> = body.error.errors.iter().map(|d| d.reason.clone()).collect();
         reasons.extend(
             body.error
                 .details

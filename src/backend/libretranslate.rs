@@ -195,9 +195,9 @@ impl Protocol for LibreTranslateApi {
                     "rate limited (each 429 counts towards a ban): it will be retried; lower requests_per_minute and concurrency",
                 );
             }
-            s if s >= 500 && !reply.is_html() => {
-                v.hint = "the server failed to translate; it will be retried, then check the server's log".into()
-            }
+            s if s >= 500 && !reply.is_html() => v.hint =
+                "the server failed to translate; it will be retried, then check the server's log"
+                    .into(),
             _ => {}
         }
     }
@@ -237,7 +237,6 @@ pub fn slowdown_wait(msg: &str, batch_len: usize) -> Duration {
         None => SLOWDOWN_WAIT,
     }
 }
-
 
 #[cfg(test)]
 mod tests {

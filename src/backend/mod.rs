@@ -36,7 +36,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-
 use crate::model::Request;
 
 /// A boxed future, so that backends can be used as trait objects.

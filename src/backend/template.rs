@@ -182,7 +182,9 @@ impl Protocol for TemplateApi {
                 HeaderName::from_bytes(k.as_bytes())
                     .map(|h| (h, v.clone()))
                     .map_err(|_| {
-                        ConfigError::Invalid(format!("backend {name}: header name {k} is not valid"))
+                        ConfigError::Invalid(format!(
+                            "backend {name}: header name {k} is not valid"
+                        ))
                     })
             })
             .collect::<Result<_, _>>()?;
@@ -215,7 +217,10 @@ impl Protocol for TemplateApi {
                 v.kind = ErrorKind::Quota;
                 v.hint = "the account's quota is exhausted".into();
             }
-            400 | 422 if words.lower().contains("language") || v.detail.to_lowercase().contains("language") => {
+            400 | 422
+                if words.lower().contains("language")
+                    || v.detail.to_lowercase().contains("language") =>
+            {
                 v.kind = ErrorKind::UnsupportedLanguage;
                 v.hint = format!(
                     "the server refused the language pair {}→{}; check source_lang and target_lang",
@@ -228,8 +233,8 @@ impl Protocol for TemplateApi {
             _ => {}
         }
         if matches!(reply.status, 401 | 403) && base.key_var.is_none() {
-            v.hint =
-                "the server wants a key: set api_key_env and use {{api_key}} in the template".into();
+            v.hint = "the server wants a key: set api_key_env and use {{api_key}} in the template"
+                .into();
         }
     }
 
@@ -372,7 +377,9 @@ mod tests {
         assert!(e.contains("not valid JSON"), "{e}");
         let e = tpl(r#"{"q":"{{txt}}"}"#, "/r").check().unwrap_err();
         assert!(e.contains("unknown placeholder {{txt}}"), "{e}");
-        let e = tpl(r#"{"q":"{{text}}","r":"{{texts}}"}"#, "/r").check().unwrap_err();
+        let e = tpl(r#"{"q":"{{text}}","r":"{{texts}}"}"#, "/r")
+            .check()
+            .unwrap_err();
         assert!(e.contains("both"), "{e}");
         let e = tpl(r#"{"q":"x"}"#, "/r").check().unwrap_err();
         assert!(e.contains("neither"), "{e}");

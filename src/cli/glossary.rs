@@ -690,7 +690,10 @@ fn run_paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
         )?,
         None => writeln!(out, "2. `glossaries` in the config file: no config file")?,
     }
-    for (i, dir) in tarjama::config::glossary_dirs(super::env()).iter().enumerate() {
+    for (i, dir) in tarjama::config::glossary_dirs(super::env())
+        .iter()
+        .enumerate()
+    {
         let n = std::fs::read_dir(dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok().map(|e| e.path()))

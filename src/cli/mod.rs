@@ -58,8 +58,22 @@ impl Outcome {
 /// Segments Arabic news articles, pins names and terms with glossaries,
 /// remembers every translation, drives the MT endpoint you already have and
 /// writes aligned bilingual documents for review.
+/// The environment variables the settings read (between the config file
+/// and the flags), for `--help`.
+const ENV_HELP: &str = "\
+Environment (above the config file, below the flags):
+  TARJAMA_CONFIG               the config file (--config)
+  TARJAMA_BACKEND              the backend to use (--backend)
+  TARJAMA_MEMORY               the translation memory file (--memory)
+  TARJAMA_BATCH_SIZE           segments per request (--batch-size)
+  TARJAMA_CONCURRENCY          requests in flight (--concurrency)
+  TARJAMA_REQUESTS_PER_MINUTE  the backend's requests_per_minute
+  TARJAMA_TIMEOUT_SECS         the backend's timeout_secs
+  TARJAMA_MAX_RETRIES          the backend's max_retries
+  TARJAMA_FETCH_TIMEOUT        seconds to fetch a page at a URL (default 30)";
+
 #[derive(Debug, Parser)]
-#[command(name = "tarjama", version, about, max_term_width = 100)]
+#[command(name = "tarjama", version, about, max_term_width = 100, after_help = ENV_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -83,14 +97,17 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Translate articles into aligned bilingual documents (offline without
     /// a backend: segments, glossary hits and memory matches).
+    #[command(after_help = ENV_HELP)]
     Translate(translate::Args),
     /// Cut an article into paragraphs and sentences.
     Segment(segment::Args),
     /// Match, maintain, check, convert and grow glossaries.
     Glossary(glossary::Args),
     /// Inspect the translation memory, export it to TMX, import TMX.
+    #[command(after_help = ENV_HELP)]
     Memory(memory::Args),
     /// List the configured MT backends, or test one.
+    #[command(after_help = ENV_HELP)]
     Backends(backends::Args),
     /// Turn a reviewed XLIFF, TSV or JSONL into any format, taking the
     /// reviewer's text.

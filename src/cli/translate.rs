@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use tarjama::config::{Config, Overrides, Settings as ResolvedSettings};
 use tarjama::glossary::{Glossary, GlossaryError, check::check_terms};
-use tarjama::input::{Source, is_docx_name, is_html_name, read_document};
+use tarjama::input::{Source, fetch, is_docx_name, is_html_name, read_document_with};
 use tarjama::memory::{Memory, time};
 use tarjama::model::{Bitext, DocMeta, RunSummary, Segment, TermHit};
 use tarjama::output::{Format, WriteOptions};
@@ -508,7 +508,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let one = |job: &Job, memory: Memory| -> anyhow::Result<Memory> {
         let started = Instant::now();
         let name = job.source.to_string();
-        let document = read_document(&job.source)?;
+        let document = read_document_with(&job.source, fetch::timeout(super::env()))?;
         let text = document.text;
         if text.trim().is_empty() && !global.quiet {
             eprintln!(

@@ -6,8 +6,8 @@ use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use support::{Fake, Fault, HttpRequest, Reply, fake_english, serve};

@@ -138,43 +138,71 @@ fn vendors() -> Vec<Vendor> {
     vec![
         Vendor {
             name: "libretranslate",
-            table: |u| format!("kind = \"libretranslate\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_LT_KEY\"\n"),
+            table: |u| {
+                format!(
+                    "kind = \"libretranslate\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_LT_KEY\"\n"
+                )
+            },
             one_of_two: json!({ "translatedText": ["only one"] }),
             key: fake::LT_KEY,
         },
         Vendor {
             name: "deepl",
-            table: |u| format!("kind = \"deepl\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_DEEPL_KEY\"\nterms = \"off\"\n"),
+            table: |u| {
+                format!(
+                    "kind = \"deepl\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_DEEPL_KEY\"\nterms = \"off\"\n"
+                )
+            },
             one_of_two: json!({ "translations": [{ "text": "x" }] }),
             key: fake::DEEPL_KEY,
         },
         Vendor {
             name: "google",
-            table: |u| format!("kind = \"google\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_GOOGLE_KEY\"\n"),
+            table: |u| {
+                format!(
+                    "kind = \"google\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_GOOGLE_KEY\"\n"
+                )
+            },
             one_of_two: json!({ "data": { "translations": [{ "translatedText": "x" }] } }),
             key: fake::GOOGLE_KEY,
         },
         Vendor {
             name: "azure",
-            table: |u| format!("kind = \"azure\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_AZURE_KEY\"\n"),
+            table: |u| {
+                format!(
+                    "kind = \"azure\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_AZURE_KEY\"\n"
+                )
+            },
             one_of_two: json!([{ "translations": [{ "text": "x", "to": "en" }] }]),
             key: fake::AZURE_KEY,
         },
         Vendor {
             name: "openai",
-            table: |u| format!("kind = \"openai\"\nurl = \"{u}/v1\"\nmodel = \"m\"\napi_key_env = \"TARJAMA_TEST_WRONG_KEY\"\n"),
+            table: |u| {
+                format!(
+                    "kind = \"openai\"\nurl = \"{u}/v1\"\nmodel = \"m\"\napi_key_env = \"TARJAMA_TEST_WRONG_KEY\"\n"
+                )
+            },
             one_of_two: json!({"choices": [{"message": {"content": llm_one("s1")}, "finish_reason": "stop"}]}),
             key: fake::WRONG_KEY,
         },
         Vendor {
             name: "ollama",
-            table: |u| format!("kind = \"ollama\"\nurl = \"{u}\"\nmodel = \"m\"\napi_key_env = \"TARJAMA_TEST_WRONG_KEY\"\n"),
+            table: |u| {
+                format!(
+                    "kind = \"ollama\"\nurl = \"{u}\"\nmodel = \"m\"\napi_key_env = \"TARJAMA_TEST_WRONG_KEY\"\n"
+                )
+            },
             one_of_two: json!({"message": {"content": llm_one("s1")}, "done_reason": "stop"}),
             key: fake::WRONG_KEY,
         },
         Vendor {
             name: "template",
-            table: |u| format!("kind = \"template\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_WRONG_KEY\"\n[template]\nbody = '{{\"q\": \"{{{{texts}}}}\", \"k\": \"{{{{api_key}}}}\"}}'\nresponse_pointer = \"/t\"\n"),
+            table: |u| {
+                format!(
+                    "kind = \"template\"\nurl = \"{u}\"\napi_key_env = \"TARJAMA_TEST_WRONG_KEY\"\n[template]\nbody = '{{\"q\": \"{{{{texts}}}}\", \"k\": \"{{{{api_key}}}}\"}}'\nresponse_pointer = \"/t\"\n"
+                )
+            },
             one_of_two: json!({ "t": ["x"] }),
             key: fake::WRONG_KEY,
         },
@@ -219,7 +247,12 @@ async fn every_vendor_gets_every_error_case() {
             let e = expect_error(&server, backend, err(status), ErrorKind::Auth, false).await;
             assert!(e.message.contains("key"), "{}: {}", v.name, e.message);
             if status == 401 {
-                assert!(e.message.contains("api_key_env"), "{}: {}", v.name, e.message);
+                assert!(
+                    e.message.contains("api_key_env"),
+                    "{}: {}",
+                    v.name,
+                    e.message
+                );
             }
         }
         let html = Canned::raw(
