@@ -706,6 +706,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn builds_every_kind_from_its_defaults() {
+        let mut c = BackendConfig::new(BackendKind::Ollama);
+        c.model = Some("llama3.2".into());
+        let b = build("local", &c).unwrap();
+        assert_eq!(b.kind(), BackendKind::Ollama);
+        assert_eq!(b.endpoint(), "http://127.0.0.1:11434/api/chat");
+        let mut c = BackendConfig::new(BackendKind::Openai);
+        c.model = Some("m".into());
+        c.url = Some("http://127.0.0.1:8080/v1/".into());
+        let b = build("vllm", &c).unwrap();
+        assert_eq!(b.endpoint(), "http://127.0.0.1:8080/v1/chat/completions");
+        assert_eq!(b.limits().max_items, 8);
+        // An LLM without a model is a config error naming the key.
+        let e = build("x", &BackendConfig::new(BackendKind::Openai))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("model"), "{e}");
+        // DeepL: the key picks Free or Pro; a protocol's cap wins over batch_size.
+        let mut c = BackendConfig::new(BackendKind::Deepl);
+        c.api_key_env = Some("K".into());
+        c.take_key(&crate::config::Env::default().with("K", "abc:fx"));
+        c.batch_size = Some(500);
+        let b = build("dl", &c).unwrap();
+        assert_eq!(b.endpoint(), "https://api-free.deepl.com/v2/translate");
+        assert_eq!(b.limits().max_items, deepl::MAX_TEXTS);
+        // A named but unset variable, and one set to nothing.
+        c.key = None;
+        let e = build("dl", &c).err().unwrap().to_string();
+        assert!(e.contains("K") && e.contains("not set"), "{e}");
+        c.take_key(&crate::config::Env::default().with("K", " "));
+        let e = build("dl", &c).err().unwrap().to_string();
+        assert!(e.contains("empty"), "{e}");
+        // A term mode the protocol does not offer.
+        let mut c = BackendConfig::new(BackendKind::Libretranslate);
+        c.terms = Some(TermMode::Native);
+        let e = build("lt", &c).err().unwrap().to_string();
+        assert!(e.contains("\"native\" is not available"), "{e}");
+    }
+
+    #[test]
     fn the_retry_rule_is_readmes() {
         for s in [408, 409, 429, 500, 502, 503, 504, 529] {
             assert!(is_retried(s), "{s}");

@@ -9,7 +9,7 @@ use crate::protocols_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocols_support::{self as fake, Canned, Server, en, init};
+use protocols_support::{self as fake, Canned, Server, en};
 use serde_json::{Value, json};
 use tarjama::backend::{Backend, BackendError, ErrorKind, azure, deepl, google, libretranslate};
 use tarjama::config::BackendConfig;
@@ -311,7 +311,6 @@ fn lt_cfg(url: &str, extra: &str) -> BackendConfig {
 
 #[tokio::test]
 async fn libretranslate_translates_a_batch_in_order_with_the_key_in_the_body() {
-    init();
     let server = Server::start(fake::libretranslate(fake::LibreOptions {
         api_key: Some(fake::LT_KEY.into()),
         ..Default::default()
@@ -360,7 +359,6 @@ async fn libretranslate_translates_a_batch_in_order_with_the_key_in_the_body() {
 
 #[tokio::test]
 async fn libretranslate_inline_terms_are_opt_in() {
-    init();
     let server = Server::start(fake::libretranslate(Default::default())).await;
     let mut r = req("p1s1", "التقى بوتين وفدا من طالبان");
     r.terms = vec![term("طالبان", "Taliban"), term("بوتين", "Putin")];
@@ -379,7 +377,6 @@ async fn libretranslate_inline_terms_are_opt_in() {
 
 #[tokio::test]
 async fn libretranslate_auth_limits_and_languages_as_the_server_refuses_them() {
-    init();
     let server = Server::start(fake::libretranslate(fake::LibreOptions {
         api_key: Some(fake::LT_KEY.into()),
         batch_limit: Some(3),
@@ -471,7 +468,6 @@ async fn libretranslate_auth_limits_and_languages_as_the_server_refuses_them() {
 
 #[tokio::test]
 async fn libretranslate_error_table() {
-    init();
     let server = Server::start(fake::libretranslate(Default::default())).await;
     let b = libretranslate::build("lt", &lt_cfg(&server.url, "")).unwrap();
     let err = |s: u16, m: &str| Canned::json(s, json!({ "error": m }));
@@ -517,7 +513,6 @@ async fn libretranslate_error_table() {
 
 #[tokio::test]
 async fn a_slow_answer_times_out_after_timeout_secs() {
-    init();
     let server = Server::start(fake::libretranslate(Default::default())).await;
     let b = libretranslate::build("lt", &lt_cfg(&server.url, "timeout_secs = 0.2")).unwrap();
     server.push(
@@ -541,7 +536,6 @@ async fn a_slow_answer_times_out_after_timeout_secs() {
 
 #[tokio::test]
 async fn missing_or_empty_key_variable_is_a_config_error_naming_it() {
-    init();
     let e = libretranslate::build(
         "lt",
         &cfg("kind = \"libretranslate\"\napi_key_env = \"TARJAMA_TEST_NO_SUCH_VAR\""),
@@ -595,7 +589,6 @@ async fn deepl_server() -> (Server, Arc<fake::DeepLState>) {
 
 #[tokio::test]
 async fn deepl_translates_a_batch_with_auth_header_languages_and_context() {
-    init();
     let (server, _) = deepl_server().await;
     let b = deepl::build("dl", &deepl_cfg(&server.url, "")).unwrap();
     let limits = b.limits();
@@ -647,7 +640,6 @@ async fn deepl_translates_a_batch_with_auth_header_languages_and_context() {
 
 #[tokio::test]
 async fn deepl_configuration_rules() {
-    init();
     let e = deepl::build(
         "dl",
         &deepl_cfg("http://127.0.0.1:9", "target_lang = \"EN\""),
@@ -683,7 +675,6 @@ async fn deepl_configuration_rules() {
 
 #[tokio::test]
 async fn deepl_refuses_oversize_batches_with_the_real_errors() {
-    init();
     let (server, _) = deepl_server().await;
     let b = deepl::build("dl", &deepl_cfg(&server.url, "batch_size = 100")).unwrap();
     // 51 texts: DeepL's 400.
@@ -708,7 +699,6 @@ async fn deepl_refuses_oversize_batches_with_the_real_errors() {
 
 #[tokio::test]
 async fn deepl_glossary_is_created_once_per_content_and_sent() {
-    init();
     let (server, state) = deepl_server().await;
     let backend = deepl::DeepL::new("dl", &deepl_cfg(&server.url, "")).unwrap();
     let b: Arc<dyn Backend> = Arc::new(backend);
@@ -766,7 +756,6 @@ async fn deepl_glossary_is_created_once_per_content_and_sent() {
 
 #[tokio::test]
 async fn deepl_session_glossary_cleans_entries_and_can_be_reused() {
-    init();
     let (server, state) = deepl_server().await;
     let dl = deepl::DeepL::new("dl", &deepl_cfg(&server.url, "")).unwrap();
     // Entries as a glossary file may hold them: padded, duplicated, empty,
@@ -831,7 +820,6 @@ async fn deepl_session_glossary_cleans_entries_and_can_be_reused() {
 
 #[tokio::test]
 async fn deepl_glossary_errors_are_reported() {
-    init();
     let (server, _) = deepl_server().await;
     let dl = deepl::DeepL::new("dl", &deepl_cfg(&server.url, "")).unwrap();
     server.push(Canned::json(
@@ -850,7 +838,6 @@ async fn deepl_glossary_errors_are_reported() {
 
 #[tokio::test]
 async fn deepl_error_table() {
-    init();
     let (server, _) = deepl_server().await;
     let b = deepl::build("dl", &deepl_cfg(&server.url, "")).unwrap();
     let err = |s: u16, m: &str| {
@@ -938,7 +925,6 @@ fn google_cfg(url: &str, extra: &str) -> BackendConfig {
 
 #[tokio::test]
 async fn google_translates_a_batch_with_format_text_and_the_key_in_the_query() {
-    init();
     let server = Server::start(fake::google(fake::GOOGLE_KEY)).await;
     let b = google::build("gg", &google_cfg(&server.url, "")).unwrap();
     assert_eq!(b.limits().max_items, 128);
@@ -995,7 +981,6 @@ async fn google_translates_a_batch_with_format_text_and_the_key_in_the_query() {
 
 #[tokio::test]
 async fn google_entities_are_undone_only_when_the_source_had_none() {
-    init();
     let server = Server::start(fake::google(fake::GOOGLE_KEY)).await;
     let b = google::build("gg", &google_cfg(&server.url, "")).unwrap();
     let answer = |a: &str, b: &str| {
@@ -1017,7 +1002,6 @@ async fn google_entities_are_undone_only_when_the_source_had_none() {
 
 #[tokio::test]
 async fn google_error_table() {
-    init();
     let server = Server::start(fake::google(fake::GOOGLE_KEY)).await;
     let b = google::build("gg", &google_cfg(&server.url, "")).unwrap();
     let echo = |c: u16, m: &str, r: &str| {
@@ -1139,7 +1123,6 @@ fn azure_cfg(url: &str, extra: &str) -> BackendConfig {
 
 #[tokio::test]
 async fn azure_translates_a_batch_with_key_and_region_headers() {
-    init();
     let server = Server::start(fake::azure(fake::AZURE_KEY, Some("westeurope"), false)).await;
     let b = azure::build("az", &azure_cfg(&server.url, "region = \"westeurope\"")).unwrap();
     let l = b.limits();
@@ -1197,7 +1180,6 @@ async fn azure_translates_a_batch_with_key_and_region_headers() {
 
 #[tokio::test]
 async fn azure_dynamic_dictionary_markup_is_sent_and_stripped() {
-    init();
     let mut r = req("p1s1", "قال بوتين إن وفد طالبان وصل");
     r.terms = vec![
         term("بوتين", "President \"Putin\" & co"),
@@ -1232,7 +1214,6 @@ async fn azure_dynamic_dictionary_markup_is_sent_and_stripped() {
 
 #[tokio::test]
 async fn azure_splits_a_batch_that_markup_pushes_over_50000_characters() {
-    init();
     let server = Server::start(fake::azure(fake::AZURE_KEY, None, false)).await;
     let b = azure::build("az", &azure_cfg(&server.url, "")).unwrap();
     // 3 × 16,120 characters fit in 50,000; the markup around the twenty
@@ -1262,7 +1243,6 @@ async fn azure_splits_a_batch_that_markup_pushes_over_50000_characters() {
 
 #[tokio::test]
 async fn azure_error_table_by_six_digit_code() {
-    init();
     let server = Server::start(fake::azure(fake::AZURE_KEY, None, false)).await;
     let b = azure::build("az", &azure_cfg(&server.url, "")).unwrap();
     let err = |s: u16, code: u32| {
