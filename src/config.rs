@@ -17,7 +17,127 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::backend::{BackendKind, TermMode};
+/// The protocols tarjama speaks (each one's defaults live with its client
+/// in `backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Libretranslate,
+    Deepl,
+    Google,
+    Azure,
+    Openai,
+    Ollama,
+    Template,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Libretranslate => "libretranslate",
+            BackendKind::Deepl => "deepl",
+            BackendKind::Google => "google",
+            BackendKind::Azure => "azure",
+            BackendKind::Openai => "openai",
+            BackendKind::Ollama => "ollama",
+            BackendKind::Template => "template",
+        }
+    }
+
+    /// Whether the backend is a large language model (prompted, JSON answers).
+    pub fn is_llm(self) -> bool {
+        matches!(self, BackendKind::Openai | BackendKind::Ollama)
+    }
+}
+
+/// How pinned glossary terms are passed to the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TermMode {
+    /// In the prompt (LLM backends).
+    Prompt,
+    /// The service's own mechanism (DeepL glossary, Azure dynamic dictionary).
+    Native,
+    /// The English rendering substituted into the Arabic before sending.
+    Inline,
+    /// Not passed; only checked afterwards.
+    Off,
+}
+
+impl TermMode {
+    /// As written in the config file, quoted.
+    pub fn spelled(self) -> &'static str {
+        match self {
+            TermMode::Prompt => "\"prompt\"",
+            TermMode::Native => "\"native\"",
+            TermMode::Inline => "\"inline\"",
+            TermMode::Off => "\"off\"",
+        }
+    }
+}
+
+/// The process environment as a value: the CLI reads it once and passes it
+/// down; the library never reads the environment itself.
+#[derive(Clone, Default)]
+pub struct Env(BTreeMap<String, String>);
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values may be keys: only the names are shown.
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Env {
+    /// From name/value pairs (the CLI passes `std::env::vars_os()`,
+    /// tests a few pairs); values that are not UTF-8 are left out.
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Env
+    where
+        K: Into<std::ffi::OsString>,
+        V: Into<std::ffi::OsString>,
+    {
+        Env(pairs
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.into().into_string().ok()?, v.into().into_string().ok()?)))
+            .collect())
+    }
+
+    /// The value of `name`, as set (possibly empty).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// The value of `name` when set to something other than white space.
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A copy with `name` set to `value`.
+    pub fn with(mut self, name: &str, value: &str) -> Env {
+        self.0.insert(name.to_string(), value.to_string());
+        self
+    }
+}
+
+/// An API key as read from the environment. `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(value: impl Into<String>) -> ApiKey {
+        ApiKey(value.into())
+    }
+    /// The key itself, for the request and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +190,21 @@ pub struct SegmentConfig {
     pub abbreviations: Vec<PathBuf>,
 }
 
+impl SegmentConfig {
+    /// These settings (the file's) under a command's flags: a flag turns
+    /// `join_lines` on, `rules` replaces the file's, abbreviation lists are
+    /// added after the file's.
+    pub fn under(&self, flags: &SegmentConfig) -> SegmentConfig {
+        let mut abbreviations = self.abbreviations.clone();
+        abbreviations.extend(flags.abbreviations.iter().cloned());
+        SegmentConfig {
+            join_lines: self.join_lines || flags.join_lines,
+            rules: flags.rules.clone().or_else(|| self.rules.clone()),
+            abbreviations,
+        }
+    }
+}
+
 /// One named backend.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +251,10 @@ pub struct BackendConfig {
     /// Longest wait between retries, in seconds, including waits a server
     /// asks for with Retry-After (default 60).
     pub retry_max_secs: Option<f64>,
+    /// The value of the variable named by `api_key_env`, taken from the
+    /// environment the settings were resolved with (not a key in the file).
+    #[serde(skip)]
+    pub key: Option<ApiKey>,
 }
 
 /// How an LLM backend asks for JSON.
@@ -147,100 +286,90 @@ pub struct TemplateConfig {
     pub headers: BTreeMap<String, String>,
 }
 
-/// The default of every optional backend key, per kind. These are what a
-/// backend table without the key gets; `tarjama.sample.toml` documents them.
+/// The placeholders a template may use.
+pub const TEMPLATE_PLACEHOLDERS: [&str; 5] =
+    ["text", "texts", "source_lang", "target_lang", "api_key"];
+
+/// The placeholders in `s`, in order (names trimmed).
+pub fn placeholders(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        out.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+/// Every placeholder found in the strings of `v`.
+pub fn collect_placeholders<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match v {
+        serde_json::Value::String(s) => out.extend(placeholders(s)),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_placeholders(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| collect_placeholders(x, out)),
+        _ => {}
+    }
+}
+
+impl TemplateConfig {
+    /// Check a template: the body is JSON, it has `{{text}}` or `{{texts}}`
+    /// (not both), every placeholder is known, the pointer and headers are
+    /// well-formed. The error says what to fix.
+    pub fn check(&self) -> Result<(), String> {
+        let t = self;
+        let body: serde_json::Value = serde_json::from_str(&t.body).map_err(|e| {
+        format!(
+            "body is not valid JSON ({e}); write placeholders inside strings, e.g. \"q\": \"{{{{texts}}}}\""
+        )
+    })?;
+        let mut found = Vec::new();
+        collect_placeholders(&body, &mut found);
+        for h in t.headers.values() {
+            found.extend(placeholders(h));
+        }
+        if let Some(bad) = found.iter().find(|p| !TEMPLATE_PLACEHOLDERS.contains(p)) {
+            return Err(format!(
+                "has an unknown placeholder {{{{{bad}}}}}; known: {}",
+                TEMPLATE_PLACEHOLDERS
+                    .map(|p| format!("{{{{{p}}}}}"))
+                    .join(", ")
+            ));
+        }
+        let single = found.contains(&"text");
+        let multi = found.contains(&"texts");
+        if single == multi {
+            return Err(if single {
+                "body uses both {{text}} and {{texts}}; use {{text}} for one segment per request or {{texts}} for a JSON array".into()
+            } else {
+                "body has neither {{text}} nor {{texts}}; put one where the text to translate goes"
+                    .into()
+            });
+        }
+        if !(t.response_pointer.is_empty() || t.response_pointer.starts_with('/')) {
+            return Err(format!(
+                "response_pointer \"{}\" must be empty or start with / (JSON pointer, e.g. /translations/*/text)",
+                t.response_pointer
+            ));
+        }
+        for (k, v) in &t.headers {
+            reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("header name \"{k}\" is not valid"))?;
+            // The value is checked with placeholders in place (never the key).
+            reqwest::header::HeaderValue::from_str(v)
+                .map_err(|_| format!("header {k} has an invalid value"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The engine's retry defaults (the per-kind defaults of a backend table
+/// come from each protocol, in `backend::client`).
 pub mod defaults {
-    use crate::backend::{BackendKind, TermMode};
-
-    /// Base URL: the public service, or the usual local port.
-    pub fn url(kind: BackendKind) -> Option<&'static str> {
-        match kind {
-            BackendKind::Libretranslate => Some("http://127.0.0.1:5000"),
-            // Pro; a free key (ending in ":fx") uses FREE_DEEPL_URL, see
-            // BackendConfig::url_or_default.
-            BackendKind::Deepl => Some("https://api.deepl.com"),
-            BackendKind::Google => Some("https://translation.googleapis.com"),
-            BackendKind::Azure => Some("https://api.cognitive.microsofttranslator.com"),
-            BackendKind::Openai => Some("https://api.openai.com/v1"),
-            BackendKind::Ollama => Some("http://127.0.0.1:11434"),
-            BackendKind::Template => None,
-        }
-    }
-
-    /// DeepL's endpoint for free keys (those ending in `:fx`).
-    pub const FREE_DEEPL_URL: &str = "https://api-free.deepl.com";
-
-    /// Segments per request (the protocol's own cap applies on top).
-    pub fn batch_size(kind: BackendKind) -> usize {
-        match kind {
-            BackendKind::Libretranslate => 25,
-            BackendKind::Deepl => 50,
-            BackendKind::Google => 128,
-            BackendKind::Azure => 100,
-            BackendKind::Openai | BackendKind::Ollama => 8,
-            BackendKind::Template => 16,
-        }
-    }
-
-    /// Requests in flight.
-    pub fn concurrency(kind: BackendKind) -> usize {
-        match kind {
-            // LibreTranslate bans IPs that collect too many 429s.
-            BackendKind::Libretranslate => 2,
-            BackendKind::Ollama => 1,
-            BackendKind::Openai => 4,
-            _ => 4,
-        }
-    }
-
-    /// Seconds to wait for one answer, before the allowance per character.
-    pub fn timeout_secs(_kind: BackendKind) -> f64 {
-        30.0
-    }
-
-    /// Milliseconds of timeout added per character of a batch: a local LLM
-    /// on a CPU writes some 25 characters a second; a local MT server is
-    /// faster.
-    pub fn timeout_ms_per_char(kind: BackendKind) -> f64 {
-        if kind.is_llm() { 40.0 } else { 10.0 }
-    }
-
     pub const MAX_RETRIES: u32 = 5;
     pub const RETRY_BASE_MS: u64 = 500;
     pub const RETRY_MAX_SECS: f64 = 60.0;
-
-    /// How pinned terms are passed.
-    pub fn terms(kind: BackendKind) -> TermMode {
-        match kind {
-            BackendKind::Openai | BackendKind::Ollama => TermMode::Prompt,
-            BackendKind::Deepl | BackendKind::Azure => TermMode::Native,
-            _ => TermMode::Off,
-        }
-    }
-
-    /// Source language as the service spells it.
-    pub fn source_lang(kind: BackendKind) -> &'static str {
-        match kind {
-            BackendKind::Deepl => "AR",
-            _ => "ar",
-        }
-    }
-
-    /// Target language as the service spells it.
-    pub fn target_lang(kind: BackendKind) -> &'static str {
-        match kind {
-            BackendKind::Deepl => "EN-US",
-            _ => "en",
-        }
-    }
-
-    /// Whether the kind cannot work without a key.
-    pub fn needs_key(kind: BackendKind) -> bool {
-        matches!(
-            kind,
-            BackendKind::Deepl | BackendKind::Google | BackendKind::Azure
-        )
-    }
 }
 
 impl BackendConfig {
@@ -267,54 +396,8 @@ impl BackendConfig {
             num_ctx: None,
             retry_base_ms: None,
             retry_max_secs: None,
+            key: None,
         }
-    }
-
-    /// The base URL, without a trailing slash. DeepL without a `url` picks
-    /// the free endpoint when the key ends in `:fx`, as the DeepL module does.
-    pub fn url_or_default(&self) -> Option<String> {
-        let free_deepl = self.url.is_none()
-            && self.kind == BackendKind::Deepl
-            && self
-                .api_key_env
-                .as_deref()
-                .and_then(|v| std::env::var(v).ok())
-                .is_some_and(|k| k.trim().ends_with(":fx"));
-        let default = if free_deepl {
-            Some(defaults::FREE_DEEPL_URL)
-        } else {
-            defaults::url(self.kind)
-        };
-        self.url
-            .as_deref()
-            .or(default)
-            .map(|u| u.trim_end_matches('/').to_string())
-    }
-
-    pub fn batch_size_or_default(&self) -> usize {
-        self.batch_size
-            .unwrap_or_else(|| defaults::batch_size(self.kind))
-    }
-
-    pub fn concurrency_or_default(&self) -> usize {
-        self.concurrency
-            .unwrap_or_else(|| defaults::concurrency(self.kind))
-    }
-
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(
-            self.timeout_secs
-                .unwrap_or_else(|| defaults::timeout_secs(self.kind)),
-        )
-    }
-
-    /// The timeout added per character of a batch.
-    pub fn timeout_per_char(&self) -> Duration {
-        Duration::from_secs_f64(
-            self.timeout_ms_per_char
-                .unwrap_or_else(|| defaults::timeout_ms_per_char(self.kind))
-                / 1000.0,
-        )
     }
 
     pub fn max_retries_or_default(&self) -> u32 {
@@ -329,58 +412,19 @@ impl BackendConfig {
         Duration::from_secs_f64(self.retry_max_secs.unwrap_or(defaults::RETRY_MAX_SECS))
     }
 
-    pub fn terms_or_default(&self) -> TermMode {
-        self.terms.unwrap_or_else(|| defaults::terms(self.kind))
-    }
-
-    pub fn source_lang_or_default(&self) -> &str {
-        self.source_lang
-            .as_deref()
-            .unwrap_or_else(|| defaults::source_lang(self.kind))
-    }
-
-    pub fn target_lang_or_default(&self) -> &str {
-        self.target_lang
-            .as_deref()
-            .unwrap_or_else(|| defaults::target_lang(self.kind))
-    }
-
-    pub fn response_format_or_default(&self) -> ResponseFormat {
-        self.response_format.unwrap_or(ResponseFormat::JsonSchema)
-    }
-
     /// Whether the key variable is named and set (for `backends list`).
     pub fn key_is_set(&self) -> bool {
-        self.api_key_env
-            .as_deref()
-            .is_some_and(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+        self.api_key_env.is_some() && self.key.as_ref().is_some_and(|k| !k.0.trim().is_empty())
     }
 
-    /// The API key from the variable named by `api_key_env`. `Ok(None)` when
-    /// no variable is named and the kind can do without a key. Errors name
-    /// the variable, never a value.
-    pub fn api_key(&self, name: &str) -> Result<Option<String>, ConfigError> {
-        let Some(var) = self.api_key_env.as_deref() else {
-            if defaults::needs_key(self.kind) {
-                return Err(ConfigError::Invalid(format!(
-                    "backend {name}: kind {} needs an API key; add api_key_env = \"SOME_VARIABLE\" to [backends.{name}] and export the key in that variable",
-                    self.kind.as_str()
-                )));
-            }
-            return Ok(None);
-        };
-        match std::env::var(var) {
-            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
-            Ok(_) => Err(ConfigError::Invalid(format!(
-                "backend {name}: the environment variable {var} (api_key_env) is empty; export your API key in it"
-            ))),
-            Err(std::env::VarError::NotPresent) => Err(ConfigError::Invalid(format!(
-                "backend {name}: the environment variable {var} (api_key_env) is not set; export your API key in it"
-            ))),
-            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::Invalid(format!(
-                "backend {name}: the environment variable {var} (api_key_env) is not valid UTF-8"
-            ))),
-        }
+    /// Take the key from `env`: the value of the variable named by
+    /// `api_key_env`, if it is set.
+    pub fn take_key(&mut self, env: &Env) {
+        self.key = self
+            .api_key_env
+            .as_deref()
+            .and_then(|v| env.get(v))
+            .map(ApiKey::new);
     }
 
     /// Check the table for values that cannot work; the message names the
@@ -437,24 +481,23 @@ impl BackendConfig {
                 );
             }
         }
-        match self.url_or_default() {
-            None => {
+        match self.url.as_deref().map(|u| u.trim().trim_end_matches('/')) {
+            None if self.kind == BackendKind::Template => {
                 return bad(
                     "url",
                     format!("is required for kind {}", self.kind.as_str()),
                 );
             }
-            Some(u) => match reqwest::Url::parse(&u) {
+            None => {}
+            Some(u) => match reqwest::Url::parse(u) {
                 Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-                _ => {
+                Ok(parsed) => {
                     return bad(
                         "url",
-                        format!(
-                            "is not an http(s) URL: {}",
-                            crate::backend::http::redact_url(&u)
-                        ),
+                        format!("is not an http(s) URL (scheme {})", parsed.scheme()),
                     );
                 }
+                Err(e) => return bad("url", format!("is not an http(s) URL ({e})")),
             },
         }
         if self.kind.is_llm() && self.model.as_deref().is_none_or(|m| m.trim().is_empty()) {
@@ -467,14 +510,14 @@ impl BackendConfig {
             );
         }
         match (&self.template, self.kind) {
-            (None, crate::backend::BackendKind::Template) => {
+            (None, BackendKind::Template) => {
                 return bad(
                     "template",
                     "is required for kind template: add a [backends.NAME.template] table with body and response_pointer".into(),
                 );
             }
-            (Some(t), crate::backend::BackendKind::Template) => {
-                crate::backend::template::check(t)
+            (Some(t), BackendKind::Template) => {
+                t.check()
                     .map_err(|e| ConfigError::Invalid(format!("backend {name}: template {e}")))?;
             }
             (Some(_), kind) => {
@@ -573,7 +616,7 @@ impl Config {
     /// The file to use: `explicit` if given (it must exist), else
     /// `./tarjama.toml`, else `$XDG_CONFIG_HOME/tarjama/config.toml`; `None`
     /// when there is none (everything then runs on defaults).
-    pub fn discover(explicit: Option<&Path>) -> Result<Option<Config>, ConfigError> {
+    pub fn discover(explicit: Option<&Path>, env: &Env) -> Result<Option<Config>, ConfigError> {
         if let Some(p) = explicit {
             return Config::load(p).map(Some);
         }
@@ -581,7 +624,7 @@ impl Config {
         if local.is_file() {
             return Config::load(&local).map(Some);
         }
-        if let Some(p) = user_config_path().filter(|p| p.is_file()) {
+        if let Some(p) = user_config_path(env).filter(|p| p.is_file()) {
             return Config::load(&p).map(Some);
         }
         Ok(None)
@@ -610,6 +653,9 @@ pub struct Overrides {
     pub requests_per_minute: Option<u32>,
     pub timeout_secs: Option<f64>,
     pub max_retries: Option<u32>,
+    /// For commands that use no backend: no backend is chosen (and none
+    /// named by `TARJAMA_BACKEND` is looked for).
+    pub skip_backend: bool,
 }
 
 /// Which layer chose the backend (for messages such as "backend x (from
@@ -642,26 +688,28 @@ pub struct Settings {
     /// `None` means the default in the user data dir (see
     /// [`Settings::memory_path_or_default`]).
     pub memory_path: Option<PathBuf>,
+    /// The default memory file in the user data dir, if there is one.
+    pub memory_default: Option<PathBuf>,
 }
 
 impl Settings {
-    /// Resolve with the process environment.
-    pub fn resolve(config: Option<Config>, flags: &Overrides) -> Result<Settings, ConfigError> {
-        Settings::resolve_with(config, flags, |k| std::env::var(k).ok())
-    }
-
-    /// Resolve with `env` standing in for the environment (for tests).
-    pub fn resolve_with(
+    /// Resolve the layers: `config` (the file, if any) < `env` < `flags`.
+    /// Every backend table gets its key from `env`.
+    pub fn resolve(
         config: Option<Config>,
         flags: &Overrides,
-        env: impl Fn(&str) -> Option<String>,
+        env: &Env,
     ) -> Result<Settings, ConfigError> {
-        let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
         let had_file = config.is_some();
-        let config = config.unwrap_or_default();
-        let (wanted, chosen) = if let Some(b) = &flags.backend {
+        let mut config = config.unwrap_or_default();
+        for b in config.backends.values_mut() {
+            b.take_key(env);
+        }
+        let (wanted, chosen) = if flags.skip_backend {
+            (None, Chosen::OnlyOne)
+        } else if let Some(b) = &flags.backend {
             (Some(b.clone()), Chosen::Flag)
-        } else if let Some(b) = env(ENV_BACKEND) {
+        } else if let Some(b) = env.non_empty(ENV_BACKEND) {
             (Some(b.trim().to_string()), Chosen::Env)
         } else if let Some(b) = &config.default_backend {
             (Some(b.clone()), Chosen::DefaultBackend)
@@ -678,7 +726,7 @@ impl Settings {
                         Chosen::Env => format!(" (from {ENV_BACKEND})"),
                         _ => String::new(),
                     };
-                    let user = user_config_path()
+                    let user = user_config_path(env)
                         .map(|p| format!(" or {}", p.display()))
                         .unwrap_or_default();
                     return Err(ConfigError::Invalid(format!(
@@ -686,7 +734,7 @@ impl Settings {
                     )));
                 }
                 let mut b = config.backend(&name)?.clone();
-                apply_env_and_flags(&name, &mut b, flags, &env)?;
+                apply_env_and_flags(&name, &mut b, flags, env)?;
                 Some(SelectedBackend {
                     name,
                     config: b,
@@ -697,12 +745,14 @@ impl Settings {
         let memory_path = flags
             .memory
             .clone()
-            .or_else(|| env(ENV_MEMORY).map(PathBuf::from))
+            .or_else(|| env.non_empty(ENV_MEMORY).map(PathBuf::from))
             .or_else(|| config.memory.path.clone());
+        let memory_default = user_data_dir(env).map(|d| d.join("memory.sqlite"));
         Ok(Settings {
             config,
             backend,
             memory_path,
+            memory_default,
         })
     }
 
@@ -711,7 +761,14 @@ impl Settings {
     pub fn memory_path_or_default(&self) -> Option<PathBuf> {
         self.memory_path
             .clone()
-            .or_else(|| user_data_dir().map(|d| d.join("memory.sqlite")))
+            .or_else(|| self.memory_default.clone())
+    }
+
+    /// The segmentation settings: the `[segment]` table under the command's
+    /// own flags (a flag turns `join_lines` on, `rules` replaces the file's,
+    /// abbreviation lists are added after the file's).
+    pub fn segment(&self, flags: &SegmentConfig) -> SegmentConfig {
+        self.config.segment.under(flags)
     }
 }
 
@@ -719,28 +776,28 @@ fn apply_env_and_flags(
     name: &str,
     b: &mut BackendConfig,
     flags: &Overrides,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &Env,
 ) -> Result<(), ConfigError> {
-    fn parse<T: std::str::FromStr>(var: &str, v: String) -> Result<T, ConfigError> {
+    fn parse<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError> {
         v.trim().parse().map_err(|_| {
             ConfigError::Invalid(format!(
                 "environment variable {var}: not a valid number: {v:?}"
             ))
         })
     }
-    if let Some(v) = env(ENV_BATCH_SIZE) {
+    if let Some(v) = env.non_empty(ENV_BATCH_SIZE) {
         b.batch_size = Some(parse(ENV_BATCH_SIZE, v)?);
     }
-    if let Some(v) = env(ENV_CONCURRENCY) {
+    if let Some(v) = env.non_empty(ENV_CONCURRENCY) {
         b.concurrency = Some(parse(ENV_CONCURRENCY, v)?);
     }
-    if let Some(v) = env(ENV_REQUESTS_PER_MINUTE) {
+    if let Some(v) = env.non_empty(ENV_REQUESTS_PER_MINUTE) {
         b.requests_per_minute = Some(parse(ENV_REQUESTS_PER_MINUTE, v)?);
     }
-    if let Some(v) = env(ENV_TIMEOUT_SECS) {
+    if let Some(v) = env.non_empty(ENV_TIMEOUT_SECS) {
         b.timeout_secs = Some(parse(ENV_TIMEOUT_SECS, v)?);
     }
-    if let Some(v) = env(ENV_MAX_RETRIES) {
+    if let Some(v) = env.non_empty(ENV_MAX_RETRIES) {
         b.max_retries = Some(parse(ENV_MAX_RETRIES, v)?);
     }
     if flags.batch_size.is_some() {
@@ -761,35 +818,52 @@ fn apply_env_and_flags(
     b.validate(name)
 }
 
+/// A base directory per the XDG rules, from `env`: `$VAR` when it is an
+/// absolute path, else `$HOME/fallback`.
+fn xdg_dir(env: &Env, var: &str, fallback: &str) -> Option<PathBuf> {
+    if let Some(p) = env
+        .non_empty(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return Some(p);
+    }
+    let home = env
+        .non_empty("HOME")
+        .or_else(|| env.non_empty("USERPROFILE"))
+        .map(PathBuf::from)?;
+    Some(home.join(fallback))
+}
+
 /// `$XDG_CONFIG_HOME/tarjama/config.toml` (or `~/.config/...`).
-pub fn user_config_path() -> Option<PathBuf> {
-    use etcetera::BaseStrategy;
-    let s = etcetera::choose_base_strategy().ok()?;
-    Some(s.config_dir().join("tarjama").join("config.toml"))
+pub fn user_config_path(env: &Env) -> Option<PathBuf> {
+    Some(
+        xdg_dir(env, "XDG_CONFIG_HOME", ".config")?
+            .join("tarjama")
+            .join("config.toml"),
+    )
 }
 
 /// The folder of installed glossaries, `$XDG_DATA_HOME/tarjama/glossaries`
 /// (usually `~/.local/share/tarjama/glossaries`): where `glossary init`
 /// puts the starter glossaries, so that any folder finds them.
-pub fn user_glossary_dir() -> Option<PathBuf> {
-    user_data_dir().map(|d| d.join("glossaries"))
+pub fn user_glossary_dir(env: &Env) -> Option<PathBuf> {
+    user_data_dir(env).map(|d| d.join("glossaries"))
 }
 
 /// The folders whose `*.tsv` files are the glossaries when neither
 /// `--glossary` nor the config's `glossaries` names any, in the order they
 /// are tried: the installed glossaries, then `./glossaries`. The first
 /// folder holding a `*.tsv` file wins.
-pub fn glossary_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = user_glossary_dir().into_iter().collect();
+pub fn glossary_dirs(env: &Env) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = user_glossary_dir(env).into_iter().collect();
     dirs.push(PathBuf::from("glossaries"));
     dirs
 }
 
 /// The user data dir for tarjama (`$XDG_DATA_HOME/tarjama`).
-pub fn user_data_dir() -> Option<PathBuf> {
-    use etcetera::BaseStrategy;
-    let s = etcetera::choose_base_strategy().ok()?;
-    Some(s.data_dir().join("tarjama"))
+pub fn user_data_dir(env: &Env) -> Option<PathBuf> {
+    Some(xdg_dir(env, "XDG_DATA_HOME", ".local/share")?.join("tarjama"))
 }
 
 #[cfg(test)]
@@ -869,26 +943,20 @@ batch_size = 5
 
     #[test]
     fn settings_layer_defaults_file_env_and_flags() {
-        let no_env = |_: &str| None;
+        let no_env = Env::default();
         // The file's default.
-        let s =
-            Settings::resolve_with(Some(two_backends()), &Overrides::default(), no_env).unwrap();
+        let s = Settings::resolve(Some(two_backends()), &Overrides::default(), &no_env).unwrap();
         let b = s.backend.unwrap();
         assert_eq!((b.name.as_str(), b.chosen), ("a", Chosen::DefaultBackend));
-        assert_eq!(b.config.concurrency_or_default(), 2);
-        assert_eq!(
-            b.config.batch_size_or_default(),
-            defaults::batch_size(BackendKind::Ollama)
-        );
+        assert_eq!(b.config.concurrency, Some(2));
+        assert_eq!(b.config.batch_size, None);
         assert_eq!(s.memory_path, Some(PathBuf::from("/p/mem.sqlite")));
         // The environment beats the file.
-        let env = |k: &str| match k {
-            ENV_BACKEND => Some("b".to_string()),
-            ENV_CONCURRENCY => Some("7".to_string()),
-            ENV_MEMORY => Some("/env/mem.sqlite".to_string()),
-            _ => None,
-        };
-        let s = Settings::resolve_with(Some(two_backends()), &Overrides::default(), env).unwrap();
+        let env = Env::default()
+            .with(ENV_BACKEND, "b")
+            .with(ENV_CONCURRENCY, "7")
+            .with(ENV_MEMORY, "/env/mem.sqlite");
+        let s = Settings::resolve(Some(two_backends()), &Overrides::default(), &env).unwrap();
         let b = s.backend.unwrap();
         assert_eq!((b.name.as_str(), b.chosen), ("b", Chosen::Env));
         assert_eq!(
@@ -903,7 +971,7 @@ batch_size = 5
             memory: Some("/flag.sqlite".into()),
             ..Overrides::default()
         };
-        let s = Settings::resolve_with(Some(two_backends()), &flags, env).unwrap();
+        let s = Settings::resolve(Some(two_backends()), &flags, &env).unwrap();
         let b = s.backend.unwrap();
         assert_eq!(
             (b.name.as_str(), b.chosen, b.config.concurrency),
@@ -915,71 +983,89 @@ batch_size = 5
             concurrency: Some(0),
             ..Overrides::default()
         };
-        let e = Settings::resolve_with(Some(two_backends()), &flags, no_env).unwrap_err();
+        let e = Settings::resolve(Some(two_backends()), &flags, &no_env).unwrap_err();
         assert!(
             e.to_string().contains("concurrency must be at least 1"),
             "{e}"
         );
-        let e = Settings::resolve_with(Some(two_backends()), &Overrides::default(), |k: &str| {
-            (k == ENV_BATCH_SIZE).then(|| "lots".to_string())
-        })
-        .unwrap_err();
+        let env = Env::default().with(ENV_BATCH_SIZE, "lots");
+        let e = Settings::resolve(Some(two_backends()), &Overrides::default(), &env).unwrap_err();
         assert!(e.to_string().contains("TARJAMA_BATCH_SIZE"), "{e}");
     }
 
     #[test]
+    fn the_memory_default_and_segment_settings_come_from_one_place() {
+        let env = Env::default().with("HOME", "/home/u");
+        let s = Settings::resolve(None, &Overrides::default(), &env).unwrap();
+        assert_eq!(
+            s.memory_path_or_default(),
+            Some(PathBuf::from("/home/u/.local/share/tarjama/memory.sqlite"))
+        );
+        let env = env.with("XDG_DATA_HOME", "/data");
+        let s = Settings::resolve(None, &Overrides::default(), &env).unwrap();
+        assert_eq!(
+            s.memory_path_or_default(),
+            Some(PathBuf::from("/data/tarjama/memory.sqlite"))
+        );
+        let c = Config::parse(
+            "[segment]\njoin_lines = true\nabbreviations = [\"a.tsv\"]\n",
+            Path::new("/p/tarjama.toml"),
+        )
+        .unwrap();
+        let s = Settings::resolve(Some(c), &Overrides::default(), &env).unwrap();
+        let flags = SegmentConfig {
+            join_lines: false,
+            rules: Some("/r.toml".into()),
+            abbreviations: vec!["b.tsv".into()],
+        };
+        let seg = s.segment(&flags);
+        assert!(seg.join_lines);
+        assert_eq!(seg.rules, Some(PathBuf::from("/r.toml")));
+        assert_eq!(
+            seg.abbreviations,
+            vec![PathBuf::from("/p/a.tsv"), PathBuf::from("b.tsv")]
+        );
+    }
+
+    #[test]
     fn unknown_or_missing_backends_are_explained() {
+        let no_env = Env::default();
         let flags = Overrides {
             backend: Some("c".into()),
             ..Overrides::default()
         };
-        let e = Settings::resolve_with(Some(two_backends()), &flags, |_: &str| None)
+        let e = Settings::resolve(Some(two_backends()), &flags, &no_env)
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("unknown backend \"c\"") && e.contains("known backends: a, b"),
             "{e}"
         );
-        let e = Settings::resolve_with(None, &flags, |_: &str| None)
+        let e = Settings::resolve(None, &flags, &no_env)
             .unwrap_err()
             .to_string();
         assert!(e.contains("no config file"), "{e}");
         // No file and nothing asked for: an offline run.
-        let s = Settings::resolve_with(None, &Overrides::default(), |_: &str| None).unwrap();
+        let s = Settings::resolve(None, &Overrides::default(), &no_env).unwrap();
         assert!(s.backend.is_none());
         // One backend and no default: that one.
         let mut c = two_backends();
         c.default_backend = None;
         c.backends.remove("a");
-        let s = Settings::resolve_with(Some(c), &Overrides::default(), |_: &str| None).unwrap();
+        let s = Settings::resolve(Some(c), &Overrides::default(), &no_env).unwrap();
         assert_eq!(s.backend.unwrap().chosen, Chosen::OnlyOne);
     }
 
     #[test]
-    fn keys_come_from_the_named_variable_and_errors_name_it() {
+    fn keys_come_from_the_environment_value() {
         let mut b = BackendConfig::new(BackendKind::Deepl);
-        let e = b.api_key("d").unwrap_err().to_string();
-        assert!(
-            e.contains("needs an API key") && e.contains("api_key_env"),
-            "{e}"
-        );
-        b.api_key_env = Some("TARJAMA_CONFIG_TEST_SURELY_UNSET".into());
-        let e = b.api_key("d").unwrap_err().to_string();
-        assert!(
-            e.contains("TARJAMA_CONFIG_TEST_SURELY_UNSET") && e.contains("not set"),
-            "{e}"
-        );
+        b.api_key_env = Some("SOME_KEY".into());
+        b.take_key(&Env::default());
         assert!(!b.key_is_set());
-        // A path-like variable that is always set stands in for a key.
-        b.api_key_env = Some("PATH".into());
-        let k = b.api_key("d").unwrap().unwrap();
-        assert!(!k.is_empty() && b.key_is_set());
-        // LLMs and templates may go without a key.
-        assert!(
-            BackendConfig::new(BackendKind::Ollama)
-                .api_key("o")
-                .unwrap()
-                .is_none()
-        );
+        b.take_key(&Env::default().with("SOME_KEY", "k"));
+        assert!(b.key_is_set());
+        assert_eq!(format!("{:?}", b.key), "Some(ApiKey(***))");
+        let env = Env::default().with("SOME_KEY", "secret-value");
+        assert!(!format!("{env:?}").contains("secret-value"));
     }
 }

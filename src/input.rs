@@ -198,12 +198,22 @@ pub fn is_docx_name(path: &Path) -> bool {
 }
 
 /// Read a document as `translate` does: text, a web page (saved or at a
-/// URL) or a Word file (see the module docs).
+/// URL) or a Word file (see the module docs). A page at a URL gets the
+/// default fetch timeout.
 pub fn read_document(source: &Source) -> Result<Document, InputError> {
+    read_document_with(source, fetch::DEFAULT_TIMEOUT)
+}
+
+/// [`read_document`] with the timeout of a fetch (see
+/// [`fetch::timeout`]).
+pub fn read_document_with(
+    source: &Source,
+    fetch_timeout: std::time::Duration,
+) -> Result<Document, InputError> {
     let name = source.to_string();
     if let Source::File(p) = source {
         if is_url(p) {
-            let (bytes, charset) = fetch::get(&name)?;
+            let (bytes, charset) = fetch::get(&name, fetch_timeout)?;
             return page_document(&name, &bytes, charset.as_deref(), Some(name.clone()));
         }
         if is_html_name(p) || is_docx_name(p) {

@@ -29,6 +29,8 @@ assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "ه�
 ```
 */
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 pub mod config;
 pub mod glossary;

@@ -19,15 +19,14 @@ element becomes its `translation`). Markup makes a text longer, so a batch
 whose marked-up text passes 50,000 characters is sent as several requests.
 */
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{self, Reply};
-use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
+use super::client::{Answer, Base, Client, Defaults, Protocol, ServerWords, Verdict};
+use super::http::Reply;
+use super::{BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::{PinnedTerm, Request};
 
@@ -42,132 +41,86 @@ pub const DEFAULT_BATCH: usize = 100;
 const OPEN: &str = "<mstrans:dictionary";
 const CLOSE: &str = "</mstrans:dictionary>";
 
-/// An Azure Translator resource. (No `Debug`: it holds the key.)
-pub struct Azure {
-    voice: Voice,
-    /// `{base}/translate` without the query.
-    path_url: String,
-    key: String,
+/// The Azure Translator v3 protocol.
+pub struct AzureApi {
     region: Option<String>,
-    from: String,
-    to: String,
     category: Option<String>,
-    limits: BatchLimits,
-    timeout: Duration,
-    terms: TermMode,
-    client: reqwest::Client,
 }
 
+/// An Azure Translator resource. (No `Debug`: it holds the key.)
+pub type Azure = Client<AzureApi>;
+
 /// Build the backend named `name` from its configuration.
-pub fn build(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
-    Ok(Arc::new(Azure::new(name, cfg)?))
+pub fn build(
+    name: &str,
+    cfg: &BackendConfig,
+) -> Result<std::sync::Arc<dyn super::Backend>, ConfigError> {
+    Ok(std::sync::Arc::new(Azure::new(name, cfg)?))
 }
 
 impl Azure {
-    pub fn new(name: &str, cfg: &BackendConfig) -> Result<Self, ConfigError> {
-        let key = vendor::read_key(name, cfg, true)?.unwrap_or_default();
-        let base = vendor::base_url(name, cfg.url.as_deref().unwrap_or(DEFAULT_URL))?;
-        let base = base.trim_end_matches("/translate").to_string();
-        let limits = vendor::limits(
-            name,
-            cfg,
-            BatchLimits {
-                max_items: MAX_ELEMENTS,
-                max_chars: Some(MAX_CHARS),
-                max_bytes: None,
-            },
-            DEFAULT_BATCH,
-        )?;
-        let terms = vendor::term_mode(
-            name,
-            cfg,
-            TermMode::Native,
-            &[TermMode::Native, TermMode::Inline, TermMode::Off],
-        )?;
-        let from = cfg.source_lang.clone().unwrap_or_else(|| "ar".into());
-        let to = cfg.target_lang.clone().unwrap_or_else(|| "en".into());
-        let path_url = format!("{base}/translate");
-        let shown = format!("{path_url}?api-version=3.0&from={from}&to={to}");
-        Ok(Azure {
-            voice: Voice {
-                name: name.to_string(),
-                url: http::redact_url(&shown),
-                secrets: vendor::Secrets::new(Some(&key)),
-            },
-            path_url,
-            key,
-            region: cfg.region.clone().filter(|r| !r.trim().is_empty()),
-            from,
-            to,
-            // A Custom Translator system, when `model` names one.
-            category: cfg.model.clone().filter(|m| !m.trim().is_empty()),
-            limits,
-            timeout: vendor::timeout(name, cfg)?,
-            terms,
-            client: vendor::client(name)?,
-        })
-    }
-
     /// The text sent for one request.
     pub fn sent_text(&self, r: &Request) -> String {
-        match self.terms {
-            TermMode::Native => markup(&r.text, &r.terms),
-            TermMode::Inline => super::terms::inline(&r.text, &r.terms),
-            _ => r.text.clone(),
-        }
+        sent_text(&self.base, r)
     }
 
-    async fn call(&self, batch: &[Request]) -> Result<Vec<String>, BackendError> {
+    async fn send_all(&self, batch: &[Request]) -> Result<Answer, BackendError> {
         let texts: Vec<String> = batch.iter().map(|r| self.sent_text(r)).collect();
         let mut out = Vec::with_capacity(texts.len());
-        for chunk in chunks(&texts, self.limits.max_items) {
-            out.extend(self.send(chunk).await?);
+        let mut status = 200;
+        for chunk in chunks(&texts, self.base.limits.max_items) {
+            let (s, got) = self.send(chunk).await?;
+            if got.len() != chunk.len() {
+                return Ok(Answer::All(s, got));
+            }
+            status = s;
+            out.extend(got);
         }
-        Ok(out)
+        Ok(Answer::All(status, out))
     }
 
-    async fn send(&self, texts: &[String]) -> Result<Vec<String>, BackendError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn send(&self, texts: &[String]) -> Result<(u16, Vec<String>), BackendError> {
+        let b = &self.base;
         let body: Vec<serde_json::Value> = texts.iter().map(|t| json!({ "Text": t })).collect();
         let mut query = vec![
             ("api-version", "3.0"),
-            ("from", self.from.as_str()),
-            ("to", self.to.as_str()),
+            ("from", b.source_lang.as_str()),
+            ("to", b.target_lang.as_str()),
         ];
-        if let Some(c) = &self.category {
+        if let Some(c) = &self.protocol.category {
             query.push(("category", c.as_str()));
         }
-        let url = reqwest::Url::parse_with_params(&self.path_url, &query).map_err(|e| {
-            BackendError::new(
+        let path_url = b.endpoint.split('?').next().unwrap_or_default();
+        let url = reqwest::Url::parse_with_params(path_url, &query).map_err(|e| {
+            b.error(
                 ErrorKind::BadRequest,
-                format!("{}: bad url {}: {e}", self.voice.name, self.voice.url),
+                &format!("bad url: {e}"),
+                "check the url in the config",
             )
         })?;
         let trace = trace_id();
-        let mut request = self
-            .client
+        let mut request = b
+            .http
             .post(url)
-            .header("Ocp-Apim-Subscription-Key", &self.key)
+            .header(
+                "Ocp-Apim-Subscription-Key",
+                b.key.as_ref().map(|k| k.expose()).unwrap_or(""),
+            )
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/json; charset=UTF-8",
             )
             .header("X-ClientTraceId", &trace)
             .body(serde_json::to_vec(&body).unwrap_or_default());
-        if let Some(r) = &self.region {
+        if let Some(r) = &self.protocol.region {
             request = request.header("Ocp-Apim-Subscription-Region", r);
         }
-        let reply = http::send(&self.voice.name, request, self.timeout)
-            .await
-            .map_err(|mut e| {
-                e.message = self.voice.secrets.scrub(&e.message);
-                e
-            })?;
-        if !reply.is_success() {
-            return Err(error(&self.voice, &reply, &trace, self.region.is_some()));
-        }
+        let reply = self.exchange(request).await.map_err(|mut e| {
+            if e.status.is_some_and(|s| s >= 500) {
+                e.message.push_str(&format!(" (X-ClientTraceId {trace})"));
+            }
+            e
+        })?;
         #[derive(Deserialize)]
         struct Item {
             translations: Vec<T>,
@@ -176,23 +129,183 @@ impl Azure {
         struct T {
             text: String,
         }
-        let items: Vec<Item> = self.voice.decode(&reply)?;
-        if items.len() != texts.len() {
-            return Err(self.voice.wrong_count(&reply, items.len(), texts.len()));
-        }
-        items
+        let items: Vec<Item> = b.decode(&reply)?;
+        let out = items
             .into_iter()
             .map(|i| {
                 i.translations
                     .into_iter()
                     .next()
                     .map(|t| strip_markup(&t.text))
-                    .ok_or_else(|| {
-                        self.voice
-                            .bad_response(&reply, "an element without translations", false)
-                    })
+                    .ok_or_else(|| b.bad_response(&reply, "an element without translations", false))
             })
-            .collect()
+            .collect::<Result<Vec<String>, BackendError>>()?;
+        Ok((reply.status, out))
+    }
+}
+
+fn sent_text(base: &Base, r: &Request) -> String {
+    match base.terms {
+        TermMode::Native => markup(&r.text, &r.terms),
+        TermMode::Inline => super::terms::inline(&r.text, &r.terms),
+        _ => r.text.clone(),
+    }
+}
+
+impl Protocol for AzureApi {
+    const KIND: BackendKind = BackendKind::Azure;
+
+    fn defaults() -> Defaults {
+        Defaults {
+            url: Some(DEFAULT_URL),
+            batch_size: DEFAULT_BATCH,
+            limits: BatchLimits {
+                max_items: MAX_ELEMENTS,
+                max_chars: Some(MAX_CHARS),
+                max_bytes: None,
+            },
+            concurrency: 4,
+            timeout_ms_per_char: 10.0,
+            terms: TermMode::Native,
+            term_modes: &[TermMode::Native, TermMode::Inline, TermMode::Off],
+            source_lang: "ar",
+            target_lang: "en",
+            needs_key: true,
+        }
+    }
+
+    fn from_config(_: &str, cfg: &BackendConfig, base: &mut Base) -> Result<Self, ConfigError> {
+        let shown = format!(
+            "{}?api-version=3.0&from={}&to={}",
+            base.endpoint, base.source_lang, base.target_lang
+        );
+        base.shown = super::http::redact_url(&shown);
+        Ok(AzureApi {
+            region: cfg.region.clone().filter(|r| !r.trim().is_empty()),
+            // A Custom Translator system, when `model` names one.
+            category: cfg.model.clone().filter(|m| !m.trim().is_empty()),
+        })
+    }
+
+    fn endpoint(base_url: &str, _: &BackendConfig) -> String {
+        format!("{}/translate", base_url.trim_end_matches("/translate"))
+    }
+
+    fn call<'a>(
+        c: &'a Client<Self>,
+        batch: &'a [Request],
+    ) -> BoxFuture<'a, Result<Answer, BackendError>> {
+        Box::pin(c.send_all(batch))
+    }
+
+    /// Azure's six-digit codes (status and sub-code) decide more than the
+    /// status does.
+    fn classify(&self, _: &Base, reply: &Reply, words: &ServerWords, v: &mut Verdict) {
+        if reply.is_html() {
+            return;
+        }
+        let code: Option<u32> = words.code.as_deref().and_then(|c| c.trim().parse().ok());
+        // A bare status in `code` (API Management's "401") reads as status*1000.
+        let code = code.map(|c| if c < 1000 { c * 1000 } else { c });
+        if let Some(c) = code {
+            v.detail = format!("{c} {}", words.message.as_deref().unwrap_or(""));
+        }
+        let request_id = reply
+            .headers
+            .get("X-RequestId")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("-")
+            .to_string();
+        let family = code.map(|c| c / 1000).unwrap_or(u32::from(reply.status));
+        let mut set = |kind, retryable: bool, h: &str| {
+            v.kind = kind;
+            v.retryable = retryable;
+            v.hint = h.to_string();
+            v.retry_after = if retryable { reply.retry_after() } else { None };
+        };
+        match (code, family) {
+            (Some(400019 | 400035 | 400036), _) => set(
+                ErrorKind::UnsupportedLanguage,
+                false,
+                "Azure refuses this language: check source_lang/target_lang",
+            ),
+            (Some(400050 | 400072 | 400077), _) => set(
+                ErrorKind::BadRequest,
+                false,
+                "the request is over Azure's limits (1,000 elements, 50,000 characters): lower batch_size",
+            ),
+            (Some(401015), _) => set(
+                ErrorKind::Auth,
+                false,
+                "the key belongs to a Speech resource: use a Translator resource's key",
+            ),
+            (Some(403001), _) => set(
+                ErrorKind::Quota,
+                false,
+                "the free tier's character quota is used up: wait for it to reset or move the resource to a paid tier",
+            ),
+            (Some(408001), _) => {
+                set(
+                    ErrorKind::Server,
+                    true,
+                    "the custom translation system is warming up: it will be retried in about a minute",
+                );
+                v.retry_after = Some(reply.retry_after().unwrap_or(Duration::from_secs(60)));
+            }
+            (Some(408002), _) => set(
+                ErrorKind::Timeout,
+                true,
+                "Azure timed out waiting for the request: it will be retried",
+            ),
+            (_, 400) => set(
+                ErrorKind::BadRequest,
+                false,
+                "Azure refused the request; check source_lang, target_lang and model (category)",
+            ),
+            (_, 401) if self.region.is_none() => set(
+                ErrorKind::Auth,
+                false,
+                "check the key in the variable named by api_key_env; a regional or multi-service resource also needs region = \"...\" in the config",
+            ),
+            (_, 401) => set(
+                ErrorKind::Auth,
+                false,
+                "check the key in the variable named by api_key_env and that region matches the resource's region",
+            ),
+            (_, 403) => set(
+                ErrorKind::Auth,
+                false,
+                "the resource may not use this operation: check the key and the resource's tier",
+            ),
+            (_, 404) => set(
+                ErrorKind::NotFound,
+                false,
+                "check the url in the config (the base URL, e.g. https://api.cognitive.microsofttranslator.com)",
+            ),
+            (_, 415) => set(
+                ErrorKind::BadRequest,
+                false,
+                "Azure refused the Content-Type; this is a bug in tarjama, please report it",
+            ),
+            (_, 408) => set(
+                ErrorKind::Timeout,
+                true,
+                "Azure timed out: it will be retried",
+            ),
+            (_, 429) => set(
+                ErrorKind::RateLimited,
+                true,
+                "Azure's request or character rate limit: it will be retried; lower concurrency or requests_per_minute",
+            ),
+            (_, f) if f >= 500 => set(
+                ErrorKind::Server,
+                true,
+                &format!(
+                    "Azure is temporarily unavailable; it will be retried (report persistent failures with X-RequestId {request_id})"
+                ),
+            ),
+            _ => {}
+        }
     }
 }
 
@@ -311,129 +424,6 @@ pub fn strip_markup(s: &str) -> String {
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
-
-/// Map an Azure error answer to a kind and a retry decision.
-fn error(v: &Voice, reply: &Reply, trace: &str, has_region: bool) -> BackendError {
-    let s = reply.status;
-    if s != 404 && reply.is_html() {
-        let retry = matches!(s, 408 | 429) || s >= 500;
-        return v.bad_response(reply, "an HTML page instead of Azure's JSON error", retry);
-    }
-    let parsed: Option<(Option<u32>, String)> =
-        serde_json::from_str::<serde_json::Value>(&reply.body)
-            .ok()
-            .and_then(|j| {
-                let e = j.get("error")?;
-                let code = match e.get("code") {
-                    Some(serde_json::Value::Number(n)) => n.as_u64().map(|n| n as u32),
-                    Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-                    _ => None,
-                };
-                let msg = e
-                    .get("message")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .to_string();
-                Some((code, msg))
-            });
-    let (code, msg) = parsed.unwrap_or((None, reply.body_excerpt()));
-    // A bare status in `code` (API Management's "401") reads as status*1000.
-    let code = code.map(|c| if c < 1000 { c * 1000 } else { c });
-    let detail = match code {
-        Some(c) => format!("{c} {msg}"),
-        None => msg,
-    };
-    let e = |kind, retry, hint: &str| v.status_error(kind, retry, reply, &detail, hint);
-    let request_id = reply
-        .headers
-        .get("X-RequestId")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("-");
-    let family = code.map(|c| c / 1000).unwrap_or(u32::from(s));
-    match (code, family) {
-        (Some(400019 | 400035 | 400036), _) => e(
-            ErrorKind::UnsupportedLanguage,
-            false,
-            "Azure refuses this language: check source_lang/target_lang",
-        ),
-        (Some(400050 | 400072 | 400077), _) => e(
-            ErrorKind::BadRequest,
-            false,
-            "the request is over Azure's limits (1,000 elements, 50,000 characters): lower batch_size",
-        ),
-        (Some(401015), _) => e(
-            ErrorKind::Auth,
-            false,
-            "the key belongs to a Speech resource: use a Translator resource's key",
-        ),
-        (Some(403001), _) => e(
-            ErrorKind::Quota,
-            false,
-            "the free tier's character quota is used up: wait for it to reset or move the resource to a paid tier",
-        ),
-        (Some(408001), _) => e(
-            ErrorKind::Server,
-            true,
-            "the custom translation system is warming up: it will be retried in about a minute",
-        )
-        .with_retry_after(Some(reply.retry_after().unwrap_or(Duration::from_secs(60)))),
-        (Some(408002), _) => e(
-            ErrorKind::Timeout,
-            true,
-            "Azure timed out waiting for the request: it will be retried",
-        ),
-        (_, 400) => e(
-            ErrorKind::BadRequest,
-            false,
-            "Azure refused the request; check source_lang, target_lang and model (category)",
-        ),
-        (_, 401) if !has_region => e(
-            ErrorKind::Auth,
-            false,
-            "check the key in the variable named by api_key_env; a regional or multi-service resource also needs region = \"...\" in the config",
-        ),
-        (_, 401) => e(
-            ErrorKind::Auth,
-            false,
-            "check the key in the variable named by api_key_env and that region matches the resource's region",
-        ),
-        (_, 403) => e(
-            ErrorKind::Auth,
-            false,
-            "the resource may not use this operation: check the key and the resource's tier",
-        ),
-        (_, 404) => e(
-            ErrorKind::NotFound,
-            false,
-            "check the url in the config (the base URL, e.g. https://api.cognitive.microsofttranslator.com)",
-        ),
-        (_, 415) => e(
-            ErrorKind::BadRequest,
-            false,
-            "Azure refused the Content-Type; this is a bug in tarjama, please report it",
-        ),
-        (_, 408) => e(
-            ErrorKind::Timeout,
-            true,
-            "Azure timed out: it will be retried",
-        ),
-        (_, 429) => e(
-            ErrorKind::RateLimited,
-            true,
-            "Azure's request or character rate limit: it will be retried; lower concurrency or requests_per_minute",
-        ),
-        (_, f) if f >= 500 => e(
-            ErrorKind::Server,
-            true,
-            &format!(
-                "Azure is temporarily unavailable; it will be retried (report persistent failures with X-RequestId {request_id}, X-ClientTraceId {trace})"
-            ),
-        ),
-        _ => e(ErrorKind::BadRequest, false, vendor::generic_hint(s)),
-    }
-}
-
-vendor::vendor_backend!(Azure, BackendKind::Azure);
 
 #[cfg(test)]
 mod tests {

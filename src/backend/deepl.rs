@@ -22,15 +22,14 @@ of the terms pinned in its own segments.
 */
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{self, Reply};
-use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
+use super::client::{Answer, Base, Client, Defaults, Protocol, ServerWords, Verdict};
+use super::http::Reply;
+use super::{BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::{PinnedTerm, Request};
 
@@ -48,19 +47,20 @@ pub const MAX_TEXT_BYTES: usize = MAX_BODY - MAX_CONTEXT - 4 * 1024;
 /// A glossary phrase may hold at most this many UTF-8 bytes.
 pub const MAX_PHRASE_BYTES: usize = 1024;
 
-/// A DeepL account (Free or Pro). (No `Debug`: it holds the key.)
-pub struct DeepL {
-    voice: Voice,
-    glossary_voice: Voice,
-    base: String,
-    key: String,
-    source_lang: String,
-    target_lang: String,
+/// The base URL a key belongs to: Free keys end in `:fx`.
+pub fn base_for_key(key: &str) -> &'static str {
+    if key.trim().ends_with(":fx") {
+        FREE_URL
+    } else {
+        PRO_URL
+    }
+}
+
+/// The DeepL protocol: what a client keeps beyond the shared base.
+pub struct DeepLApi {
+    /// The base URL (the endpoint without `/v2/translate`).
+    root: String,
     model_type: Option<String>,
-    limits: BatchLimits,
-    timeout: Duration,
-    terms: TermMode,
-    client: reqwest::Client,
     /// Glossary ids by content hash.
     glossaries: Mutex<HashMap<String, String>>,
     /// Serialises glossary creation so that concurrent batches create one.
@@ -69,9 +69,15 @@ pub struct DeepL {
     session: Mutex<Option<Vec<PinnedTerm>>>,
 }
 
+/// A DeepL account (Free or Pro). (No `Debug`: it holds the key.)
+pub type DeepL = Client<DeepLApi>;
+
 /// Build the backend named `name` from its configuration.
-pub fn build(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
-    Ok(Arc::new(DeepL::new(name, cfg)?))
+pub fn build(
+    name: &str,
+    cfg: &BackendConfig,
+) -> Result<std::sync::Arc<dyn super::Backend>, ConfigError> {
+    Ok(std::sync::Arc::new(DeepL::new(name, cfg)?))
 }
 
 /// `EN-US` or `EN-GB` from the configured target (default `EN-US`).
@@ -93,16 +99,32 @@ fn target_lang(name: &str, cfg: &BackendConfig) -> Result<String, ConfigError> {
     }
 }
 
-impl DeepL {
-    pub fn new(name: &str, cfg: &BackendConfig) -> Result<Self, ConfigError> {
-        let key = vendor::read_key(name, cfg, true)?.unwrap_or_default();
-        let default_url = if key.ends_with(":fx") {
-            FREE_URL
-        } else {
-            PRO_URL
-        };
-        let base = vendor::base_url(name, cfg.url.as_deref().unwrap_or(default_url))?;
-        let target_lang = target_lang(name, cfg)?;
+impl Protocol for DeepLApi {
+    const KIND: BackendKind = BackendKind::Deepl;
+
+    fn defaults() -> Defaults {
+        Defaults {
+            // Pro; a Free key (ending in ":fx") picks FREE_URL.
+            url: Some(PRO_URL),
+            batch_size: MAX_TEXTS,
+            limits: BatchLimits {
+                max_items: MAX_TEXTS,
+                max_chars: None,
+                max_bytes: Some(MAX_TEXT_BYTES),
+            },
+            concurrency: 4,
+            timeout_ms_per_char: 10.0,
+            terms: TermMode::Native,
+            term_modes: &[TermMode::Native, TermMode::Inline, TermMode::Off],
+            source_lang: "AR",
+            target_lang: "EN-US",
+            needs_key: true,
+        }
+    }
+
+    fn from_config(name: &str, cfg: &BackendConfig, base: &mut Base) -> Result<Self, ConfigError> {
+        base.target_lang = target_lang(name, cfg)?;
+        base.source_lang = base.source_lang.trim().to_ascii_uppercase();
         let model_type = match cfg.model.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(m @ ("latency_optimized" | "quality_optimized" | "prefer_quality_optimized")) => {
@@ -114,64 +136,110 @@ impl DeepL {
                 )));
             }
         };
-        let limits = vendor::limits(
-            name,
-            cfg,
-            BatchLimits {
-                max_items: MAX_TEXTS,
-                max_chars: None,
-                max_bytes: Some(MAX_TEXT_BYTES),
-            },
-            MAX_TEXTS,
-        )?;
-        let terms = vendor::term_mode(
-            name,
-            cfg,
-            TermMode::Native,
-            &[TermMode::Native, TermMode::Inline, TermMode::Off],
-        )?;
-        let secrets = vendor::Secrets::new(Some(&key));
-        Ok(DeepL {
-            voice: Voice {
-                name: name.to_string(),
-                url: http::redact_url(&format!("{base}/v2/translate")),
-                secrets: secrets.clone(),
-            },
-            glossary_voice: Voice {
-                name: name.to_string(),
-                url: http::redact_url(&format!("{base}/v2/glossaries")),
-                secrets,
-            },
-            base,
-            key,
-            source_lang: cfg
-                .source_lang
-                .as_deref()
-                .unwrap_or("AR")
-                .trim()
-                .to_ascii_uppercase(),
-            target_lang,
+        Ok(DeepLApi {
+            root: base.endpoint.trim_end_matches("/v2/translate").to_string(),
             model_type,
-            limits,
-            timeout: vendor::timeout(name, cfg)?,
-            terms,
-            client: vendor::client(name)?,
             glossaries: Mutex::new(HashMap::new()),
             creating: tokio::sync::Mutex::new(()),
             session: Mutex::new(None),
         })
     }
 
+    fn endpoint(base_url: &str, _: &BackendConfig) -> String {
+        format!("{base_url}/v2/translate")
+    }
+
+    fn call<'a>(
+        c: &'a Client<Self>,
+        batch: &'a [Request],
+    ) -> BoxFuture<'a, Result<Answer, BackendError>> {
+        Box::pin(c.send(batch))
+    }
+
+    fn request_body(&self, base: &Base, batch: &[Request]) -> Option<String> {
+        // Without a glossary id: that one is only known once it is created.
+        (base.terms != TermMode::Native).then(|| self.body(base, batch, None).to_string())
+    }
+
+    /// DeepL's 456 (quota), the wrong endpoint for a Free or Pro key, and
+    /// its 400s told apart by the message.
+    fn classify(&self, _: &Base, reply: &Reply, words: &ServerWords, v: &mut Verdict) {
+        if reply.is_html() {
+            return;
+        }
+        if let Ok(j) = serde_json::from_str::<serde_json::Value>(&reply.body)
+            && let (Some(m), Some(d)) = (
+                j.get("message").and_then(|m| m.as_str()),
+                j.get("detail")
+                    .and_then(|d| d.as_str())
+                    .filter(|d| !d.is_empty()),
+            )
+        {
+            v.detail = format!("{m} ({d})");
+        }
+        let lower = words.lower();
+        let mut set = |kind, h: &str| {
+            v.kind = kind;
+            v.hint = h.to_string();
+        };
+        match reply.status {
+            400 if lower.contains("lang") && lower.contains("not supported") => set(
+                ErrorKind::UnsupportedLanguage,
+                "DeepL refuses this language pair: check source_lang/target_lang",
+            ),
+            400 if lower.contains("too many") || lower.contains("maximum") => set(
+                ErrorKind::BadRequest,
+                "the request is over DeepL's limits (50 texts, 128 KiB): lower batch_size",
+            ),
+            400 => set(
+                ErrorKind::BadRequest,
+                "DeepL refused the request's parameters; check source_lang, target_lang and model",
+            ),
+            401 | 403 if lower.contains("wrong endpoint") => set(
+                ErrorKind::Auth,
+                "Free keys (ending in :fx) use https://api-free.deepl.com, Pro keys https://api.deepl.com: fix url or remove it",
+            ),
+            404 => set(
+                ErrorKind::NotFound,
+                "check the url in the config (the base URL, e.g. https://api.deepl.com, without /v2)",
+            ),
+            413 => set(
+                ErrorKind::BadRequest,
+                "the request is over DeepL's 128 KiB: lower batch_size",
+            ),
+            456 => set(
+                ErrorKind::Quota,
+                "the DeepL character quota is used up: wait for the monthly reset or raise the plan's limit",
+            ),
+            429 | 529 => set(
+                ErrorKind::RateLimited,
+                "DeepL asks to slow down: it will be retried; lower concurrency or requests_per_minute",
+            ),
+            s if s >= 500 => {
+                v.hint = "DeepL is temporarily unavailable; it will be retried, or try again later"
+                    .into()
+            }
+            _ => {}
+        }
+    }
+}
+
+impl DeepL {
     /// Use these entries (the run's active glossary entries) as the glossary
     /// of every request from now on.
     pub fn set_glossary(&self, entries: Vec<PinnedTerm>) {
-        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(entries);
+        *self
+            .protocol
+            .session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(entries);
     }
 
     /// Reuse a glossary created in an earlier run: `hash` is
     /// [`glossary_hash`] of its entries.
     pub fn remember_glossary(&self, hash: &str, glossary_id: &str) {
-        self.glossaries
+        self.protocol
+            .glossaries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(hash.to_string(), glossary_id.to_string());
@@ -191,7 +259,7 @@ impl DeepL {
         if let Some(id) = self.cached(&hash) {
             return Ok(Some(id));
         }
-        let _guard = self.creating.lock().await;
+        let _guard = self.protocol.creating.lock().await;
         if let Some(id) = self.cached(&hash) {
             return Ok(Some(id));
         }
@@ -201,7 +269,8 @@ impl DeepL {
     }
 
     fn cached(&self, hash: &str) -> Option<String> {
-        self.glossaries
+        self.protocol
+            .glossaries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(hash)
@@ -209,10 +278,16 @@ impl DeepL {
     }
 
     fn forget_glossary_id(&self, id: &str) {
-        self.glossaries
+        self.protocol
+            .glossaries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, v| v != id);
+    }
+
+    fn auth(&self) -> String {
+        let key = self.base.key.as_ref().map(|k| k.expose()).unwrap_or("");
+        format!("DeepL-Auth-Key {key}")
     }
 
     async fn create_glossary(
@@ -222,47 +297,46 @@ impl DeepL {
     ) -> Result<String, BackendError> {
         let body = json!({
             "name": format!("tarjama-{}", &hash[..16]),
-            "source_lang": self.source_lang.to_ascii_lowercase(),
+            "source_lang": self.base.source_lang.to_ascii_lowercase(),
             "target_lang": "en",
             "entries": tsv(entries),
             "entries_format": "tsv",
         });
+        let url = format!("{}/v2/glossaries", self.protocol.root);
         let request = self
-            .client
-            .post(format!("{}/v2/glossaries", self.base))
-            .header("Authorization", format!("DeepL-Auth-Key {}", self.key))
+            .base
+            .http
+            .post(&url)
+            .header("Authorization", self.auth())
             .json(&body);
-        let reply = http::send(&self.voice.name, request, self.timeout)
-            .await
-            .map_err(|e| self.scrubbed(e))?;
-        if !reply.is_success() {
-            let mut e = error(&self.glossary_voice, &reply, false);
-            e.message.push_str(
-                " (while creating the glossary; set terms = \"off\" to translate without it)",
-            );
-            return Err(e);
-        }
+        let reply = self.exchange(request).await.map_err(|mut e| {
+            e.message = e
+                .message
+                .replacen(&self.base.shown, &super::http::redact_url(&url), 1);
+            if e.status.is_some() {
+                e.message.push_str(
+                    " (while creating the glossary; set terms = \"off\" to translate without it)",
+                );
+            }
+            e
+        })?;
         #[derive(Deserialize)]
         struct Created {
             glossary_id: String,
         }
-        let created: Created = self.glossary_voice.decode(&reply)?;
+        let created: Created = self.base.decode(&reply)?;
         if created.glossary_id.trim().is_empty() {
             return Err(self
-                .glossary_voice
+                .base
                 .bad_response(&reply, "an empty glossary_id", false));
         }
         Ok(created.glossary_id)
     }
 
-    fn scrubbed(&self, mut e: BackendError) -> BackendError {
-        e.message = self.voice.secrets.scrub(&e.message);
-        e
-    }
-
     /// The glossary entries for a batch: the session's, else the batch's own.
     fn entries_for(&self, batch: &[Request]) -> Vec<PinnedTerm> {
         if let Some(s) = self
+            .protocol
             .session
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -275,17 +349,79 @@ impl DeepL {
 
     /// The JSON body of a translate request.
     pub fn body(&self, batch: &[Request], glossary_id: Option<&str>) -> serde_json::Value {
+        self.protocol.body(&self.base, batch, glossary_id)
+    }
+
+    async fn send(&self, batch: &[Request]) -> Result<Answer, BackendError> {
+        let glossary_id = if self.base.terms == TermMode::Native {
+            self.glossary_id_for(&self.entries_for(batch)).await?
+        } else {
+            None
+        };
+        let body = self.body(batch, glossary_id.as_deref());
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        if bytes.len() > MAX_BODY {
+            return Err(self.base.error(
+                ErrorKind::BadRequest,
+                &format!(
+                    "a request of {} texts is {} bytes, over DeepL's {} KiB",
+                    batch.len(),
+                    bytes.len(),
+                    MAX_BODY / 1024
+                ),
+                "lower batch_size",
+            ));
+        }
+        let request = self
+            .base
+            .http
+            .post(&self.base.endpoint)
+            .header("Authorization", self.auth())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
+        let reply = self.exchange(request).await.map_err(|mut e| {
+            if e.status == Some(404)
+                && let Some(id) = &glossary_id
+            {
+                // The glossary was deleted on DeepL's side: make a new one.
+                self.forget_glossary_id(id);
+                e.retryable = true;
+                e.message = format!(
+                    "{}; the glossary is gone on DeepL's side: a new one is created on retry",
+                    e.message
+                );
+            }
+            e
+        })?;
+        #[derive(Deserialize)]
+        struct Translations {
+            translations: Vec<Item>,
+        }
+        #[derive(Deserialize)]
+        struct Item {
+            text: String,
+        }
+        let answer: Translations = self.base.decode(&reply)?;
+        Ok(Answer::All(
+            reply.status,
+            answer.translations.into_iter().map(|t| t.text).collect(),
+        ))
+    }
+}
+
+impl DeepLApi {
+    fn body(&self, base: &Base, batch: &[Request], glossary_id: Option<&str>) -> serde_json::Value {
         let text: Vec<String> = batch
             .iter()
-            .map(|r| match self.terms {
+            .map(|r| match base.terms {
                 TermMode::Inline => super::terms::inline(&r.text, &r.terms),
                 _ => r.text.clone(),
             })
             .collect();
         let mut body = json!({
             "text": text,
-            "source_lang": self.source_lang,
-            "target_lang": self.target_lang,
+            "source_lang": base.source_lang,
+            "target_lang": base.target_lang,
             "split_sentences": "0",
         });
         if let Some(ctx) = batch.first().and_then(context) {
@@ -298,67 +434,6 @@ impl DeepL {
             body["model_type"] = json!(m);
         }
         body
-    }
-
-    async fn call(&self, batch: &[Request]) -> Result<Vec<String>, BackendError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let glossary_id = if self.terms == TermMode::Native {
-            self.glossary_id_for(&self.entries_for(batch)).await?
-        } else {
-            None
-        };
-        let body = self.body(batch, glossary_id.as_deref());
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        if bytes.len() > MAX_BODY {
-            return Err(BackendError::new(
-                ErrorKind::BadRequest,
-                format!(
-                    "{}: {}: a request of {} texts is {} bytes, over DeepL's {} KiB; lower batch_size",
-                    self.voice.name,
-                    self.voice.url,
-                    batch.len(),
-                    bytes.len(),
-                    MAX_BODY / 1024
-                ),
-            ));
-        }
-        let request = self
-            .client
-            .post(format!("{}/v2/translate", self.base))
-            .header("Authorization", format!("DeepL-Auth-Key {}", self.key))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(bytes);
-        let reply = http::send(&self.voice.name, request, self.timeout)
-            .await
-            .map_err(|e| self.scrubbed(e))?;
-        if !reply.is_success() {
-            let mut e = error(&self.voice, &reply, glossary_id.is_some());
-            if reply.status == 404
-                && let Some(id) = &glossary_id
-            {
-                // The glossary was deleted on DeepL's side: make a new one.
-                self.forget_glossary_id(id);
-                e.retryable = true;
-            }
-            return Err(e);
-        }
-        #[derive(Deserialize)]
-        struct Answer {
-            translations: Vec<Item>,
-        }
-        #[derive(Deserialize)]
-        struct Item {
-            text: String,
-        }
-        let answer: Answer = self.voice.decode(&reply)?;
-        if answer.translations.len() != batch.len() {
-            return Err(self
-                .voice
-                .wrong_count(&reply, answer.translations.len(), batch.len()));
-        }
-        Ok(answer.translations.into_iter().map(|t| t.text).collect())
     }
 }
 
@@ -442,123 +517,6 @@ fn hash_of(clean: &[(String, String)]) -> String {
 pub fn glossary_hash(entries: &[PinnedTerm]) -> String {
     hash_of(&glossary_entries(entries))
 }
-
-/// Map a DeepL error answer (`{"message", "code"?}`) to a kind and a retry
-/// decision.
-fn error(v: &Voice, reply: &Reply, with_glossary: bool) -> BackendError {
-    let s = reply.status;
-    if s != 404 && reply.is_html() {
-        let retry = matches!(s, 429 | 529) || s >= 500;
-        return v.bad_response(reply, "an HTML page instead of DeepL's JSON error", retry);
-    }
-    let msg = serde_json::from_str::<serde_json::Value>(&reply.body)
-        .ok()
-        .and_then(|j| {
-            let m = j.get("message")?.as_str()?.to_string();
-            let detail = j.get("detail").and_then(|d| d.as_str());
-            Some(match detail {
-                Some(d) if !d.is_empty() => format!("{m} ({d})"),
-                _ => m,
-            })
-        })
-        .unwrap_or_else(|| reply.body_excerpt());
-    let lower = msg.to_lowercase();
-    match s {
-        400 if lower.contains("lang") && lower.contains("not supported") => v.status_error(
-            ErrorKind::UnsupportedLanguage,
-            false,
-            reply,
-            &msg,
-            "DeepL refuses this language pair: check source_lang/target_lang",
-        ),
-        400 if lower.contains("too many") || lower.contains("maximum") => v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            "the request is over DeepL's limits (50 texts, 128 KiB): lower batch_size",
-        ),
-        400 => v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            "DeepL refused the request's parameters; check source_lang, target_lang and model",
-        ),
-        401 | 403 if lower.contains("wrong endpoint") => v.status_error(
-            ErrorKind::Auth,
-            false,
-            reply,
-            &msg,
-            "Free keys (ending in :fx) use https://api-free.deepl.com, Pro keys https://api.deepl.com: fix url or remove it",
-        ),
-        401 | 403 => v.status_error(
-            ErrorKind::Auth,
-            false,
-            reply,
-            &msg,
-            "the key was refused: check the key in the variable named by api_key_env",
-        ),
-        404 if with_glossary => v.status_error(
-            ErrorKind::NotFound,
-            false,
-            reply,
-            &msg,
-            "the glossary is gone on DeepL's side; a new one is created on retry",
-        ),
-        404 => v.status_error(
-            ErrorKind::NotFound,
-            false,
-            reply,
-            &msg,
-            "check the url in the config (the base URL, e.g. https://api.deepl.com, without /v2)",
-        ),
-        413 => v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            "the request is over DeepL's 128 KiB: lower batch_size",
-        ),
-        414 => v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            "the URL is too long; this is a bug in tarjama, please report it",
-        ),
-        456 => v.status_error(
-            ErrorKind::Quota,
-            false,
-            reply,
-            &msg,
-            "the DeepL character quota is used up: wait for the monthly reset or raise the plan's limit",
-        ),
-        429 | 529 => v.status_error(
-            ErrorKind::RateLimited,
-            true,
-            reply,
-            &msg,
-            "DeepL asks to slow down: it will be retried; lower concurrency or requests_per_minute",
-        ),
-        s if s >= 500 => v.status_error(
-            ErrorKind::Server,
-            true,
-            reply,
-            &msg,
-            "DeepL is temporarily unavailable; it will be retried, or try again later",
-        ),
-        s => v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            vendor::generic_hint(s),
-        ),
-    }
-}
-
-vendor::vendor_backend!(DeepL, BackendKind::Deepl);
 
 #[cfg(test)]
 mod tests {

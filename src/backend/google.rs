@@ -20,15 +20,12 @@ contains an HTML entity *and its source contained no `&` at all*, so a
 source that really talks about `&amp;` is never altered.
 */
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{self, Reply};
-use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
+use super::client::{Answer, Base, Client, Defaults, Protocol, ServerWords, Verdict};
+use super::http::Reply;
+use super::{BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::Request;
 
@@ -41,78 +38,31 @@ pub const MAX_REQUEST_BYTES: usize = 100_000;
 /// Text bytes per request left for the engine's batching.
 pub const MAX_TEXT_BYTES: usize = MAX_REQUEST_BYTES - 2_000;
 
+/// The Google v2 protocol.
+pub struct GoogleApi {
+    model: Option<String>,
+}
+
 /// A Google Cloud project with the Translation API enabled. (No `Debug`:
 /// it holds the key.)
-pub struct Google {
-    voice: Voice,
-    /// Full URL of the endpoint, without the key.
-    url: String,
-    key: String,
-    source: String,
-    target: String,
-    model: Option<String>,
-    limits: BatchLimits,
-    timeout: Duration,
-    terms: TermMode,
-    client: reqwest::Client,
-}
+pub type Google = Client<GoogleApi>;
 
 /// Build the backend named `name` from its configuration.
-pub fn build(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
-    Ok(Arc::new(Google::new(name, cfg)?))
+pub fn build(
+    name: &str,
+    cfg: &BackendConfig,
+) -> Result<std::sync::Arc<dyn super::Backend>, ConfigError> {
+    Ok(std::sync::Arc::new(Google::new(name, cfg)?))
 }
 
-impl Google {
-    pub fn new(name: &str, cfg: &BackendConfig) -> Result<Self, ConfigError> {
-        let key = vendor::read_key(name, cfg, true)?.unwrap_or_default();
-        let base = vendor::base_url(name, cfg.url.as_deref().unwrap_or(DEFAULT_URL))?;
-        if base.contains('?') {
-            return Err(ConfigError::Invalid(format!(
-                "backend {name} (google): url must not have a query string; the key comes from api_key_env"
-            )));
-        }
-        let url = if base.ends_with(PATH) {
-            base
-        } else {
-            format!("{base}{PATH}")
-        };
-        let limits = vendor::limits(
-            name,
-            cfg,
-            BatchLimits {
-                max_items: MAX_SEGMENTS,
-                max_chars: None,
-                max_bytes: Some(MAX_TEXT_BYTES),
-            },
-            MAX_SEGMENTS,
-        )?;
-        let terms =
-            vendor::term_mode(name, cfg, TermMode::Off, &[TermMode::Off, TermMode::Inline])?;
-        Ok(Google {
-            voice: Voice {
-                name: name.to_string(),
-                url: http::redact_url(&url),
-                secrets: vendor::Secrets::new(Some(&key)),
-            },
-            url,
-            key,
-            source: cfg.source_lang.clone().unwrap_or_else(|| "ar".into()),
-            target: cfg.target_lang.clone().unwrap_or_else(|| "en".into()),
-            model: cfg.model.clone().filter(|m| !m.trim().is_empty()),
-            limits,
-            timeout: vendor::timeout(name, cfg)?,
-            terms,
-            client: vendor::client(name)?,
-        })
-    }
-
+impl GoogleApi {
     /// The JSON body for a batch.
-    pub fn body(&self, batch: &[Request]) -> serde_json::Value {
-        let q: Vec<String> = batch.iter().map(|r| self.sent_text(r)).collect();
+    pub fn body(&self, base: &Base, batch: &[Request]) -> serde_json::Value {
+        let q: Vec<String> = batch.iter().map(|r| sent_text(base, r)).collect();
         let mut body = json!({
             "q": q,
-            "source": self.source,
-            "target": self.target,
+            "source": base.source_lang,
+            "target": base.target_lang,
             "format": "text",
         });
         if let Some(m) = &self.model {
@@ -121,36 +71,20 @@ impl Google {
         body
     }
 
-    fn sent_text(&self, r: &Request) -> String {
-        match self.terms {
-            TermMode::Inline => super::terms::inline(&r.text, &r.terms),
-            _ => r.text.clone(),
-        }
-    }
-
-    async fn call(&self, batch: &[Request]) -> Result<Vec<String>, BackendError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let url = reqwest::Url::parse_with_params(&self.url, [("key", self.key.as_str())])
-            .map_err(|e| {
-                BackendError::new(
-                    ErrorKind::BadRequest,
-                    format!("{}: bad url {}: {e}", self.voice.name, self.voice.url),
-                )
-            })?;
-        let request = self.client.post(url).json(&self.body(batch));
-        let reply = http::send(&self.voice.name, request, self.timeout)
-            .await
-            .map_err(|mut e| {
-                e.message = self.voice.secrets.scrub(&e.message);
-                e
-            })?;
-        if !reply.is_success() {
-            return Err(error(&self.voice, &reply));
-        }
+    async fn send(c: &Google, batch: &[Request]) -> Result<Answer, BackendError> {
+        let b = &c.base;
+        let key = b.key.as_ref().map(|k| k.expose()).unwrap_or("");
+        let url = reqwest::Url::parse_with_params(&b.endpoint, [("key", key)]).map_err(|e| {
+            b.error(
+                ErrorKind::BadRequest,
+                &format!("bad url: {e}"),
+                "check the url in the config",
+            )
+        })?;
+        let request = b.http.post(url).json(&c.protocol.body(b, batch));
+        let reply = c.exchange(request).await?;
         #[derive(Deserialize)]
-        struct Answer {
+        struct Translations {
             data: Data,
         }
         #[derive(Deserialize)]
@@ -162,22 +96,198 @@ impl Google {
             #[serde(rename = "translatedText")]
             translated: String,
         }
-        let answer: Answer = self.voice.decode(&reply)?;
+        let answer: Translations = b.decode(&reply)?;
         let items = answer.data.translations;
         if items.len() != batch.len() {
-            return Err(self.voice.wrong_count(&reply, items.len(), batch.len()));
+            return Ok(Answer::All(
+                reply.status,
+                items.into_iter().map(|t| t.translated).collect(),
+            ));
         }
-        Ok(items
-            .into_iter()
-            .zip(batch)
-            .map(|(t, r)| {
-                if self.sent_text(r).contains('&') {
-                    t.translated
-                } else {
-                    unescape_entities(&t.translated)
-                }
-            })
-            .collect())
+        Ok(Answer::All(
+            reply.status,
+            items
+                .into_iter()
+                .zip(batch)
+                .map(|(t, r)| {
+                    if sent_text(b, r).contains('&') {
+                        t.translated
+                    } else {
+                        unescape_entities(&t.translated)
+                    }
+                })
+                .collect(),
+        ))
+    }
+}
+
+fn sent_text(base: &Base, r: &Request) -> String {
+    match base.terms {
+        TermMode::Inline => super::terms::inline(&r.text, &r.terms),
+        _ => r.text.clone(),
+    }
+}
+
+impl Protocol for GoogleApi {
+    const KIND: BackendKind = BackendKind::Google;
+
+    fn defaults() -> Defaults {
+        Defaults {
+            url: Some(DEFAULT_URL),
+            batch_size: MAX_SEGMENTS,
+            limits: BatchLimits {
+                max_items: MAX_SEGMENTS,
+                max_chars: None,
+                max_bytes: Some(MAX_TEXT_BYTES),
+            },
+            concurrency: 4,
+            timeout_ms_per_char: 10.0,
+            terms: TermMode::Off,
+            term_modes: &[TermMode::Off, TermMode::Inline],
+            source_lang: "ar",
+            target_lang: "en",
+            needs_key: true,
+        }
+    }
+
+    fn from_config(name: &str, cfg: &BackendConfig, base: &mut Base) -> Result<Self, ConfigError> {
+        if base.endpoint.contains('?') {
+            return Err(ConfigError::Invalid(format!(
+                "backend {name} (google): url must not have a query string; the key comes from api_key_env"
+            )));
+        }
+        Ok(GoogleApi {
+            model: cfg.model.clone().filter(|m| !m.trim().is_empty()),
+        })
+    }
+
+    fn endpoint(base_url: &str, _: &BackendConfig) -> String {
+        if base_url.ends_with(PATH) {
+            base_url.to_string()
+        } else {
+            format!("{base_url}{PATH}")
+        }
+    }
+
+    fn call<'a>(
+        c: &'a Client<Self>,
+        batch: &'a [Request],
+    ) -> BoxFuture<'a, Result<Answer, BackendError>> {
+        Box::pin(Self::send(c, batch))
+    }
+
+    fn request_body(&self, base: &Base, batch: &[Request]) -> Option<String> {
+        Some(self.body(base, batch).to_string())
+    }
+
+    /// Google's `reason`s: a 403 is a rate limit (retried), a daily quota
+    /// (final until midnight Pacific time) or a key not allowed; a bad key
+    /// is a 400 that says so.
+    fn classify(&self, _: &Base, reply: &Reply, words: &ServerWords, v: &mut Verdict) {
+        if reply.is_html() {
+            return;
+        }
+        #[derive(Deserialize, Default)]
+        struct Body {
+            error: Inner,
+        }
+        #[derive(Deserialize, Default)]
+        struct Inner {
+            #[serde(default)]
+            errors: Vec<Detail>,
+            #[serde(default)]
+            details: Vec<serde_json::Value>,
+        }
+        #[derive(Deserialize, Default)]
+        struct Detail {
+            #[serde(default)]
+            reason: String,
+        }
+        let body: Body = serde_json::from_str(&reply.body).unwrap_or_default();
+        let mut reasons: Vec<String> = body.error.errors.iter().map(|d| d.reason.clone()).collect();
+        reasons.extend(
+            body.error
+                .details
+                .iter()
+                .filter_map(|d| d.get("reason").and_then(|r| r.as_str()).map(String::from)),
+        );
+        let has = |r: &str| reasons.iter().any(|x| x.eq_ignore_ascii_case(r));
+        let lower = words.lower();
+        let daily =
+            has("dailyLimitExceeded") || lower.contains("daily limit") || lower.contains("per day");
+        let key_problem = has("API_KEY_INVALID")
+            || has("keyInvalid")
+            || lower.contains("api key not valid")
+            || lower.contains("missing a valid api key");
+        let mut set = |kind, retryable: bool, h: &str| {
+            v.kind = kind;
+            v.retryable = retryable;
+            v.hint = h.to_string();
+            if retryable && v.retry_after.is_none() {
+                v.retry_after = reply.retry_after();
+            }
+        };
+        match reply.status {
+            400 if key_problem => set(
+                ErrorKind::Auth,
+                false,
+                "the API key was refused: check the key in the variable named by api_key_env",
+            ),
+            400 if lower.contains("language pair") || lower.contains("not supported") => set(
+                ErrorKind::UnsupportedLanguage,
+                false,
+                "Google refuses this language pair: check source_lang/target_lang",
+            ),
+            400 if lower.contains("too long")
+                || lower.contains("too large")
+                || lower.contains("too many")
+                || lower.contains("exceeds the limit") =>
+            {
+                set(
+                    ErrorKind::BadRequest,
+                    false,
+                    "the request is over Google's limits (128 segments, 100K bytes): lower batch_size",
+                )
+            }
+            400 => set(
+                ErrorKind::BadRequest,
+                false,
+                "Google refused the request; check source_lang, target_lang and model",
+            ),
+            403 if has("userRateLimitExceeded")
+                || has("rateLimitExceeded")
+                || (has("quotaExceeded") && !daily) =>
+            {
+                set(
+                    ErrorKind::RateLimited,
+                    true,
+                    "Google's rate limit: it will be retried; lower concurrency or requests_per_minute",
+                )
+            }
+            403 if daily || has("dailyLimitExceededUnreg") => set(
+                ErrorKind::Quota,
+                false,
+                "the project's daily quota is used up: it resets at midnight Pacific time, or raise it in the Cloud console",
+            ),
+            403 => set(
+                ErrorKind::Auth,
+                false,
+                "the key may not use the Translation API: check the key, its API restrictions and that the API and billing are enabled",
+            ),
+            404 => set(
+                ErrorKind::NotFound,
+                false,
+                "check the url in the config (the base URL, e.g. https://translation.googleapis.com)",
+            ),
+            429 => {
+                v.hint = "Google asks to slow down: it will be retried; lower concurrency or requests_per_minute".into()
+            }
+            s if s >= 500 => {
+                v.hint =
+                    "Google is temporarily unavailable; it will be retried, or try again later".into()
+            }
+            _ => {}
+        }
     }
 }
 
@@ -223,156 +333,6 @@ pub fn unescape_entities(s: &str) -> String {
     out.push_str(rest);
     out
 }
-
-/// Map a Google error answer to a kind and a retry decision.
-fn error(v: &Voice, reply: &Reply) -> BackendError {
-    let s = reply.status;
-    if s != 404 && reply.is_html() {
-        let retry = s == 429 || s >= 500;
-        return v.bad_response(reply, "an HTML page instead of Google's JSON error", retry);
-    }
-    #[derive(Deserialize, Default)]
-    struct Body {
-        error: Inner,
-    }
-    #[derive(Deserialize, Default)]
-    struct Inner {
-        #[serde(default)]
-        message: String,
-        #[serde(default)]
-        errors: Vec<Detail>,
-        #[serde(default)]
-        details: Vec<serde_json::Value>,
-    }
-    #[derive(Deserialize, Default)]
-    struct Detail {
-        #[serde(default)]
-        reason: String,
-    }
-    let body: Body = serde_json::from_str(&reply.body).unwrap_or_default();
-    let mut reasons: Vec<String> = body.error.errors.iter().map(|d| d.reason.clone()).collect();
-    reasons.extend(
-        body.error
-            .details
-            .iter()
-            .filter_map(|d| d.get("reason").and_then(|r| r.as_str()).map(String::from)),
-    );
-    let has = |r: &str| reasons.iter().any(|x| x.eq_ignore_ascii_case(r));
-    let msg = if body.error.message.is_empty() {
-        reply.body_excerpt()
-    } else {
-        body.error.message.clone()
-    };
-    let lower = msg.to_lowercase();
-    let daily =
-        has("dailyLimitExceeded") || lower.contains("daily limit") || lower.contains("per day");
-    let key_problem = has("API_KEY_INVALID")
-        || has("keyInvalid")
-        || lower.contains("api key not valid")
-        || lower.contains("missing a valid api key");
-    match s {
-        400 if key_problem => v.status_error(
-            ErrorKind::Auth,
-            false,
-            reply,
-            &msg,
-            "the API key was refused: check the key in the variable named by api_key_env",
-        ),
-        400 if lower.contains("language pair") || lower.contains("not supported") => v
-            .status_error(
-                ErrorKind::UnsupportedLanguage,
-                false,
-                reply,
-                &msg,
-                "Google refuses this language pair: check source_lang/target_lang",
-            ),
-        400 if lower.contains("too long")
-            || lower.contains("too large")
-            || lower.contains("too many")
-            || lower.contains("exceeds the limit") =>
-        {
-            v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            "the request is over Google's limits (128 segments, 100K bytes): lower batch_size",
-            )
-        }
-        400 => v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            "Google refused the request; check source_lang, target_lang and model",
-        ),
-        401 => v.status_error(
-            ErrorKind::Auth,
-            false,
-            reply,
-            &msg,
-            "check the key in the variable named by api_key_env",
-        ),
-        403 if has("userRateLimitExceeded")
-            || has("rateLimitExceeded")
-            || (has("quotaExceeded") && !daily) =>
-        {
-            v.status_error(
-            ErrorKind::RateLimited,
-            true,
-            reply,
-            &msg,
-            "Google's rate limit: it will be retried; lower concurrency or requests_per_minute",
-            )
-        }
-        403 if daily || has("dailyLimitExceeded") || has("dailyLimitExceededUnreg") => {
-            v.status_error(
-                ErrorKind::Quota,
-                false,
-                reply,
-                &msg,
-                "the project's daily quota is used up: it resets at midnight Pacific time, or raise it in the Cloud console",
-            )
-        }
-        403 => v.status_error(
-            ErrorKind::Auth,
-            false,
-            reply,
-            &msg,
-            "the key may not use the Translation API: check the key, its API restrictions and that the API and billing are enabled",
-        ),
-        404 => v.status_error(
-            ErrorKind::NotFound,
-            false,
-            reply,
-            &msg,
-            "check the url in the config (the base URL, e.g. https://translation.googleapis.com)",
-        ),
-        429 => v.status_error(
-            ErrorKind::RateLimited,
-            true,
-            reply,
-            &msg,
-            "Google asks to slow down: it will be retried; lower concurrency or requests_per_minute",
-        ),
-        s if s >= 500 => v.status_error(
-            ErrorKind::Server,
-            true,
-            reply,
-            &msg,
-            "Google is temporarily unavailable; it will be retried, or try again later",
-        ),
-        s => v.status_error(
-            ErrorKind::BadRequest,
-            false,
-            reply,
-            &msg,
-            vendor::generic_hint(s),
-        ),
-    }
-}
-
-vendor::vendor_backend!(Google, BackendKind::Google);
 
 #[cfg(test)]
 mod tests {

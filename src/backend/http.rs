@@ -11,6 +11,16 @@ use reqwest::header::HeaderMap;
 
 use super::{BackendError, ErrorKind};
 
+/// The HTTP client of one backend (and of page fetches): tarjama's user
+/// agent and a connect timeout of at most 10 s.
+pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("tarjama/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
 /// An answer from the server, whatever its status.
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -10,15 +10,14 @@ the engine for a long wait), a required-but-missing key is a 400, and the
 fixes. Pinned terms can only be passed inline (`terms = "inline"`).
 */
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{self, Reply};
-use super::vendor::{self, Voice};
-use super::{Backend, BackendError, BackendKind, BatchLimits, ErrorKind, TermMode};
+use super::client::{Answer, Base, Client, Defaults, Protocol, ServerWords, Verdict};
+use super::http::Reply;
+use super::{BackendError, BackendKind, BatchLimits, BoxFuture, ErrorKind, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::model::Request;
 
@@ -33,95 +32,55 @@ const SLOWDOWN_WAIT: Duration = Duration::from_secs(10);
 /// Never wait longer than this after a 429.
 const SLOWDOWN_MAX: Duration = Duration::from_secs(120);
 
+/// The LibreTranslate protocol.
+pub struct LibreTranslateApi;
+
 /// A LibreTranslate server. (No `Debug`: it holds the key.)
-pub struct LibreTranslate {
-    voice: Voice,
-    base: String,
-    key: Option<String>,
-    source: String,
-    target: String,
-    limits: BatchLimits,
-    timeout: Duration,
-    terms: TermMode,
-    client: reqwest::Client,
-}
+pub type LibreTranslate = Client<LibreTranslateApi>;
 
 /// Build the backend named `name` from its configuration.
-pub fn build(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
-    Ok(Arc::new(LibreTranslate::new(name, cfg)?))
+pub fn build(
+    name: &str,
+    cfg: &BackendConfig,
+) -> Result<std::sync::Arc<dyn super::Backend>, ConfigError> {
+    Ok(std::sync::Arc::new(LibreTranslate::new(name, cfg)?))
 }
 
-impl LibreTranslate {
-    pub fn new(name: &str, cfg: &BackendConfig) -> Result<Self, ConfigError> {
-        let key = vendor::read_key(name, cfg, false)?;
-        let base = vendor::base_url(name, cfg.url.as_deref().unwrap_or(DEFAULT_URL))?;
-        let limits = vendor::limits(
-            name,
-            cfg,
-            BatchLimits {
-                max_items: usize::MAX,
-                max_chars: None,
-                max_bytes: None,
-            },
-            DEFAULT_BATCH,
-        )?;
-        let terms =
-            vendor::term_mode(name, cfg, TermMode::Off, &[TermMode::Off, TermMode::Inline])?;
-        let url = format!("{base}/translate");
-        Ok(LibreTranslate {
-            voice: Voice {
-                name: name.to_string(),
-                url: http::redact_url(&url),
-                secrets: vendor::Secrets::new(key.as_deref()),
-            },
-            base,
-            key,
-            source: cfg.source_lang.clone().unwrap_or_else(|| "ar".into()),
-            target: cfg.target_lang.clone().unwrap_or_else(|| "en".into()),
-            limits,
-            timeout: vendor::timeout(name, cfg)?,
-            terms,
-            client: vendor::client(name)?,
-        })
-    }
-
+impl LibreTranslateApi {
     /// The JSON body for a batch.
-    pub fn body(&self, batch: &[Request]) -> serde_json::Value {
+    pub fn body(base: &Base, batch: &[Request]) -> serde_json::Value {
         let q: Vec<String> = batch
             .iter()
-            .map(|r| match self.terms {
+            .map(|r| match base.terms {
                 TermMode::Inline => super::terms::inline(&r.text, &r.terms),
                 _ => r.text.clone(),
             })
             .collect();
         let mut body = json!({
             "q": q,
-            "source": self.source,
-            "target": self.target,
+            "source": base.source_lang,
+            "target": base.target_lang,
             "format": "text",
         });
-        if let Some(k) = &self.key {
-            body["api_key"] = json!(k);
+        if let Some(k) = &base.key {
+            body["api_key"] = json!(k.expose());
         }
         body
     }
 
-    async fn call(&self, batch: &[Request]) -> Result<Vec<String>, BackendError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let request = self
-            .client
-            .post(format!("{}/translate", self.base))
-            .json(&self.body(batch));
-        let reply = http::send(&self.voice.name, request, self.timeout)
-            .await
-            .map_err(|e| self.scrubbed(e))?;
-        if !reply.is_success() {
-            return Err(self.error(&reply, batch.len()));
-        }
+    async fn send(c: &LibreTranslate, batch: &[Request]) -> Result<Answer, BackendError> {
+        let b = &c.base;
+        let request = b.http.post(&b.endpoint).json(&Self::body(b, batch));
+        let reply = c.exchange(request).await.map_err(|mut e| {
+            // No Retry-After: wait as long as the server's rate asks for
+            // this batch (a batch costs one request per text).
+            if e.status == Some(429) && e.retryable && e.retry_after.is_none() {
+                e.retry_after = Some(slowdown_wait(&e.message, batch.len()));
+            }
+            e
+        })?;
         #[derive(Deserialize)]
-        struct Answer {
+        struct Answer_ {
             #[serde(rename = "translatedText")]
             translated: Translated,
         }
@@ -131,124 +90,115 @@ impl LibreTranslate {
             Many(Vec<String>),
             One(String),
         }
-        let answer: Answer = self.voice.decode(&reply)?;
-        let out = match answer.translated {
-            Translated::Many(v) => v,
-            Translated::One(s) => vec![s],
+        let answer: Answer_ = b.decode(&reply)?;
+        Ok(Answer::All(
+            reply.status,
+            match answer.translated {
+                Translated::Many(v) => v,
+                Translated::One(s) => vec![s],
+            },
+        ))
+    }
+}
+
+impl Protocol for LibreTranslateApi {
+    const KIND: BackendKind = BackendKind::Libretranslate;
+
+    fn defaults() -> Defaults {
+        Defaults {
+            url: Some(DEFAULT_URL),
+            batch_size: DEFAULT_BATCH,
+            limits: BatchLimits {
+                max_items: usize::MAX,
+                max_chars: None,
+                max_bytes: None,
+            },
+            // LibreTranslate bans IPs that collect too many 429s.
+            concurrency: 2,
+            timeout_ms_per_char: 10.0,
+            terms: TermMode::Off,
+            term_modes: &[TermMode::Off, TermMode::Inline],
+            source_lang: "ar",
+            target_lang: "en",
+            needs_key: false,
+        }
+    }
+
+    fn from_config(_: &str, _: &BackendConfig, _: &mut Base) -> Result<Self, ConfigError> {
+        Ok(LibreTranslateApi)
+    }
+
+    fn endpoint(base_url: &str, _: &BackendConfig) -> String {
+        format!("{base_url}/translate")
+    }
+
+    fn call<'a>(
+        c: &'a Client<Self>,
+        batch: &'a [Request],
+    ) -> BoxFuture<'a, Result<Answer, BackendError>> {
+        Box::pin(Self::send(c, batch))
+    }
+
+    fn request_body(&self, base: &Base, batch: &[Request]) -> Option<String> {
+        Some(Self::body(base, batch).to_string())
+    }
+
+    /// A required-but-missing key, a missing language model and the
+    /// server's limits are 400s told apart by the message; an IP ban is a
+    /// 403; a 429 carries no Retry-After, so the wait comes from the
+    /// server's rate.
+    fn classify(&self, _: &Base, reply: &Reply, words: &ServerWords, v: &mut Verdict) {
+        let lower = words.lower();
+        let hint = |v: &mut Verdict, kind, h: &str| {
+            v.kind = kind;
+            v.hint = h.to_string();
         };
-        if out.len() != batch.len() {
-            return Err(self.voice.wrong_count(&reply, out.len(), batch.len()));
-        }
-        Ok(out)
-    }
-
-    fn scrubbed(&self, mut e: BackendError) -> BackendError {
-        e.message = self.voice.secrets.scrub(&e.message);
-        e
-    }
-
-    /// Map an error answer to a kind and a retry decision.
-    pub fn error(&self, reply: &Reply, batch_len: usize) -> BackendError {
-        #[derive(Deserialize)]
-        struct Body {
-            error: String,
-        }
-        let v = &self.voice;
-        if reply.status == 404 {
-            return v.status_error(
-                ErrorKind::NotFound,
-                false,
-                reply,
-                &reply.body_excerpt(),
-                "no /translate here: check the url in the config (the server's base URL, e.g. http://127.0.0.1:5000)",
-            );
-        }
-        if reply.is_html() {
-            let retry = matches!(reply.status, 429 | 500..=599);
-            return v.bad_response(
-                reply,
-                "an HTML page instead of LibreTranslate's JSON error",
-                retry,
-            );
-        }
-        let msg = serde_json::from_str::<Body>(&reply.body)
-            .map(|b| b.error)
-            .unwrap_or_else(|_| reply.body_excerpt());
-        let lower = msg.to_lowercase();
         match reply.status {
-            400 if lower.contains("api key") => v.status_error(
+            404 => hint(
+                v,
+                ErrorKind::NotFound,
+                "no /translate here: check the url in the config (the server's base URL, e.g. http://127.0.0.1:5000)",
+            ),
+            400 if lower.contains("api key") => hint(
+                v,
                 ErrorKind::Auth,
-                false,
-                reply,
-                &msg,
                 "this server requires an API key: set api_key_env to the variable holding it",
             ),
             400 if lower.contains("not supported")
                 || lower.contains("not available as a target language") =>
             {
-                v.status_error(
+                hint(
+                    v,
                     ErrorKind::UnsupportedLanguage,
-                    false,
-                    reply,
-                    &msg,
                     "the server has no Arabic-to-English model: install it (argospm or --load-only) or set source_lang/target_lang",
                 )
             }
-            400 if lower.contains("limit") => v.status_error(
+            400 if lower.contains("limit") => hint(
+                v,
                 ErrorKind::BadRequest,
-                false,
-                reply,
-                &msg,
                 "the server's --batch-limit or --char-limit refuses this request: lower batch_size, or raise the limits on the server",
             ),
-            400 => v.status_error(
+            400 => hint(
+                v,
                 ErrorKind::BadRequest,
-                false,
-                reply,
-                &msg,
                 "the server refused the request; check source_lang/target_lang",
             ),
-            401 | 403 if lower.contains("too many request limits violations") => v.status_error(
+            401 | 403 if lower.contains("too many request limits violations") => hint(
+                v,
                 ErrorKind::RateLimited,
-                false,
-                reply,
-                &msg,
                 "the server has banned this address for too many 429s: wait, then lower requests_per_minute and concurrency",
             ),
-            401 | 403 => v.status_error(
-                ErrorKind::Auth,
-                false,
-                reply,
-                &msg,
-                "check the key in the variable named by api_key_env",
-            ),
             429 => {
-                let wait = reply
-                    .retry_after()
-                    .unwrap_or_else(|| slowdown_wait(&msg, batch_len));
-                v.status_error(
+                hint(
+                    v,
                     ErrorKind::RateLimited,
-                    true,
-                    reply,
-                    &msg,
-                    "rate limited (each 429 counts towards a ban): lower requests_per_minute and concurrency",
-                )
-                .with_retry_after(Some(wait))
+                    "rate limited (each 429 counts towards a ban): it will be retried; lower requests_per_minute and concurrency",
+                );
             }
-            s if s >= 500 => v.status_error(
-                ErrorKind::Server,
-                true,
-                reply,
-                &msg,
-                "the server failed to translate; it will be retried, then check the server's log",
-            ),
-            s => v.status_error(
-                ErrorKind::BadRequest,
-                false,
-                reply,
-                &msg,
-                vendor::generic_hint(s),
-            ),
+            s if s >= 500 && !reply.is_html() => v.hint =
+                "the server failed to translate; it will be retried, then check the server's log"
+                    .into(),
+            _ => {}
         }
     }
 }
@@ -287,8 +237,6 @@ pub fn slowdown_wait(msg: &str, batch_len: usize) -> Duration {
         None => SLOWDOWN_WAIT,
     }
 }
-
-vendor::vendor_backend!(LibreTranslate, BackendKind::Libretranslate);
 
 #[cfg(test)]
 mod tests {

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use super::client::{Answer, Base, Defaults, ServerWords, Verdict};
 use super::http::{Reply, excerpt};
-use super::secret::{Secret, scrub};
-use super::{BackendError, BatchLimits, ErrorKind, TermMode};
-use crate::config::{BackendConfig, ConfigError, ResponseFormat};
+use super::{BackendError, BatchLimits, EachAnswer, ErrorKind, TermMode};
+use crate::config::{BackendConfig, ResponseFormat};
 use crate::model::Request;
 
 /// Changes whenever the prompt or the payload changes, so that the
@@ -73,49 +73,6 @@ impl Prompt {
         ])
     }
 }
-
-/// The [`Backend`](super::Backend) impl both LLM clients share: a `common`
-/// [`LlmCommon`] and an inherent `async fn call(&self, &[Request])` that
-/// reads the answer segment by segment.
-macro_rules! llm_backend {
-    ($ty:ty, $kind:expr) => {
-        impl $crate::backend::Backend for $ty {
-            fn name(&self) -> &str {
-                &self.common.name
-            }
-            fn kind(&self) -> $crate::backend::BackendKind {
-                $kind
-            }
-            fn limits(&self) -> $crate::backend::BatchLimits {
-                self.common.limits
-            }
-            fn endpoint(&self) -> String {
-                self.common.redacted_endpoint()
-            }
-            fn translate<'a>(
-                &'a self,
-                batch: &'a [$crate::model::Request],
-            ) -> $crate::backend::BoxFuture<'a, Result<Vec<String>, $crate::backend::BackendError>>
-            {
-                Box::pin(async move { self.call(batch).await?.each.into_iter().collect() })
-            }
-            fn translate_each<'a>(
-                &'a self,
-                batch: &'a [$crate::model::Request],
-            ) -> $crate::backend::BoxFuture<
-                'a,
-                Result<$crate::backend::EachAnswer, $crate::backend::BackendError>,
-            > {
-                Box::pin(self.call(batch))
-            }
-            fn request_body(&self, batch: &[$crate::model::Request]) -> Option<String> {
-                // What reqwest's `.json(&body)` serialises.
-                Some(self.body(batch).to_string())
-            }
-        }
-    };
-}
-pub(crate) use llm_backend;
 
 /// The id a batch's `i`-th request gets in the payload: short, unique inside
 /// the request whatever the segment ids are.
@@ -496,346 +453,59 @@ fn parse_json_lenient(text: &str) -> Option<Value> {
         .flatten()
 }
 
-/// What an error body says, whichever server wrote it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServerError {
-    pub message: Option<String>,
-    /// `type` (OpenAI, vLLM, llama.cpp).
-    pub kind: Option<String>,
-    /// `code`, a string (OpenAI) or an HTTP status (vLLM, llama.cpp).
-    pub code: Option<String>,
-}
-
-/// Read the error body variants: OpenAI `{"error":{message,type,code}}`,
-/// vLLM nested (int code) and old flat `{"object":"error",message,...}`,
-/// llama.cpp `{"error":{code,message,type}}`, Ollama `{"error":"..."}`,
-/// FastAPI `{"detail":...}`.
-pub fn parse_error_body(body: &str) -> ServerError {
-    let Ok(v) = serde_json::from_str::<Value>(body.trim()) else {
-        // Ollama's NDJSON: an error line among others.
-        for line in body.lines() {
-            if let Ok(v) = serde_json::from_str::<Value>(line.trim())
-                && v.get("error").is_some()
-            {
-                return parse_error_value(&v);
-            }
-        }
-        return ServerError::default();
-    };
-    parse_error_value(&v)
-}
-
-fn parse_error_value(v: &Value) -> ServerError {
-    let text = |v: Option<&Value>| -> Option<String> {
-        match v? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
-    };
-    let obj = match v.get("error") {
-        Some(Value::String(s)) => {
-            return ServerError {
-                message: Some(s.clone()),
-                ..Default::default()
-            };
-        }
-        Some(e @ Value::Object(_)) => e,
-        _ => v,
-    };
-    let mut message = text(obj.get("message"));
-    if message.is_none() {
-        message = match v.get("detail") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Array(a)) => a
-                .first()
-                .and_then(|d| d.get("msg"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            _ => None,
-        };
-    }
-    ServerError {
-        message,
-        kind: text(obj.get("type")),
-        code: text(obj.get("code")),
-    }
-}
-
-/// Which LLM protocol a message is about, for its advice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    OpenAi,
-    Ollama,
-}
-
-/// Who is asking, for messages: backend name, redacted endpoint, model, the
-/// key (to scrub) and the variable it came from (to name).
-pub struct Caller<'a> {
-    pub backend: &'a str,
-    pub url: &'a str,
-    pub model: &'a str,
-    pub key: Option<&'a Secret>,
-    pub key_var: Option<&'a str>,
-    pub flavor: Flavor,
-}
-
-impl Caller<'_> {
-    /// A [`BackendError`] whose message names the backend, URL and status,
-    /// with the server's own words scrubbed of the key.
-    pub fn error(
-        &self,
-        kind: ErrorKind,
-        status: Option<u16>,
-        detail: &str,
-        advice: &str,
-    ) -> BackendError {
-        let status_part = status
-            .map(|s| format!("HTTP {s} from "))
-            .unwrap_or_default();
-        let detail = scrub(detail, self.key);
-        let detail = if detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {detail}")
-        };
-        let msg = format!(
-            "{}: {status_part}{}{detail}; {advice}",
-            self.backend, self.url
-        );
-        let mut e = BackendError::new(kind, scrub(&msg, self.key));
-        e.status = status;
-        e
-    }
-
-    /// Map an HTTP error answer to a [`BackendError`] per the retry matrix:
-    /// 408, 409, 429, ≥500 retry; 400, 401, 403, 404 and 429
-    /// `insufficient_quota` do not; `x-should-retry` overrides.
-    pub fn http_error(&self, reply: &Reply) -> BackendError {
-        let status = reply.status;
-        let se = parse_error_body(&reply.body);
-        let detail = if reply.is_html() {
-            "an HTML page (a proxy or web server answered, not the API)".to_string()
-        } else {
-            let mut d = se
-                .message
-                .clone()
-                .map(|m| excerpt(&m, 200))
-                .unwrap_or_else(|| reply.body_excerpt());
-            if let Some(k) = &se.kind {
-                d.push_str(&format!(" [{}]", excerpt(k, 40)));
-            }
-            d
-        };
-        let is = |s: &str| se.kind.as_deref() == Some(s) || se.code.as_deref() == Some(s);
-        let key_advice = match self.key_var {
-            Some(v) => format!("check the API key in ${v}"),
-            None => "this server wants a key: set api_key_env to the variable that holds it".into(),
-        };
-        let path = match self.flavor {
-            Flavor::OpenAi => "/chat/completions",
-            Flavor::Ollama => "/api/chat",
-        };
-        let (kind, advice): (ErrorKind, String) = match status {
-            401 => (ErrorKind::Auth, key_advice),
-            403 => (
-                ErrorKind::Auth,
-                format!("{key_advice}; the key may not be allowed to use model {}", self.model),
-            ),
-            404 => (
-                ErrorKind::NotFound,
-                match self.flavor {
-                    Flavor::Ollama if se.message.as_deref().is_some_and(|m| m.contains("not found")) => {
-                        format!("run `ollama pull {}` on the server or fix model", self.model)
-                    }
-                    _ => format!(
-                        "check url (tarjama appends {path}) and that the server has model {}",
-                        self.model
-                    ),
-                },
-            ),
-            408 => (ErrorKind::Timeout, "the server timed out; retrying".into()),
-            409 => (ErrorKind::Server, "conflict on the server; retrying".into()),
-            413 => (ErrorKind::BadRequest, "the request is too large; lower batch_size".into()),
-            429 if is("insufficient_quota") => (
-                ErrorKind::Quota,
-                "the account's quota or credit is exhausted; add credit or use another backend".into(),
-            ),
-            429 => (
-                ErrorKind::RateLimited,
-                "rate limited; lower concurrency or set requests_per_minute".into(),
-            ),
-            400 if is("exceed_context_size_error")
-                || se.message.as_deref().is_some_and(|m| {
-                    let m = m.to_ascii_lowercase();
-                    m.contains("context length") || m.contains("context size") || m.contains("maximum context")
-                }) =>
-            {
-                (
-                    ErrorKind::BadRequest,
-                    "the batch does not fit the model's context; lower batch_size or raise the server's context size".into(),
-                )
-            }
-            400 | 422 => (
-                ErrorKind::BadRequest,
-                "the server refused the request; check model and, if the server cannot do JSON schemas, set response_format = \"json_object\" or \"none\"".into(),
-            ),
-            501 => (
-                ErrorKind::BadRequest,
-                "the server does not support this request; try response_format = \"none\"".into(),
-            ),
-            s if s >= 500 => (
-                ErrorKind::Server,
-                "the server failed; it is retried, and if it persists check the server's log".into(),
-            ),
-            _ => (ErrorKind::BadRequest, "unexpected answer; check url".into()),
-        };
-        let mut e = self.error(kind, Some(status), &detail, &advice);
-        if kind == ErrorKind::RateLimited || kind == ErrorKind::Server || kind == ErrorKind::Timeout
-        {
-            e.retry_after = reply.retry_after();
-        }
-        if kind == ErrorKind::RateLimited && e.retry_after.is_none() {
-            // OpenAI: when the request budget resets, as a Go duration.
-            e.retry_after = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
-                .iter()
-                .filter_map(|h| reply.headers.get(*h)?.to_str().ok())
-                .filter_map(parse_go_duration)
-                .max();
-        }
-        if let Some(v) = reply
-            .headers
-            .get("x-should-retry")
-            .and_then(|v| v.to_str().ok())
-        {
-            match v.trim() {
-                "true" => {
-                    e.retryable = true;
-                    e.retry_after = reply.retry_after();
-                }
-                "false" => e.retryable = false,
-                _ => {}
-            }
-        }
-        e
-    }
-
-    /// A 2xx answer that is not what the protocol promises. `retryable`:
-    /// whether the same request may get a good answer (a truncated body may,
-    /// a model's bad JSON at temperature 0 will not).
-    pub fn bad_response(&self, status: u16, what: &str, retryable: bool) -> BackendError {
-        self.error(
-            ErrorKind::BadResponse,
-            Some(status),
-            what,
-            "the batch is split and retried; if single segments still fail, check the model",
-        )
-        .retryable(retryable)
-    }
-}
-
-impl Caller<'_> {
-    /// An answer read segment by segment, each segment's problem as a bad
-    /// response of its own.
-    pub fn each(
-        &self,
-        status: u16,
-        answers: Result<Answers, String>,
-    ) -> Result<super::EachAnswer, BackendError> {
-        let a = answers.map_err(|what| self.bad_response(status, &what, false))?;
-        Ok(super::EachAnswer {
-            each: a
-                .each
-                .into_iter()
-                .map(|r| r.map_err(|what| self.bad_response(status, &what, false)))
-                .collect(),
-            stray_ids: a.stray_ids,
-        })
-    }
-}
-
-/// The settings both LLM backends share, read from a backend table.
+/// The settings both LLM protocols share, from a backend table.
 #[derive(Debug, Clone)]
-pub struct LlmCommon {
-    pub name: String,
-    /// The full URL requests go to (base URL + the protocol's path).
-    pub endpoint: String,
+pub struct LlmSettings {
     pub model: String,
-    pub key: Option<Secret>,
-    pub key_var: Option<String>,
-    pub client: reqwest::Client,
-    pub timeout: std::time::Duration,
-    pub limits: BatchLimits,
     /// `None`: computed per batch; `Some(0)`: not sent.
     pub max_tokens: Option<u32>,
     pub response_format: ResponseFormat,
-    pub flavor: Flavor,
-    /// Whether pinned terms go into the prompt (`terms = "prompt"`).
-    pub terms_in_prompt: bool,
+    /// The protocol's path, for advice.
+    pub path: &'static str,
 }
 
 /// Characters of Arabic per LLM request, whatever the batch size: keeps the
 /// answer well inside common context windows and `max_tokens`.
 pub const MAX_CHARS_PER_REQUEST: usize = 8_000;
 
-impl LlmCommon {
-    pub fn from_config(
-        name: &str,
-        cfg: &BackendConfig,
-        flavor: Flavor,
-    ) -> Result<LlmCommon, ConfigError> {
-        cfg.validate(name)?;
-        let key = cfg.api_key(name)?.map(Secret::new);
-        let base = cfg.url_or_default().unwrap_or_default();
-        let path = match flavor {
-            Flavor::OpenAi => "/chat/completions",
-            Flavor::Ollama => "/api/chat",
-        };
-        let endpoint = if base.ends_with(path) {
-            base
-        } else {
-            format!("{base}{path}")
-        };
-        Ok(LlmCommon {
-            name: name.to_string(),
-            endpoint,
+/// The defaults both LLM protocols share.
+pub fn defaults(url: &'static str, concurrency: usize) -> Defaults {
+    Defaults {
+        url: Some(url),
+        batch_size: 8,
+        limits: BatchLimits {
+            max_items: usize::MAX,
+            max_chars: Some(MAX_CHARS_PER_REQUEST),
+            max_bytes: None,
+        },
+        concurrency,
+        // A local LLM on a CPU writes some 25 characters a second.
+        timeout_ms_per_char: 40.0,
+        terms: TermMode::Prompt,
+        term_modes: &[TermMode::Prompt, TermMode::Off],
+        source_lang: "ar",
+        target_lang: "en",
+        needs_key: false,
+    }
+}
+
+/// `base` with the protocol's `path` appended unless it already ends so.
+pub fn endpoint(base: &str, path: &str) -> String {
+    if base.ends_with(path) {
+        base.to_string()
+    } else {
+        format!("{base}{path}")
+    }
+}
+
+impl LlmSettings {
+    pub fn from_config(cfg: &BackendConfig, path: &'static str) -> LlmSettings {
+        LlmSettings {
             model: cfg.model.clone().unwrap_or_default(),
-            key,
-            key_var: cfg.api_key_env.clone(),
-            client: http_client(cfg.timeout())?,
-            timeout: cfg.timeout(),
-            limits: BatchLimits {
-                max_items: cfg.batch_size_or_default(),
-                max_chars: Some(MAX_CHARS_PER_REQUEST),
-                max_bytes: None,
-            },
             max_tokens: cfg.max_tokens,
             response_format: cfg.response_format_or_default(),
-            flavor,
-            terms_in_prompt: cfg.terms_or_default() == TermMode::Prompt,
-        })
-    }
-
-    /// The endpoint without secrets, for messages.
-    pub fn redacted_endpoint(&self) -> String {
-        super::http::redact_url(&self.endpoint)
-    }
-
-    pub fn caller<'a>(&'a self, url: &'a str) -> Caller<'a> {
-        Caller {
-            backend: &self.name,
-            url,
-            model: &self.model,
-            key: self.key.as_ref(),
-            key_var: self.key_var.as_deref(),
-            flavor: self.flavor,
+            path,
         }
-    }
-
-    /// The prompt for `batch` with this backend's term setting.
-    pub fn prompt(&self, batch: &[Request]) -> Prompt {
-        build_prompt(batch, self.terms_in_prompt)
     }
 
     /// The token ceiling to send for `batch`, if any.
@@ -847,40 +517,120 @@ impl LlmCommon {
         }
     }
 
-    /// A transport error with the key scrubbed (it never is in a URL of
-    /// ours, but a proxy's message might echo anything).
-    pub fn scrub_error(&self, mut e: BackendError) -> BackendError {
-        e.message = scrub(&e.message, self.key.as_ref());
-        e
-    }
-
-    /// Parse a 2xx body as JSON; an HTML page or truncated JSON is a
-    /// retryable bad response.
-    pub fn json_body(&self, reply: &Reply, url: &str) -> Result<Value, BackendError> {
-        serde_json::from_str::<Value>(&reply.body).map_err(|_| {
-            let what = if reply.is_html() {
-                "an HTML page instead of JSON (a proxy or web server answered, not the API)"
-                    .to_string()
-            } else if reply.body.trim().is_empty() {
-                "an empty body".to_string()
-            } else {
-                format!(
-                    "a body that is not JSON (truncated?): \"{}\"",
-                    excerpt(&reply.body, 80)
+    /// What the two LLM protocols' servers (OpenAI, vLLM, llama.cpp,
+    /// Ollama) say beyond the status: exhausted credit, a context too
+    /// small, no JSON schema support, `x-should-retry`, and OpenAI's
+    /// rate-limit reset headers.
+    pub fn classify(&self, base: &Base, reply: &Reply, words: &ServerWords, v: &mut Verdict) {
+        let lower = words.lower();
+        match reply.status {
+            403 => {
+                v.hint = format!(
+                    "{}; the key may not be allowed to use model {}",
+                    base.key_advice(),
+                    self.model
                 )
-            };
-            self.caller(url).bad_response(reply.status, &what, true)
-        })
+            }
+            404 => {
+                v.hint = format!(
+                    "check url (tarjama appends {}) and that the server has model {}",
+                    self.path, self.model
+                )
+            }
+            429 if words.is("insufficient_quota") => {
+                v.kind = ErrorKind::Quota;
+                v.retryable = false;
+                v.retry_after = None;
+                v.hint = "the account's quota or credit is exhausted; add credit or use another backend".into();
+            }
+            400 if words.is("exceed_context_size_error")
+                || lower.contains("context length")
+                || lower.contains("context size")
+                || lower.contains("maximum context") =>
+            {
+                v.hint = "the batch does not fit the model's context; lower batch_size or raise the server's context size".into()
+            }
+            400 | 422 => {
+                v.hint = "the server refused the request; check model and, if the server cannot do JSON schemas, set response_format = \"json_object\" or \"none\"".into()
+            }
+            501 => {
+                v.hint = "the server does not support this request: it will be retried; if it persists, try response_format = \"none\"".into()
+            }
+            _ => {}
+        }
+        if let Some(k) = &words.kind
+            && !reply.is_html()
+        {
+            v.detail = format!("{} [{}]", v.detail, excerpt(k, 40));
+        }
+        if v.kind == ErrorKind::RateLimited && v.retry_after.is_none() {
+            // OpenAI: when the request budget resets, as a Go duration.
+            v.retry_after = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+                .iter()
+                .filter_map(|h| reply.headers.get(*h)?.to_str().ok())
+                .filter_map(parse_go_duration)
+                .max();
+        }
+        if let Some(x) = reply
+            .headers
+            .get("x-should-retry")
+            .and_then(|h| h.to_str().ok())
+        {
+            match x.trim() {
+                "true" => {
+                    v.retryable = true;
+                    v.retry_after = reply.retry_after();
+                }
+                "false" => v.retryable = false,
+                _ => {}
+            }
+        }
     }
 }
 
-/// The reqwest client of one backend.
-pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
-        .user_agent(concat!("tarjama/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
-        .build()
-        .map_err(|e| ConfigError::Invalid(format!("cannot set up the HTTP client: {e}")))
+/// The prompt for `batch` with the backend's term setting.
+pub fn prompt(base: &Base, batch: &[Request]) -> Prompt {
+    build_prompt(batch, base.terms == TermMode::Prompt)
+}
+
+/// What to do about an answer the model got wrong.
+const BAD_ANSWER_HINT: &str =
+    "the batch is split and retried; if single segments still fail, check the model";
+
+/// A 2xx answer that is not what the protocol promises. `retryable`:
+/// whether the same request may get a good answer (a truncated body may, a
+/// model's bad JSON at temperature 0 will not).
+pub fn bad_answer(base: &Base, status: u16, what: &str, retryable: bool) -> BackendError {
+    base.answer_error(status, what, BAD_ANSWER_HINT, retryable)
+}
+
+/// An error the server reported inside a 2xx answer: retried.
+pub fn error_in_answer(base: &Base, status: u16, what: &str) -> BackendError {
+    base.answer_error(
+        status,
+        &format!("an error: {what}"),
+        "the server reported an error inside a 2xx answer; retrying",
+        true,
+    )
+    .with_kind(ErrorKind::Server)
+}
+
+/// An answer read segment by segment, each segment's problem as a bad
+/// response of its own.
+pub fn each(
+    base: &Base,
+    status: u16,
+    answers: Result<Answers, String>,
+) -> Result<Answer, BackendError> {
+    let a = answers.map_err(|what| bad_answer(base, status, &what, false))?;
+    Ok(Answer::Each(EachAnswer {
+        each: a
+            .each
+            .into_iter()
+            .map(|r| r.map_err(|what| bad_answer(base, status, &what, false)))
+            .collect(),
+        stray_ids: a.stray_ids,
+    }))
 }
 
 /// A Go-style duration as in OpenAI's rate-limit headers: `1s`, `6m0s`,
@@ -918,6 +668,7 @@ pub fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::client::parse_error_body;
     use crate::model::{Context, PinnedTerm};
     use reqwest::header::{HeaderMap, HeaderValue};
 
@@ -1142,26 +893,23 @@ mod tests {
 
     #[test]
     fn statuses_map_to_retry_decisions() {
-        let key = Secret::new("sk-test-SECRET");
-        let c = Caller {
-            backend: "llm",
-            url: "http://127.0.0.1:1/v1/chat/completions",
-            model: "m",
-            key: Some(&key),
-            key_var: Some("LLM_KEY"),
-            flavor: Flavor::OpenAi,
-        };
+        let mut cfg = BackendConfig::new(crate::config::BackendKind::Openai);
+        cfg.url = Some("http://127.0.0.1:1/v1".into());
+        cfg.model = Some("m".into());
+        cfg.api_key_env = Some("LLM_KEY".into());
+        cfg.take_key(&crate::config::Env::default().with("LLM_KEY", "sk-test-SECRET"));
+        let c = super::super::openai::OpenAi::new("llm", &cfg).unwrap();
         let quota = r#"{"error":{"message":"quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
-        let e = c.http_error(&reply(429, quota, &[]));
+        let e = c.status_error(&reply(429, quota, &[]));
         assert_eq!((e.kind, e.retryable), (ErrorKind::Quota, false));
-        let e = c.http_error(&reply(
+        let e = c.status_error(&reply(
             429,
             r#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
             &[("retry-after-ms", "250")],
         ));
         assert_eq!((e.kind, e.retryable), (ErrorKind::RateLimited, true));
         assert_eq!(e.retry_after, Some(std::time::Duration::from_millis(250)));
-        let e = c.http_error(&reply(401, r#"{"error":{"message":"Incorrect API key provided: sk-test-SECRET","type":"invalid_request_error","code":"invalid_api_key"}}"#, &[]));
+        let e = c.status_error(&reply(401, r#"{"error":{"message":"Incorrect API key provided: sk-test-SECRET","type":"invalid_request_error","code":"invalid_api_key"}}"#, &[]));
         assert_eq!((e.kind, e.retryable), (ErrorKind::Auth, false));
         assert!(!e.message.contains("sk-test-SECRET"), "{}", e.message);
         assert!(
@@ -1169,13 +917,13 @@ mod tests {
             "{}",
             e.message
         );
-        let e = c.http_error(&reply(
+        let e = c.status_error(&reply(
             503,
             r#"{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}"#,
             &[],
         ));
         assert_eq!((e.kind, e.retryable), (ErrorKind::Server, true));
-        let e = c.http_error(&reply(
+        let e = c.status_error(&reply(
             429,
             "{}",
             &[
@@ -1184,17 +932,17 @@ mod tests {
             ],
         ));
         assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(360)));
-        let e = c.http_error(&reply(500, "{}", &[("x-should-retry", "false")]));
+        let e = c.status_error(&reply(500, "{}", &[("x-should-retry", "false")]));
         assert!(!e.retryable);
-        let e = c.http_error(&reply(400, "{}", &[("x-should-retry", "true")]));
+        let e = c.status_error(&reply(400, "{}", &[("x-should-retry", "true")]));
         assert!(e.retryable);
         for s in [408, 409, 502] {
-            assert!(c.http_error(&reply(s, "", &[])).retryable, "{s}");
+            assert!(c.status_error(&reply(s, "", &[])).retryable, "{s}");
         }
         for s in [400, 403, 404] {
-            assert!(!c.http_error(&reply(s, "", &[])).retryable, "{s}");
+            assert!(!c.status_error(&reply(s, "", &[])).retryable, "{s}");
         }
-        let e = c.http_error(&reply(502, "<html><body>Bad Gateway</body></html>", &[]));
+        let e = c.status_error(&reply(502, "<html><body>Bad Gateway</body></html>", &[]));
         assert!(e.message.contains("HTML page"), "{}", e.message);
     }
 }

@@ -3,8 +3,9 @@ Machine translation backends: one client per HTTP protocol behind one trait.
 
 tarjama does not translate by itself; it drives the endpoint a user already
 has (LibreTranslate, DeepL, Google v2, Azure, OpenAI-compatible servers,
-Ollama, or any JSON API through a template). Each protocol has its own batch
-limits, auth, error bodies and retry rules; a [`Backend`] turns one batch of
+Ollama, or any JSON API through a template). Each [`Protocol`] has its own
+batch limits, auth and error bodies, on the one base of [`client`] (status
+table and retry rule, key, HTTP client, answer count); a [`Backend`] turns one batch of
 [`Request`]s into English strings and maps every failure to a
 [`BackendError`] that says whether it is worth retrying. Batching,
 concurrency, rate limits and retries live in the engine, not here.
@@ -12,7 +13,7 @@ concurrency, rate limits and retries live in the engine, not here.
 
 pub mod align;
 pub mod azure;
-pub mod build;
+pub mod client;
 pub mod deepl;
 pub mod engine;
 pub mod google;
@@ -25,9 +26,9 @@ pub mod ratelimit;
 pub mod secret;
 pub mod template;
 pub mod terms;
-pub mod vendor;
 
-pub use build::build;
+pub use crate::config::{BackendKind, TermMode};
+pub use client::{Client, Protocol, build};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,52 +40,6 @@ use crate::model::Request;
 
 /// A boxed future, so that backends can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The protocols tarjama speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    Libretranslate,
-    Deepl,
-    Google,
-    Azure,
-    Openai,
-    Ollama,
-    Template,
-}
-
-impl BackendKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackendKind::Libretranslate => "libretranslate",
-            BackendKind::Deepl => "deepl",
-            BackendKind::Google => "google",
-            BackendKind::Azure => "azure",
-            BackendKind::Openai => "openai",
-            BackendKind::Ollama => "ollama",
-            BackendKind::Template => "template",
-        }
-    }
-
-    /// Whether the backend is a large language model (prompted, JSON answers).
-    pub fn is_llm(self) -> bool {
-        matches!(self, BackendKind::Openai | BackendKind::Ollama)
-    }
-}
-
-/// How pinned glossary terms are passed to the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TermMode {
-    /// In the prompt (LLM backends).
-    Prompt,
-    /// The service's own mechanism (DeepL glossary, Azure dynamic dictionary).
-    Native,
-    /// The English rendering substituted into the Arabic before sending.
-    Inline,
-    /// Not passed; only checked afterwards.
-    Off,
-}
 
 /// What one request to a backend may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +163,11 @@ impl BackendError {
 impl BackendError {
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
+        self
+    }
+
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
         self
     }
 

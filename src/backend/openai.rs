@@ -7,43 +7,40 @@ which is the only form llama.cpp honours) and checked by [`super::llm`].
 Temperature is always sent, as 0: Ollama's `/v1` sets an omitted one to 1.
 */
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
-use super::llm::{self, Flavor, LlmCommon};
-use super::{Backend, BackendError, BackendKind, ErrorKind, http};
+use super::client::{Answer, Base, Client, Defaults, Protocol, ServerWords, Verdict};
+use super::http::{Reply, excerpt};
+use super::llm::{self, LlmSettings};
+use super::{BackendError, BackendKind, BoxFuture};
 use crate::config::{BackendConfig, ConfigError, ResponseFormat};
 use crate::model::Request;
 
-/// A chat-completions endpoint.
+const PATH: &str = "/chat/completions";
+
+/// The chat-completions protocol.
 #[derive(Debug)]
-pub struct OpenAi {
-    common: LlmCommon,
+pub struct OpenAiApi {
+    llm: LlmSettings,
 }
 
-/// Build from a `kind = "openai"` table; reads the key from `api_key_env`.
-pub fn build(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
-    Ok(Arc::new(OpenAi {
-        common: LlmCommon::from_config(name, cfg, Flavor::OpenAi)?,
-    }))
-}
+/// A chat-completions endpoint.
+pub type OpenAi = Client<OpenAiApi>;
 
-impl OpenAi {
+impl OpenAiApi {
     /// The request body for a batch.
-    pub fn body(&self, batch: &[Request]) -> Value {
-        let c = &self.common;
-        let prompt = c.prompt(batch);
+    pub fn body(&self, base: &Base, batch: &[Request]) -> Value {
+        let prompt = llm::prompt(base, batch);
         let mut body = json!({
-            "model": c.model,
+            "model": self.llm.model,
             "temperature": 0,
             "stream": false,
             "messages": prompt.messages(),
         });
-        if let Some(n) = c.max_tokens_for(batch) {
+        if let Some(n) = self.llm.max_tokens_for(batch) {
             body["max_tokens"] = json!(n);
         }
-        match c.response_format {
+        match self.llm.response_format {
             ResponseFormat::JsonSchema => {
                 body["response_format"] = json!({
                     "type": "json_schema",
@@ -62,35 +59,23 @@ impl OpenAi {
         body
     }
 
-    async fn call(&self, batch: &[Request]) -> Result<super::EachAnswer, BackendError> {
-        let c = &self.common;
-        let url = c.redacted_endpoint();
-        let caller = c.caller(&url);
-        let mut rb = c.client.post(&c.endpoint).json(&self.body(batch));
-        if let Some(k) = &c.key {
+    async fn send(c: &OpenAi, batch: &[Request]) -> Result<Answer, BackendError> {
+        let b = &c.base;
+        let mut rb = b.http.post(&b.endpoint).json(&c.protocol.body(b, batch));
+        if let Some(k) = &b.key {
             rb = rb.bearer_auth(k.expose());
         }
-        let reply = http::send(&c.name, rb, c.timeout)
-            .await
-            .map_err(|e| c.scrub_error(e))?;
-        if !reply.is_success() {
-            return Err(caller.http_error(&reply));
-        }
-        let v = c.json_body(&reply, &url)?;
+        let reply = c.exchange(rb).await?;
+        let v = b.json(&reply, true)?;
         if let Some(err) = v.get("error") {
-            let se = llm::parse_error_body(&v.to_string());
-            let msg = se.message.unwrap_or_else(|| err.to_string());
-            return Err(caller.error(
-                ErrorKind::Server,
-                Some(reply.status),
-                &http::excerpt(&msg, 200),
-                "the server reported an error inside a 200 answer; retrying",
-            ));
+            let words = super::client::parse_error_body(&v.to_string());
+            let msg = words.message.unwrap_or_else(|| err.to_string());
+            return Err(llm::error_in_answer(b, reply.status, &excerpt(&msg, 200)));
         }
         let choice = v
             .get("choices")
             .and_then(|c| c.get(0))
-            .ok_or_else(|| caller.bad_response(reply.status, "the answer has no choices", true))?;
+            .ok_or_else(|| llm::bad_answer(b, reply.status, "the answer has no choices", true))?;
         let finish = choice.get("finish_reason").and_then(Value::as_str);
         let message = choice.get("message");
         let content = message
@@ -100,12 +85,44 @@ impl OpenAi {
             let refusal = message
                 .and_then(|m| m.get("refusal"))
                 .and_then(Value::as_str)
-                .map(|r| format!("the model refused: {}", http::excerpt(r, 120)))
+                .map(|r| format!("the model refused: {}", excerpt(r, 120)))
                 .unwrap_or_else(|| "the answer has no message content".into());
-            return Err(caller.bad_response(reply.status, &refusal, false));
+            return Err(llm::bad_answer(b, reply.status, &refusal, false));
         };
-        caller.each(reply.status, llm::check_answers(batch, content, finish))
+        llm::each(b, reply.status, llm::check_answers(batch, content, finish))
     }
 }
 
-llm::llm_backend!(OpenAi, BackendKind::Openai);
+impl Protocol for OpenAiApi {
+    const KIND: BackendKind = BackendKind::Openai;
+
+    fn defaults() -> Defaults {
+        llm::defaults("https://api.openai.com/v1", 4)
+    }
+
+    fn from_config(_: &str, cfg: &BackendConfig, _: &mut Base) -> Result<Self, ConfigError> {
+        Ok(OpenAiApi {
+            llm: LlmSettings::from_config(cfg, PATH),
+        })
+    }
+
+    fn endpoint(base_url: &str, _: &BackendConfig) -> String {
+        llm::endpoint(base_url, PATH)
+    }
+
+    fn call<'a>(
+        c: &'a Client<Self>,
+        batch: &'a [Request],
+    ) -> BoxFuture<'a, Result<Answer, BackendError>> {
+        Box::pin(Self::send(c, batch))
+    }
+
+    fn classify(&self, base: &Base, reply: &Reply, words: &ServerWords, v: &mut Verdict) {
+        self.llm.classify(base, reply, words, v);
+    }
+
+    fn request_body(&self, base: &Base, batch: &[Request]) -> Option<String> {
+        // What reqwest's `.json(&body)` serialises.
+        Some(self.body(base, batch).to_string())
+    }
+}

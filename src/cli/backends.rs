@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use tarjama::backend::{self, BackendError, ErrorKind};
-use tarjama::config::{BackendConfig, Config, Overrides, Settings};
+use tarjama::config::{BackendConfig, Config, Overrides};
 use tarjama::model::{Context, Request};
 
 use super::{GlobalArgs, Outcome};
@@ -41,14 +41,14 @@ pub struct TestArgs {
 const PROBE: &str = "وصل الوزير إلى موسكو صباح الجمعة.";
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let config = Config::discover(global.config.as_deref())?;
     match args.command {
-        Sub::List => list(config),
-        Sub::Test(t) => test(config, t),
+        Sub::List => list(global),
+        Sub::Test(t) => test(global, t),
     }
 }
 
-fn list(config: Option<Config>) -> anyhow::Result<Outcome> {
+fn list(global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let config = super::config_file(global)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let Some(config) = config else {
@@ -62,7 +62,7 @@ fn list(config: Option<Config>) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     // The default as a run would choose it (flag aside).
-    let chosen = Settings::resolve(Some(config.clone()), &Overrides::default())
+    let chosen = super::settings(global, &Overrides::default())
         .ok()
         .and_then(|s| s.backend)
         .map(|b| b.name);
@@ -119,16 +119,16 @@ fn path_of(c: &Config) -> String {
         .unwrap_or_else(|| "the config".into())
 }
 
-fn test(config: Option<Config>, args: TestArgs) -> anyhow::Result<Outcome> {
+fn test(global: &GlobalArgs, args: TestArgs) -> anyhow::Result<Outcome> {
     let targets: Vec<(String, BackendConfig)> = if args.all {
-        let c = config.context("no config file, so no backend to test")?;
+        let c = super::config_file(global)?.context("no config file, so no backend to test")?;
         c.backends.clone().into_iter().collect()
     } else {
         let flags = Overrides {
             backend: args.name.clone(),
             ..Overrides::default()
         };
-        let s = Settings::resolve(config, &flags)?;
+        let s = super::settings(global, &flags)?;
         match s.backend {
             Some(b) => vec![(b.name, b.config)],
             None => bail!(

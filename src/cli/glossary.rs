@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
-use tarjama::config::Config;
 use tarjama::glossary::format::{self, Format as GFormat};
 use tarjama::glossary::suggest::{SuggestOptions, suggest};
 use tarjama::glossary::{Entry, Glossary, GlossaryError, PathsFrom, edit, lint};
@@ -248,7 +247,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
 /// The glossary files of this run and where the list came from.
 fn paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<(Vec<PathBuf>, PathsFrom)> {
     let config = if args.glossaries.is_empty() {
-        Config::discover(global.config.as_deref())?
+        super::config_file(global)?
     } else {
         None
     };
@@ -264,16 +263,7 @@ fn segmenter(
     tarjama::segment::Segmenter,
     tarjama::segment::SegmentOptions,
 )> {
-    let mut f = flags.clone();
-    if let Some(c) = Config::discover(global.config.as_deref())? {
-        f.join_lines |= c.segment.join_lines;
-        if f.rules.is_none() {
-            f.rules = c.segment.rules.clone();
-        }
-        f.abbreviations
-            .splice(0..0, c.segment.abbreviations.iter().cloned());
-    }
-    f.build()
+    flags.build(super::config_file(global)?.as_ref())
 }
 
 /// Load the layered glossary, printing its warnings.
@@ -663,7 +653,7 @@ fn run_suggest(global: &GlobalArgs, args: &Args, a: &SuggestArgs) -> anyhow::Res
 }
 
 fn run_paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
-    let config = Config::discover(global.config.as_deref())?;
+    let config = super::config_file(global)?;
     let mut out = stdout();
     writeln!(
         out,
@@ -700,7 +690,10 @@ fn run_paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
         )?,
         None => writeln!(out, "2. `glossaries` in the config file: no config file")?,
     }
-    for (i, dir) in tarjama::config::glossary_dirs().iter().enumerate() {
+    for (i, dir) in tarjama::config::glossary_dirs(super::env())
+        .iter()
+        .enumerate()
+    {
         let n = std::fs::read_dir(dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok().map(|e| e.path()))
@@ -737,7 +730,7 @@ fn run_paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
 fn run_init(global: &GlobalArgs, a: &InitArgs) -> anyhow::Result<Outcome> {
     let dir = match &a.dir {
         Some(d) => d.clone(),
-        None => tarjama::config::user_glossary_dir()
+        None => tarjama::config::user_glossary_dir(super::env())
             .context("cannot find the user data directory; pass --dir DIR")?,
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

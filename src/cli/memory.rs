@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tarjama::config::Config;
 use tarjama::memory::{Filter, Memory, NewPair, Provenance, StoredPair, time};
 use tarjama::tmx::{TmxHeader, TmxUnit, read_tmx, write_tmx};
 
@@ -31,21 +30,20 @@ pub struct MemoryFlag {
 }
 
 impl MemoryFlag {
-    /// The file to use: the flag, else `TARJAMA_MEMORY`, else the config's
-    /// `memory.path`, else the default in the user data dir.
-    pub fn resolve(&self, config: Option<&Config>) -> anyhow::Result<PathBuf> {
-        if let Some(p) = &self.path {
-            return Ok(p.clone());
-        }
-        if let Some(p) = std::env::var_os(tarjama::config::ENV_MEMORY).filter(|v| !v.is_empty()) {
-            return Ok(PathBuf::from(p));
-        }
-        if let Some(p) = config.and_then(|c| c.memory.path.clone()) {
-            return Ok(p);
-        }
-        tarjama::memory::default_path().context(
-            "cannot find the user data directory for the translation memory; pass --memory PATH",
-        )
+    /// The file to use, by the rule `translate` uses: the flag, else
+    /// `TARJAMA_MEMORY`, else the config's `memory.path`, else the default
+    /// in the user data dir.
+    pub fn resolve(&self, global: &GlobalArgs) -> anyhow::Result<PathBuf> {
+        let flags = tarjama::config::Overrides {
+            memory: self.path.clone(),
+            skip_backend: true,
+            ..Default::default()
+        };
+        super::settings(global, &flags)?
+            .memory_path_or_default()
+            .context(
+                "cannot find the user data directory for the translation memory; pass --memory PATH",
+            )
     }
 }
 
@@ -159,8 +157,7 @@ pub struct ImportArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let config = Config::discover(global.config.as_deref())?;
-    let path = args.memory.resolve(config.as_ref())?;
+    let path = args.memory.resolve(global)?;
     match args.command {
         MemoryCommand::Stats(a) => stats(&path, a),
         MemoryCommand::Export(a) => export(&path, a),

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
-use tarjama::config::{Config, glossary_dirs};
+use tarjama::config::{Config, Env, Overrides, Settings, glossary_dirs};
 use tarjama::glossary::{GlossaryError, PathsFrom, resolve_paths};
 
 mod backends;
@@ -58,8 +58,22 @@ impl Outcome {
 /// Segments Arabic news articles, pins names and terms with glossaries,
 /// remembers every translation, drives the MT endpoint you already have and
 /// writes aligned bilingual documents for review.
+/// The environment variables the settings read (between the config file
+/// and the flags), for `--help`.
+const ENV_HELP: &str = "\
+Environment (above the config file, below the flags):
+  TARJAMA_CONFIG               the config file (--config)
+  TARJAMA_BACKEND              the backend to use (--backend)
+  TARJAMA_MEMORY               the translation memory file (--memory)
+  TARJAMA_BATCH_SIZE           segments per request (--batch-size)
+  TARJAMA_CONCURRENCY          requests in flight (--concurrency)
+  TARJAMA_REQUESTS_PER_MINUTE  the backend's requests_per_minute
+  TARJAMA_TIMEOUT_SECS         the backend's timeout_secs
+  TARJAMA_MAX_RETRIES          the backend's max_retries
+  TARJAMA_FETCH_TIMEOUT        seconds to fetch a page at a URL (default 30)";
+
 #[derive(Debug, Parser)]
-#[command(name = "tarjama", version, about, max_term_width = 100)]
+#[command(name = "tarjama", version, about, max_term_width = 100, after_help = ENV_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -83,14 +97,17 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Translate articles into aligned bilingual documents (offline without
     /// a backend: segments, glossary hits and memory matches).
+    #[command(after_help = ENV_HELP)]
     Translate(translate::Args),
     /// Cut an article into paragraphs and sentences.
     Segment(segment::Args),
     /// Match, maintain, check, convert and grow glossaries.
     Glossary(glossary::Args),
     /// Inspect the translation memory, export it to TMX, import TMX.
+    #[command(after_help = ENV_HELP)]
     Memory(memory::Args),
     /// List the configured MT backends, or test one.
+    #[command(after_help = ENV_HELP)]
     Backends(backends::Args),
     /// Turn a reviewed XLIFF, TSV or JSONL into any format, taking the
     /// reviewer's text.
@@ -108,6 +125,34 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// The process environment, read once here and passed to the library as a
+/// value (the library never reads the environment itself).
+pub fn env() -> &'static Env {
+    static ENV: std::sync::OnceLock<Env> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| Env::from_pairs(std::env::vars_os()))
+}
+
+/// Every command's settings, from the one resolution: built-in defaults <
+/// config file < environment < `flags`. Commands that use no backend set
+/// `flags.skip_backend`.
+pub fn settings(global: &GlobalArgs, flags: &Overrides) -> anyhow::Result<Settings> {
+    let config = Config::discover(global.config.as_deref(), env())?;
+    Ok(Settings::resolve(config, flags, env())?)
+}
+
+/// The config file of a command that uses no backend (`None`: no file), as
+/// the settings resolved it.
+pub fn config_file(global: &GlobalArgs) -> anyhow::Result<Option<Config>> {
+    let s = settings(
+        global,
+        &Overrides {
+            skip_backend: true,
+            ..Overrides::default()
+        },
+    )?;
+    Ok(s.config.path.is_some().then_some(s.config))
 }
 
 /// Run a parsed command line.
@@ -144,7 +189,7 @@ pub fn glossary_paths(
     explicit: &[PathBuf],
     config: Option<&Config>,
 ) -> Result<(Vec<PathBuf>, PathsFrom), GlossaryError> {
-    let dirs = glossary_dirs();
+    let dirs = glossary_dirs(env());
     if explicit.is_empty() && config.is_none_or(|c| c.glossaries.is_empty()) {
         for dir in &dirs {
             if let Ok(found) = resolve_paths(&[], None, dir) {

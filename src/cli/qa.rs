@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tarjama::config::Config;
 use tarjama::glossary::{Glossary, GlossaryError};
 use tarjama::model::{AlignedPair, Bitext};
 use tarjama::output::review;
@@ -79,7 +78,7 @@ pub fn glossary(
         return Ok(None);
     }
     let config = if explicit.is_empty() {
-        Config::discover(global.config.as_deref())?
+        super::config_file(global)?
     } else {
         None
     };

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use tarjama::config::Config;
 use tarjama::input::{Source, read_source};
 use tarjama::memory::{Memory, NewPair, Provenance};
 use tarjama::model::Bitext;
@@ -287,8 +286,7 @@ fn update_memory(
     doc: &Bitext,
     report: &MergeReport,
 ) -> anyhow::Result<String> {
-    let config = Config::discover(global.config.as_deref())?;
-    let path = args.memory.resolve(config.as_ref())?;
+    let path = args.memory.resolve(global)?;
     let mut memory = Memory::open(&path)?;
     let confirmed = review::confirmed(doc, report);
     let edited: std::collections::HashSet<&str> =

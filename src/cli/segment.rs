@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use tarjama::config::{Config, SegmentConfig};
 use tarjama::input::{Source, read_source};
 use tarjama::segment::{Rules, SegmentOptions, Segmenter};
 
@@ -44,26 +45,38 @@ pub struct SegmentFlags {
 }
 
 impl SegmentFlags {
-    /// Build the segmenter and options these flags describe.
-    pub fn build(&self) -> anyhow::Result<(Segmenter, SegmentOptions)> {
+    /// Build the segmenter and options these flags describe over the config
+    /// file's `[segment]` table, so that every command that segments
+    /// (`segment`, `translate`, `glossary`) gives the same segment ids.
+    pub fn build(&self, config: Option<&Config>) -> anyhow::Result<(Segmenter, SegmentOptions)> {
+        let flags = SegmentConfig {
+            join_lines: self.join_lines,
+            rules: self.rules.clone(),
+            abbreviations: self.abbreviations.clone(),
+        };
+        let seg = match config {
+            Some(c) => c.segment.under(&flags),
+            None => flags,
+        };
         let mut rules = Rules::builtin();
-        if let Some(p) = &self.rules {
+        if let Some(p) = &seg.rules {
             rules.merge_file(p)?;
         }
-        for p in &self.abbreviations {
+        for p in &seg.abbreviations {
             rules.add_abbreviation_file(p)?;
         }
         Ok((
             Segmenter::new(rules),
             SegmentOptions {
-                join_lines: self.join_lines,
+                join_lines: seg.join_lines,
             },
         ))
     }
 }
 
-pub fn run(_global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let (segmenter, opts) = args.seg.build()?;
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
+    let config = super::config_file(global)?;
+    let (segmenter, opts) = args.seg.build(config.as_ref())?;
     let source = Source::from_arg(args.file.as_deref());
     let text = read_source(&source)?;
     let stdout = std::io::stdout();

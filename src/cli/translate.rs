@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use tarjama::config::{Config, Overrides, Settings as ResolvedSettings};
 use tarjama::glossary::{Glossary, GlossaryError, check::check_terms};
-use tarjama::input::{Source, is_docx_name, is_html_name, read_document};
+use tarjama::input::{Source, fetch, is_docx_name, is_html_name, read_document_with};
 use tarjama::memory::{Memory, time};
 use tarjama::model::{Bitext, DocMeta, RunSummary, Segment, TermHit};
 use tarjama::output::{Format, WriteOptions};
@@ -302,7 +302,7 @@ fn resolve(config: Option<&Config>, args: &Args) -> anyhow::Result<Resolved> {
         concurrency: args.concurrency,
         ..Overrides::default()
     };
-    let resolved = ResolvedSettings::resolve(config.cloned(), &overrides)?;
+    let resolved = ResolvedSettings::resolve(config.cloned(), &overrides, super::env())?;
     let translator: Option<Arc<dyn Translator>> = match &resolved.backend {
         Some(b) => Some(Arc::new(pipeline::EngineTranslator::from_config(
             &b.name, &b.config,
@@ -334,16 +334,7 @@ fn segmenter(
     tarjama::segment::Segmenter,
     tarjama::segment::SegmentOptions,
 )> {
-    let mut f = flags.clone();
-    if let Some(c) = config {
-        f.join_lines |= c.segment.join_lines;
-        if f.rules.is_none() {
-            f.rules = c.segment.rules.clone();
-        }
-        f.abbreviations
-            .splice(0..0, c.segment.abbreviations.iter().cloned());
-    }
-    f.build()
+    flags.build(config)
 }
 
 /// The one-line summary of a document; `untranslated` counts the segments
@@ -455,7 +446,7 @@ fn write_doc(
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let config = Config::discover(global.config.as_deref())?;
+    let config = super::config_file(global)?;
     let config = config.as_ref();
     let (jobs, format, skipped) = plan_jobs(&args)?;
     if !global.quiet {
@@ -517,7 +508,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let one = |job: &Job, memory: Memory| -> anyhow::Result<Memory> {
         let started = Instant::now();
         let name = job.source.to_string();
-        let document = read_document(&job.source)?;
+        let document = read_document_with(&job.source, fetch::timeout(super::env()))?;
         let text = document.text;
         if text.trim().is_empty() && !global.quiet {
             eprintln!(

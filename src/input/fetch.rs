@@ -14,18 +14,20 @@ use std::time::Duration;
 
 use super::{InputError, MAX_PAGE_BYTES};
 
-/// The timeout of a fetch: `TARJAMA_FETCH_TIMEOUT` seconds, else 30.
-pub fn timeout() -> Duration {
-    std::env::var("TARJAMA_FETCH_TIMEOUT")
-        .ok()
+/// The timeout of a fetch when nothing sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The timeout of a fetch: `TARJAMA_FETCH_TIMEOUT` seconds in `env`, else 30.
+pub fn timeout(env: &crate::config::Env) -> Duration {
+    env.get("TARJAMA_FETCH_TIMEOUT")
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(30))
+        .unwrap_or(DEFAULT_TIMEOUT)
 }
 
 /// The page at `url`: its bytes and the header's charset.
-pub fn get(url: &str) -> Result<(Vec<u8>, Option<String>), InputError> {
+pub fn get(url: &str, timeout: Duration) -> Result<(Vec<u8>, Option<String>), InputError> {
     let url = url.to_string();
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -33,7 +35,7 @@ pub fn get(url: &str) -> Result<(Vec<u8>, Option<String>), InputError> {
                 .enable_all()
                 .build()
                 .map_err(|e| fail(&url, format!("cannot start the HTTP runtime: {e}")))?;
-            rt.block_on(get_async(&url, timeout()))
+            rt.block_on(get_async(&url, timeout))
         })
         .join()
         .unwrap_or_else(|_| Err(fail(&url, "the download thread failed".into())))
@@ -48,7 +50,7 @@ fn fail(url: &str, message: String) -> InputError {
 }
 
 async fn get_async(url: &str, timeout: Duration) -> Result<(Vec<u8>, Option<String>), InputError> {
-    let client = crate::backend::llm::http_client(timeout).map_err(|e| fail(url, e.to_string()))?;
+    let client = crate::backend::http::client(timeout).map_err(|e| fail(url, e))?;
     let work = async {
         let mut resp = client
             .get(url)

@@ -86,8 +86,8 @@ pub enum MemoryError {
 }
 
 /// The default location: `$XDG_DATA_HOME/tarjama/memory.sqlite`.
-pub fn default_path() -> Option<PathBuf> {
-    crate::config::user_data_dir().map(|d| d.join("memory.sqlite"))
+pub fn default_path(env: &crate::config::Env) -> Option<PathBuf> {
+    crate::config::user_data_dir(env).map(|d| d.join("memory.sqlite"))
 }
 
 /// The memory's comparison key of a text: the glossary's Arabic matching

@@ -192,3 +192,78 @@ fn unknown_backend_and_bad_config_are_clear_errors() {
         .code(1)
         .stderr(predicate::str::contains("concurency").and(predicate::str::contains("line 4")));
 }
+
+/// The knob variables are shown in `--help`, at the top and on the
+/// commands that read them.
+#[test]
+fn help_shows_the_environment_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["translate", "--help"],
+        &["memory", "--help"],
+    ] {
+        let out = tarjama(dir.path()).args(args).output().unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        for var in [
+            "TARJAMA_CONFIG",
+            tarjama::config::ENV_BACKEND,
+            tarjama::config::ENV_MEMORY,
+            tarjama::config::ENV_BATCH_SIZE,
+            tarjama::config::ENV_CONCURRENCY,
+            tarjama::config::ENV_REQUESTS_PER_MINUTE,
+            tarjama::config::ENV_TIMEOUT_SECS,
+            tarjama::config::ENV_MAX_RETRIES,
+        ] {
+            assert!(help.contains(var), "{args:?}: {var} missing in\n{help}");
+        }
+    }
+}
+
+/// `[segment]` in tarjama.toml is honoured by `segment` as by `translate`:
+/// the same file gets the same segment ids from both.
+#[test]
+fn segment_and_translate_give_the_same_ids_under_the_config_segment_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_config(d, "[segment]\njoin_lines = true\n");
+    std::fs::write(
+        d.join("article.txt"),
+        "قال الوزير إن\nالاجتماع انتهى. هل من\nجديد؟\n\nفقرة ثانية\nهنا.\n",
+    )
+    .unwrap();
+    let ids_of = |out: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["id"].as_str().map(String::from))
+            .collect()
+    };
+    let seg = tarjama(d)
+        .env("XDG_DATA_HOME", d.join("data"))
+        .args(["segment", "--format", "jsonl", "article.txt"])
+        .output()
+        .unwrap();
+    assert!(
+        seg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seg.stderr)
+    );
+    let seg_ids = ids_of(&seg.stdout);
+    assert_eq!(seg_ids, ["p1s1", "p1s2", "p2s1"], "joined lines");
+    tarjama(d)
+        .env("XDG_DATA_HOME", d.join("data"))
+        .env_remove("TARJAMA_MEMORY")
+        .args(["translate", "article.txt", "-o", "out.jsonl"])
+        .assert()
+        .success();
+    let out = std::fs::read(d.join("out.jsonl")).unwrap();
+    assert_eq!(ids_of(&out), seg_ids);
+    // Without the table, the line breaks count: other ids.
+    std::fs::write(d.join("tarjama.toml"), "").unwrap();
+    let plain = tarjama(d)
+        .args(["segment", "--format", "jsonl", "article.txt"])
+        .output()
+        .unwrap();
+    assert_ne!(ids_of(&plain.stdout), seg_ids);
+}

@@ -6,21 +6,19 @@ use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use support::{Fake, Fault, HttpRequest, Reply, fake_english, serve};
 use tarjama::backend::engine::{CancelToken, Engine, EngineOptions};
 use tarjama::backend::{Backend, ErrorKind, build};
-use tarjama::config::Config;
+use tarjama::config::{Config, Env};
 use tarjama::model::{Context, Request};
 
 const KEY: &str = "sk-engine-KEY-93c1d0";
 
 fn llm(url: &str, extra: &str) -> (Arc<dyn Backend>, EngineOptions) {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| unsafe { std::env::set_var("TARJAMA_TEST_ENGINE_KEY", KEY) });
     // Short waits for tests; `extra` overrides them.
     let defaults: String = [
         "retry_base_ms = 5",
@@ -35,8 +33,9 @@ fn llm(url: &str, extra: &str) -> (Arc<dyn Backend>, EngineOptions) {
         "[backends.llm]\nkind = \"openai\"\nurl = \"{url}/v1\"\nmodel = \"m\"\napi_key_env = \"TARJAMA_TEST_ENGINE_KEY\"\n{defaults}{extra}"
     );
     let c = Config::parse(&toml, Path::new("/t/tarjama.toml")).unwrap();
-    let b = &c.backends["llm"];
-    (build("llm", b).unwrap(), EngineOptions::from_config(b))
+    let mut b = c.backends["llm"].clone();
+    b.take_key(&Env::default().with("TARJAMA_TEST_ENGINE_KEY", KEY));
+    (build("llm", &b).unwrap(), EngineOptions::from_config(&b))
 }
 
 fn requests(n: usize) -> Vec<Request> {

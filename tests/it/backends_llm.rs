@@ -4,31 +4,32 @@
 use crate::support;
 
 use std::path::Path;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Fake, Fault, Reply, closed_port_url, fake_english, serve};
 use tarjama::backend::{Backend, BackendError, ErrorKind, build};
-use tarjama::config::Config;
+use tarjama::config::{Config, Env, Settings};
 use tarjama::model::{Context, PinnedTerm, Request};
 
 const KEY: &str = "sk-test-KEY-4f9a1c";
 const WRONG: &str = "sk-wrong-KEY-77e0b2";
 
-fn set_keys() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| unsafe {
-        std::env::set_var("TARJAMA_TEST_LLM_KEY", KEY);
-        std::env::set_var("TARJAMA_TEST_WRONG_KEY", WRONG);
-    });
+/// The environment the tests' settings are resolved with: keys are passed
+/// as values, never set in the process.
+fn env() -> Env {
+    Env::default()
+        .with("TARJAMA_TEST_LLM_KEY", KEY)
+        .with("TARJAMA_TEST_WRONG_KEY", WRONG)
 }
 
 fn backend(toml: &str) -> Arc<dyn Backend> {
-    set_keys();
     let c = Config::parse(toml, Path::new("/t/tarjama.toml")).unwrap();
     let (name, b) = c.backends.iter().next().unwrap();
-    build(name, b).unwrap()
+    let mut b = b.clone();
+    b.take_key(&env());
+    build(name, &b).unwrap()
 }
 
 fn openai_at(url: &str, extra: &str) -> Arc<dyn Backend> {
@@ -499,7 +500,7 @@ async fn template_fills_json_values_and_reads_the_pointer() {
     let e = multi.translate(&tricky).await.unwrap_err();
     assert_eq!((e.kind, e.retryable), (ErrorKind::BadResponse, false));
     assert!(
-        e.message.contains("2 translation(s) for 3 segment(s)"),
+        e.message.contains("2 translations for 3 texts"),
         "{}",
         e.message
     );
@@ -595,22 +596,21 @@ fn config_errors_name_the_problem() {
 
 #[test]
 fn the_sample_config_builds_a_backend_of_every_kind() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| unsafe {
-        for v in [
-            "OPENAI_API_KEY",
-            "DEEPL_API_KEY",
-            "GOOGLE_TRANSLATE_API_KEY",
-            "AZURE_TRANSLATOR_KEY",
-            "CUSTOM_MT_KEY",
-        ] {
-            std::env::set_var(v, "sample-secret-value:fx");
-        }
-    });
+    let mut env = Env::default();
+    for v in [
+        "OPENAI_API_KEY",
+        "DEEPL_API_KEY",
+        "GOOGLE_TRANSLATE_API_KEY",
+        "AZURE_TRANSLATOR_KEY",
+        "CUSTOM_MT_KEY",
+    ] {
+        env = env.with(v, "sample-secret-value:fx");
+    }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/tarjama.sample.toml");
     let c = Config::load(&path).unwrap();
+    let s = Settings::resolve(Some(c), &Default::default(), &env).unwrap();
     let mut kinds = std::collections::BTreeSet::new();
-    for (name, cfg) in &c.backends {
+    for (name, cfg) in &s.config.backends {
         let b = build(name, cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(b.kind(), cfg.kind);
         assert!(

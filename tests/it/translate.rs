@@ -724,7 +724,6 @@ fn a_changed_glossary_entry_re_translates_only_its_segments() {
 #[test]
 fn the_seed_article_through_every_backend_kind() {
     use protocols_support as pfake;
-    pfake::init();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let llm = support::Fake::new();
     let openai = support::serve_in_background(support::openai(llm.clone()));
@@ -829,6 +828,7 @@ fn the_seed_article_through_every_backend_kind() {
         let out = format!("{kind}.jsonl");
         let run = || {
             tarjama(d)
+                .envs(pfake::key_vars())
                 .args([
                     "translate",
                     "article.txt",

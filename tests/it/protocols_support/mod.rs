@@ -13,7 +13,7 @@ content can be checked exactly.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -21,8 +21,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Response, Uri};
 use serde_json::{Value, json};
 
-/// Keys used by the tests, set once in the environment before any test
-/// builds a backend. Each contains characters that URL encoding changes.
+/// Keys used by the tests, passed to the settings (or a child's
+/// environment) as values. Each contains characters that URL encoding
+/// changes.
 pub const LT_KEY: &str = "lt-K3y/+=secret";
 pub const DEEPL_KEY: &str = "dl-0a1b2c3d-secret";
 pub const DEEPL_FREE_KEY: &str = "dl-free-9z8y-secret:fx";
@@ -30,23 +31,23 @@ pub const GOOGLE_KEY: &str = "AIzaG00gle/+key=secret";
 pub const AZURE_KEY: &str = "az-Sub5cr1pt10n-secret";
 pub const WRONG_KEY: &str = "wr0ng/+key=secret";
 
-static ENV: LazyLock<()> = LazyLock::new(|| {
-    // SAFETY: runs once, before any test of this binary reads the
-    // environment or starts a client (every test calls `init()` first).
-    unsafe {
-        std::env::set_var("TARJAMA_TEST_LT_KEY", LT_KEY);
-        std::env::set_var("TARJAMA_TEST_DEEPL_KEY", DEEPL_KEY);
-        std::env::set_var("TARJAMA_TEST_DEEPL_FREE_KEY", DEEPL_FREE_KEY);
-        std::env::set_var("TARJAMA_TEST_GOOGLE_KEY", GOOGLE_KEY);
-        std::env::set_var("TARJAMA_TEST_AZURE_KEY", AZURE_KEY);
-        std::env::set_var("TARJAMA_TEST_EMPTY_KEY", "");
-        std::env::set_var("TARJAMA_TEST_WRONG_KEY", WRONG_KEY);
-    }
-});
+/// The environment the tests resolve their settings with: the keys are
+/// passed as values, never set in the process.
+pub fn env() -> tarjama::config::Env {
+    tarjama::config::Env::from_pairs(key_vars())
+}
 
-/// Call first in every test.
-pub fn init() {
-    LazyLock::force(&ENV);
+/// The key variables, for the environment of a `tarjama` child process.
+pub fn key_vars() -> [(&'static str, &'static str); 7] {
+    [
+        ("TARJAMA_TEST_LT_KEY", LT_KEY),
+        ("TARJAMA_TEST_DEEPL_KEY", DEEPL_KEY),
+        ("TARJAMA_TEST_DEEPL_FREE_KEY", DEEPL_FREE_KEY),
+        ("TARJAMA_TEST_GOOGLE_KEY", GOOGLE_KEY),
+        ("TARJAMA_TEST_AZURE_KEY", AZURE_KEY),
+        ("TARJAMA_TEST_EMPTY_KEY", ""),
+        ("TARJAMA_TEST_WRONG_KEY", WRONG_KEY),
+    ]
 }
 
 /// The fake translation of one text.
