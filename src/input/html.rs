@@ -256,6 +256,12 @@ const BLOCKS: &[&str] = &[
 
 fn is_unlikely(e: &ElementRef) -> bool {
     let v = e.value();
+    // `<article>`, `<main>` and `<body>` name their own role: their classes
+    // are about the page's template (Drupal's `node-not-promoted`,
+    // WordPress's `tag-…`), not boilerplate, as in readability.
+    if matches!(v.name(), "article" | "main" | "body") {
+        return v.attr("aria-hidden") == Some("true") || v.attr("hidden").is_some();
+    }
     let words = format!(
         "{} {}",
         v.attr("class").unwrap_or(""),
