@@ -549,6 +549,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             target_lang: Some("en".into()),
             summary: None,
             headings: document.headings,
+            rtl_paragraphs: document.rtl_paragraphs,
         };
         let prepared = pipeline::prepare(&memory, meta, segments, hits, info.as_ref(), &settings)
             .with_context(|| {

@@ -6,6 +6,8 @@ order: paragraphs, headings (paragraph styles `Title` and `Heading N`, kept
 as headings), tables row by row and cell by cell, text boxes after the
 paragraph that anchors them (the `mc:Choice` of an alternate-content block
 only, never its duplicate fallback), then footnotes (`word/footnotes.xml`).
+Each paragraph's direction is recognised (`w:bidi`, or all runs `w:rtl`)
+and carried in the document's metadata, so that output can honour it.
 
 Hostile files are refused with an error naming the file: a zip that does not
 open, a part larger than [`MAX_PART_BYTES`] once inflated or inflating more
@@ -166,6 +168,7 @@ fn paragraph(p: &Element, out: &mut Vec<Block>) {
         out.push(Block {
             text,
             heading: level,
+            rtl: direction(p),
         });
     }
     for b in boxes {
@@ -185,6 +188,40 @@ fn runs<'a>(e: &'a Element, text: &mut String, boxes: &mut Vec<&'a Element>) {
             "txbxContent" => boxes.push(c),
             "Fallback" | "pPr" | "rPr" | "instrText" | "delText" | "footnoteReference" => {}
             _ => runs(c, text, boxes),
+        }
+    }
+}
+
+/// Whether a paragraph is right to left: its `w:pPr/w:bidi` (Word and
+/// LibreOffice set it on every right-to-left paragraph; `w:val="0"` or
+/// `"false"` says left to right), else whether every run with text is
+/// `w:rtl`. `None` when the paragraph says nothing either way (directions
+/// set only in `styles.xml` are not read).
+fn direction(p: &Element) -> Option<bool> {
+    let on = |e: &Element| !matches!(e.attr("w:val"), Some("0") | Some("false") | Some("off"));
+    if let Some(b) = p.child("pPr").and_then(|x| x.child("bidi")) {
+        return Some(on(b));
+    }
+    let mut runs = Vec::new();
+    text_runs(p, &mut runs);
+    let marks: Vec<Option<bool>> = runs
+        .iter()
+        .map(|r| r.child("rPr").and_then(|x| x.child("rtl")).map(on))
+        .collect();
+    if !marks.is_empty() && marks.iter().all(|m| *m == Some(true)) {
+        return Some(true);
+    }
+    None
+}
+
+/// The runs (`w:r`) of a paragraph that hold text, links and fields
+/// included, text boxes and fallbacks not.
+fn text_runs<'a>(e: &'a Element, out: &mut Vec<&'a Element>) {
+    for c in e.elements() {
+        match c.name.as_str() {
+            "r" if c.child("t").is_some() => out.push(c),
+            "txbxContent" | "Fallback" | "pPr" => {}
+            _ => text_runs(c, out),
         }
     }
 }

@@ -5,8 +5,9 @@ bilingual table (`--to docx-table`), and reading an edited table back.
 The translated document keeps the source's layout as far as tarjama knows
 it: one Word paragraph per source paragraph, headings as `Heading N` styles,
 English left to right. The bilingual table has one row per segment: id,
-Arabic (paragraph `w:bidi`, runs `w:rtl`, an Arabic complex-script font and
-`ar` language), English, and notes (terms missed, forbidden renderings,
+Arabic (paragraph `w:bidi`, runs `w:rtl`, unless the source marks the
+paragraph left to right; an Arabic complex-script font and `ar` language),
+English, and notes (terms missed, forbidden renderings,
 warnings); its header row is marked `w:tblHeader` so Word and LibreOffice
 repeat it on each page. The title and source (path or URL) are written at
 the top of the table and in the document properties of both.
@@ -139,10 +140,17 @@ pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
         x.close("w:tc");
         cell_start(&mut x, widths[1]);
         x.open("w:p", &[]);
+        let rtl = doc
+            .meta
+            .rtl_paragraphs
+            .as_ref()
+            .is_none_or(|r| r.contains(&p.para));
         x.open("w:pPr", &[]);
-        x.empty("w:bidi", &[]);
+        if rtl {
+            x.empty("w:bidi", &[]);
+        }
         x.close("w:pPr");
-        arabic_run(&mut x, &flat(&p.source));
+        source_run(&mut x, &flat(&p.source), rtl);
         x.close("w:p");
         x.close("w:tc");
         cell_start(&mut x, widths[2]);
@@ -216,6 +224,12 @@ fn latin_run(x: &mut XmlOut, text: &str, bold: bool) {
 }
 
 fn arabic_run(x: &mut XmlOut, text: &str) {
+    source_run(x, text, true);
+}
+
+/// A run of the source text: Arabic font and language always; right to
+/// left unless the source marks its paragraph left to right.
+fn source_run(x: &mut XmlOut, text: &str, rtl: bool) {
     x.open("w:r", &[]);
     x.open("w:rPr", &[]);
     x.empty(
@@ -226,7 +240,9 @@ fn arabic_run(x: &mut XmlOut, text: &str) {
             ("w:cs", ARABIC_FONT),
         ],
     );
-    x.empty("w:rtl", &[]);
+    if rtl {
+        x.empty("w:rtl", &[]);
+    }
     x.empty("w:lang", &[("w:val", "ar-SA"), ("w:bidi", "ar-SA")]);
     x.close("w:rPr");
     x.element("w:t", &[("xml:space", "preserve")], text);

@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 
 use tarjama::backend::align::{first_words, misaligned};
+use tarjama::glossary::Glossary;
 use tarjama::glossary::check::check_terms;
 use tarjama::glossary::matcher::Matcher;
-use tarjama::glossary::Glossary;
 use tarjama::model::{Context, PinnedTerm, Request, Segment};
 
 const DIR: &str = "tests/fixtures/bilingual";
@@ -119,10 +119,7 @@ fn the_alignment_check_passes_real_human_translations_and_catches_swaps() {
         // as a batch, each segment judged next to other neighbours.
         let (mut slots, mut window_alarms) = (0usize, 0usize);
         for start in 0..=pairs.len() - BATCH {
-            let f = misaligned(
-                &reqs[start..start + BATCH],
-                &correct[start..start + BATCH],
-            );
+            let f = misaligned(&reqs[start..start + BATCH], &correct[start..start + BATCH]);
             slots += f.len();
             window_alarms += f.iter().filter(|x| **x).count();
         }
@@ -182,7 +179,10 @@ fn the_term_check_passes_every_reference_english() {
             }
         }
     }
-    eprintln!("term check: {checked} pinned-term hits, {} missed", missed.len());
+    eprintln!(
+        "term check: {checked} pinned-term hits, {} missed",
+        missed.len()
+    );
     // The glossary pins terms in most documents; every hit is checked.
     assert!(checked >= 40, "{checked}");
     assert!(missed.is_empty(), "{missed:#?}");

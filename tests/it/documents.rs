@@ -91,10 +91,22 @@ fn paragraphs(dir: &Path, input: &str) -> Vec<String> {
 /// The real saved pages (tests/fixtures/pages/README.md), each with the
 /// file of its expected paragraphs (headline first).
 pub const REAL_PAGES: &[(&str, &str)] = &[
-    ("cnn-arabic-2013-newspaper.html", "cnn-arabic-2013.expected.txt"),
-    ("cnn-arabic-2013-newspaper4k.html", "cnn-arabic-2013.expected.txt"),
-    ("cnn-arabic-2013-goose3.html", "cnn-arabic-2013.expected.txt"),
-    ("cnn-arabic-2013-windows-1256.html", "cnn-arabic-2013.expected.txt"),
+    (
+        "cnn-arabic-2013-newspaper.html",
+        "cnn-arabic-2013.expected.txt",
+    ),
+    (
+        "cnn-arabic-2013-newspaper4k.html",
+        "cnn-arabic-2013.expected.txt",
+    ),
+    (
+        "cnn-arabic-2013-goose3.html",
+        "cnn-arabic-2013.expected.txt",
+    ),
+    (
+        "cnn-arabic-2013-windows-1256.html",
+        "cnn-arabic-2013.expected.txt",
+    ),
     (
         "assabah-2019-sudan-interview.html",
         "assabah-2019-sudan-interview.expected.txt",
@@ -151,10 +163,16 @@ fn real_saved_news_pages_give_their_article_paragraphs() {
     for with in ["منذ بدء", "كل المجالات", "وماذا عن حقيقة"] {
         assert!(text.contains(with), "{with} missing");
     }
-    for without in ["كورونا يقتل", "غائم جزئيا", "إضافة تعليق جديد"] {
+    for without in ["كورونا يقتل", "غائم جزئيا", "إضافة تعليق جديد"]
+    {
         assert!(!text.contains(without), "{without} leaked in");
     }
-    assert!(h["title"].as_str().unwrap().starts_with("الناشط الحقوقي السوداني"));
+    assert!(
+        h["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("الناشط الحقوقي السوداني")
+    );
 }
 
 /// Every real page goes to both Word outputs: one paragraph (or row) per
@@ -570,6 +588,65 @@ fn a_word_file_is_read_in_order_with_headings_tables_text_boxes_and_footnotes() 
     );
     let (h, _) = jsonl(&dir.path().join("para.jsonl"));
     assert_eq!(h["headings"], serde_json::json!([[1, 1], [3, 2]]));
+    // The two paragraphs marked right to left (`w:bidi`) are carried in the
+    // header; the file marks direction, so the others are left to right.
+    assert_eq!(h["rtl_paragraphs"], serde_json::json!([1, 2]));
+}
+
+#[test]
+fn right_to_left_paragraphs_of_a_word_file_are_kept_in_the_bilingual_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document {W}><w:body>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r><w:rPr><w:rtl/></w:rPr><w:t>قال المتحدث إن المحادثات ستستمر.</w:t></w:r></w:p>
+<w:p><w:pPr><w:bidi w:val="0"/></w:pPr><w:r><w:t>"We will talk again," he said.</w:t></w:r></w:p>
+<w:p><w:r><w:rPr><w:rtl/></w:rPr><w:t>وأضاف أن الاجتماع المقبل في موسكو.</w:t></w:r></w:p>
+<w:sectPr/></w:body></w:document>"#
+    );
+    handmade_docx(&dir.path().join("in.docx"), &body, None);
+    let out = dir.path().join("in.jsonl");
+    tarjama(dir.path())
+        .args(["-q", "translate", "in.docx", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (h, rows) = jsonl(&out);
+    // w:bidi, and a paragraph whose runs are all w:rtl; not w:bidi="0".
+    assert_eq!(h["rtl_paragraphs"], serde_json::json!([1, 3]));
+    tarjama(dir.path())
+        .args(["-q", "render"])
+        .arg(&out)
+        .args(["--to", "docx-table", "-o", "t.docx"])
+        .assert()
+        .success();
+    let table = docx_part(&dir.path().join("t.docx"), "word/document.xml");
+    // Each row's Arabic cell: right to left for paragraphs 1 and 3 only.
+    let rows_xml: Vec<&str> = table.split("<w:tr>").skip(2).collect();
+    assert_eq!(rows_xml.len(), rows.len());
+    for (r, xml) in rows.iter().zip(&rows_xml) {
+        let para = r["para"].as_u64().unwrap();
+        let arabic_cell = xml.split("<w:tc>").nth(2).unwrap();
+        assert_eq!(
+            arabic_cell.contains("<w:bidi/>") && arabic_cell.contains("<w:rtl/>"),
+            para != 2,
+            "paragraph {para}: {arabic_cell}"
+        );
+    }
+    // The English document is left to right throughout.
+    tarjama(dir.path())
+        .args(["-q", "render"])
+        .arg(&out)
+        .args(["--to", "docx", "-o", "d.docx"])
+        .assert()
+        .success();
+    let doc = docx_part(&dir.path().join("d.docx"), "word/document.xml");
+    assert!(!doc.contains("<w:bidi") && !doc.contains("<w:rtl"));
+    // Text and web pages say nothing of direction: no field, all Arabic
+    // right to left.
+    let page = repo().join(PAGES).join("cnn-arabic-2013-goose3.html");
+    let (h, _) = sources(dir.path(), page.to_str().unwrap());
+    assert!(h.get("rtl_paragraphs").is_none(), "{h}");
 }
 
 #[test]
