@@ -123,6 +123,8 @@ pub struct Block {
     /// Whether the source marks it right to left (`Some(true)`), left to
     /// right (`Some(false)`), or does not say.
     pub rtl: Option<bool>,
+    /// Its formatted runs (`para` is filled in by [`Document::from_blocks`]).
+    pub inline: Vec<crate::model::InlineFormat>,
 }
 
 impl Block {
@@ -131,6 +133,7 @@ impl Block {
             text: text.into(),
             heading: None,
             rtl: None,
+            inline: Vec::new(),
         }
     }
     pub fn heading(text: impl Into<String>, level: u8) -> Block {
@@ -138,6 +141,7 @@ impl Block {
             text: text.into(),
             heading: Some(level),
             rtl: None,
+            inline: Vec::new(),
         }
     }
 }
@@ -157,6 +161,8 @@ pub struct Document {
     /// The paragraphs the source marks right to left, when it marks any
     /// (see `DocMeta::rtl_paragraphs`).
     pub rtl_paragraphs: Option<Vec<usize>>,
+    /// Inline formatting (see `DocMeta::inline`).
+    pub inline: Vec<crate::model::InlineFormat>,
 }
 
 impl Document {
@@ -166,6 +172,7 @@ impl Document {
         let mut headings = Vec::new();
         let mut rtl = Vec::new();
         let mut marked = false;
+        let mut inline = Vec::new();
         let mut para = 0;
         for b in blocks {
             // A block is one paragraph: inner line breaks would split it.
@@ -185,6 +192,11 @@ impl Document {
             if b.rtl == Some(true) {
                 rtl.push(para);
             }
+            inline.extend(
+                b.inline
+                    .iter()
+                    .map(|f| crate::model::InlineFormat { para, ..f.clone() }),
+            );
         }
         if !text.is_empty() {
             text.push('\n');
@@ -195,6 +207,7 @@ impl Document {
             url,
             headings,
             rtl_paragraphs: marked.then_some(rtl),
+            inline,
         }
     }
 }

@@ -550,6 +550,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             summary: None,
             headings: document.headings,
             rtl_paragraphs: document.rtl_paragraphs,
+            inline: document.inline,
         };
         let prepared = pipeline::prepare(&memory, meta, segments, hits, info.as_ref(), &settings)
             .with_context(|| {

@@ -760,3 +760,70 @@ pub fn rezip(from: &Path, to: &Path, document_xml: &str) {
     }
     z.finish().unwrap();
 }
+
+#[test]
+fn inline_formatting_of_a_word_file_is_kept_for_the_editor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document {W} xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><w:body>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r><w:rPr><w:b/><w:bCs/><w:rtl/></w:rPr><w:t>بيان عاجل من الخارجية.</w:t></w:r></w:p>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r><w:rPr><w:rtl/></w:rPr><w:t xml:space="preserve">قال </w:t></w:r><w:r><w:rPr><w:bCs/><w:rtl/></w:rPr><w:t>سيرجي</w:t></w:r><w:r><w:rPr><w:b w:val="1"/><w:rtl/></w:rPr><w:t xml:space="preserve"> لافروف</w:t></w:r><w:r><w:rPr><w:rtl/></w:rPr><w:t xml:space="preserve"> في </w:t></w:r><w:hyperlink r:id="rId9"><w:r><w:rPr><w:iCs/><w:rtl/></w:rPr><w:t>مقابلة</w:t></w:r></w:hyperlink><w:r><w:rPr><w:b w:val="0"/><w:rtl/></w:rPr><w:t xml:space="preserve"> إن المحادثات مستمرة.</w:t></w:r></w:p>
+<w:sectPr/></w:body></w:document>"#
+    );
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(d.join("in.docx")).unwrap());
+        let o = zip::write::SimpleFileOptions::default();
+        z.start_file("word/document.xml", o).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+        z.start_file("word/_rels/document.xml.rels", o).unwrap();
+        z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://example.com/interview" TargetMode="External"/></Relationships>"#).unwrap();
+        z.finish().unwrap();
+    }
+    let out = d.join("in.jsonl");
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (h, rows) = jsonl(&out);
+    // The spans are in the header, not in the text sent to the engine.
+    assert_eq!(
+        h["inline"],
+        serde_json::json!([
+            {"para": 1, "text": "بيان عاجل من الخارجية.", "bold": true},
+            {"para": 2, "text": "سيرجي لافروف", "bold": true},
+            {"para": 2, "text": "مقابلة", "italic": true, "link": "https://example.com/interview"},
+        ])
+    );
+    assert!(
+        rows.iter()
+            .all(|r| !r["source"].as_str().unwrap().contains('<'))
+    );
+    for (to, file) in [("docx", "d.docx"), ("docx-table", "t.docx")] {
+        tarjama(d)
+            .args(["-q", "render"])
+            .arg(&out)
+            .args(["--to", to, "-o", file])
+            .assert()
+            .success();
+    }
+    // The Word document: the wholly bold paragraph's English is bold; the
+    // other paragraph is plain (its spans cannot be placed in the English).
+    let doc = docx_part(&d.join("d.docx"), "word/document.xml");
+    let paras: Vec<&str> = doc.split("<w:p>").skip(1).collect();
+    assert_eq!(paras.len(), 2);
+    assert!(paras[0].contains("<w:b/>"), "{}", paras[0]);
+    assert!(!paras[1].contains("<w:b/>") && !paras[1].contains("<w:i/>"));
+    // The table's notes name every span of the row's Arabic.
+    let table = docx_part(&d.join("t.docx"), "word/document.xml");
+    assert!(
+        table.contains("source formatting: bold «سيرجي لافروف»"),
+        "{table}"
+    );
+    assert!(
+        table.contains("source formatting: italic, link https://example.com/interview «مقابلة»")
+    );
+    assert!(table.contains("source formatting: bold «بيان عاجل من الخارجية.»"));
+}
