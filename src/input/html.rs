@@ -200,7 +200,6 @@ const UNLIKELY: &[&str] = &[
     "promo",
     "subscribe",
     "cookie",
-    "print",
     "sponsor",
     "outbrain",
     "taboola",
@@ -211,6 +210,11 @@ const UNLIKELY: &[&str] = &[
     "instagram",
     "embed",
 ];
+
+/// Class and id words that mark boilerplate only as a whole word or with a
+/// hyphen (`print`, `btn-print`), not inside another word: `PrintThis`
+/// marks what a page prints, its article (LBCI's headline and body).
+const UNLIKELY_WORDS: &[&str] = &["print"];
 
 /// Elements whose content is never article text.
 const SKIPPED: &[&str] = &[
@@ -252,6 +256,7 @@ const BLOCKS: &[&str] = &[
     "footer",
     "figure",
     "figcaption",
+    "form",
 ];
 
 fn is_unlikely(e: &ElementRef) -> bool {
@@ -279,6 +284,8 @@ fn is_unlikely(e: &ElementRef) -> bool {
                     || w.starts_with(&format!("{u}-"))
                     || w.ends_with(&format!("-{u}"))
                     || (u.len() > 4 && w.contains(u))
+            }) || UNLIKELY_WORDS.iter().any(|u| {
+                w == *u || w.starts_with(&format!("{u}-")) || w.ends_with(&format!("-{u}"))
             })
         })
         || v.attr("role")
@@ -288,7 +295,17 @@ fn is_unlikely(e: &ElementRef) -> bool {
 }
 
 fn is_skipped(e: &ElementRef) -> bool {
-    SKIPPED.contains(&e.value().name()) || is_unlikely(e)
+    (SKIPPED.contains(&e.value().name()) && !page_wide_form(e)) || is_unlikely(e)
+}
+
+/// A `<form>` right under `<body>` holds the page, not a comment or search
+/// box: ASP.NET WebForms wraps every page in one (`<form id="aspnetForm">`,
+/// LBCI's pages).
+fn page_wide_form(e: &ElementRef) -> bool {
+    e.value().name() == "form"
+        && e.parent()
+            .and_then(ElementRef::wrap)
+            .is_some_and(|p| p.value().name() == "body")
 }
 
 fn marked_meta(e: &ElementRef) -> bool {
@@ -303,9 +320,37 @@ fn marked_meta(e: &ElementRef) -> bool {
         v.attr("itemprop").unwrap_or("")
     )
     .to_ascii_lowercase();
+    // A reading-time estimate ("2 min", LBCI's `time_to_read`) is no dateline.
+    if ["to_read", "to-read", "read-time", "read_time", "reading"]
+        .iter()
+        .any(|m| words.contains(m))
+    {
+        return false;
+    }
     ["date", "time", "byline", "author", "dateline", "published"]
         .iter()
         .any(|m| words.contains(m))
+}
+
+/// The text of a dateline or byline without the section label a page may
+/// put in the same box (LBCI's category link in its author box).
+fn meta_text(e: &ElementRef, depth: usize, out: &mut String) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for child in e.children() {
+        match child.value() {
+            Node::Text(t) => out.push_str(t),
+            Node::Element(el) => {
+                let c = ElementRef::wrap(child).expect("element");
+                let class = el.attr("class").unwrap_or("").to_ascii_lowercase();
+                if !class.contains("category") && !is_skipped(&c) {
+                    meta_text(&c, depth + 1, out);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The elements of a page in document order, each with whether an
@@ -515,11 +560,13 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
             if e.ancestors().any(|a| taken.contains(&a.id())) {
                 continue;
             }
-            let t = fold(&e.text().collect::<String>());
+            let mut t = String::new();
+            meta_text(e, 0, &mut t);
+            let t = fold(&t);
             if !t.is_empty() {
                 blocks.push(super::Block::para(t));
-                taken.insert(e.id());
             }
+            taken.insert(e.id());
         }
     }
     flatten(&body, score / 4, 0, &mut blocks);
@@ -619,6 +666,29 @@ mod tests {
         // Real pages are far below it; unclosed paragraphs do not count.
         assert!(nesting(&"<p>نص ".repeat(5000)) < 5);
         assert_eq!(nesting("<div><img src=x><br/><span>a</span></div>"), 2);
+    }
+
+    #[test]
+    fn a_page_wide_form_and_print_markers_hold_the_article() {
+        // ASP.NET wraps the page in a <form>; `PrintThis` marks what prints.
+        let html = r#"<html><body><form id="aspnetForm"><div class="menu"><a>الأخبار</a></div>
+<h1 class="PrintThis">عنوان الخبر</h1>
+<div class="author_container"><a class="article_category">منوعات</a></div>
+<div class="article_date">2026-01-08 | 12:42</div>
+<div class="PrintThis"><div class="time_to_read_bar">2min</div>
+<div>الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.<br><br>الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا.</div>
+<a class="print-button">طباعة</a></div></form></body></html>"#;
+        let p = extract(html).unwrap();
+        let texts: Vec<&str> = p.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "عنوان الخبر",
+                "2026-01-08 | 12:42",
+                "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
+                "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
+            ]
+        );
     }
 
     #[test]

@@ -111,6 +111,10 @@ pub const REAL_PAGES: &[(&str, &str)] = &[
         "assabah-2019-sudan-interview.html",
         "assabah-2019-sudan-interview.expected.txt",
     ),
+    (
+        "lbci-2026-trump-hair.html",
+        "lbci-2026-trump-hair.expected.txt",
+    ),
 ];
 
 fn expected_paragraphs(file: &str) -> Vec<String> {
@@ -172,6 +176,42 @@ fn real_saved_news_pages_give_their_article_paragraphs() {
             .as_str()
             .unwrap()
             .starts_with("الناشط الحقوقي السوداني")
+    );
+    // LBCI (an ASP.NET page: one <form> holds the whole page, and the
+    // headline and body are classed `PrintThis`): the headline, the date and
+    // the body as fundus's own test expects it, without the category label,
+    // the reading-time bar, the view counter, the share box, the tags and
+    // the "most read" lists around it.
+    assert_eq!(
+        expected_paragraphs("lbci-2026-trump-hair.expected.txt").len(),
+        8
+    );
+    let (h, all) = sources(
+        dir.path(),
+        repo()
+            .join(PAGES)
+            .join("lbci-2026-trump-hair.html")
+            .to_str()
+            .unwrap(),
+    );
+    let text = all.join(" ");
+    for without in [
+        "منوعات",
+        "2min",
+        "مشاهدات عالية",
+        "شارك",
+        "مقالات ذات صلة",
+        "الأكثر قراءة",
+        "جميع الحقوق محفوظة",
+    ] {
+        assert!(!text.contains(without), "{without} leaked in");
+    }
+    assert_eq!(h["headings"], serde_json::json!([[1, 1]]));
+    assert!(
+        h["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("شعر وردي يُشعل السخرية")
     );
 }
 
