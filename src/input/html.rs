@@ -14,7 +14,8 @@ can be read and tested against real Arabic pages) and keeps:
 - the headline (the page's `<h1>`; `og:title` or `<title>` as the title);
 - a dateline or byline between the headline and the body when it is marked
   (`<time>`, or a class/id/itemprop naming date, time, author or byline);
-- the body: the element whose own paragraphs hold the most text, flattened
+- the body: the element whose own paragraphs (a `<p>` alone in a `<div>`
+  counts as one) hold the most text, flattened
   into paragraphs (`<p>`, headings, list items, `<br>`-separated runs),
   without sub-blocks that are boilerplate (class or id naming share, social,
   related, comment, nav, ad, tags...) or that hold little text next to it.
@@ -387,7 +388,7 @@ fn own_score(e: &ElementRef) -> usize {
                     continue;
                 }
                 let name = c.value().name();
-                if name == "p" || !BLOCKS.contains(&name) {
+                if name == "p" || !BLOCKS.contains(&name) || paragraph_wrapper(&c) {
                     n += letters(&c.text().collect::<String>());
                 }
             }
@@ -395,6 +396,25 @@ fn own_score(e: &ElementRef) -> usize {
         }
     }
     n
+}
+
+/// A `<div>` or `<section>` around one `<p>` and nothing else: a paragraph
+/// in its own box (BBC Arabic's pages put every paragraph of the article in
+/// one), counted and read as the paragraph it holds.
+fn paragraph_wrapper(e: &ElementRef) -> bool {
+    if !matches!(e.value().name(), "div" | "section") {
+        return false;
+    }
+    let mut paragraphs = 0;
+    for child in e.children() {
+        match child.value() {
+            Node::Text(t) if !t.trim().is_empty() => return false,
+            Node::Element(el) if el.name() == "p" => paragraphs += 1,
+            Node::Element(_) => return false,
+            _ => {}
+        }
+    }
+    paragraphs == 1
 }
 
 fn letters(s: &str) -> usize {
@@ -444,7 +464,12 @@ fn flatten(e: &ElementRef, min: usize, depth: usize, out: &mut Vec<super::Block>
                     if !t.is_empty() {
                         out.push(super::Block::heading(t, level));
                     }
-                } else if name == "p" || name == "li" || name == "blockquote" || name == "dd" {
+                } else if name == "p"
+                    || name == "li"
+                    || name == "blockquote"
+                    || name == "dd"
+                    || paragraph_wrapper(&c)
+                {
                     flatten(&c, 0, depth + 1, out);
                 } else if own_score(&c) >= min || name == "table" || name == "ul" || name == "ol" {
                     flatten(&c, min, depth + 1, out);
@@ -570,6 +595,14 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
         }
     }
     flatten(&body, score / 4, 0, &mut blocks);
+    // A headline inside the body but in a box of its own (BBC Arabic's
+    // `<div><h1>`) is not among the body's paragraphs: it leads them.
+    if let Some(h) = h1.filter(|_| h1_in_body) {
+        let t = fold(&h.text().collect::<String>());
+        if !t.is_empty() && !blocks.iter().any(|b| b.heading == Some(1) && b.text == t) {
+            blocks.insert(0, super::Block::heading(t, 1));
+        }
+    }
     let title = meta_content(&all, "og:title")
         .or_else(|| {
             all.iter()
@@ -689,6 +722,27 @@ mod tests {
                 "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
             ]
         );
+    }
+
+    #[test]
+    fn paragraphs_each_in_a_box_and_a_boxed_headline_are_read() {
+        // BBC Arabic's layout: <main> > <div><h1>, then <div><p> per paragraph.
+        let para = "فقرة من المقال فيها ما يكفي من الكلمات لتكون فقرة حقيقية من خبر طويل";
+        let html = format!(
+            "<html><body><main><div><h1>العنوان</h1></div>\
+             <div><p>{para} أولى.</p></div><div><p>{para} ثانية.</p></div>\
+             <div><p>قصيرة.</p></div><div><p>{para} أخيرة.</p></div>\
+             <div><section><a>قصص مقترحة</a></section></div></main></body></html>"
+        );
+        let p = extract(&html).unwrap();
+        let texts: Vec<&str> = p.blocks.iter().map(|b| b.text.as_str()).collect();
+        let (first, second, last) = (
+            format!("{para} أولى."),
+            format!("{para} ثانية."),
+            format!("{para} أخيرة."),
+        );
+        assert_eq!(texts, ["العنوان", &first, &second, "قصيرة.", &last]);
+        assert_eq!(p.blocks[0].heading, Some(1));
     }
 
     #[test]

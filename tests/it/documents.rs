@@ -115,6 +115,10 @@ pub const REAL_PAGES: &[(&str, &str)] = &[
         "lbci-2026-trump-hair.html",
         "lbci-2026-trump-hair.expected.txt",
     ),
+    (
+        "bbc-arabic-2024-bushnell.html",
+        "bbc-arabic-2024-bushnell.expected.txt",
+    ),
 ];
 
 fn expected_paragraphs(file: &str) -> Vec<String> {
@@ -213,6 +217,33 @@ fn real_saved_news_pages_give_their_article_paragraphs() {
             .unwrap()
             .starts_with("شعر وردي يُشعل السخرية")
     );
+    // BBC Arabic (Simorgh: every paragraph in a <div> of its own, the
+    // headline in another): the headline and all 33 paragraphs, without the
+    // image credit and caption, the advert, the "suggested stories" and
+    // "most read" lists that readability's own expected output keeps.
+    assert_eq!(
+        expected_paragraphs("bbc-arabic-2024-bushnell.expected.txt").len(),
+        34
+    );
+    let (h, all) = sources(
+        dir.path(),
+        repo()
+            .join(PAGES)
+            .join("bbc-arabic-2024-bushnell.html")
+            .to_str()
+            .unwrap(),
+    );
+    let text = all.join(" ");
+    for without in [
+        "صدر الصورة",
+        "التعليق على الصورة",
+        "إعلان",
+        "قصص مقترحة",
+        "الأكثر قراءة",
+    ] {
+        assert!(!text.contains(without), "{without} leaked in");
+    }
+    assert_eq!(h["headings"], serde_json::json!([[1, 1]]));
 }
 
 /// Every real page goes to both Word outputs: one paragraph (or row) per
