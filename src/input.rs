@@ -120,6 +120,11 @@ pub const MAX_PAGE_BYTES: u64 = 8 << 20;
 pub struct Block {
     pub text: String,
     pub heading: Option<u8>,
+    /// Whether the source marks it right to left (`Some(true)`), left to
+    /// right (`Some(false)`), or does not say.
+    pub rtl: Option<bool>,
+    /// Its formatted runs (`para` is filled in by [`Document::from_blocks`]).
+    pub inline: Vec<crate::model::InlineFormat>,
 }
 
 impl Block {
@@ -127,12 +132,16 @@ impl Block {
         Block {
             text: text.into(),
             heading: None,
+            rtl: None,
+            inline: Vec::new(),
         }
     }
     pub fn heading(text: impl Into<String>, level: u8) -> Block {
         Block {
             text: text.into(),
             heading: Some(level),
+            rtl: None,
+            inline: Vec::new(),
         }
     }
 }
@@ -149,6 +158,11 @@ pub struct Document {
     pub url: Option<String>,
     /// 1-based paragraph numbers that are headings, with their level.
     pub headings: Vec<(usize, u8)>,
+    /// The paragraphs the source marks right to left, when it marks any
+    /// (see `DocMeta::rtl_paragraphs`).
+    pub rtl_paragraphs: Option<Vec<usize>>,
+    /// Inline formatting (see `DocMeta::inline`).
+    pub inline: Vec<crate::model::InlineFormat>,
 }
 
 impl Document {
@@ -156,6 +170,9 @@ impl Document {
     pub fn from_blocks(blocks: &[Block], title: Option<String>, url: Option<String>) -> Document {
         let mut text = String::new();
         let mut headings = Vec::new();
+        let mut rtl = Vec::new();
+        let mut marked = false;
+        let mut inline = Vec::new();
         let mut para = 0;
         for b in blocks {
             // A block is one paragraph: inner line breaks would split it.
@@ -171,6 +188,15 @@ impl Document {
             if let Some(level) = b.heading {
                 headings.push((para, level));
             }
+            marked |= b.rtl.is_some();
+            if b.rtl == Some(true) {
+                rtl.push(para);
+            }
+            inline.extend(
+                b.inline
+                    .iter()
+                    .map(|f| crate::model::InlineFormat { para, ..f.clone() }),
+            );
         }
         if !text.is_empty() {
             text.push('\n');
@@ -180,6 +206,8 @@ impl Document {
             title,
             url,
             headings,
+            rtl_paragraphs: marked.then_some(rtl),
+            inline,
         }
     }
 }

@@ -283,6 +283,60 @@ pub struct DocMeta {
     /// Word output keeps them as headings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headings: Vec<(usize, u8)>,
+    /// The paragraphs (1-based) the source marks right to left, when it
+    /// marks direction at all (a Word file's `w:bidi` paragraphs, or whose
+    /// runs are all `w:rtl`); `None` when it does not say (text, web pages),
+    /// and the Arabic is then taken to be right to left throughout. The
+    /// bilingual table sets a paragraph the source marks left to right (an
+    /// English quotation in an Arabic Word file) left to right.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtl_paragraphs: Option<Vec<usize>>,
+    /// Inline formatting of the source (a Word file's bold, italic,
+    /// underlined and linked runs), by paragraph and the Arabic it covers.
+    /// It is not sent to the engine: the Word document applies a format
+    /// that covers a whole paragraph to its English, and the bilingual table
+    /// lists every span in its notes for the reviewer to reapply.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inline: Vec<InlineFormat>,
+}
+
+/// A run of the source with formatting, as the Word file had it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InlineFormat {
+    /// 1-based paragraph number.
+    pub para: usize,
+    /// The source text the formatting covers (white space folded).
+    pub text: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bold: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub italic: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub underline: bool,
+    /// The link's target (a URL, or `#bookmark`), for a linked run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+impl InlineFormat {
+    /// "bold, italic" / "link https://…": what a reviewer reads in a note.
+    pub fn describe(&self) -> String {
+        let mut k: Vec<String> = Vec::new();
+        for (on, name) in [
+            (self.bold, "bold"),
+            (self.italic, "italic"),
+            (self.underline, "underlined"),
+        ] {
+            if on {
+                k.push(name.into());
+            }
+        }
+        if let Some(l) = &self.link {
+            k.push(format!("link {l}"));
+        }
+        format!("{} «{}»", k.join(", "), self.text)
+    }
 }
 
 /// A whole bilingual document: its metadata and its rows in document order.

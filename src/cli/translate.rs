@@ -540,6 +540,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             target_lang: Some("en".into()),
             summary: None,
             headings: document.headings,
+            rtl_paragraphs: document.rtl_paragraphs,
+            inline: document.inline,
         };
         let prepared = pipeline::prepare(&memory, meta, segments, hits, info.as_ref(), &settings)
             .with_context(|| {

@@ -14,7 +14,8 @@ can be read and tested against real Arabic pages) and keeps:
 - the headline (the page's `<h1>`; `og:title` or `<title>` as the title);
 - a dateline or byline between the headline and the body when it is marked
   (`<time>`, or a class/id/itemprop naming date, time, author or byline);
-- the body: the element whose own paragraphs hold the most text, flattened
+- the body: the element whose own paragraphs (a `<p>` alone in a `<div>`
+  counts as one) hold the most text, flattened
   into paragraphs (`<p>`, headings, list items, `<br>`-separated runs),
   without sub-blocks that are boilerplate (class or id naming share, social,
   related, comment, nav, ad, tags...) or that hold little text next to it.
@@ -200,7 +201,6 @@ const UNLIKELY: &[&str] = &[
     "promo",
     "subscribe",
     "cookie",
-    "print",
     "sponsor",
     "outbrain",
     "taboola",
@@ -211,6 +211,11 @@ const UNLIKELY: &[&str] = &[
     "instagram",
     "embed",
 ];
+
+/// Class and id words that mark boilerplate only as a whole word or with a
+/// hyphen (`print`, `btn-print`), not inside another word: `PrintThis`
+/// marks what a page prints, its article (LBCI's headline and body).
+const UNLIKELY_WORDS: &[&str] = &["print"];
 
 /// Elements whose content is never article text.
 const SKIPPED: &[&str] = &[
@@ -252,10 +257,17 @@ const BLOCKS: &[&str] = &[
     "footer",
     "figure",
     "figcaption",
+    "form",
 ];
 
 fn is_unlikely(e: &ElementRef) -> bool {
     let v = e.value();
+    // `<article>`, `<main>` and `<body>` name their own role: their classes
+    // are about the page's template (Drupal's `node-not-promoted`,
+    // WordPress's `tag-…`), not boilerplate, as in readability.
+    if matches!(v.name(), "article" | "main" | "body") {
+        return v.attr("aria-hidden") == Some("true") || v.attr("hidden").is_some();
+    }
     let words = format!(
         "{} {}",
         v.attr("class").unwrap_or(""),
@@ -273,6 +285,8 @@ fn is_unlikely(e: &ElementRef) -> bool {
                     || w.starts_with(&format!("{u}-"))
                     || w.ends_with(&format!("-{u}"))
                     || (u.len() > 4 && w.contains(u))
+            }) || UNLIKELY_WORDS.iter().any(|u| {
+                w == *u || w.starts_with(&format!("{u}-")) || w.ends_with(&format!("-{u}"))
             })
         })
         || v.attr("role")
@@ -282,7 +296,17 @@ fn is_unlikely(e: &ElementRef) -> bool {
 }
 
 fn is_skipped(e: &ElementRef) -> bool {
-    SKIPPED.contains(&e.value().name()) || is_unlikely(e)
+    (SKIPPED.contains(&e.value().name()) && !page_wide_form(e)) || is_unlikely(e)
+}
+
+/// A `<form>` right under `<body>` holds the page, not a comment or search
+/// box: ASP.NET WebForms wraps every page in one (`<form id="aspnetForm">`,
+/// LBCI's pages).
+fn page_wide_form(e: &ElementRef) -> bool {
+    e.value().name() == "form"
+        && e.parent()
+            .and_then(ElementRef::wrap)
+            .is_some_and(|p| p.value().name() == "body")
 }
 
 fn marked_meta(e: &ElementRef) -> bool {
@@ -297,9 +321,37 @@ fn marked_meta(e: &ElementRef) -> bool {
         v.attr("itemprop").unwrap_or("")
     )
     .to_ascii_lowercase();
+    // A reading-time estimate ("2 min", LBCI's `time_to_read`) is no dateline.
+    if ["to_read", "to-read", "read-time", "read_time", "reading"]
+        .iter()
+        .any(|m| words.contains(m))
+    {
+        return false;
+    }
     ["date", "time", "byline", "author", "dateline", "published"]
         .iter()
         .any(|m| words.contains(m))
+}
+
+/// The text of a dateline or byline without the section label a page may
+/// put in the same box (LBCI's category link in its author box).
+fn meta_text(e: &ElementRef, depth: usize, out: &mut String) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for child in e.children() {
+        match child.value() {
+            Node::Text(t) => out.push_str(t),
+            Node::Element(el) => {
+                let c = ElementRef::wrap(child).expect("element");
+                let class = el.attr("class").unwrap_or("").to_ascii_lowercase();
+                if !class.contains("category") && !is_skipped(&c) {
+                    meta_text(&c, depth + 1, out);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The elements of a page in document order, each with whether an
@@ -336,7 +388,7 @@ fn own_score(e: &ElementRef) -> usize {
                     continue;
                 }
                 let name = c.value().name();
-                if name == "p" || !BLOCKS.contains(&name) {
+                if name == "p" || !BLOCKS.contains(&name) || paragraph_wrapper(&c) {
                     n += letters(&c.text().collect::<String>());
                 }
             }
@@ -344,6 +396,25 @@ fn own_score(e: &ElementRef) -> usize {
         }
     }
     n
+}
+
+/// A `<div>` or `<section>` around one `<p>` and nothing else: a paragraph
+/// in its own box (BBC Arabic's pages put every paragraph of the article in
+/// one), counted and read as the paragraph it holds.
+fn paragraph_wrapper(e: &ElementRef) -> bool {
+    if !matches!(e.value().name(), "div" | "section") {
+        return false;
+    }
+    let mut paragraphs = 0;
+    for child in e.children() {
+        match child.value() {
+            Node::Text(t) if !t.trim().is_empty() => return false,
+            Node::Element(el) if el.name() == "p" => paragraphs += 1,
+            Node::Element(_) => return false,
+            _ => {}
+        }
+    }
+    paragraphs == 1
 }
 
 fn letters(s: &str) -> usize {
@@ -393,7 +464,12 @@ fn flatten(e: &ElementRef, min: usize, depth: usize, out: &mut Vec<super::Block>
                     if !t.is_empty() {
                         out.push(super::Block::heading(t, level));
                     }
-                } else if name == "p" || name == "li" || name == "blockquote" || name == "dd" {
+                } else if name == "p"
+                    || name == "li"
+                    || name == "blockquote"
+                    || name == "dd"
+                    || paragraph_wrapper(&c)
+                {
                     flatten(&c, 0, depth + 1, out);
                 } else if own_score(&c) >= min || name == "table" || name == "ul" || name == "ol" {
                     flatten(&c, min, depth + 1, out);
@@ -509,14 +585,24 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
             if e.ancestors().any(|a| taken.contains(&a.id())) {
                 continue;
             }
-            let t = fold(&e.text().collect::<String>());
+            let mut t = String::new();
+            meta_text(e, 0, &mut t);
+            let t = fold(&t);
             if !t.is_empty() {
                 blocks.push(super::Block::para(t));
-                taken.insert(e.id());
             }
+            taken.insert(e.id());
         }
     }
     flatten(&body, score / 4, 0, &mut blocks);
+    // A headline inside the body but in a box of its own (BBC Arabic's
+    // `<div><h1>`) is not among the body's paragraphs: it leads them.
+    if let Some(h) = h1.filter(|_| h1_in_body) {
+        let t = fold(&h.text().collect::<String>());
+        if !t.is_empty() && !blocks.iter().any(|b| b.heading == Some(1) && b.text == t) {
+            blocks.insert(0, super::Block::heading(t, 1));
+        }
+    }
     let title = meta_content(&all, "og:title")
         .or_else(|| {
             all.iter()
@@ -613,6 +699,50 @@ mod tests {
         // Real pages are far below it; unclosed paragraphs do not count.
         assert!(nesting(&"<p>نص ".repeat(5000)) < 5);
         assert_eq!(nesting("<div><img src=x><br/><span>a</span></div>"), 2);
+    }
+
+    #[test]
+    fn a_page_wide_form_and_print_markers_hold_the_article() {
+        // ASP.NET wraps the page in a <form>; `PrintThis` marks what prints.
+        let html = r#"<html><body><form id="aspnetForm"><div class="menu"><a>الأخبار</a></div>
+<h1 class="PrintThis">عنوان الخبر</h1>
+<div class="author_container"><a class="article_category">منوعات</a></div>
+<div class="article_date">2026-01-08 | 12:42</div>
+<div class="PrintThis"><div class="time_to_read_bar">2min</div>
+<div>الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.<br><br>الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا.</div>
+<a class="print-button">طباعة</a></div></form></body></html>"#;
+        let p = extract(html).unwrap();
+        let texts: Vec<&str> = p.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "عنوان الخبر",
+                "2026-01-08 | 12:42",
+                "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
+                "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
+            ]
+        );
+    }
+
+    #[test]
+    fn paragraphs_each_in_a_box_and_a_boxed_headline_are_read() {
+        // BBC Arabic's layout: <main> > <div><h1>, then <div><p> per paragraph.
+        let para = "فقرة من المقال فيها ما يكفي من الكلمات لتكون فقرة حقيقية من خبر طويل";
+        let html = format!(
+            "<html><body><main><div><h1>العنوان</h1></div>\
+             <div><p>{para} أولى.</p></div><div><p>{para} ثانية.</p></div>\
+             <div><p>قصيرة.</p></div><div><p>{para} أخيرة.</p></div>\
+             <div><section><a>قصص مقترحة</a></section></div></main></body></html>"
+        );
+        let p = extract(&html).unwrap();
+        let texts: Vec<&str> = p.blocks.iter().map(|b| b.text.as_str()).collect();
+        let (first, second, last) = (
+            format!("{para} أولى."),
+            format!("{para} ثانية."),
+            format!("{para} أخيرة."),
+        );
+        assert_eq!(texts, ["العنوان", &first, &second, "قصيرة.", &last]);
+        assert_eq!(p.blocks[0].heading, Some(1));
     }
 
     #[test]

@@ -4,9 +4,12 @@ bilingual table (`--to docx-table`), and reading an edited table back.
 
 The translated document keeps the source's layout as far as tarjama knows
 it: one Word paragraph per source paragraph, headings as `Heading N` styles,
-English left to right. The bilingual table has one row per segment: id,
-Arabic (paragraph `w:bidi`, runs `w:rtl`, an Arabic complex-script font and
-`ar` language), English, and notes (terms missed, forbidden renderings,
+English left to right, and a Word source's bold, italic or underline when it
+covers the whole paragraph (a span inside a paragraph cannot be placed in
+the English; the table's notes list it). The bilingual table has one row per segment: id,
+Arabic (paragraph `w:bidi`, runs `w:rtl`, unless the source marks the
+paragraph left to right; an Arabic complex-script font and `ar` language),
+English, and notes (terms missed, forbidden renderings,
 warnings); its header row is marked `w:tblHeader` so Word and LibreOffice
 repeat it on each page. The title and source (path or URL) are written at
 the top of the table and in the document properties of both.
@@ -56,7 +59,29 @@ pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
             x.empty("w:pStyle", &[("w:val", &format!("Heading{}", l.min(3)))]);
             x.close("w:pPr");
         }
-        latin_run(&mut x, &pieces.join(" "), false);
+        // A format that covers the whole source paragraph covers its
+        // English; a span inside it cannot be placed in the English (the
+        // bilingual table lists it for the reviewer).
+        let source = flat(
+            &doc.pairs
+                .iter()
+                .filter(|p| p.para == *n)
+                .map(|p| p.source.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        let whole = doc
+            .meta
+            .inline
+            .iter()
+            .find(|f| f.para == *n && f.text == source);
+        run(
+            &mut x,
+            &pieces.join(" "),
+            whole.is_some_and(|f| f.bold),
+            whole.is_some_and(|f| f.italic),
+            whole.is_some_and(|f| f.underline),
+        );
         x.close("w:p");
     }
     section(&mut x, false);
@@ -139,10 +164,17 @@ pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
         x.close("w:tc");
         cell_start(&mut x, widths[1]);
         x.open("w:p", &[]);
+        let rtl = doc
+            .meta
+            .rtl_paragraphs
+            .as_ref()
+            .is_none_or(|r| r.contains(&p.para));
         x.open("w:pPr", &[]);
-        x.empty("w:bidi", &[]);
+        if rtl {
+            x.empty("w:bidi", &[]);
+        }
         x.close("w:pPr");
-        arabic_run(&mut x, &flat(&p.source));
+        source_run(&mut x, &flat(&p.source), rtl);
         x.close("w:p");
         x.close("w:tc");
         cell_start(&mut x, widths[2]);
@@ -152,7 +184,20 @@ pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
         x.close("w:tc");
         cell_start(&mut x, widths[3]);
         x.open("w:p", &[]);
-        latin_run(&mut x, &notes(p), false);
+        let mut note = notes(p);
+        let source = flat(&p.source);
+        for f in doc
+            .meta
+            .inline
+            .iter()
+            .filter(|f| f.para == p.para && source.contains(&f.text))
+        {
+            if !note.is_empty() {
+                note.push_str("; ");
+            }
+            note.push_str(&format!("source formatting: {}", f.describe()));
+        }
+        latin_run(&mut x, &note, false);
         x.close("w:p");
         x.close("w:tc");
         x.close("w:tr");
@@ -196,6 +241,10 @@ fn cell_start(x: &mut XmlOut, width: &str) {
 }
 
 fn latin_run(x: &mut XmlOut, text: &str, bold: bool) {
+    run(x, text, bold, false, false);
+}
+
+fn run(x: &mut XmlOut, text: &str, bold: bool, italic: bool, underline: bool) {
     x.open("w:r", &[]);
     x.open("w:rPr", &[]);
     x.empty(
@@ -209,6 +258,12 @@ fn latin_run(x: &mut XmlOut, text: &str, bold: bool) {
     if bold {
         x.empty("w:b", &[]);
     }
+    if italic {
+        x.empty("w:i", &[]);
+    }
+    if underline {
+        x.empty("w:u", &[("w:val", "single")]);
+    }
     x.empty("w:lang", &[("w:val", "en-GB")]);
     x.close("w:rPr");
     x.element("w:t", &[("xml:space", "preserve")], text);
@@ -216,6 +271,12 @@ fn latin_run(x: &mut XmlOut, text: &str, bold: bool) {
 }
 
 fn arabic_run(x: &mut XmlOut, text: &str) {
+    source_run(x, text, true);
+}
+
+/// A run of the source text: Arabic font and language always; right to
+/// left unless the source marks its paragraph left to right.
+fn source_run(x: &mut XmlOut, text: &str, rtl: bool) {
     x.open("w:r", &[]);
     x.open("w:rPr", &[]);
     x.empty(
@@ -226,7 +287,9 @@ fn arabic_run(x: &mut XmlOut, text: &str) {
             ("w:cs", ARABIC_FONT),
         ],
     );
-    x.empty("w:rtl", &[]);
+    if rtl {
+        x.empty("w:rtl", &[]);
+    }
     x.empty("w:lang", &[("w:val", "ar-SA"), ("w:bidi", "ar-SA")]);
     x.close("w:rPr");
     x.element("w:t", &[("xml:space", "preserve")], text);

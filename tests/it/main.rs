@@ -10,6 +10,7 @@ mod backends_cli;
 mod backends_engine;
 mod backends_llm;
 mod backends_protocols;
+mod bilingual;
 mod daily;
 mod documents;
 mod glossary;
