@@ -261,6 +261,19 @@
     });
   }
 
+  // Closing the tab: saves still waiting for a pause in the typing go now.
+  window.addEventListener("pagehide", () => {
+    for (const row of rows) {
+      if (!pending.has(row.dataset.id)) continue;
+      fetch(base + "/seg/" + encodeURIComponent(row.dataset.id), {
+        method: "PUT",
+        keepalive: true,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: row.querySelector("textarea").value, rev: Number(row.dataset.rev), commit: true }),
+      });
+    }
+  });
+
   // Open where the editor stopped.
   const at = body.dataset.cursor && document.getElementById("seg-" + body.dataset.cursor);
   if (at) focusRow(at);

@@ -727,3 +727,25 @@ async fn review_in_headless_chromium_edits_accepts_adds_a_term_and_survives_a_ki
         "the draft's English survived"
     );
 }
+
+#[test]
+fn a_folder_of_drafts_has_a_list_page() {
+    let dir = test_dir("folder");
+    draft(&dir);
+    std::fs::copy(SEED, dir.join("second.jsonl")).unwrap();
+    let server = Server::start(&dir, ".");
+    let (port, token) = (server.port(), server.token());
+    let (code, list) = get(port, &format!("/{token}/"), "");
+    assert_eq!(code, 200);
+    assert!(
+        list.contains("article.jsonl") && list.contains("second.jsonl"),
+        "{list}"
+    );
+    assert!(list.contains(&format!("href=\"/{token}/doc/1\"")));
+    let (code, second) = get(port, &format!("/{token}/doc/1"), "");
+    assert_eq!(code, 200);
+    assert!(second.contains("second.jsonl") && second.contains("id=\"seg-p19s1\""));
+    let (code, _) = get(port, &format!("/{token}/doc/2"), "");
+    assert_eq!(code, 404);
+    server.kill();
+}
