@@ -681,6 +681,15 @@ async fn review_in_headless_chromium_edits_accepts_adds_a_term_and_survives_a_ki
     .await
     .unwrap();
 
+    // The page's "Final English" link gives the reviewed text.
+    let (code, fin) = get(
+        server.port(),
+        &format!("/{}/doc/0/final.txt", server.token()),
+        "",
+    );
+    assert_eq!(code, 200);
+    assert!(fin.contains(EDIT) && fin.contains("Typed just before the server died."));
+
     // Done: the page stops the server.
     page.find_element("#done")
         .await
@@ -726,6 +735,24 @@ async fn review_in_headless_chromium_edits_accepts_adds_a_term_and_survives_a_ki
         !text.contains("The Taleban's acting"),
         "the draft's English survived"
     );
+    // --update-memory takes the review file without --against; the memory has them already.
+    let out = Command::new(assert_cmd::cargo::cargo_bin("tarjama"))
+        .current_dir(&dir)
+        .env("XDG_DATA_HOME", dir.join("xdg"))
+        .args([
+            "render",
+            "article.review.jsonl",
+            "-o",
+            "final2.txt",
+            "--update-memory",
+        ])
+        .args(["--memory", "memory.sqlite"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("4 human translation(s) stored"), "{stderr}");
+    assert!(stderr.contains("(0 new, 4 already there)"), "{stderr}");
 }
 
 #[test]
