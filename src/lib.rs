@@ -13,7 +13,7 @@ thin command-line layer over it. Stages, in the order data flows:
    retries requests;
 5. [`pipeline`]: the whole run, from segments to aligned pairs;
 6. [`output`] and [`qa`]: bilingual documents, the review round trip and
-   quality checks.
+   quality checks; [`review`]: the local post-editing page.
 
 Shared types live in [`model`]; the configuration file in [`config`].
 
@@ -41,5 +41,6 @@ pub mod normalize;
 pub mod output;
 pub mod pipeline;
 pub mod qa;
+pub mod review;
 pub mod segment;
 pub mod tmx;

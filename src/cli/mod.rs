@@ -22,6 +22,7 @@ mod memory;
 mod progress;
 mod qa;
 mod render;
+mod review;
 mod segment;
 mod translate;
 
@@ -114,6 +115,9 @@ pub enum Command {
     Render(render::Args),
     /// Check a bilingual file: terms, numbers, leftovers, consistency.
     Qa(qa::Args),
+    /// Post-edit a draft in the browser: a local page that saves every
+    /// edit to a review file and the memory.
+    Review(review::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `tarjama man > ~/.local/share/man/man1/tarjama.1`.
@@ -165,6 +169,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Backends(args) => backends::run(&cli.global, args),
         Command::Render(args) => render::run(&cli.global, args),
         Command::Qa(args) => qa::run(&cli.global, args),
+        Command::Review(args) => review::run(&cli.global, args),
         Command::Completions(args) => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(args.shell, &mut Cli::command(), "tarjama", &mut out);

@@ -291,18 +291,14 @@ fn update_memory(
     let confirmed = review::confirmed(doc, report);
     let edited: std::collections::HashSet<&str> =
         report.edits.iter().map(|e| e.id.as_str()).collect();
-    let document = doc
-        .meta
-        .source_path
-        .clone()
-        .or_else(|| doc.meta.source_name.clone());
+    let document = review::memory_document(doc);
     let mut human: Vec<NewPair> = Vec::new();
     let mut reviewed: Vec<NewPair> = Vec::new();
     let mut unedited = 0;
     for p in &confirmed {
-        let Some(target) = p.target.clone() else {
+        if p.target.is_none() {
             continue;
-        };
+        }
         let is_edit = edited.contains(p.id.as_str());
         if !is_edit {
             unedited += 1;
@@ -310,18 +306,13 @@ fn update_memory(
                 continue;
             }
         }
-        let pair = NewPair {
-            source: p.source.clone(),
-            target,
-            origin: if is_edit {
-                Provenance::Human
-            } else {
-                Provenance::Reviewed
-            },
-            backend: None,
-            model: None,
-            created: None,
-            document: document.clone(),
+        let origin = if is_edit {
+            Provenance::Human
+        } else {
+            Provenance::Reviewed
+        };
+        let Some(pair) = review::memory_pair(p, origin, document.clone()) else {
+            continue;
         };
         if is_edit {
             human.push(pair);

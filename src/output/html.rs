@@ -71,7 +71,7 @@ fn is_ltr_letter(c: char) -> bool {
 /// Escape `text` for a cell whose base direction is right-to-left when
 /// `rtl`, wrapping runs of the other direction in `<bdi>`, turning line
 /// breaks into `<br>` and bidi controls into visible badges.
-fn text_html(text: &str, rtl: bool) -> String {
+pub(crate) fn text_html(text: &str, rtl: bool) -> String {
     let chars: Vec<char> = text.chars().collect();
     let foreign = |c: char| {
         if rtl {
@@ -286,7 +286,9 @@ fn find_all(hay: &[char], needle: &[char], words: bool) -> Vec<(usize, usize)> {
     found
 }
 
-fn source_cell(pair: &AlignedPair) -> String {
+/// The Arabic of a row with its numbered, coloured term marks (shared with
+/// the review page, `crate::review::page`).
+pub(crate) fn source_cell(pair: &AlignedPair) -> String {
     let numbers = term_numbers(pair);
     let chars: Vec<char> = pair.source.chars().collect();
     let mut spans: Vec<Span> = Vec::new();
@@ -319,7 +321,8 @@ fn source_cell(pair: &AlignedPair) -> String {
     cell_html(&pair.source, spans, true)
 }
 
-fn target_cell(pair: &AlignedPair, target: &str) -> String {
+/// The English of a row with the same marks as [`source_cell`].
+pub(crate) fn target_cell(pair: &AlignedPair, target: &str) -> String {
     let numbers = term_numbers(pair);
     let chars: Vec<char> = target.chars().collect();
     let mut spans: Vec<Span> = Vec::new();
@@ -361,7 +364,7 @@ fn target_cell(pair: &AlignedPair, target: &str) -> String {
     cell_html(target, spans, false)
 }
 
-fn origin_label(o: Origin) -> &'static str {
+pub(crate) fn origin_label(o: Origin) -> &'static str {
     match o {
         Origin::Memory => "from memory",
         Origin::Human => "human",
@@ -455,7 +458,7 @@ fn row(out: &mut String, pair: &AlignedPair, common: Option<&str>) {
 /// The row's notes, one per problem: a missed or forbidden term gets its
 /// own note, so the warning that says the same is not repeated; the
 /// page-wide reason is not repeated either.
-fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
+pub(crate) fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
     let mut out = String::new();
     let said_by_a_term_note = |w: &str| {
         let w = w.to_lowercase();
@@ -608,6 +611,24 @@ p.notice { margin: .4rem 0 1rem; padding: .5rem .8rem; border-inline-start: 4px 
 }
 "#;
 
+/// The term colours and hover outlines; `row` is the element that holds
+/// both sides of a segment (`tr` here, the review page's row otherwise).
+pub(crate) fn term_css(row: &str) -> String {
+    let mut css = String::new();
+    for (i, colour) in TERM_COLOURS.iter().enumerate() {
+        let _ = writeln!(css, "mark.term.c{} {{ background: {colour}; }}", i + 1);
+    }
+    // A missed or forbidden term keeps its warning look over its colour.
+    css.push_str("mark.term.missed { background: none; }\nmark.term.forbidden { background: var(--badbg); }\n");
+    for n in 1..=HOVER_RULES {
+        let _ = writeln!(
+            css,
+            "{row}:has(mark.n{n}:hover) mark.n{n} {{ outline: 2px solid var(--ink); outline-offset: 1px; }}"
+        );
+    }
+    css
+}
+
 /// The document as a self-contained HTML page.
 pub fn render(doc: &Bitext) -> String {
     let m = &doc.meta;
@@ -633,17 +654,7 @@ pub fn render(doc: &Bitext) -> String {
     );
     let _ = writeln!(out, "<title>{}</title>", escape(&flat(&title)));
     let mut css = CSS.to_string();
-    for (i, colour) in TERM_COLOURS.iter().enumerate() {
-        let _ = writeln!(css, "mark.term.c{} {{ background: {colour}; }}", i + 1);
-    }
-    // A missed or forbidden term keeps its warning look over its colour.
-    css.push_str("mark.term.missed { background: none; }\nmark.term.forbidden { background: var(--badbg); }\n");
-    for n in 1..=HOVER_RULES {
-        let _ = writeln!(
-            css,
-            "tr:has(mark.n{n}:hover) mark.n{n} {{ outline: 2px solid var(--ink); outline-offset: 1px; }}"
-        );
-    }
+    css.push_str(&term_css("tr"));
     let _ = writeln!(out, "<style>{css}</style>\n</head>\n<body>\n<header>");
     let _ = writeln!(
         out,

@@ -55,6 +55,118 @@ pub struct Reviewed {
     pub doc: Option<Bitext>,
     /// The name of the source document, when the file records it.
     pub original: Option<String>,
+    /// The review page's record, when the file is a review file
+    /// (`tarjama review` writes one beside the draft).
+    pub review: Option<ReviewRecord>,
+}
+
+/// The review page's own record in a review file: the last line of a
+/// tarjama JSONL, `{"type":"review", ...}`, which other JSONL readers skip.
+/// It keeps what the page needs to resume (each segment's revision and
+/// status, where the editor stopped) and the draft's English, so that
+/// `render` counts the edits without the draft at hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReviewRecord {
+    /// The draft the review started from (its file name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<String>,
+    /// The segment the editor was last on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub segments: Vec<SegmentReview>,
+}
+
+/// Where a segment stands in a review.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewStatus {
+    /// Not touched yet: the draft's English.
+    #[default]
+    Draft,
+    /// The editor changed the English.
+    Edited,
+    /// The editor accepted the draft's English unchanged.
+    Accepted,
+}
+
+/// One segment's review state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SegmentReview {
+    pub id: String,
+    /// Saves so far (each one replaces the last).
+    pub rev: u64,
+    pub status: ReviewStatus,
+    /// The draft's English (None: the draft left it untranslated).
+    #[serde(default)]
+    pub machine: Option<String>,
+    /// Whether the memory holds the current English.
+    #[serde(default)]
+    pub stored: bool,
+}
+
+/// The JSONL line of a review record.
+pub fn review_record_line(r: &ReviewRecord) -> String {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(flatten)]
+        record: &'a ReviewRecord,
+    }
+    serde_json::to_string(&Line {
+        kind: "review",
+        record: r,
+    })
+    .expect("a review record serialises")
+}
+
+/// The review record of a JSONL text, if it has one (the last one wins).
+pub fn find_review_record(name: &str, text: &str) -> Result<Option<ReviewRecord>, ReadError> {
+    let mut found = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        // Cheap test first: only a review record has this type.
+        if !line.starts_with('{') || !line.contains("\"review\"") {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v.get("type").and_then(|t| t.as_str()) == Some("review") {
+            found = Some(serde_json::from_value(v).map_err(|e| {
+                ReadError::new(name, Some(i + 1), format!("bad review record: {e}"))
+            })?);
+        }
+    }
+    Ok(found)
+}
+
+/// The memory pair for a reviewed segment: its English as `origin`, from
+/// `document`. None when the segment has no English.
+pub fn memory_pair(
+    pair: &AlignedPair,
+    origin: crate::memory::Provenance,
+    document: Option<String>,
+) -> Option<crate::memory::NewPair> {
+    let target = pair.target.clone().filter(|t| !t.trim().is_empty())?;
+    Some(crate::memory::NewPair {
+        source: pair.source.clone(),
+        target,
+        origin,
+        backend: None,
+        model: None,
+        created: None,
+        document,
+    })
+}
+
+/// The document name the memory records for pairs of `doc`.
+pub fn memory_document(doc: &Bitext) -> Option<String> {
+    doc.meta
+        .source_path
+        .clone()
+        .or_else(|| doc.meta.source_name.clone())
 }
 
 /// The format of a reviewed file: from its extension, else from its first
@@ -157,6 +269,7 @@ pub fn read_docx_table(name: &str, bytes: &[u8]) -> Result<Reviewed, ReadError> 
             .collect(),
         doc: None,
         original: None,
+        review: None,
     })
 }
 
@@ -168,6 +281,7 @@ pub fn read_reviewed(name: &str, text: &str, format: Format) -> Result<Reviewed,
         units: Vec::new(),
         doc: None,
         original: None,
+        review: None,
     };
     match format {
         Format::Jsonl => {
@@ -186,6 +300,7 @@ pub fn read_reviewed(name: &str, text: &str, format: Format) -> Result<Reviewed,
                 .collect();
             r.original = doc.meta.source_name.clone();
             r.doc = Some(doc);
+            r.review = find_review_record(name, text)?;
         }
         Format::Tsv => {
             r.units = tsv::read(name, text)?
@@ -433,6 +548,27 @@ fn para_of(id: &str) -> Option<usize> {
     rest[..end].parse().ok()
 }
 
+/// The draft a review file started from: its document with each
+/// segment's English put back as the draft had it.
+fn draft_of(doc: &Bitext, review: &ReviewRecord) -> Bitext {
+    let by_id: HashMap<&str, &SegmentReview> =
+        review.segments.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut draft = doc.clone();
+    for p in &mut draft.pairs {
+        if let Some(s) = by_id.get(p.id.as_str())
+            && s.status == ReviewStatus::Edited
+        {
+            p.target = s.machine.clone();
+            p.origin = if p.target.is_some() {
+                Origin::Mt
+            } else {
+                Origin::None
+            };
+        }
+    }
+    draft
+}
+
 /// Merge a reviewed file into its document.
 ///
 /// `base` is the document as `translate` wrote it, when the caller has it
@@ -453,6 +589,11 @@ pub fn merge(
     let own;
     let (base_doc, against, edits_known) = match (base, &reviewed.doc) {
         (Some((doc, name)), _) => (doc, name.to_string(), true),
+        // A review file: the draft's English is in its review record.
+        (None, Some(doc)) if reviewed.review.is_some() => {
+            own = draft_of(doc, reviewed.review.as_ref().expect("checked"));
+            (&own, "its draft".to_string(), true)
+        }
         (None, Some(doc)) => (doc, "itself".to_string(), false),
         (None, None) => {
             // TSV keeps the machine text beside the post-edit; XLIFF does not.

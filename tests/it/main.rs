@@ -23,6 +23,7 @@ mod omegat;
 mod output;
 mod qa;
 mod resilience;
+mod review;
 mod secrets;
 mod segment;
 mod translate;
