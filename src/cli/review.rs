@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tarjama::config::Config;
 use tarjama::glossary::GlossaryError;
 use tarjama::memory::Memory;
 use tarjama::review::server::{self, Review};
@@ -35,7 +34,7 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let config = Config::discover(global.config.as_deref())?;
+    let config = super::config_file(global)?;
     let drafts = if args.draft.is_dir() {
         drafts_in(&args.draft)?
     } else {
@@ -58,7 +57,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     for d in &drafts {
         sessions.push(Session::open(d, glossary.as_ref())?);
     }
-    let mem_path = args.memory.resolve(config.as_ref())?;
+    let mem_path = args.memory.resolve(global)?;
     let mut memory = Memory::open(&mem_path)
         .with_context(|| format!("opening the memory {}", mem_path.display()))?;
     for s in &mut sessions {
