@@ -41,3 +41,4 @@ pub mod pipeline;
 pub mod qa;
 pub mod segment;
 pub mod tmx;
+pub mod xml;

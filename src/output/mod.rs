@@ -28,7 +28,6 @@ pub mod text;
 pub mod tmx;
 pub mod tsv;
 pub mod xliff;
-pub(crate) mod xml;
 
 /// The file formats tarjama writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
