@@ -316,7 +316,7 @@ pub fn import_with(
 fn has_arabic(cells: &[String]) -> bool {
     cells
         .iter()
-        .any(|c| c.chars().any(|ch| matches!(ch, '\u{0600}'..='\u{06FF}')))
+        .any(|c| c.chars().any(crate::normalize::is_arabic_letter))
 }
 
 /// The column each position means, from `--columns` names or a header row.
