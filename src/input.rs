@@ -404,7 +404,7 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
             if c.is_alphanumeric()
                 || c.is_whitespace()
                 || (c.is_ascii_punctuation())
-                || ('\u{0600}'..='\u{06FF}').contains(&c)
+                || crate::normalize::in_arabic_blocks(c)
                 || ('\u{2000}'..='\u{206F}').contains(&c)
             {
                 good += 1;

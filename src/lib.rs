@@ -44,3 +44,4 @@ pub mod qa;
 pub mod review;
 pub mod segment;
 pub mod tmx;
+pub mod xml;

@@ -147,6 +147,9 @@ pub enum Origin {
 }
 
 impl Origin {
+    pub const ALL: [Origin; 4] = [Origin::Memory, Origin::Human, Origin::Mt, Origin::None];
+
+    /// The word files use: `memory`, `human`, `mt`, `none`.
     pub fn as_str(self) -> &'static str {
         match self {
             Origin::Memory => "memory",
@@ -154,6 +157,26 @@ impl Origin {
             Origin::Mt => "mt",
             Origin::None => "none",
         }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one place a document's origin word is read (TSV, TMX `x-origin`):
+/// `memory`, `human`, `mt` or `none`, in any case.
+impl std::str::FromStr for Origin {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Origin, String> {
+        let s = s.trim();
+        Origin::ALL
+            .into_iter()
+            .find(|o| o.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("{s:?} is not an origin; use memory, human, mt or none"))
     }
 }
 
@@ -345,4 +368,32 @@ impl InlineFormat {
 pub struct Bitext {
     pub meta: DocMeta,
     pub pairs: Vec<AlignedPair>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_words_round_trip_through_display_from_str_and_serde() {
+        for o in Origin::ALL {
+            assert_eq!(o.to_string().parse::<Origin>(), Ok(o));
+            assert_eq!(o.to_string().to_uppercase().parse::<Origin>(), Ok(o));
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{o}\""));
+        }
+        assert!(
+            "reviewed"
+                .parse::<Origin>()
+                .unwrap_err()
+                .contains("memory, human, mt")
+        );
+        use crate::memory::Provenance;
+        for p in Provenance::ALL {
+            assert_eq!(p.to_string().parse::<Provenance>(), Ok(p));
+        }
+        assert_eq!("machine".parse::<Provenance>(), Ok(Provenance::Mt));
+        assert_eq!(" Memory ".parse::<Provenance>(), Ok(Provenance::Mt));
+        assert!("none".parse::<Provenance>().is_err());
+    }
 }

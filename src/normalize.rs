@@ -69,6 +69,31 @@ pub fn is_attached_mark(c: char) -> bool {
         | '\u{08E3}'..='\u{08FF}')
 }
 
+/// Whether `c` is in one of the Arabic script's blocks (Arabic, Arabic
+/// Supplement, Extended-A/B, the presentation forms): letters, marks,
+/// digits and punctuation alike.
+pub fn in_arabic_blocks(c: char) -> bool {
+    matches!(c,
+        '\u{0600}'..='\u{06FF}'
+        | '\u{0750}'..='\u{077F}'
+        | '\u{0870}'..='\u{08FF}'
+        | '\u{FB50}'..='\u{FDFF}'
+        | '\u{FE70}'..='\u{FEFF}')
+}
+
+/// Whether `c` is an Arabic-script letter: the one predicate every stage
+/// uses (QA's copied-source check, the LLM answer check, the segmenter,
+/// glossary import, the HTML writer's direction). Harakat, tatweel and the
+/// other marks dropped by [`normalize`] are not letters (see
+/// [`is_attached_mark`]); nor are digits and punctuation.
+#[inline]
+pub fn is_arabic_letter(c: char) -> bool {
+    if matches!(c, '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}') {
+        return true;
+    }
+    in_arabic_blocks(c) && c.is_alphabetic() && !is_attached_mark(c)
+}
+
 /// Invisible characters dropped outright.
 fn is_invisible(c: char) -> bool {
     matches!(c,
@@ -192,6 +217,21 @@ fn key_push(d: char, out: &mut String, pending_space: &mut bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arabic_letters_are_letters_only() {
+        for c in [
+            'ا', 'ب', 'ي', 'ى', 'ة', 'ء', 'پ', 'ڤ', 'ک', 'ی', 'ﻻ', 'ﺑ', 'ݐ', 'ࢠ',
+        ] {
+            assert!(is_arabic_letter(c), "{c}");
+        }
+        for c in [
+            'َ', 'ً', 'ّ', 'ٰ', 'ـ', '،', '؟', '٣', '۴', 'a', 'א', ' ', '\u{200F}',
+        ] {
+            assert!(!is_arabic_letter(c), "{c:?}");
+        }
+        assert!(in_arabic_blocks('،') && in_arabic_blocks('٣') && !in_arabic_blocks('a'));
+    }
 
     #[test]
     fn folds_alef_yeh_teh_marbuta() {

@@ -285,13 +285,7 @@ pub fn untranslated(pair: &AlignedPair) -> Option<Finding> {
     }
 }
 
-fn is_arabic_letter(c: char) -> bool {
-    matches!(c,
-        '\u{0620}'..='\u{064A}' | '\u{066E}'..='\u{06D3}' | '\u{06D5}' | '\u{06EE}'..='\u{06EF}'
-        | '\u{06FA}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{08A0}'..='\u{08FF}'
-        | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
-        && c.is_alphabetic()
-}
+use crate::normalize::is_arabic_letter;
 
 /// The translation is the source copied through (only when the source has
 /// Arabic letters: a segment of figures or a URL may stay as it is).

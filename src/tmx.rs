@@ -3,13 +3,12 @@ TMX 1.4b, the exchange format every CAT tool reads: the translation memory
 is exported and imported through it, and bilingual output can be written as
 it.
 
-Writing goes through quick-xml's event writer, so text and attributes are
-always escaped; characters XML 1.0 forbids (C0 controls other than tab and
-line breaks, U+FFFE, U+FFFF), which machine translation output sometimes
-contains, are removed. Reading never expands entities beyond the five
-predefined ones and character references: a DOCTYPE and its entity
-definitions are ignored, so a billion-laughs file is an error naming the
-undefined entity, not an exhausted machine. Errors name the file and line.
+Reading and writing go through the project's one XML module
+([`crate::xml`]), with its rules: text and attributes always escaped, the
+characters XML 1.0 forbids never written and refused when read, a CR kept
+as `&#13;`, entities never expanded, a DOCTYPE with declarations refused
+(so a billion-laughs file is an error, not an exhausted machine), nesting
+limited. Errors name the file and line.
 
 Inline markup in `<seg>` is reduced to plain text: the text of `<hi>` and
 `<sub>` is kept, native codes (`<bpt>`, `<ept>`, `<ph>`, `<it>`, `<ut>`)
@@ -18,9 +17,7 @@ are dropped.
 
 use std::io::Write;
 
-use quick_xml::Reader;
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use crate::xml::{Ev, Events, XmlOut};
 
 /// One translation unit: a source segment and its translation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,58 +74,14 @@ pub enum TmxError {
     Io(#[from] std::io::Error),
 }
 
-/// `text` without the characters XML 1.0 does not allow.
-pub fn strip_illegal_xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}');
-    if text.chars().any(bad) {
-        text.chars().filter(|&c| !bad(c)).collect::<String>().into()
-    } else {
-        text.into()
-    }
-}
-
-fn text_event(s: &str) -> Event<'static> {
-    Event::Text(BytesText::new(&strip_illegal_xml_chars(s)).into_owned())
-}
-
-fn start(name: &str, attrs: &[(&str, &str)]) -> Event<'static> {
-    let mut e = BytesStart::new(name.to_string());
-    for (k, v) in attrs {
-        let v = strip_illegal_xml_chars(v);
-        e.push_attribute((*k, v.as_ref()));
-    }
-    Event::Start(e)
-}
-
-fn end(name: &str) -> Event<'static> {
-    Event::End(BytesEnd::new(name.to_string()))
-}
-
-fn indent<W: Write>(w: &mut Writer<W>, level: usize) -> std::io::Result<()> {
-    let s = format!("\n{}", "  ".repeat(level));
-    w.write_event(Event::Text(BytesText::new(&s).into_owned()))
-}
-
-fn simple<W: Write>(
-    w: &mut Writer<W>,
-    level: usize,
-    name: &str,
-    attrs: &[(&str, &str)],
-    text: &str,
-) -> std::io::Result<()> {
-    indent(w, level)?;
-    w.write_event(start(name, attrs))?;
-    w.write_event(text_event(text))?;
-    w.write_event(end(name))
-}
-
 /// Write a TMX 1.4b document.
-pub fn write_tmx<W: Write>(out: W, header: &TmxHeader, units: &[TmxUnit]) -> Result<(), TmxError> {
-    let mut w = Writer::new(out);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    indent(&mut w, 0)?;
-    w.write_event(start("tmx", &[("version", "1.4")]))?;
-    indent(&mut w, 1)?;
+pub fn write_tmx<W: Write>(
+    mut out: W,
+    header: &TmxHeader,
+    units: &[TmxUnit],
+) -> Result<(), TmxError> {
+    let mut x = XmlOut::new();
+    x.open("tmx", &[("version", "1.4")]);
     let mut attrs = vec![
         ("creationtool", header.creation_tool.as_str()),
         ("creationtoolversion", header.creation_tool_version.as_str()),
@@ -142,77 +95,40 @@ pub fn write_tmx<W: Write>(out: W, header: &TmxHeader, units: &[TmxUnit]) -> Res
         attrs.push(("creationdate", d.as_str()));
     }
     if header.props.is_empty() {
-        let mut e = BytesStart::new("header");
-        for (k, v) in &attrs {
-            e.push_attribute((*k, *v));
-        }
-        w.write_event(Event::Empty(e))?;
+        x.empty("header", &attrs);
     } else {
-        w.write_event(start("header", &attrs))?;
+        x.open("header", &attrs);
         for (k, v) in &header.props {
-            simple(&mut w, 2, "prop", &[("type", k)], v)?;
+            x.element("prop", &[("type", k)], v);
         }
-        indent(&mut w, 1)?;
-        w.write_event(end("header"))?;
+        x.close("header");
     }
-    indent(&mut w, 1)?;
-    w.write_event(start("body", &[]))?;
+    x.open("body", &[]);
     for u in units {
-        indent(&mut w, 2)?;
         match &u.id {
-            Some(id) => w.write_event(start("tu", &[("tuid", id)]))?,
-            None => w.write_event(start("tu", &[]))?,
+            Some(id) => x.open("tu", &[("tuid", id)]),
+            None => x.open("tu", &[]),
         }
         for (k, v) in &u.props {
-            simple(&mut w, 3, "prop", &[("type", k)], v)?;
+            x.element("prop", &[("type", k)], v);
         }
         for n in &u.notes {
-            simple(&mut w, 3, "note", &[], n)?;
+            x.element("note", &[], n);
         }
         for (lang, text) in [
             (&header.source_lang, &u.source),
             (&header.target_lang, &u.target),
         ] {
-            indent(&mut w, 3)?;
-            w.write_event(start("tuv", &[("xml:lang", lang)]))?;
-            simple(&mut w, 4, "seg", &[], text)?;
-            indent(&mut w, 3)?;
-            w.write_event(end("tuv"))?;
+            x.open("tuv", &[("xml:lang", lang)]);
+            x.element("seg", &[], text);
+            x.close("tuv");
         }
-        indent(&mut w, 2)?;
-        w.write_event(end("tu"))?;
+        x.close("tu");
     }
-    indent(&mut w, 1)?;
-    w.write_event(end("body"))?;
-    indent(&mut w, 0)?;
-    w.write_event(end("tmx"))?;
-    indent(&mut w, 0)?;
+    x.close("body");
+    x.close("tmx");
+    out.write_all(&x.finish())?;
     Ok(())
-}
-
-/// Where a TMX document is being read, for error messages.
-struct Ctx<'a> {
-    name: &'a str,
-    text: &'a str,
-}
-
-impl Ctx<'_> {
-    fn line_at(&self, pos: u64) -> usize {
-        let pos = (pos as usize).min(self.text.len());
-        self.text.as_bytes()[..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn err(&self, pos: u64, message: impl Into<String>) -> TmxError {
-        TmxError::Syntax {
-            name: self.name.to_string(),
-            line: self.line_at(pos),
-            message: message.into(),
-        }
-    }
 }
 
 fn lang_matches(lang: &str, want: &str) -> bool {
@@ -234,12 +150,12 @@ struct Tuv {
 /// first one when `srclang` is `*all*` or absent); the target is the first
 /// `<tuv>` in another language (empty if there is none).
 pub fn read_tmx(name: &str, text: &str) -> Result<Vec<TmxUnit>, TmxError> {
-    let ctx = Ctx { name, text };
-    let mut r = Reader::from_str(text);
-    r.config_mut().trim_text(false);
-    r.config_mut().check_end_names = true;
-    r.config_mut().expand_empty_elements = true;
-
+    let err = |line: Option<usize>, message: String| TmxError::Syntax {
+        name: name.to_string(),
+        line: line.unwrap_or(1),
+        message,
+    };
+    let mut events = Events::new(text);
     let mut srclang: Option<String> = None;
     let mut units = Vec::new();
     let mut saw_tmx = false;
@@ -256,86 +172,50 @@ pub fn read_tmx(name: &str, text: &str) -> Result<Vec<TmxUnit>, TmxError> {
     let mut buf = String::new();
     let mut prop_type = String::new();
 
-    loop {
-        let pos = r.buffer_position();
-        let ev = r
-            .read_event()
-            .map_err(|e| ctx.err(r.error_position(), format!("not well-formed XML: {e}")))?;
+    while let Some(ev) = events.next().map_err(|(l, m)| err(l, m))? {
+        let line = Some(events.line());
         match ev {
-            Event::Eof => {
-                if let Some(open) = stack.last() {
-                    return Err(ctx.err(
-                        text.len() as u64,
-                        format!("the file ends inside <{open}>: truncated or not closed"),
-                    ));
-                }
-                break;
-            }
-            Event::DocType(_) | Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Start(e) => {
-                let local = e.local_name().as_ref().to_string();
-                let attr = |key: &str| -> Result<Option<String>, TmxError> {
-                    for a in e.attributes() {
-                        let a = a.map_err(|err| ctx.err(pos, format!("bad attribute: {err}")))?;
-                        if a.key.as_ref() == key {
-                            let v = a
-                                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .map_err(|err| {
-                                    ctx.err(
-                                        pos,
-                                        format!(
-                                            "attribute {key}: {err} (DTD entities are not expanded)"
-                                        ),
-                                    )
-                                })?;
-                            return Ok(Some(v.into_owned()));
-                        }
-                    }
-                    Ok(None)
-                };
+            Ev::Start(e) => {
                 if in_seg {
-                    let code = matches!(local.as_str(), "bpt" | "ept" | "ph" | "it" | "ut");
+                    let code = matches!(e.name.as_str(), "bpt" | "ept" | "ph" | "it" | "ut");
                     code_depth += usize::from(code);
                     inline.push(code);
                     continue;
                 }
-                {
-                    match local.as_str() {
-                        "tmx" => saw_tmx = true,
-                        "header" => srclang = attr("srclang")?,
-                        "tu" => {
-                            let u = TmxUnit {
-                                id: attr("tuid")?,
-                                ..TmxUnit::default()
-                            };
-                            unit = Some((u, Vec::new()));
-                        }
-                        "tuv" => {
-                            let lang = match attr("xml:lang")? {
-                                Some(l) => l,
-                                None => attr("lang")?
-                                    .ok_or_else(|| ctx.err(pos, "<tuv> without xml:lang"))?,
-                            };
-                            tuv = Some(Tuv {
-                                lang,
-                                ..Tuv::default()
-                            });
-                        }
-                        "prop" => {
-                            prop_type = attr("type")?.unwrap_or_default();
-                            buf.clear();
-                        }
-                        "note" => buf.clear(),
-                        "seg" => {
-                            buf.clear();
-                            in_seg = true;
-                        }
-                        _ => {}
+                match e.name.as_str() {
+                    "tmx" => saw_tmx = true,
+                    "header" => srclang = e.attr("srclang").map(str::to_string),
+                    "tu" => {
+                        let u = TmxUnit {
+                            id: e.attr("tuid").map(str::to_string),
+                            ..TmxUnit::default()
+                        };
+                        unit = Some((u, Vec::new()));
                     }
+                    "tuv" => {
+                        let lang = e
+                            .attr("xml:lang")
+                            .or_else(|| e.attr("lang"))
+                            .ok_or_else(|| err(line, "<tuv> without xml:lang".into()))?;
+                        tuv = Some(Tuv {
+                            lang: lang.to_string(),
+                            ..Tuv::default()
+                        });
+                    }
+                    "prop" => {
+                        prop_type = e.attr("type").unwrap_or_default().to_string();
+                        buf.clear();
+                    }
+                    "note" => buf.clear(),
+                    "seg" => {
+                        buf.clear();
+                        in_seg = true;
+                    }
+                    _ => {}
                 }
-                stack.push(local);
+                stack.push(e.name);
             }
-            Event::End(e) => {
+            Ev::End => {
                 if in_seg {
                     if let Some(code) = inline.pop() {
                         code_depth -= usize::from(code);
@@ -343,8 +223,7 @@ pub fn read_tmx(name: &str, text: &str) -> Result<Vec<TmxUnit>, TmxError> {
                     }
                     in_seg = false;
                 }
-                let local = e.local_name().as_ref().to_string();
-                stack.pop();
+                let local = stack.pop().unwrap_or_default();
                 let parent = stack.last().map(String::as_str);
                 match local.as_str() {
                     "seg" => {
@@ -371,15 +250,15 @@ pub fn read_tmx(name: &str, text: &str) -> Result<Vec<TmxUnit>, TmxError> {
                     "tu" => {
                         if let Some((mut u, tuvs)) = unit.take() {
                             if tuvs.is_empty() {
-                                return Err(ctx.err(pos, "<tu> without any <tuv>"));
+                                return Err(err(line, "<tu> without any <tuv>".into()));
                             }
                             let src_idx = match srclang.as_deref() {
                                 Some(l) if l != "*all*" => tuvs
                                     .iter()
                                     .position(|t| lang_matches(&t.lang, l))
                                     .ok_or_else(|| {
-                                        ctx.err(
-                                            pos,
+                                        err(
+                                            line,
                                             format!("<tu> has no <tuv> in the source language {l}"),
                                         )
                                     })?,
@@ -402,49 +281,15 @@ pub fn read_tmx(name: &str, text: &str) -> Result<Vec<TmxUnit>, TmxError> {
                     _ => {}
                 }
             }
-            Event::Text(t) => {
+            Ev::Text(t) => {
                 if code_depth == 0 {
-                    buf.push_str(&t.xml10_content());
+                    buf.push_str(&t);
                 }
             }
-            Event::CData(t) => {
-                if code_depth == 0 {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(g) => {
-                let resolved = if g.is_char_ref() {
-                    g.resolve_char_ref()
-                        .map_err(|e| ctx.err(pos, format!("bad character reference: {e}")))?
-                } else {
-                    match g.as_ref() {
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "amp" => Some('&'),
-                        "apos" => Some('\''),
-                        "quot" => Some('"'),
-                        other => {
-                            return Err(ctx.err(
-                                pos,
-                                format!(
-                                    "undefined entity &{other}; (tarjama does not expand entities from a DOCTYPE)"
-                                ),
-                            ));
-                        }
-                    }
-                };
-                if code_depth == 0 {
-                    match resolved {
-                        Some(c) => buf.push(c),
-                        None => return Err(ctx.err(pos, "bad character reference")),
-                    }
-                }
-            }
-            Event::Empty(_) => {}
         }
     }
     if !saw_tmx {
-        return Err(ctx.err(0, "not a TMX document (no <tmx> element)"));
+        return Err(err(Some(1), "not a TMX document (no <tmx> element)".into()));
     }
     Ok(units)
 }
@@ -533,8 +378,36 @@ mod tests {
         }
         xml.push_str("]>\n<tmx version=\"1.4\"><header srclang=\"ar\"/><body>\n<tu><tuv xml:lang=\"ar\"><seg>&lol9;</seg></tuv></tu></body></tmx>\n");
         let e = read_tmx("bomb.tmx", &xml).unwrap_err().to_string();
-        assert!(e.starts_with("bomb.tmx:15:"), "{e}");
-        assert!(e.contains("&lol9;"), "{e}");
+        assert!(e.starts_with("bomb.tmx:2:"), "{e}");
+        assert!(e.contains("DOCTYPE"), "{e}");
+        // Without the declarations, the reference is named and refused.
+        let xml = "<tmx version=\"1.4\"><header srclang=\"ar\"/><body>\n<tu><tuv xml:lang=\"ar\"><seg>&lol9;</seg></tuv></tu></body></tmx>";
+        let e = read_tmx("bomb.tmx", xml).unwrap_err().to_string();
+        assert!(e.starts_with("bomb.tmx:2:") && e.contains("&lol9;"), "{e}");
+    }
+
+    #[test]
+    fn a_bare_doctype_as_cat_tools_write_it_is_read() {
+        let xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE tmx SYSTEM \"tmx14.dtd\">\n<tmx version=\"1.4\"><header srclang=\"ar\"/><body><tu><tuv xml:lang=\"ar\"><seg>نص</seg></tuv><tuv xml:lang=\"en\"><seg>text</seg></tuv></tu></body></tmx>";
+        let u = read_tmx("omegat.tmx", xml).unwrap();
+        assert_eq!(u[0].target, "text");
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_the_line_and_cr_is_kept() {
+        let xml = "<tmx version=\"1.4\"><header srclang=\"ar\"/><body>\n<tu><tuv xml:lang=\"ar\"><seg>a\u{1}b</seg></tuv></tu></body></tmx>";
+        let e = read_tmx("c.tmx", xml).unwrap_err().to_string();
+        assert!(e.starts_with("c.tmx:2:") && e.contains("U+0001"), "{e}");
+        let xml = "<tmx version=\"1.4\"><header srclang=\"ar\"/><body>\n\n<tu><tuv xml:lang=\"ar\"><seg>a&#x1b;b</seg></tuv></tu></body></tmx>";
+        let e = read_tmx("c.tmx", xml).unwrap_err().to_string();
+        assert!(e.starts_with("c.tmx:3:") && e.contains("U+001B"), "{e}");
+        let units = vec![unit("1", "سطر\r\nثان\r", "line\rtwo")];
+        let mut out = Vec::new();
+        write_tmx(&mut out, &TmxHeader::default(), &units).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(!xml.contains('\r') && xml.contains("&#13;"), "{xml}");
+        let back = read_tmx("cr.tmx", &xml).unwrap();
+        assert_eq!(back[0], units[0]);
     }
 
     #[test]
@@ -562,14 +435,20 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_does_not_overflow() {
+    fn deep_nesting_is_refused_without_overflow() {
         let depth = 100_000;
         let xml = format!(
             "<tmx><header srclang=\"ar\"/><body><tu><tuv xml:lang=\"ar\"><seg>{}x{}</seg></tuv></tu></body></tmx>",
             "<hi>".repeat(depth),
             "</hi>".repeat(depth)
         );
-        let u = read_tmx("deep.tmx", &xml).unwrap();
-        assert_eq!(u[0].source, "x");
+        let e = read_tmx("deep.tmx", &xml).unwrap_err().to_string();
+        assert!(e.starts_with("deep.tmx:1:") && e.contains("nested"), "{e}");
+        let ok = format!(
+            "<tmx><header srclang=\"ar\"/><body><tu><tuv xml:lang=\"ar\"><seg>{}x{}</seg></tuv></tu></body></tmx>",
+            "<hi>".repeat(20),
+            "</hi>".repeat(20)
+        );
+        assert_eq!(read_tmx("ok.tmx", &ok).unwrap()[0].source, "x");
     }
 }

@@ -342,26 +342,20 @@ fn trace_id() -> String {
     )
 }
 
-/// `s` escaped for an XML attribute value.
+/// `s` escaped for an XML attribute value (line breaks and tabs as spaces:
+/// a dictionary entry is one line), by the one XML escaper.
 pub fn escape_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::xml::escape_attr(&one_line)
 }
 
 fn unescape_attr(s: &str) -> String {
     s.replace("&quot;", "\"")
         .replace("&apos;", "'")
+        .replace("&#39;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")

@@ -244,14 +244,7 @@ pub fn default_max_tokens(batch: &[Request]) -> u32 {
     (256 + chars + 32 * batch.len()).min(16_384) as u32
 }
 
-/// Whether `c` is an Arabic letter (punctuation and digits do not count).
-pub fn is_arabic_letter(c: char) -> bool {
-    let u = c as u32;
-    let arabic_block = matches!(u,
-        0x0600..=0x06FF | 0x0750..=0x077F | 0x0870..=0x089F | 0x08A0..=0x08FF
-        | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF);
-    arabic_block && c.is_alphabetic()
-}
+use crate::normalize::is_arabic_letter;
 
 /// An LLM answer read segment by segment.
 #[derive(Debug, Clone, PartialEq)]

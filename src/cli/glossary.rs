@@ -517,7 +517,7 @@ fn emit(text: &str, output: Option<&Path>, force: bool) -> anyhow::Result<()> {
             if std::fs::metadata(p).is_ok_and(|m| m.is_file()) && !force {
                 bail!("{} exists; pass --force to replace it", p.display());
             }
-            edit::write_atomic(p, text.as_bytes())?;
+            tarjama::output::write_atomic(p, text.as_bytes())?;
         }
         None => {
             let mut out = stdout();

@@ -115,7 +115,7 @@ pub struct ForgetArgs {
 }
 
 fn parse_origin(s: &str) -> Result<Provenance, String> {
-    Provenance::parse(s).ok_or_else(|| format!("{s:?} is not an origin; use mt, reviewed or human"))
+    s.parse()
 }
 
 fn parse_date(s: &str) -> Result<i64, String> {
@@ -289,11 +289,10 @@ fn prop<'a>(u: &'a TmxUnit, names: &[&str]) -> Option<&'a str> {
 
 /// The pair a TMX unit stands for.
 pub fn unit_to_pair(u: &TmxUnit) -> NewPair {
-    let origin = match prop(u, &["x-origin", "origin"]).map(str::to_ascii_lowercase) {
-        Some(o) if o == "mt" || o == "machine" || o == "memory" => Provenance::Mt,
-        Some(o) if o == "reviewed" => Provenance::Reviewed,
-        _ => Provenance::Human,
-    };
+    // A unit that does not say (another tool's memory) is a human's.
+    let origin = prop(u, &["x-origin", "origin"])
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(Provenance::Human);
     NewPair {
         source: u.source.clone(),
         target: u.target.clone(),

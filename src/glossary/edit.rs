@@ -15,9 +15,10 @@ use super::{COLUMNS, Entry, Glossary, GlossaryError, TsvFile, parse_tsv};
 use crate::normalize::key;
 
 /// Write `bytes` to `path` through the one atomic write
-/// ([`crate::output::write_atomic`]): a glossary reached through a symbolic
-/// link edits the linked file, and its permissions are kept.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GlossaryError> {
+/// ([`crate::output::write_atomic`]), its error as a glossary error: a
+/// glossary reached through a symbolic link edits the linked file, and its
+/// permissions are kept.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GlossaryError> {
     crate::output::write_atomic(path, bytes).map_err(|e| GlossaryError::Write {
         path: path.to_path_buf(),
         source: match e {
@@ -44,7 +45,7 @@ fn write_with_bom(path: &Path, bom: bool, text: &str) -> Result<(), GlossaryErro
         out.extend_from_slice("\u{FEFF}".as_bytes());
     }
     out.extend_from_slice(text.as_bytes());
-    write_atomic(path, &out)
+    write_file(path, &out)
 }
 
 /// Check a cell value given on the command line.

@@ -24,9 +24,7 @@ the entry's `subjectField`.
 
 use std::path::Path;
 
-use quick_xml::Reader;
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesText, Event};
+use crate::xml::{Ev, Events, XmlOut};
 
 use super::{COLUMNS, CONTEXT_COLUMNS, Entry, GlossaryError, split_list};
 
@@ -83,13 +81,6 @@ fn one_line(s: &str) -> String {
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Text safe for XML 1.0 (C0 controls other than tab/LF/CR are removed).
-fn xml_safe(s: &str) -> String {
-    s.chars()
-        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
-        .collect()
 }
 
 /// Whether any entry has a `not_in` or `ambiguous` value to write.
@@ -206,10 +197,7 @@ pub fn export(entries: &[Entry], format: Format) -> Result<String, GlossaryError
             }
             out
         }
-        Format::Tbx => write_tbx(entries).map_err(|e| GlossaryError::Format {
-            path: "<tbx>".into(),
-            message: e.to_string(),
-        })?,
+        Format::Tbx => write_tbx(entries),
     })
 }
 
@@ -321,14 +309,14 @@ pub fn import_with(
             }
             Ok(out)
         }
-        Format::Tbx => read_tbx(text).map_err(|m| err(0, m)),
+        Format::Tbx => read_tbx(text).map_err(|(line, m)| err(line.unwrap_or(0), m)),
     }
 }
 
 fn has_arabic(cells: &[String]) -> bool {
     cells
         .iter()
-        .any(|c| c.chars().any(|ch| matches!(ch, '\u{0600}'..='\u{06FF}')))
+        .any(|c| c.chars().any(crate::normalize::is_arabic_letter))
 }
 
 /// The column each position means, from `--columns` names or a header row.
@@ -445,85 +433,56 @@ const PREFERRED: &str = "preferredTerm-admn-sts";
 const ADMITTED: &str = "admittedTerm-admn-sts";
 const DEPRECATED: &str = "deprecatedTerm-admn-sts";
 
-fn write_tbx(entries: &[Entry]) -> std::io::Result<String> {
-    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    w.write_event(Event::DocType(BytesText::from_escaped(
-        "martif SYSTEM \"TBXcoreStructV02.dtd\"",
-    )))?;
-    w.create_element("martif")
-        .with_attribute(("type", "TBX"))
-        .with_attribute(("xml:lang", "en"))
-        .write_inner_content(|w| {
-            w.create_element("martifHeader").write_inner_content(|w| {
-                w.create_element("fileDesc").write_inner_content(|w| {
-                    w.create_element("sourceDesc").write_inner_content(|w| {
-                        w.create_element("p")
-                            .write_text_content(BytesText::new("tarjama glossary"))?;
-                        Ok(())
-                    })?;
-                    Ok(())
-                })?;
-                Ok(())
-            })?;
-            w.create_element("text").write_inner_content(|w| {
-                w.create_element("body").write_inner_content(|w| {
-                    for (i, e) in entries.iter().enumerate() {
-                        write_entry(w, i + 1, e)?;
-                    }
-                    Ok(())
-                })?;
-                Ok(())
-            })?;
-            Ok(())
-        })?;
-    let mut s = String::from_utf8(w.into_inner()).expect("UTF-8 XML");
-    s.push('\n');
-    Ok(s)
+fn write_tbx(entries: &[Entry]) -> String {
+    let mut x = XmlOut::new();
+    x.doctype("martif", "TBXcoreStructV02.dtd");
+    x.open("martif", &[("type", "TBX"), ("xml:lang", "en")]);
+    x.open("martifHeader", &[]);
+    x.open("fileDesc", &[]);
+    x.open("sourceDesc", &[]);
+    x.element("p", &[], "tarjama glossary");
+    x.close("sourceDesc");
+    x.close("fileDesc");
+    x.close("martifHeader");
+    x.open("text", &[]);
+    x.open("body", &[]);
+    for (i, e) in entries.iter().enumerate() {
+        write_entry(&mut x, i + 1, e);
+    }
+    x.close("body");
+    x.close("text");
+    x.close("martif");
+    String::from_utf8(x.finish()).expect("UTF-8 XML")
 }
 
-fn write_entry(w: &mut Writer<Vec<u8>>, n: usize, e: &Entry) -> std::io::Result<()> {
+fn write_entry(x: &mut XmlOut, n: usize, e: &Entry) {
     let id = format!("t{n}");
-    w.create_element("termEntry")
-        .with_attribute(("id", id.as_str()))
-        .write_inner_content(|w| {
-            if let Some(k) = &e.kind {
-                w.create_element("descrip")
-                    .with_attribute(("type", "subjectField"))
-                    .write_text_content(BytesText::new(&xml_safe(k)))?;
-            }
-            if let Some(note) = &e.note {
-                w.create_element("note")
-                    .write_text_content(BytesText::new(&xml_safe(note)))?;
-            }
-            let ar: Vec<(&str, &str)> = e
-                .forms()
-                .enumerate()
-                .map(|(i, f)| (f, if i == 0 { PREFERRED } else { ADMITTED }))
-                .collect();
-            let en: Vec<(&str, &str)> = std::iter::once((e.target.as_str(), PREFERRED))
-                .chain(e.forbidden.iter().map(|f| (f.as_str(), DEPRECATED)))
-                .collect();
-            for (lang, terms) in [("ar", ar), ("en", en)] {
-                w.create_element("langSet")
-                    .with_attribute(("xml:lang", lang))
-                    .write_inner_content(|w| {
-                        for (term, status) in &terms {
-                            w.create_element("tig").write_inner_content(|w| {
-                                w.create_element("term")
-                                    .write_text_content(BytesText::new(&xml_safe(term)))?;
-                                w.create_element("termNote")
-                                    .with_attribute(("type", "administrativeStatus"))
-                                    .write_text_content(BytesText::new(status))?;
-                                Ok(())
-                            })?;
-                        }
-                        Ok(())
-                    })?;
-            }
-            Ok(())
-        })?;
-    Ok(())
+    x.open("termEntry", &[("id", id.as_str())]);
+    if let Some(k) = &e.kind {
+        x.element("descrip", &[("type", "subjectField")], k);
+    }
+    if let Some(note) = &e.note {
+        x.element("note", &[], note);
+    }
+    let ar: Vec<(&str, &str)> = e
+        .forms()
+        .enumerate()
+        .map(|(i, f)| (f, if i == 0 { PREFERRED } else { ADMITTED }))
+        .collect();
+    let en: Vec<(&str, &str)> = std::iter::once((e.target.as_str(), PREFERRED))
+        .chain(e.forbidden.iter().map(|f| (f.as_str(), DEPRECATED)))
+        .collect();
+    for (lang, terms) in [("ar", ar), ("en", en)] {
+        x.open("langSet", &[("xml:lang", lang)]);
+        for (term, status) in &terms {
+            x.open("tig", &[]);
+            x.element("term", &[], term);
+            x.element("termNote", &[("type", "administrativeStatus")], status);
+            x.close("tig");
+        }
+        x.close("langSet");
+    }
+    x.close("termEntry");
 }
 
 #[derive(Default)]
@@ -543,9 +502,8 @@ enum Capture {
     Note,
 }
 
-fn read_tbx(text: &str) -> Result<Vec<Entry>, String> {
-    let mut r = Reader::from_str(text);
-    r.config_mut().trim_text(false);
+fn read_tbx(text: &str) -> Result<Vec<Entry>, (Option<usize>, String)> {
+    let mut events = Events::new(text);
     let mut out = Vec::new();
     let mut entry: Option<TbxEntry> = None;
     let mut lang = String::new();
@@ -554,27 +512,17 @@ fn read_tbx(text: &str) -> Result<Vec<Entry>, String> {
     let mut in_term_group = false;
     let mut capture = Capture::None;
     let mut buf = String::new();
-    loop {
-        let ev = r
-            .read_event()
-            .map_err(|e| format!("not valid XML at byte {}: {e}", r.error_position()))?;
+    // Names of the open elements.
+    let mut open: Vec<String> = Vec::new();
+    while let Some(ev) = events.next()? {
         match ev {
-            Event::Eof => break,
-            Event::Start(s) => {
-                let name = s.local_name().as_ref().to_string();
+            Ev::Start(s) => {
                 let attr = |want: &str| -> Option<String> {
-                    s.attributes().flatten().find_map(|a| {
-                        let k = a.key.as_ref();
-                        (k == want || k.rsplit(':').next() == Some(want))
-                            .then(|| {
-                                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                    .map(|v| v.into_owned())
-                                    .ok()
-                            })
-                            .flatten()
+                    s.attrs.iter().find_map(|(k, v)| {
+                        (k == want || k.rsplit(':').next() == Some(want)).then(|| v.clone())
                     })
                 };
-                match name.as_str() {
+                match s.name.as_str() {
                     "termEntry" | "conceptEntry" => entry = Some(TbxEntry::default()),
                     "langSet" | "langSec" => lang = attr("lang").unwrap_or_default().to_lowercase(),
                     "tig" | "ntig" | "termSec" => {
@@ -595,27 +543,15 @@ fn read_tbx(text: &str) -> Result<Vec<Entry>, String> {
                     "note" if !in_term_group => capture = Capture::Note,
                     _ => {}
                 }
-                if matches!(name.as_str(), "term" | "termNote" | "descrip" | "note") {
+                if matches!(s.name.as_str(), "term" | "termNote" | "descrip" | "note") {
                     buf.clear();
                 }
+                open.push(s.name);
             }
-            Event::Text(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
-            Event::CData(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
-            Event::GeneralRef(g) if capture != Capture::None => {
-                match g.resolve_char_ref().map_err(|e| e.to_string())? {
-                    Some(c) => buf.push(c),
-                    None => buf.push_str(match &*g {
-                        "lt" => "<",
-                        "gt" => ">",
-                        "amp" => "&",
-                        "quot" => "\"",
-                        "apos" => "'",
-                        other => return Err(format!("unknown entity &{other};")),
-                    }),
-                }
-            }
-            Event::End(e) => {
-                let name = e.local_name().as_ref().to_string();
+            Ev::Text(t) if capture != Capture::None => buf.push_str(&t),
+            Ev::Text(_) => {}
+            Ev::End => {
+                let name = open.pop().unwrap_or_default();
                 let value = one_line(&buf);
                 match (capture, name.as_str()) {
                     (Capture::Term, "term") => term = value,
@@ -653,7 +589,6 @@ fn read_tbx(text: &str) -> Result<Vec<Entry>, String> {
                     _ => {}
                 }
             }
-            _ => {}
         }
     }
     Ok(out)

@@ -15,13 +15,13 @@ Hostile files are refused with an error naming the file: a zip that does not
 open, a part larger than [`MAX_PART_BYTES`] once inflated or inflating more
 than [`MAX_RATIO`] times (zip bombs; the size read is counted, not the size
 the header claims), and XML with a DOCTYPE or nesting too deep (the project's
-one XML reader, `output::xml`, refuses both, so entity expansion never runs).
+one XML reader, `crate::xml`, refuses both, so entity expansion never runs).
 */
 
 use std::io::Read;
 
 use super::{Block, Document, InputError};
-use crate::output::xml::{self, Element, Node};
+use crate::xml::{self, Element, Node};
 
 /// The largest `.docx` file read: 32 MiB.
 pub const MAX_DOCX_BYTES: u64 = 32 << 20;

@@ -165,11 +165,9 @@ impl Provenance {
         }
     }
 
-    /// `mt`, `reviewed` or `human` (any case).
+    /// `mt`, `reviewed` or `human` (any case); see the [`FromStr`](std::str::FromStr) impl.
     pub fn parse(s: &str) -> Option<Provenance> {
-        Provenance::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+        s.parse().ok()
     }
 
     /// How a document shows a segment taken from the memory: a human
@@ -181,6 +179,31 @@ impl Provenance {
         } else {
             Origin::Memory
         }
+    }
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one place the provenance vocabulary is read (the memory's own
+/// column, `--origin`, a TMX unit's `x-origin`): `mt`, `reviewed` or
+/// `human` in any case, and a document's words for engine output
+/// (`machine`, `memory`) as `mt`.
+impl std::str::FromStr for Provenance {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Provenance, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("machine") || s.eq_ignore_ascii_case("memory") {
+            return Ok(Provenance::Mt);
+        }
+        Provenance::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("{s:?} is not an origin; use mt, reviewed or human"))
     }
 }
 

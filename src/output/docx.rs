@@ -16,14 +16,14 @@ the top of the table and in the document properties of both.
 
 Zips are written with the `zip` crate into memory; the bytes go through
 [`super::write_atomic`] like every other output. XML goes through the
-project's one XML writer, `output::xml`.
+project's one XML writer, `crate::xml`.
 */
 
 use std::io::Write;
 
-use super::xml::XmlOut;
 use super::{OutputError, ReadError};
 use crate::model::{AlignedPair, Bitext};
+use crate::xml::XmlOut;
 
 const W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
 /// The font Arabic text is set in (installed with Debian's fonts-noto-core).
@@ -526,7 +526,7 @@ pub fn read_table(name: &str, bytes: &[u8]) -> Result<Vec<TableRow>, ReadError> 
 }
 
 /// The text of each cell of a row (paragraphs joined by spaces).
-fn cells(row: &super::xml::Element) -> Vec<String> {
+fn cells(row: &crate::xml::Element) -> Vec<String> {
     row.elements()
         .filter(|c| c.name == "tc")
         .map(|c| {

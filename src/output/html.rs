@@ -29,19 +29,19 @@ use std::fmt::Write as _;
 
 use crate::model::{AlignedPair, Bitext, CheckedTerm, Origin};
 
-/// Escape text for HTML content and attribute values.
+/// Escape text for HTML content and attribute values: the markup
+/// characters through the one entity table ([`crate::xml::entity`]);
+/// bidi embeddings and control characters (other than LF and tab) dropped.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
             c if is_bidi_control(c) => {}
             c if c.is_control() && !matches!(c, '\n' | '\t') => {}
-            c => out.push(c),
+            c => match crate::xml::entity(c) {
+                Some(e) => out.push_str(e),
+                None => out.push(c),
+            },
         }
     }
     out
@@ -54,18 +54,19 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Strong right-to-left letters (Hebrew, Arabic, Syriac, Thaana, N'Ko and
-/// their presentation forms), digits excluded.
+/// Strong right-to-left letters: Arabic ([`crate::normalize::is_arabic_letter`])
+/// and Hebrew, Syriac, Thaana, N'Ko and the other right-to-left scripts,
+/// digits and marks excluded.
 fn is_rtl_letter(c: char) -> bool {
-    matches!(c,
-        '\u{0590}'..='\u{065F}' | '\u{066A}'..='\u{06EF}' | '\u{06FA}'..='\u{08FF}'
-        | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}'
-        | '\u{10800}'..='\u{10FFF}' | '\u{1E800}'..='\u{1EFFF}')
-        && c.is_alphabetic()
+    crate::normalize::is_arabic_letter(c)
+        || (matches!(c,
+            '\u{0590}'..='\u{05FF}' | '\u{0700}'..='\u{074F}' | '\u{0780}'..='\u{086F}'
+            | '\u{FB1D}'..='\u{FB4F}' | '\u{10800}'..='\u{10FFF}' | '\u{1E800}'..='\u{1EFFF}')
+            && c.is_alphabetic())
 }
 
 fn is_ltr_letter(c: char) -> bool {
-    c.is_alphabetic() && !is_rtl_letter(c)
+    c.is_alphabetic() && !is_rtl_letter(c) && !crate::normalize::in_arabic_blocks(c)
 }
 
 /// Escape `text` for a cell whose base direction is right-to-left when

@@ -127,9 +127,7 @@ pub fn escape_inline(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            '&' | '<' | '>' => out.push_str(crate::xml::entity(c).unwrap_or_default()),
             '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '#' | '~' => {
                 out.push('\\');
                 out.push(c);

@@ -28,7 +28,6 @@ pub mod text;
 pub mod tmx;
 pub mod tsv;
 pub mod xliff;
-pub(crate) mod xml;
 
 /// The file formats tarjama writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -225,8 +224,9 @@ pub fn write_bitext(
 ///   never renamed over (`-o /dev/stdout`, `-o >(gzip > x.gz)`);
 /// - a regular file (or a new one) is replaced atomically: a temporary file
 ///   in the same directory, flushed to disk, given the old file's
-///   permissions (and owner, when allowed), then renamed over it, so an
-///   interrupted run never leaves half a document behind.
+///   permissions (and owner, when allowed), then renamed over it and the
+///   directory flushed too, so an interrupted run or a crash never leaves
+///   half a document behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     if path.as_os_str() == "-" {
         return write_stdout(bytes);
@@ -362,12 +362,25 @@ fn replace(target: &Path, bytes: &[u8], old: Option<&std::fs::Metadata>) -> std:
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        std::fs::rename(&tmp, target)
+        std::fs::rename(&tmp, target)?;
+        sync_dir(dir)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Flush a directory's entries to disk, so that a rename in it survives a
+/// crash (on systems where a directory cannot be opened, nothing to do).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Whether a pair needs a reviewer's attention: untranslated, with warnings,
@@ -430,6 +443,26 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_permissions_and_a_new_one_gets_the_default() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o600, 0o640, 0o755, 0o444] {
+            let p = dir.path().join(format!("f{mode:o}"));
+            std::fs::write(&p, "old").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            write_atomic(&p, b"new").unwrap();
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+            let got = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(got, mode, "{mode:o}");
+        }
+        let fresh = dir.path().join("fresh");
+        write_atomic(&fresh, b"x").unwrap();
+        let got = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got & 0o600, 0o600, "{got:o}");
     }
 
     #[cfg(unix)]

@@ -311,12 +311,7 @@ pub fn read_reviewed(name: &str, text: &str, format: Format) -> Result<Reviewed,
                     source: row.source,
                     machine: row.target.clone(),
                     text: row.post_edit.or(row.target),
-                    origin: match row.origin.as_deref() {
-                        Some("memory") => Some(Origin::Memory),
-                        Some("human") => Some(Origin::Human),
-                        Some("mt") => Some(Origin::Mt),
-                        _ => None,
-                    },
+                    origin: row.origin.as_deref().and_then(|o| o.parse().ok()),
                 })
                 .collect();
         }
@@ -353,15 +348,11 @@ pub fn read_reviewed(name: &str, text: &str, format: Format) -> Result<Reviewed,
                         format!("duplicate tuid `{id}` (units {first} and {})", i + 1),
                     ));
                 }
-                let origin =
-                    u.props
-                        .iter()
-                        .find(|(k, _)| k == "x-origin")
-                        .map(|(_, v)| match v.as_str() {
-                            "memory" => Origin::Memory,
-                            "human" => Origin::Human,
-                            _ => Origin::Mt,
-                        });
+                let origin = u
+                    .props
+                    .iter()
+                    .find(|(k, _)| k == "x-origin")
+                    .map(|(_, v)| v.parse().unwrap_or(Origin::Mt));
                 r.units.push(ReviewedUnit {
                     line: 0,
                     id,

@@ -7,18 +7,17 @@ and warnings as notes. Untranslated segments are left out: a unit with one
 language is of no use to a memory.
 */
 
+use crate::memory::time;
 use crate::model::Bitext;
 use crate::tmx::{TmxError, TmxHeader, TmxUnit, write_tmx};
 
-/// `2026-11-29T10:32:00Z` (RFC 3339, UTC) as TMX's `20261129T103200Z`.
+/// `2026-11-29T10:32:00Z` (RFC 3339, UTC) as TMX's `20261129T103200Z`,
+/// through the one TMX date formatter ([`time::format_tmx`], which
+/// `memory export` uses too).
 fn tmx_date(rfc3339: &str) -> Option<String> {
-    let digits: String = rfc3339
-        .chars()
-        .take(19)
-        .filter(|c| c.is_ascii_digit())
-        .collect();
     let utc = rfc3339.ends_with('Z') || rfc3339.ends_with("+00:00");
-    (digits.len() == 14 && utc).then(|| format!("{}T{}Z", &digits[..8], &digits[8..]))
+    let seconds = rfc3339.get(..19).filter(|_| utc && rfc3339.len() >= 20)?;
+    time::parse_date(&format!("{seconds}Z")).map(time::format_tmx)
 }
 
 /// The document as TMX 1.4b, written by [`crate::tmx::write_tmx`] (the same

@@ -15,9 +15,9 @@ Reading takes each unit's id, source and target text (the reviewer's), with
 inline markup reduced to its text; see [`read`].
 */
 
-use super::xml::{Element, XmlOut, parse};
 use super::{ReadError, XliffVersion, is_flagged};
 use crate::model::{AlignedPair, Bitext};
+use crate::xml::{Element, XmlOut, parse};
 
 /// The XLIFF 2 core namespace (XLIFF 2.1 keeps the 2.0 namespace).
 pub const NS_2: &str = "urn:oasis:names:tc:xliff:document:2.0";

@@ -92,16 +92,7 @@ fn is_blank_char(c: char) -> bool {
 
 /// Arabic-script letters and marks (harakat, tanween, tatweel).
 fn is_arabic(c: char) -> bool {
-    matches!(c,
-        '\u{0610}'..='\u{061A}'
-        | '\u{0620}'..='\u{065F}'
-        | '\u{066E}'..='\u{06D3}'
-        | '\u{06D5}'..='\u{06ED}'
-        | '\u{06FA}'..='\u{06FF}'
-        | '\u{0750}'..='\u{077F}'
-        | '\u{08A0}'..='\u{08FF}'
-        | '\u{FB50}'..='\u{FDFB}'
-        | '\u{FE70}'..='\u{FEFC}')
+    crate::normalize::is_arabic_letter(c) || crate::normalize::is_attached_mark(c)
 }
 
 /// Buffers reused from one paragraph to the next.

@@ -2,24 +2,14 @@
 //! binary, against servers started here.
 
 use crate::support;
+use crate::support::tarjama;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use support::{Fake, closed_port_url, serve_in_background};
 
 const KEY: &str = "sk-cli-KEY-0d8e7f";
-
-fn tarjama(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.current_dir(dir)
-        .env("XDG_CONFIG_HOME", dir.join("xdg"))
-        .env_remove("TARJAMA_CONFIG")
-        .env_remove("TARJAMA_BACKEND")
-        .env_remove("CLI_TEST_DEEPL_KEY");
-    c
-}
 
 fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
     let p = dir.join("tarjama.toml");
@@ -46,6 +36,7 @@ fn list_shows_kind_url_and_key_state_never_the_key() {
         .arg(&p)
         .args(["backends", "list"])
         .env("CLI_TEST_LLM_KEY", KEY)
+        .env_remove("CLI_TEST_DEEPL_KEY")
         .assert()
         .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();

@@ -5,6 +5,7 @@
 //! `--help`. Everything runs in temporary folders; no system path is
 //! written.
 
+use crate::support::tarjama;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -18,20 +19,6 @@ const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The command run from `dir`, with no config file and no installed
-/// glossaries around (`XDG_*` point into `dir`).
-fn tarjama(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.current_dir(dir)
-        .env_remove("TARJAMA_CONFIG")
-        .env_remove("TARJAMA_MEMORY")
-        .env_remove("TARJAMA_BACKEND")
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
-        .env("XDG_DATA_HOME", dir.join("xdg-data"));
-    c
 }
 
 fn seed_into(dir: &Path, name: &str) -> PathBuf {

@@ -5,10 +5,10 @@
 //! file, nothing written). Servers are started on 127.0.0.1 by the tests.
 //! LibreOffice checks are in tests/libreoffice.rs.
 
+use crate::support::tarjama;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -19,18 +19,6 @@ const PAGES: &str = "tests/fixtures/pages";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tarjama(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.current_dir(dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("TARJAMA_MEMORY", dir.join("tm.sqlite"));
-    for v in ["TARJAMA_CONFIG", "TARJAMA_BACKEND", "TARJAMA_FETCH_TIMEOUT"] {
-        c.env_remove(v);
-    }
-    c
 }
 
 fn fold(s: &str) -> String {
@@ -796,6 +784,7 @@ fn an_edited_bilingual_table_comes_back_through_render() {
         &edited,
     );
     tarjama(dir.path())
+        .env("TARJAMA_MEMORY", dir.path().join("tm.sqlite"))
         .args(["render", "edited.docx", "--against"])
         .arg(&seed)
         .args(["--update-memory", "-o", "final.txt"])

@@ -1,6 +1,7 @@
 //! `tarjama glossary ...` driven through the real binary, on the seed article
 //! and the starter glossaries.
 
+use crate::support::tarjama;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -25,17 +26,6 @@ fn starter() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-/// The command, run from an empty directory with no config file and no
-/// installed glossaries around.
-fn tarjama(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.current_dir(dir)
-        .env_remove("TARJAMA_CONFIG")
-        .env("XDG_CONFIG_HOME", dir.join("no-config"))
-        .env("XDG_DATA_HOME", dir.join("no-data"));
-    c
 }
 
 fn with_glossaries(c: &mut Command, paths: &[PathBuf]) {

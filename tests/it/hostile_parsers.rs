@@ -3,7 +3,8 @@
 //! (XLIFF, TSV, JSONL) and the TMX reader (`memory import`). None may panic, hang or grow without
 //! bound on any input; each error names the file (and the line, where the
 //! input has one). XML readers never expand entities declared in a DTD (the
-//! billion laughs) and survive nesting far deeper than any real file.
+//! billion laughs), refuse nesting past the limit and control characters,
+//! and survive nesting far deeper than any real file without overflowing.
 //! The segmenter's own hostile tests are in `tests/hostile.rs`.
 //!
 //! `TARJAMA_LONG_TESTS=1` raises the sizes and the number of cases.
@@ -399,4 +400,164 @@ fn tmx_entities_nesting_and_errors_are_bounded() {
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("bad.tmx:6:"), "{e}");
+}
+
+/// Every XML reader follows the one policy of `tarjama::xml`: a DOCTYPE
+/// with declarations, nesting past the limit and a control character are
+/// each an error naming the file and line (or the part of a Word file),
+/// and a CR survives every writer's round trip.
+#[test]
+fn every_xml_reader_refuses_doctype_deep_nesting_and_control_characters() {
+    use std::io::Write as _;
+    fn docx(document_xml: &str) -> Vec<u8> {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default();
+        z.start_file("word/document.xml", o).unwrap();
+        z.write_all(document_xml.as_bytes()).unwrap();
+        z.finish().unwrap().into_inner()
+    }
+    const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+    let word = |t: &str| {
+        format!(
+            "<?xml version=\"1.0\"?>\n<w:document {W}><w:body>\n<w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:body></w:document>"
+        )
+    };
+    type Reader = Box<dyn Fn(&str) -> Result<(), String>>;
+    // (the reader, a well-formed document around a piece of text, where
+    // the text's line is named)
+    type Wrap = Box<dyn Fn(&str) -> String>;
+    let readers: Vec<(&str, Reader, Wrap, &str)> = vec![
+        (
+            "xliff",
+            Box::new(|d| {
+                read_reviewed("h.xlf", d, Format::Xliff)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+            Box::new(xliff),
+            "h.xlf:6:",
+        ),
+        (
+            "tmx",
+            Box::new(|d| {
+                tarjama::tmx::read_tmx("h.tmx", d)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+            Box::new(tmx),
+            "h.tmx:6:",
+        ),
+        (
+            "tbx",
+            Box::new(|d| {
+                import(d, "h.tbx", GlossaryFormat::Tbx)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+            Box::new(tbx),
+            "h.tbx:5:",
+        ),
+        (
+            "docx",
+            Box::new(|d| {
+                tarjama::input::docx::read("h.docx", &docx(d))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+            Box::new(word),
+            "word/document.xml:3:",
+        ),
+    ];
+    for (what, read, wrap, at) in &readers {
+        // the plain document is read
+        read(&wrap("نص")).unwrap_or_else(|e| panic!("{what}: {e}"));
+        // a bare DOCTYPE as CAT tools write it is fine, declarations are not
+        let bare = wrap("نص").replacen("?>\n", "?>\n<!DOCTYPE x SYSTEM \"x.dtd\">", 1);
+        read(&bare).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let e = read(&with_dtd(&wrap("&lol9;"))).unwrap_err();
+        assert!(e.contains("DOCTYPE") && e.contains(":2:"), "{what}: {e}");
+        // nesting past the limit, inside the text
+        let deep = format!("{}x{}", "<hi>".repeat(80), "</hi>".repeat(80));
+        let e = read(&wrap(&deep)).unwrap_err();
+        assert!(
+            e.contains("nested more than 64") && e.contains(at),
+            "{what}: {e}"
+        );
+        // control characters, raw and as references
+        for (c, says) in [
+            ("a\u{1}b", "U+0001"),
+            ("a&#x1b;b", "U+001B"),
+            ("a&#0;b", "&#0;"),
+        ] {
+            let e = read(&wrap(c)).unwrap_err();
+            assert!(e.contains(at) && e.contains(says), "{what} {c:?}: {e}");
+        }
+    }
+}
+
+#[test]
+fn every_xml_writer_keeps_cr_and_never_writes_control_characters() {
+    use tarjama::model::{AlignedPair, Bitext, Origin};
+    let text = "سطر\r\nثان\rثالث\u{1}\u{1b}";
+    let pair = AlignedPair {
+        id: "p1s1".into(),
+        para: 1,
+        source: text.into(),
+        target: Some("one\r\ntwo\rthree\u{7}".into()),
+        origin: Origin::Mt,
+        terms: vec![],
+        warnings: vec![],
+        suggestions: vec![],
+        start: 0,
+        end: 0,
+    };
+    let doc = Bitext {
+        pairs: vec![pair],
+        ..Bitext::default()
+    };
+    let opts = tarjama::output::WriteOptions::default();
+    for format in [Format::Xliff, Format::Tmx] {
+        let bytes = tarjama::output::render(format, &doc, &opts).unwrap();
+        let xml = String::from_utf8(bytes).unwrap();
+        assert!(
+            !xml.contains(['\r', '\u{1}', '\u{1b}', '\u{7}']),
+            "{format:?}: {xml}"
+        );
+        let back = read_reviewed("cr", &xml, format).unwrap();
+        assert_eq!(back.units[0].source, "سطر\r\nثان\rثالث", "{format:?}");
+        assert_eq!(
+            back.units[0].text.as_deref(),
+            Some("one\r\ntwo\rthree"),
+            "{format:?}"
+        );
+    }
+    let tmx = {
+        let mut out = Vec::new();
+        let unit = tarjama::tmx::TmxUnit {
+            source: text.into(),
+            target: "x\ry".into(),
+            ..Default::default()
+        };
+        tarjama::tmx::write_tmx(&mut out, &Default::default(), &[unit]).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let back = tarjama::tmx::read_tmx("m.tmx", &tmx).unwrap();
+    assert_eq!(back[0].source, "سطر\r\nثان\rثالث");
+    assert_eq!(back[0].target, "x\ry");
+    // Glossary terms are one line; the TBX written is still clean XML.
+    let mut e = tarjama::glossary::Entry::new("طالبان", "Taliban");
+    e.note = Some("a\r\nnote\u{1}".into());
+    let tbx = tarjama::glossary::format::export(&[e], GlossaryFormat::Tbx).unwrap();
+    assert!(!tbx.contains(['\r', '\u{1}']), "{tbx}");
+    assert!(import(&tbx, "g.tbx", GlossaryFormat::Tbx).is_ok());
+    for bytes in [
+        tarjama::output::docx::render_document(&doc).unwrap(),
+        tarjama::output::docx::render_table(&doc).unwrap(),
+    ] {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut z.by_name("word/document.xml").unwrap(), &mut body)
+            .unwrap();
+        assert!(!body.contains(['\r', '\u{1}', '\u{1b}', '\u{7}']), "{body}");
+    }
 }

@@ -10,11 +10,11 @@
 //! with `CI` set and `TARJAMA_REQUIRE_LIBREOFFICE=1` (as .ci/run sets) a
 //! missing one fails instead.
 
+use crate::support::tarjama;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 use crate::support;
@@ -52,17 +52,6 @@ fn tools() -> Option<PathBuf> {
         "SKIPPED: {why} (apt-get install --no-install-recommends libreoffice-writer-nogui poppler-utils)"
     );
     None
-}
-
-fn tarjama(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.current_dir(dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"));
-    for v in ["TARJAMA_CONFIG", "TARJAMA_BACKEND", "TARJAMA_MEMORY"] {
-        c.env_remove(v);
-    }
-    c
 }
 
 /// Run headless LibreOffice with its own profile in `dir`.

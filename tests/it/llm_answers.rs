@@ -6,8 +6,8 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
 use serde_json::Value;
 use support::misbehaving::{Misbehaving, Misbehaviour};
@@ -57,11 +57,7 @@ fn translate(n: usize, fake: std::sync::Arc<Misbehaving>) -> Run {
     )
     .unwrap();
     let d = dir.path();
-    let out = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_tarjama")))
-        .current_dir(d)
-        .env("XDG_DATA_HOME", d.join("data"))
-        .env("XDG_CONFIG_HOME", d.join("config"))
-        .env_remove("TARJAMA_CONFIG")
+    let out = crate::support::tarjama_process(d)
         .args([
             "--config",
             "tarjama.toml",

@@ -8,23 +8,13 @@
 //! against an OpenAI-compatible server the test starts on 127.0.0.1.
 
 use crate::support;
+use crate::support::tarjama;
 
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use tarjama::memory::{Memory, Provenance};
 use tarjama::tmx::{TmxHeader, TmxUnit, read_tmx, write_tmx};
-
-fn tarjama(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.current_dir(dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("TARJAMA_CONFIG")
-        .env_remove("TARJAMA_MEMORY");
-    c
-}
 
 fn tmx_file(path: &Path, units: &[TmxUnit]) {
     let mut buf = Vec::new();
@@ -545,16 +535,11 @@ fn ten_processes_opening_a_new_memory_at_once_all_succeed() {
         &d.join("in.tmx"),
         &(1..=5).map(|i| unit(i, None)).collect::<Vec<_>>(),
     );
-    let bin = assert_cmd::cargo::cargo_bin("tarjama");
     for round in 0..2 {
         let db = format!("new{round}/tm.sqlite");
         let children: Vec<_> = (0..10)
             .map(|_| {
-                std::process::Command::new(&bin)
-                    .current_dir(d)
-                    .env("XDG_DATA_HOME", d.join("data"))
-                    .env("XDG_CONFIG_HOME", d.join("config"))
-                    .env_remove("TARJAMA_CONFIG")
+                crate::support::tarjama_process(d)
                     .args(["memory", "--memory", &db, "import", "in.tmx"])
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::piped())
@@ -722,22 +707,17 @@ fn project(url: &str, n: usize, glossary: bool, extra: &str) -> tempfile::TempDi
 }
 
 fn translate(d: &Path, out: &str, memory: &str) -> std::process::Command {
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("tarjama"));
-    c.current_dir(d)
-        .env("XDG_DATA_HOME", d.join("data"))
-        .env("XDG_CONFIG_HOME", d.join("config"))
-        .env_remove("TARJAMA_CONFIG")
-        .env_remove("TARJAMA_MEMORY")
-        .args([
-            "--config",
-            "tarjama.toml",
-            "translate",
-            "article.txt",
-            "-o",
-            out,
-        ])
-        .args(["--memory", memory])
-        .stdin(std::process::Stdio::null());
+    let mut c = crate::support::tarjama_process(d);
+    c.args([
+        "--config",
+        "tarjama.toml",
+        "translate",
+        "article.txt",
+        "-o",
+        out,
+    ])
+    .args(["--memory", memory])
+    .stdin(std::process::Stdio::null());
     c
 }
 

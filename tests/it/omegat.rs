@@ -16,11 +16,10 @@
 //! `CI` set and `TARJAMA_REQUIRE_OMEGAT=1` a missing OmegaT fails instead.
 //! `TARJAMA_OMEGAT_JAR` points at a jar elsewhere.
 
+use crate::support::tarjama_in_repo as tarjama;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Stdio};
 use std::time::{Duration, Instant};
-
-use assert_cmd::Command;
 
 const SEED: &str = "tests/fixtures/output_seed.jsonl";
 /// One OmegaT run takes about 3 s; this only stops a hung JVM.
@@ -60,12 +59,6 @@ fn omegat_jar() -> Option<PathBuf> {
          or set TARJAMA_OMEGAT_JAR)"
     );
     None
-}
-
-fn tarjama() -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.env_remove("TARJAMA_CONFIG");
-    c
 }
 
 /// `tarjama render` with these arguments; its stderr.

@@ -3,25 +3,15 @@
 //! (xmllint), hostile input in HTML, the HTML laid out by headless Chromium,
 //! and the review round trip (TSV and XLIFF edited, rendered back).
 
+use crate::support::tarjama_in_repo as tarjama;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
 const SEED: &str = "tests/fixtures/output_seed.jsonl";
 const SNAPSHOTS: &str = "tests/fixtures/output_snapshots";
 const XSD: &str = "tests/fixtures/xsd";
-
-fn tarjama() -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    // No glossaries installed in the user data dir may stand in for ./glossaries.
-    c.env_remove("TARJAMA_CONFIG").env(
-        "XDG_DATA_HOME",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-user-data"),
-    );
-    c
-}
 
 /// Render the seed fixture with extra arguments; the bytes written to stdout.
 fn render_seed(args: &[&str]) -> Vec<u8> {
@@ -821,15 +811,7 @@ fn round_trip_translate_review_render_and_the_memory_learns() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = Command::cargo_bin("tarjama")
-            .unwrap()
-            .current_dir(&dir)
-            .env("XDG_DATA_HOME", dir.join("data"))
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env_remove("TARJAMA_CONFIG")
-            .args(args)
-            .output()
-            .unwrap();
+        let out = crate::support::tarjama(&dir).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}",

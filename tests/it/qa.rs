@@ -3,25 +3,15 @@
 //! fixture (nothing found, exit 0), the same checks through XLIFF and TSV,
 //! and the report formats.
 
+use crate::support::tarjama_in_repo as tarjama;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
 const DEFECTS: &str = "tests/fixtures/qa_defects.jsonl";
 const CLEAN: &str = "tests/fixtures/qa_clean.jsonl";
 const GLOSSARY: &str = "tests/fixtures/qa_glossary.tsv";
-
-fn tarjama() -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    // No glossaries installed in the user data dir may stand in for ./glossaries.
-    c.env_remove("TARJAMA_CONFIG").env(
-        "XDG_DATA_HOME",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-user-data"),
-    );
-    c
-}
 
 fn test_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("qa").join(name);

@@ -28,10 +28,6 @@ fn long() -> bool {
     std::env::var("TARJAMA_LONG_TESTS").is_ok_and(|v| v == "1")
 }
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tarjama"))
-}
-
 const PLACES: &[&str] = &[
     "بغداد",
     "دمشق",
@@ -93,12 +89,8 @@ impl Job {
 
     fn command(&self, out: &str, memory: &str) -> Command {
         let d = self.dir.path();
-        let mut c = Command::new(bin());
-        c.current_dir(d)
-            .env("XDG_DATA_HOME", d.join("data"))
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env_remove("TARJAMA_CONFIG")
-            .args(["--config", "tarjama.toml", "translate", "article.txt", "-o"])
+        let mut c = crate::support::tarjama_process(d);
+        c.args(["--config", "tarjama.toml", "translate", "article.txt", "-o"])
             .arg(out)
             .arg("--memory")
             .arg(memory)
@@ -393,10 +385,7 @@ fn a_folder_of_short_articles_keeps_the_endpoint_busy() {
             .collect();
         std::fs::write(d.join(format!("in/a{k:02}.txt")), text).unwrap();
     }
-    let out = Command::new(bin())
-        .current_dir(d)
-        .env("XDG_DATA_HOME", d.join("data"))
-        .env_remove("TARJAMA_CONFIG")
+    let out = crate::support::tarjama_process(d)
         .args([
             "--config",
             "tarjama.toml",

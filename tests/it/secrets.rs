@@ -11,7 +11,6 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use support::faulty::{FaultKind, Faulty, FaultyConfig};
 
 const KEY: &str = "sk-proof-SECRET-5e1f7a93c2d84b60";
@@ -84,13 +83,7 @@ fn project() -> Project {
 impl Project {
     fn run(&self, args: &[&str]) -> Output {
         let d = self.dir.path();
-        Command::cargo_bin("tarjama")
-            .unwrap()
-            .current_dir(d)
-            .env("XDG_DATA_HOME", d.join("data"))
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env_remove("TARJAMA_CONFIG")
-            .env_remove("TARJAMA_BACKEND")
+        crate::support::tarjama(d)
             .env(KEY_VAR, KEY)
             .args(args)
             .output()

@@ -1,15 +1,11 @@
 //! `tarjama segment` through the real binary.
 
-use assert_cmd::Command;
+use crate::support::tarjama_in_repo as tarjama;
 use predicates::prelude::*;
 
 use crate::segment_eval;
 
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
-
-fn tarjama() -> Command {
-    Command::cargo_bin("tarjama").unwrap()
-}
 
 #[derive(serde::Deserialize)]
 struct Seg {

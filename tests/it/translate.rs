@@ -5,12 +5,12 @@
 //! (as a weak model might), logs every segment it receives, and can be
 //! slowed down or made to refuse one segment.
 
+use crate::support::tarjama;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -179,22 +179,6 @@ fn project(url: Option<&str>, model: &str, batch: usize) -> tempfile::TempDir {
         .unwrap();
     }
     dir
-}
-
-fn tarjama(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("tarjama").unwrap();
-    c.current_dir(dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("config"));
-    for v in [
-        "TARJAMA_CONFIG",
-        "TARJAMA_BACKEND",
-        "TARJAMA_MEMORY",
-        "TARJAMA_BATCH_SIZE",
-    ] {
-        c.env_remove(v);
-    }
-    c
 }
 
 fn read_jsonl(path: &Path) -> (Value, Vec<Value>) {

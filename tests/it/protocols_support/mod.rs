@@ -530,6 +530,7 @@ pub fn apply_dictionary(text: &str) -> String {
         let translation = after[..q]
             .replace("&quot;", "\"")
             .replace("&apos;", "'")
+            .replace("&#39;", "'")
             .replace("&lt;", "<")
             .replace("&gt;", ">")
             .replace("&amp;", "&");

@@ -21,10 +21,15 @@
 //! - [`faulty`]: a fault-injecting OpenAI-compatible server with a request
 //!   log, for the resilience tests and the pipeline benchmark.
 //!
+//! - [`command`]: [`tarjama`], the one helper that runs the binary with the
+//!   environment isolated (every `TARJAMA_*` variable removed, XDG and HOME
+//!   in the test's folder).
+//!
 //! `mod support;` in a test file pulls it in; other backends add their own
 //! protocol handler next to these and reuse the rest.
 #![allow(dead_code)]
 
+pub mod command;
 pub mod faulty;
 pub mod misbehaving;
 
@@ -35,6 +40,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
+pub use command::{tarjama, tarjama_in_repo, tarjama_process};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
