@@ -49,6 +49,9 @@ pub const READ_AHEAD: usize = 256;
 /// Answers applied before their translations are committed together.
 const COMMIT_EVERY: usize = 64;
 
+/// Segments looked up between two catch-ups with the answers.
+const CATCH_UP_EVERY: usize = 16;
+
 /// One input document and where its output goes (`None`: standard output).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
@@ -461,6 +464,8 @@ struct Doc {
     label: Option<String>,
     spent: RunCounts,
     re_requested: usize,
+    /// Its segments are still being looked up.
+    registering: bool,
 }
 
 /// What a document to write carries to the writer thread.
@@ -483,6 +488,8 @@ struct Stream<'a> {
     index: HashMap<String, Slot>,
     /// Cache key → id of the first-pass request in flight for it.
     in_flight: HashMap<String, String>,
+    /// The same for the re-requests an interrupted run left pending.
+    in_flight_retry: HashMap<String, String>,
     input: Option<mpsc::UnboundedSender<Request>>,
     stop: Arc<watch::Sender<bool>>,
     entries: Vec<MtEntry>,
@@ -491,6 +498,8 @@ struct Stream<'a> {
     /// What answers spent that no document took yet.
     unattributed: RunCounts,
     writing: usize,
+    /// Events the look-ups of a document did not handle, for the job loop.
+    backlog: std::collections::VecDeque<Event>,
 }
 
 impl Stream<'_> {
@@ -508,95 +517,149 @@ impl Stream<'_> {
         self.input = None;
     }
 
-    /// Look `read` up and send what it needs.
-    fn register(&mut self, k: usize, read: Read, sink: &mut impl Sink) {
+    /// Look `read` up and send what it needs. Every few segments, the
+    /// answers that came meanwhile are applied and committed (a long
+    /// document's look-ups never hold finished answers back from the
+    /// memory); other events wait in `backlog`.
+    fn register(
+        &mut self,
+        k: usize,
+        read: Read,
+        sink: &mut impl Sink,
+        events: &std_mpsc::Receiver<Event>,
+    ) {
         if read.empty {
             sink.warning(&format!(
                 "warning: {} is empty: nothing to translate; writing an empty document",
                 read.name
             ));
         }
-        let (name, output) = (read.name.clone(), read.output.clone());
         let label = read
             .meta
             .source_path
             .clone()
             .or_else(|| read.meta.source_name.clone());
-        let prepared = match prepare(self.job, self.memory, read, Some(&self.info)) {
-            Ok(p) => p,
-            Err(e) => return self.fail(e),
-        };
-        sink.planned(
-            &name,
-            prepared.units.len(),
-            prepared.from_memory,
-            prepared.pending.len(),
+        let Read {
+            name,
+            output,
+            meta,
+            segments,
+            hits,
+            ..
+        } = read;
+        let mut by_seg = pipeline::hits_by_segment(hits);
+        self.docs.insert(
+            k,
+            Doc {
+                name: name.clone(),
+                output,
+                prepared: Prepared::new(meta, segments.len()),
+                started: Instant::now(),
+                outstanding: 0,
+                registering: true,
+                label,
+                spent: RunCounts::default(),
+                re_requested: 0,
+            },
         );
-        let mut outstanding = 0;
-        // 1. The re-requests an interrupted run left pending.
-        let (leaders, groups) = pipeline::targets_of(&prepared.units, &prepared.rerequest);
-        for &i in &leaders {
-            let seg = &prepared.units[i].segment.id;
-            let id = job_id(self.several, k, seg);
-            let targets: Vec<(usize, usize)> = groups[seg].iter().map(|&u| (k, u)).collect();
-            outstanding += targets.len();
-            let mut r = pipeline::rerequest_for(&prepared.units, i);
-            r.id = id.clone();
-            self.index.insert(
-                id,
-                Slot {
-                    targets,
-                    retry: true,
-                },
-            );
-            self.send(r);
-        }
-        let re_requested = leaders.len();
-        self.out.re_requested += re_requested;
-        // 2. Everything else; a segment already on its way (the same cache
-        // key, here or in another document) is not sent again.
-        for &i in &prepared.pending {
-            let u = &prepared.units[i];
+        // Each segment is looked up and, when it is to be sent, sent at
+        // once: a long document's first requests are out while the rest is
+        // looked up.
+        for (n, segment) in segments.into_iter().enumerate() {
+            if n % CATCH_UP_EVERY == CATCH_UP_EVERY - 1 {
+                self.catch_up(events, sink);
+                if self.error.is_some() {
+                    return;
+                }
+            }
+            let hits = by_seg.remove(&segment.id).unwrap_or_default();
+            let doc = self.docs.get_mut(&k).expect("registered above");
+            let looked = match doc.prepared.push(
+                self.memory,
+                segment,
+                hits,
+                Some(&self.info),
+                &self.job.settings,
+            ) {
+                Ok(l) => l,
+                Err(error) => {
+                    return self.fail(JobError::Memory {
+                        context: format!("{name}: looking segments up in the memory"),
+                        error,
+                    });
+                }
+            };
+            let i = doc.prepared.units.len() - 1;
+            let retry = match looked {
+                pipeline::Looked::Done => continue,
+                pipeline::Looked::Pending => false,
+                // The re-request an interrupted run left pending.
+                pipeline::Looked::Rerequest => true,
+            };
+            doc.outstanding += 1;
+            let u = &doc.prepared.units[i];
+            // A segment already on its way (the same cache key, here or in
+            // another document) is not sent again.
+            let map = if retry {
+                &self.in_flight_retry
+            } else {
+                &self.in_flight
+            };
             if let Some(key) = &u.key
-                && let Some(slot) = self
-                    .in_flight
-                    .get(key)
-                    .and_then(|id| self.index.get_mut(id))
-                && !slot.retry
+                && let Some(slot) = map.get(key).and_then(|id| self.index.get_mut(id))
+                && slot.retry == retry
             {
                 slot.targets.push((k, i));
-                outstanding += 1;
                 continue;
             }
             let id = job_id(self.several, k, &u.segment.id);
             if let Some(key) = &u.key {
-                self.in_flight.insert(key.clone(), id.clone());
+                let map = if retry {
+                    &mut self.in_flight_retry
+                } else {
+                    &mut self.in_flight
+                };
+                map.insert(key.clone(), id.clone());
             }
-            let mut r = prepared.request_for(i, Some(&self.info));
+            let mut r = if retry {
+                doc.re_requested += 1;
+                self.out.re_requested += 1;
+                pipeline::rerequest_for(&doc.prepared.units, i)
+            } else {
+                doc.prepared.request_for(i, Some(&self.info))
+            };
             r.id = id.clone();
             self.index.insert(
                 id,
                 Slot {
                     targets: vec![(k, i)],
-                    retry: false,
+                    retry,
                 },
             );
-            outstanding += 1;
             self.send(r);
         }
-        self.docs.insert(
-            k,
-            Doc {
-                name,
-                output,
-                prepared,
-                started: Instant::now(),
-                outstanding,
-                label,
-                spent: RunCounts::default(),
-                re_requested,
-            },
-        );
+        let doc = self.docs.get_mut(&k).expect("registered above");
+        doc.registering = false;
+        let p = &doc.prepared;
+        sink.planned(&name, p.units.len(), p.from_memory, p.pending.len());
+    }
+
+    /// Apply and commit the answers that have arrived; keep other events
+    /// for the job loop.
+    fn catch_up(&mut self, events: &std_mpsc::Receiver<Event>, sink: &mut impl Sink) {
+        let mut any = false;
+        while let Ok(e) = events.try_recv() {
+            match e {
+                Event::Answered(a) => {
+                    self.answered(a, sink);
+                    any = true;
+                }
+                other => self.backlog.push_back(other),
+            }
+        }
+        if any {
+            self.commit();
+        }
     }
 
     /// Apply an answer; the documents it completes are then written.
@@ -616,11 +679,15 @@ impl Stream<'_> {
                 continue;
             };
             let (d0, i0) = slot.targets[0];
-            if !slot.retry
-                && let Some(key) = &self.docs[&d0].prepared.units[i0].key
-                && self.in_flight.get(key) == Some(&id)
-            {
-                self.in_flight.remove(key);
+            if let Some(key) = &self.docs[&d0].prepared.units[i0].key {
+                let map = if slot.retry {
+                    &mut self.in_flight_retry
+                } else {
+                    &mut self.in_flight
+                };
+                if map.get(key) == Some(&id) {
+                    map.remove(key);
+                }
             }
             for (n, &(d, i)) in slot.targets.iter().enumerate() {
                 let doc = self
@@ -842,6 +909,7 @@ fn stream(
             docs: HashMap::new(),
             index: HashMap::new(),
             in_flight: HashMap::new(),
+            in_flight_retry: HashMap::new(),
             input: Some(req_tx),
             stop: stop_tx.clone(),
             entries: Vec::new(),
@@ -849,16 +917,23 @@ fn stream(
             out: Outcome::default(),
             unattributed: RunCounts::default(),
             writing: 0,
+            backlog: std::collections::VecDeque::new(),
         };
         let mut credit = Some(credit_tx);
         let mut reading = true;
         let mut engine_done = false;
         let mut events = Vec::new();
         loop {
-            let Ok(first) = ev_rx.recv() else { break };
+            let first = match s.backlog.pop_front() {
+                Some(e) => e,
+                None => match ev_rx.recv() {
+                    Ok(e) => e,
+                    Err(_) => break,
+                },
+            };
             events.push(first);
             while events.len() < COMMIT_EVERY
-                && let Ok(e) = ev_rx.try_recv()
+                && let Some(e) = s.backlog.pop_front().or_else(|| ev_rx.try_recv().ok())
             {
                 events.push(e);
             }
@@ -871,7 +946,7 @@ fn stream(
                                 || s.error.is_some()
                                 || engine_done;
                             if !stopped {
-                                s.register(k, read, sink);
+                                s.register(k, read, sink, &ev_rx);
                             }
                         }
                         Err(e) => {
@@ -918,7 +993,7 @@ fn stream(
             let done: Vec<usize> = s
                 .docs
                 .iter()
-                .filter(|(_, d)| d.outstanding == 0 || engine_done)
+                .filter(|(_, d)| (d.outstanding == 0 && !d.registering) || engine_done)
                 .map(|(&k, _)| k)
                 .collect();
             let mut done = done;

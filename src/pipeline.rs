@@ -18,6 +18,9 @@ run, async, the memory on a blocking thread), [`offline`] (no backend:
 the document with what the memory already has) and [`finish`] (the
 [`Bitext`]). The engine is reached through the small [`Translator`] trait,
 so that the pipeline does not depend on how requests are batched or sent.
+A job of many documents runs these stages as one stream in
+[`crate::job`] (with [`apply_answer`], [`mark_left`] and
+[`Translator::run_stream`] from here); [`translate`] runs one document's.
 */
 
 use std::collections::HashMap;
@@ -580,26 +583,69 @@ pub fn prepare(
     engine: Option<&EngineInfo>,
     settings: &Settings,
 ) -> Result<Prepared, MemoryError> {
+    let mut by_seg = hits_by_segment(hits);
+    let mut prepared = Prepared::new(meta, segments.len());
+    for segment in segments {
+        let hits = by_seg.remove(&segment.id).unwrap_or_default();
+        prepared.push(mem, segment, hits, engine, settings)?;
+    }
+    Ok(prepared)
+}
+
+/// The hits of each segment, by segment id.
+pub fn hits_by_segment(hits: Vec<TermHit>) -> HashMap<String, Vec<TermHit>> {
     let mut by_seg: HashMap<String, Vec<TermHit>> = HashMap::new();
     for h in hits {
         by_seg.entry(h.segment.clone()).or_default().push(h);
     }
-    let params = engine.map(EngineInfo::key_params);
-    let mut units = Vec::with_capacity(segments.len());
-    let mut pending = Vec::new();
-    let mut rerequest = Vec::new();
-    let mut from_memory = 0;
-    let mut refreshed = 0;
-    for (i, segment) in segments.into_iter().enumerate() {
+    by_seg
+}
+
+/// Where [`Prepared::push`] put a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looked {
+    /// The memory has it.
+    Done,
+    /// To send.
+    Pending,
+    /// Its stored answer waits for its re-request (an earlier run was
+    /// interrupted).
+    Rerequest,
+}
+
+impl Prepared {
+    /// A document with no segment looked up yet.
+    pub fn new(meta: DocMeta, capacity: usize) -> Prepared {
+        Prepared {
+            meta,
+            units: Vec::with_capacity(capacity),
+            pending: Vec::new(),
+            rerequest: Vec::new(),
+            from_memory: 0,
+            refreshed: 0,
+        }
+    }
+
+    /// Look the document's next segment up (see [`prepare`]), so that a
+    /// long document's first segments can be sent while the rest are
+    /// looked up.
+    pub fn push(
+        &mut self,
+        mem: &Memory,
+        segment: Segment,
+        hits: Vec<TermHit>,
+        engine: Option<&EngineInfo>,
+        settings: &Settings,
+    ) -> Result<Looked, MemoryError> {
+        let i = self.units.len();
         let text = segment.flat_text();
-        let hits = by_seg.remove(&segment.id).unwrap_or_default();
-        let key = params.as_ref().map(|p| {
-            let terms = if engine.is_some_and(|e| e.term_mode == TermMode::Off) {
+        let key = engine.map(|e| {
+            let terms = if e.term_mode == TermMode::Off {
                 Vec::new()
             } else {
                 pinned_terms(&hits)
             };
-            memory::cache_key(&text, p, &terms)
+            memory::cache_key(&text, &e.key_params(), &terms)
         });
         let found = match &key {
             Some(_) if settings.refresh => mem.lookup_keyless(&text)?,
@@ -611,7 +657,7 @@ pub fn prepare(
             && let Some(k) = &key
             && mem.lookup_key(k)?.is_some()
         {
-            refreshed += 1;
+            self.refreshed += 1;
         }
         let mut unit = Unit {
             segment,
@@ -628,7 +674,7 @@ pub fn prepare(
             awaiting_rerequest: false,
             sent: false,
         };
-        match found {
+        let looked = match found {
             Some(p) if p.pending && engine.is_some_and(EngineInfo::re_requests) => {
                 // An interrupted run stored this answer before its
                 // re-request: finish that first.
@@ -636,30 +682,26 @@ pub fn prepare(
                 unit.terms = (settings.check_terms)(&unit.hits, &p.target);
                 unit.target = Some(p.target);
                 unit.awaiting_rerequest = true;
-                rerequest.push(i);
+                self.rerequest.push(i);
+                Looked::Rerequest
             }
             Some(p) => {
                 unit.origin = p.origin.document_origin();
                 unit.terms = (settings.check_terms)(&unit.hits, &p.target);
                 unit.target = Some(p.target);
-                from_memory += 1;
+                self.from_memory += 1;
+                Looked::Done
             }
             None => {
                 unit.suggestions =
                     mem.fuzzy(&unit.text, settings.fuzzy_threshold, settings.fuzzy_limit)?;
-                pending.push(i);
+                self.pending.push(i);
+                Looked::Pending
             }
-        }
-        units.push(unit);
+        };
+        self.units.push(unit);
+        Ok(looked)
     }
-    Ok(Prepared {
-        meta,
-        units,
-        pending,
-        rerequest,
-        from_memory,
-        refreshed,
-    })
 }
 
 /// The document without sending anything: pending segments are marked
@@ -747,7 +789,7 @@ fn apply_batch(
 /// not a repetition of it); whether it was a translation. See
 /// [`apply_batch`] for the two passes.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn apply_answer(
+pub fn apply_answer(
     entries: &mut Vec<MtEntry>,
     u: &mut Unit,
     leader: bool,
