@@ -30,6 +30,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::backend::engine::Feed;
 use crate::glossary::Matcher;
 use crate::input::{InputError, Source, read_document};
 use crate::memory::{Memory, MemoryError, MtEntry, time};
@@ -48,9 +49,6 @@ pub const READ_AHEAD: usize = 256;
 
 /// Answers applied before their translations are committed together.
 const COMMIT_EVERY: usize = 64;
-
-/// Segments looked up between two catch-ups with the answers.
-const CATCH_UP_EVERY: usize = 16;
 
 /// One input document and where its output goes (`None`: standard output).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,7 +488,7 @@ struct Stream<'a> {
     in_flight: HashMap<String, String>,
     /// The same for the re-requests an interrupted run left pending.
     in_flight_retry: HashMap<String, String>,
-    input: Option<mpsc::UnboundedSender<Request>>,
+    input: Option<mpsc::UnboundedSender<Feed>>,
     stop: Arc<watch::Sender<bool>>,
     entries: Vec<MtEntry>,
     error: Option<JobError>,
@@ -505,7 +503,14 @@ struct Stream<'a> {
 impl Stream<'_> {
     fn send(&self, r: Request) {
         if let Some(i) = &self.input {
-            let _ = i.send(r);
+            let _ = i.send(Feed::Request(r));
+        }
+    }
+
+    /// Nothing more comes before answers do: a part-full batch goes now.
+    fn flush(&self) {
+        if let Some(i) = &self.input {
+            let _ = i.send(Feed::Flush);
         }
     }
 
@@ -517,7 +522,7 @@ impl Stream<'_> {
         self.input = None;
     }
 
-    /// Look `read` up and send what it needs. Every few segments, the
+    /// Look `read` up and send what it needs. Between two segments, the
     /// answers that came meanwhile are applied and committed (a long
     /// document's look-ups never hold finished answers back from the
     /// memory); other events wait in `backlog`.
@@ -566,7 +571,7 @@ impl Stream<'_> {
         // once: a long document's first requests are out while the rest is
         // looked up.
         for (n, segment) in segments.into_iter().enumerate() {
-            if n % CATCH_UP_EVERY == CATCH_UP_EVERY - 1 {
+            if n > 0 {
                 self.catch_up(events, sink);
                 if self.error.is_some() {
                     return;
@@ -812,7 +817,7 @@ fn stream(
         .enable_all()
         .build()
         .map_err(JobError::Runtime)?;
-    let (req_tx, req_rx) = mpsc::unbounded_channel::<Request>();
+    let (req_tx, req_rx) = mpsc::unbounded_channel::<Feed>();
     let (ev_tx, ev_rx) = std_mpsc::channel::<Event>();
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -1029,6 +1034,8 @@ fn stream(
             let no_more_docs = !reading || credit.is_none();
             if s.input.is_some() && no_more_docs && s.docs.is_empty() {
                 s.input = None;
+            } else if no_more_docs && s.backlog.is_empty() {
+                s.flush();
             }
             if engine_done && s.docs.is_empty() && s.writing == 0 {
                 break;

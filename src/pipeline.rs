@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::backend::engine::{BatchOutcome, CancelToken, Engine, EngineOptions};
+use crate::backend::engine::{BatchOutcome, CancelToken, Engine, EngineOptions, Feed};
 use crate::backend::{BackendError, BackendKind, BoxFuture, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::memory::{self, KeyParams, Memory, MemoryError, MtEntry};
@@ -150,16 +150,24 @@ pub trait Translator: Send + Sync {
     /// batches across what arrives overrides it.
     fn run_stream(
         &self,
-        mut input: mpsc::UnboundedReceiver<Request>,
+        mut input: mpsc::UnboundedReceiver<Feed>,
         tx: mpsc::UnboundedSender<Answered>,
         cancel: watch::Receiver<bool>,
     ) -> BoxFuture<'_, RunCounts> {
         Box::pin(async move {
             let mut total = RunCounts::default();
             while let Some(first) = input.recv().await {
-                let mut chunk = vec![first];
-                while let Ok(r) = input.try_recv() {
+                let mut chunk: Vec<Request> = Vec::new();
+                if let Feed::Request(r) = first {
                     chunk.push(r);
+                }
+                while let Ok(f) = input.try_recv() {
+                    if let Feed::Request(r) = f {
+                        chunk.push(r);
+                    }
+                }
+                if chunk.is_empty() {
+                    continue;
                 }
                 if *cancel.borrow() {
                     break;
@@ -295,7 +303,7 @@ impl Translator for EngineTranslator {
 
     fn run_stream(
         &self,
-        input: mpsc::UnboundedReceiver<Request>,
+        input: mpsc::UnboundedReceiver<Feed>,
         tx: mpsc::UnboundedSender<Answered>,
         mut cancel: watch::Receiver<bool>,
     ) -> BoxFuture<'_, RunCounts> {

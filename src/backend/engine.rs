@@ -182,9 +182,17 @@ impl Spent {
 }
 
 /// How long a part-full batch waits for more requests of a stream when a
-/// request slot is free: long enough for the next document's segments to
-/// arrive, short enough not to be seen.
-pub const STREAM_LINGER: Duration = Duration::from_millis(20);
+/// request slot is free and the producer has not said [`Feed::Flush`]: a
+/// safety net for a producer that stalls (a slow disk, a page fetched).
+pub const STREAM_LINGER: Duration = Duration::from_millis(50);
+
+/// What a stream's producer feeds [`Engine::run_stream`].
+#[derive(Debug, Clone)]
+pub enum Feed {
+    Request(Request),
+    /// Nothing more comes until answers arrive: send a part-full batch now.
+    Flush,
+}
 
 /// Live counters, shared with a progress display. Cumulative over the
 /// engine's life; a run's own figures are in its [`EngineStats`].
@@ -414,7 +422,7 @@ impl Engine {
     /// `cancel`, when those in flight are.
     pub async fn run_stream(
         &self,
-        mut input: mpsc::UnboundedReceiver<Request>,
+        mut input: mpsc::UnboundedReceiver<Feed>,
         tx: mpsc::UnboundedSender<BatchOutcome>,
         cancel: CancelToken,
     ) -> EngineStats {
@@ -459,9 +467,14 @@ impl Engine {
             {
                 add(r, &mut batch, &mut held, &mut chars, &mut bytes);
             }
+            let mut flush = false;
             while !full(&batch, &held) && !closed {
                 match input.try_recv() {
-                    Ok(r) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                    Ok(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                    Ok(Feed::Flush) => {
+                        flush = true;
+                        break;
+                    }
                     Err(mpsc::error::TryRecvError::Empty) => break,
                     Err(mpsc::error::TryRecvError::Disconnected) => closed = true,
                 }
@@ -472,22 +485,26 @@ impl Engine {
                 }
                 tokio::select! {
                     r = input.recv() => match r {
-                        Some(r) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                        Some(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                        Some(Feed::Flush) => {}
                         None => closed = true,
                     },
                     _ = run.cancel.cancelled() => break 'run,
                 }
                 continue;
             }
-            if !full(&batch, &held) && !closed {
-                // Part-full: give the next document a moment.
+            if !full(&batch, &held) && !closed && !flush {
+                // Part-full: more may come.
                 tokio::select! {
                     r = input.recv() => {
                         match r {
-                            Some(r) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                            Some(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                            Some(Feed::Flush) => flush = true,
                             None => closed = true,
                         }
-                        continue;
+                        if !flush {
+                            continue;
+                        }
                     }
                     _ = tokio::time::sleep(STREAM_LINGER) => {}
                     _ = run.cancel.cancelled() => break 'run,
@@ -499,7 +516,8 @@ impl Engine {
                 tokio::select! {
                     p = self.inner.sem.clone().acquire_owned() => break p.ok(),
                     r = input.recv(), if open => match r {
-                        Some(r) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                        Some(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                        Some(Feed::Flush) => {}
                         None => closed = true,
                     },
                     _ = run.cancel.cancelled() => break None,
@@ -517,8 +535,8 @@ impl Engine {
         // Cancelled: what was not sent is counted, in flight is awaited.
         let mut left = batch.len() as u64 + u64::from(held.is_some());
         input.close();
-        while let Ok(_r) = input.try_recv() {
-            left += 1;
+        while let Ok(f) = input.try_recv() {
+            left += u64::from(matches!(f, Feed::Request(_)));
         }
         self.count(&run, |c| &c.not_sent, left);
         while set.join_next().await.is_some() {}
