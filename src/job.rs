@@ -47,6 +47,9 @@ use crate::segment::{SegmentOptions, Segmenter};
 /// folder of thousands is never all in memory.
 pub const READ_AHEAD: usize = 256;
 
+/// Requests of a document sent together while it is looked up.
+const SEND_EVERY: usize = 256;
+
 /// Answers applied before their translations are committed together.
 const COMMIT_EVERY: usize = 64;
 
@@ -567,10 +570,17 @@ impl Stream<'_> {
                 re_requested: 0,
             },
         );
-        // Each segment is looked up and, when it is to be sent, sent at
-        // once: a long document's first requests are out while the rest is
-        // looked up.
+        // Segments to send go out in groups of SEND_EVERY as they are looked
+        // up: a long document's first requests are out while the rest is
+        // looked up, and a short one's go together (batches never depend
+        // on how fast the look-ups were).
+        let mut queued: Vec<Request> = Vec::new();
         for (n, segment) in segments.into_iter().enumerate() {
+            if queued.len() >= SEND_EVERY {
+                for r in queued.drain(..) {
+                    self.send(r);
+                }
+            }
             if n > 0 {
                 self.catch_up(events, sink);
                 if self.error.is_some() {
@@ -641,6 +651,9 @@ impl Stream<'_> {
                     retry,
                 },
             );
+            queued.push(r);
+        }
+        for r in queued {
             self.send(r);
         }
         let doc = self.docs.get_mut(&k).expect("registered above");
