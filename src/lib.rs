@@ -35,6 +35,7 @@ pub mod backend;
 pub mod config;
 pub mod glossary;
 pub mod input;
+pub mod job;
 pub mod memory;
 pub mod model;
 pub mod normalize;

@@ -252,6 +252,9 @@ pub struct RunSummary {
     pub answered: usize,
     /// Retries made.
     pub retries: usize,
+    /// Answer entries for segment ids that were not asked for (an LLM
+    /// translating its context, or inventing ids): ignored, counted here.
+    pub stray_ids: usize,
     /// Segments left untranslated because the backend failed.
     pub failed: usize,
     /// Pinned terms the English honoured.

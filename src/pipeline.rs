@@ -18,6 +18,9 @@ run, async, the memory on a blocking thread), [`offline`] (no backend:
 the document with what the memory already has) and [`finish`] (the
 [`Bitext`]). The engine is reached through the small [`Translator`] trait,
 so that the pipeline does not depend on how requests are batched or sent.
+A job of many documents runs these stages as one stream in
+[`crate::job`] (with [`apply_answer`], [`mark_left`] and
+[`Translator::run_stream`] from here); [`translate`] runs one document's.
 */
 
 use std::collections::HashMap;
@@ -26,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::backend::engine::{BatchOutcome, CancelToken, Engine, EngineOptions};
+use crate::backend::engine::{BatchOutcome, CancelToken, Engine, EngineOptions, Feed};
 use crate::backend::{BackendError, BackendKind, BoxFuture, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::memory::{self, KeyParams, Memory, MemoryError, MtEntry};
@@ -80,7 +83,7 @@ impl EngineInfo {
     }
 
     /// Whether a segment that misses a pinned term is re-requested once.
-    fn re_requests(&self) -> bool {
+    pub(crate) fn re_requests(&self) -> bool {
         self.kind.is_llm() && self.term_mode == TermMode::Prompt
     }
 }
@@ -94,9 +97,17 @@ pub struct RunCounts {
     pub retries: u64,
     pub chars_sent: u64,
     pub failed: u64,
+    /// Answer entries for ids that were not asked for (ignored).
+    pub stray_ids: u64,
 }
 
-/// One request a dry run foresees.
+/// One finished request of a stream: its results, and what the run spent
+/// since the answer before it (see [`crate::backend::engine::BatchOutcome`]).
+#[derive(Debug, Clone, Default)]
+pub struct Answered {
+    pub results: BatchResults,
+    pub spent: RunCounts,
+}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRequest {
     /// The segment ids it carries.
@@ -132,6 +143,62 @@ pub trait Translator: Send + Sync {
         tx: mpsc::UnboundedSender<BatchResults>,
         cancel: watch::Receiver<bool>,
     ) -> BoxFuture<'_, RunCounts>;
+
+    /// Like [`Translator::run`] for requests that arrive on `input` while
+    /// the run goes on, until it is closed. The default sends what has
+    /// arrived each time through [`Translator::run`]; an engine that
+    /// batches across what arrives overrides it.
+    fn run_stream(
+        &self,
+        mut input: mpsc::UnboundedReceiver<Feed>,
+        tx: mpsc::UnboundedSender<Answered>,
+        cancel: watch::Receiver<bool>,
+    ) -> BoxFuture<'_, RunCounts> {
+        Box::pin(async move {
+            let mut total = RunCounts::default();
+            while let Some(first) = input.recv().await {
+                let mut chunk: Vec<Request> = Vec::new();
+                if let Feed::Request(r) = first {
+                    chunk.push(r);
+                }
+                while let Ok(f) = input.try_recv() {
+                    if let Feed::Request(r) = f {
+                        chunk.push(r);
+                    }
+                }
+                if chunk.is_empty() {
+                    continue;
+                }
+                if *cancel.borrow() {
+                    break;
+                }
+                let (btx, mut brx) = mpsc::unbounded_channel::<BatchResults>();
+                let counts = self.run(chunk, btx, cancel.clone()).await;
+                add_counts(&mut total, counts);
+                let mut first = true;
+                while let Ok(results) = brx.try_recv() {
+                    let spent = if std::mem::take(&mut first) {
+                        counts
+                    } else {
+                        RunCounts::default()
+                    };
+                    let _ = tx.send(Answered { results, spent });
+                }
+            }
+            total
+        })
+    }
+}
+
+fn counts_of(s: &crate::backend::engine::EngineStats) -> RunCounts {
+    RunCounts {
+        requests: s.requests,
+        answered: s.answered,
+        retries: s.retries,
+        chars_sent: s.chars_sent,
+        failed: s.failed,
+        stray_ids: s.stray_ids,
+    }
 }
 
 /// The backends' [`Engine`] (batching, concurrency, retries, rate limit)
@@ -230,13 +297,44 @@ impl Translator for EngineTranslator {
             };
             let (stats, ()) = tokio::join!(self.engine.run(requests, etx, token), forward);
             watcher.abort();
-            RunCounts {
-                requests: stats.requests,
-                answered: stats.answered,
-                retries: stats.retries,
-                chars_sent: stats.chars_sent,
-                failed: stats.failed,
-            }
+            counts_of(&stats)
+        })
+    }
+
+    fn run_stream(
+        &self,
+        input: mpsc::UnboundedReceiver<Feed>,
+        tx: mpsc::UnboundedSender<Answered>,
+        mut cancel: watch::Receiver<bool>,
+    ) -> BoxFuture<'_, RunCounts> {
+        Box::pin(async move {
+            let token = CancelToken::new();
+            let token2 = token.clone();
+            let watcher = tokio::spawn(async move {
+                if cancel.wait_for(|c| *c).await.is_ok() {
+                    token2.cancel();
+                }
+            });
+            let (etx, mut erx) = mpsc::unbounded_channel::<BatchOutcome>();
+            let forward = async move {
+                while let Some(o) = erx.recv().await {
+                    let s = o.spent;
+                    let _ = tx.send(Answered {
+                        results: o.results,
+                        spent: RunCounts {
+                            requests: s.requests,
+                            answered: s.answered,
+                            retries: s.retries,
+                            chars_sent: s.chars_sent,
+                            failed: 0,
+                            stray_ids: s.stray_ids,
+                        },
+                    });
+                }
+            };
+            let (stats, ()) = tokio::join!(self.engine.run_stream(input, etx, token), forward);
+            watcher.abort();
+            counts_of(&stats)
         })
     }
 }
@@ -326,34 +424,37 @@ impl Prepared {
     /// The requests for the pending segments, with the pinned terms the
     /// term mode allows and the headline and previous segment as context.
     pub fn requests(&self, info: Option<&EngineInfo>) -> Vec<Request> {
-        let pass_terms = info.is_some_and(|i| i.term_mode != TermMode::Off);
-        let headline = self.units.first().map(|u| u.text.clone());
         self.to_send()
             .into_iter()
-            .map(|i| {
-                let u = &self.units[i];
-                Request {
-                    id: u.segment.id.clone(),
-                    text: u.text.clone(),
-                    terms: if pass_terms {
-                        pinned_terms(&u.hits)
-                    } else {
-                        Vec::new()
-                    },
-                    context: Context {
-                        headline: if i > 0 { headline.clone() } else { None },
-                        previous: (i > 0).then(|| self.units[i - 1].text.clone()),
-                        hints: if pass_terms {
-                            hint_terms(&u.hits)
-                        } else {
-                            Vec::new()
-                        },
-                        problem: None,
-                    },
-                    insist: false,
-                }
-            })
+            .map(|i| self.request_for(i, info))
             .collect()
+    }
+
+    /// The request for segment `i`: its pinned terms as the term mode
+    /// allows, the headline and the previous segment as context.
+    pub fn request_for(&self, i: usize, info: Option<&EngineInfo>) -> Request {
+        let pass_terms = info.is_some_and(|i| i.term_mode != TermMode::Off);
+        let u = &self.units[i];
+        Request {
+            id: u.segment.id.clone(),
+            text: u.text.clone(),
+            terms: if pass_terms {
+                pinned_terms(&u.hits)
+            } else {
+                Vec::new()
+            },
+            context: Context {
+                headline: (i > 0).then(|| self.units[0].text.clone()),
+                previous: (i > 0).then(|| self.units[i - 1].text.clone()),
+                hints: if pass_terms {
+                    hint_terms(&u.hits)
+                } else {
+                    Vec::new()
+                },
+                problem: None,
+            },
+            insist: false,
+        }
     }
 
     /// The pending segments that are sent: a segment repeated in the
@@ -490,26 +591,69 @@ pub fn prepare(
     engine: Option<&EngineInfo>,
     settings: &Settings,
 ) -> Result<Prepared, MemoryError> {
+    let mut by_seg = hits_by_segment(hits);
+    let mut prepared = Prepared::new(meta, segments.len());
+    for segment in segments {
+        let hits = by_seg.remove(&segment.id).unwrap_or_default();
+        prepared.push(mem, segment, hits, engine, settings)?;
+    }
+    Ok(prepared)
+}
+
+/// The hits of each segment, by segment id.
+pub fn hits_by_segment(hits: Vec<TermHit>) -> HashMap<String, Vec<TermHit>> {
     let mut by_seg: HashMap<String, Vec<TermHit>> = HashMap::new();
     for h in hits {
         by_seg.entry(h.segment.clone()).or_default().push(h);
     }
-    let params = engine.map(EngineInfo::key_params);
-    let mut units = Vec::with_capacity(segments.len());
-    let mut pending = Vec::new();
-    let mut rerequest = Vec::new();
-    let mut from_memory = 0;
-    let mut refreshed = 0;
-    for (i, segment) in segments.into_iter().enumerate() {
+    by_seg
+}
+
+/// Where [`Prepared::push`] put a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looked {
+    /// The memory has it.
+    Done,
+    /// To send.
+    Pending,
+    /// Its stored answer waits for its re-request (an earlier run was
+    /// interrupted).
+    Rerequest,
+}
+
+impl Prepared {
+    /// A document with no segment looked up yet.
+    pub fn new(meta: DocMeta, capacity: usize) -> Prepared {
+        Prepared {
+            meta,
+            units: Vec::with_capacity(capacity),
+            pending: Vec::new(),
+            rerequest: Vec::new(),
+            from_memory: 0,
+            refreshed: 0,
+        }
+    }
+
+    /// Look the document's next segment up (see [`prepare`]), so that a
+    /// long document's first segments can be sent while the rest are
+    /// looked up.
+    pub fn push(
+        &mut self,
+        mem: &Memory,
+        segment: Segment,
+        hits: Vec<TermHit>,
+        engine: Option<&EngineInfo>,
+        settings: &Settings,
+    ) -> Result<Looked, MemoryError> {
+        let i = self.units.len();
         let text = segment.flat_text();
-        let hits = by_seg.remove(&segment.id).unwrap_or_default();
-        let key = params.as_ref().map(|p| {
-            let terms = if engine.is_some_and(|e| e.term_mode == TermMode::Off) {
+        let key = engine.map(|e| {
+            let terms = if e.term_mode == TermMode::Off {
                 Vec::new()
             } else {
                 pinned_terms(&hits)
             };
-            memory::cache_key(&text, p, &terms)
+            memory::cache_key(&text, &e.key_params(), &terms)
         });
         let found = match &key {
             Some(_) if settings.refresh => mem.lookup_keyless(&text)?,
@@ -521,7 +665,7 @@ pub fn prepare(
             && let Some(k) = &key
             && mem.lookup_key(k)?.is_some()
         {
-            refreshed += 1;
+            self.refreshed += 1;
         }
         let mut unit = Unit {
             segment,
@@ -538,7 +682,7 @@ pub fn prepare(
             awaiting_rerequest: false,
             sent: false,
         };
-        match found {
+        let looked = match found {
             Some(p) if p.pending && engine.is_some_and(EngineInfo::re_requests) => {
                 // An interrupted run stored this answer before its
                 // re-request: finish that first.
@@ -546,30 +690,26 @@ pub fn prepare(
                 unit.terms = (settings.check_terms)(&unit.hits, &p.target);
                 unit.target = Some(p.target);
                 unit.awaiting_rerequest = true;
-                rerequest.push(i);
+                self.rerequest.push(i);
+                Looked::Rerequest
             }
             Some(p) => {
                 unit.origin = p.origin.document_origin();
                 unit.terms = (settings.check_terms)(&unit.hits, &p.target);
                 unit.target = Some(p.target);
-                from_memory += 1;
+                self.from_memory += 1;
+                Looked::Done
             }
             None => {
                 unit.suggestions =
                     mem.fuzzy(&unit.text, settings.fuzzy_threshold, settings.fuzzy_limit)?;
-                pending.push(i);
+                self.pending.push(i);
+                Looked::Pending
             }
-        }
-        units.push(unit);
+        };
+        self.units.push(unit);
+        Ok(looked)
     }
-    Ok(Prepared {
-        meta,
-        units,
-        pending,
-        rerequest,
-        from_memory,
-        refreshed,
-    })
 }
 
 /// The document without sending anything: pending segments are marked
@@ -633,57 +773,85 @@ fn apply_batch(
             continue;
         };
         for (n, &i) in targets.iter().enumerate() {
-            let u = &mut units[i];
             // The first is the segment that was sent; the others repeat it.
-            let leader = n == 0;
-            u.sent |= leader && res.as_ref().map_or_else(|e| e.sent, |_| true);
-            match &res {
-                Ok(english) => {
-                    ok += 1;
-                    let mut terms = (settings.check_terms)(&u.hits, english);
-                    let mut target = english.clone();
-                    if retry_pass
-                        && let Some(first) = &u.target
-                        && missed(&terms).len() > missed(&u.terms).len()
-                    {
-                        // Keep the first answer only if the re-request
-                        // misses more pinned terms; on a tie the re-request
-                        // wins (it was asked with the terms insisted on, and
-                        // alone, so no neighbour's answer can be in it).
-                        target = first.clone();
-                        terms = u.terms.clone();
-                    }
-                    let pending = !retry_pass && info.re_requests() && !missed(&terms).is_empty();
-                    if let (true, Some(key)) = (leader, &u.key) {
-                        entries.push(MtEntry {
-                            key: key.clone(),
-                            source: u.text.clone(),
-                            target: target.clone(),
-                            backend: info.name.clone(),
-                            model: info.model.clone(),
-                            pending,
-                            document: document.map(str::to_string),
-                        });
-                    }
-                    u.target = Some(target);
-                    u.origin = Origin::Mt;
-                    u.terms = terms;
-                    u.failure = None;
-                    u.awaiting_rerequest = pending;
-                }
-                Err(e) => {
-                    failed += 1;
-                    if !retry_pass {
-                        u.failure = Some(e.message.clone());
-                        if e.is_fatal() {
-                            u.fatal = Some(format!("{}; {}", e.message, e.hint(&info.name)));
-                        }
-                    }
-                }
+            if apply_answer(
+                entries,
+                &mut units[i],
+                n == 0,
+                &res,
+                info,
+                settings,
+                retry_pass,
+                document,
+            ) {
+                ok += 1;
+            } else {
+                failed += 1;
             }
         }
     }
     (ok, failed)
+}
+
+/// Apply one segment's answer to `u` (`leader`: the segment that was sent,
+/// not a repetition of it); whether it was a translation. See
+/// [`apply_batch`] for the two passes.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_answer(
+    entries: &mut Vec<MtEntry>,
+    u: &mut Unit,
+    leader: bool,
+    res: &Result<String, BackendError>,
+    info: &EngineInfo,
+    settings: &Settings,
+    retry_pass: bool,
+    document: Option<&str>,
+) -> bool {
+    u.sent |= leader && res.as_ref().map_or_else(|e| e.sent, |_| true);
+    match res {
+        Ok(english) => {
+            let mut terms = (settings.check_terms)(&u.hits, english);
+            let mut target = english.clone();
+            if retry_pass
+                && let Some(first) = &u.target
+                && missed(&terms).len() > missed(&u.terms).len()
+            {
+                // Keep the first answer only if the re-request
+                // misses more pinned terms; on a tie the re-request
+                // wins (it was asked with the terms insisted on, and
+                // alone, so no neighbour's answer can be in it).
+                target = first.clone();
+                terms = u.terms.clone();
+            }
+            let pending = !retry_pass && info.re_requests() && !missed(&terms).is_empty();
+            if let (true, Some(key)) = (leader, &u.key) {
+                entries.push(MtEntry {
+                    key: key.clone(),
+                    source: u.text.clone(),
+                    target: target.clone(),
+                    backend: info.name.clone(),
+                    model: info.model.clone(),
+                    pending,
+                    document: document.map(str::to_string),
+                });
+            }
+            u.target = Some(target);
+            u.origin = Origin::Mt;
+            u.terms = terms;
+            u.failure = None;
+            u.awaiting_rerequest = pending;
+            true
+        }
+        Err(e) => {
+            if !retry_pass {
+                u.failure = Some(e.message.clone());
+                if e.is_fatal() {
+                    u.fatal = Some(format!("{}; {}", e.message, e.hint(&info.name)));
+                }
+            }
+            false
+        }
+    }
 }
 
 /// Which pass of a run: the first one (reported to the progress display),
@@ -807,7 +975,7 @@ async fn run_pass(
 
 /// The re-request of a segment whose answer missed pinned terms: the
 /// terms stated more explicitly, `insist` set.
-fn rerequest_for(units: &[Unit], i: usize) -> Request {
+pub(crate) fn rerequest_for(units: &[Unit], i: usize) -> Request {
     let u = &units[i];
     Request {
         id: u.segment.id.clone(),
@@ -825,7 +993,10 @@ fn rerequest_for(units: &[Unit], i: usize) -> Request {
 
 /// For each of `of` sent once (the first of each cache key), the units its
 /// answer applies to, itself first; and the leaders in order.
-fn targets_of(units: &[Unit], of: &[usize]) -> (Vec<usize>, HashMap<String, Vec<usize>>) {
+pub(crate) fn targets_of(
+    units: &[Unit],
+    of: &[usize],
+) -> (Vec<usize>, HashMap<String, Vec<usize>>) {
     let mut leader_of_key: HashMap<&str, String> = HashMap::new();
     let mut leaders = Vec::new();
     let mut out: HashMap<String, Vec<usize>> = HashMap::new();
@@ -936,9 +1107,25 @@ pub async fn translate(
     }
     outcome.interrupted = *cancel.borrow();
 
-    let Work { mem, mut units, .. } = work;
-    let stopped = outcome.fatal.is_some();
-    for &i in prepared.pending.iter().chain(&prepared.rerequest) {
+    let Work { mem, units, .. } = work;
+    prepared.units = units;
+    outcome.rerequests_unanswered += mark_left(&mut prepared, outcome.fatal.is_some());
+    Ok((prepared, mem, outcome))
+}
+
+/// The warnings of the segments a run leaves without a final answer:
+/// failed (with the reason), never answered (interrupted, or `stopped` by an
+/// error a rerun cannot fix), or stored while their re-request was not
+/// answered; returns how many are the last.
+pub fn mark_left(prepared: &mut Prepared, stopped: bool) -> usize {
+    let mut rerequests_unanswered = 0;
+    let Prepared {
+        units,
+        pending,
+        rerequest,
+        ..
+    } = prepared;
+    for &i in pending.iter().chain(rerequest.iter()) {
         let u = &mut units[i];
         if let Some(f) = &u.failure {
             u.warnings.push(if u.fatal.is_some() {
@@ -953,23 +1140,24 @@ pub async fn translate(
                 "not translated: the run was interrupted before this segment was answered; rerun the same command to resume".into()
             });
         } else if u.awaiting_rerequest {
-            outcome.rerequests_unanswered += 1;
+            rerequests_unanswered += 1;
             u.warnings.push(
                 "needs review: the re-request with the pinned terms stated again was not answered; rerun the same command to finish it"
                     .into(),
             );
         }
     }
-    prepared.units = units;
-    Ok((prepared, mem, outcome))
+    rerequests_unanswered
 }
 
-fn add_counts(a: &mut RunCounts, b: RunCounts) {
+/// Adds `b`'s counts to `a`.
+pub fn add_counts(a: &mut RunCounts, b: RunCounts) {
     a.requests += b.requests;
     a.answered += b.answered;
     a.retries += b.retries;
     a.chars_sent += b.chars_sent;
     a.failed += b.failed;
+    a.stray_ids += b.stray_ids;
 }
 
 /// Missed pinned terms and forbidden renderings become warnings, whether
@@ -1044,6 +1232,7 @@ pub fn finish(
         summary.answered = o.counts.answered as usize;
         summary.retries = o.counts.retries as usize;
         summary.chars_sent = o.counts.chars_sent as usize;
+        summary.stray_ids = o.counts.stray_ids as usize;
     }
     let mut pairs = Vec::with_capacity(prepared.units.len());
     for mut u in prepared.units {

@@ -141,6 +141,57 @@ impl CancelToken {
 #[derive(Debug, Clone)]
 pub struct BatchOutcome {
     pub results: Vec<(String, Result<String, BackendError>)>,
+    /// What the run spent since the outcome before this one (requests,
+    /// retries, characters, stray ids): the outcomes of a run add up to its
+    /// [`EngineStats`], less what was spent on segments never answered.
+    pub spent: Spent,
+}
+
+/// Requests, answers, retries, characters and stray ids, as counted by a
+/// run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spent {
+    pub requests: u64,
+    pub answered: u64,
+    pub retries: u64,
+    pub chars_sent: u64,
+    pub stray_ids: u64,
+}
+
+impl Spent {
+    fn of(c: &Progress) -> Spent {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Spent {
+            requests: get(&c.requests),
+            answered: get(&c.answered),
+            retries: get(&c.retries),
+            chars_sent: get(&c.chars_sent),
+            stray_ids: get(&c.stray_ids),
+        }
+    }
+
+    fn minus(self, o: Spent) -> Spent {
+        Spent {
+            requests: self.requests.saturating_sub(o.requests),
+            answered: self.answered.saturating_sub(o.answered),
+            retries: self.retries.saturating_sub(o.retries),
+            chars_sent: self.chars_sent.saturating_sub(o.chars_sent),
+            stray_ids: self.stray_ids.saturating_sub(o.stray_ids),
+        }
+    }
+}
+
+/// How long a part-full batch waits for more requests of a stream when a
+/// request slot is free and the producer has not said [`Feed::Flush`]: a
+/// safety net for a producer that stalls (a slow disk, a page fetched).
+pub const STREAM_LINGER: Duration = Duration::from_millis(50);
+
+/// What a stream's producer feeds [`Engine::run_stream`].
+#[derive(Debug, Clone)]
+pub enum Feed {
+    Request(Request),
+    /// Nothing more comes until answers arrive: send a part-full batch now.
+    Flush,
 }
 
 /// Live counters, shared with a progress display. Cumulative over the
@@ -249,6 +300,39 @@ struct Run {
     counters: Progress,
     tx: mpsc::UnboundedSender<BatchOutcome>,
     cancel: CancelToken,
+    /// What the outcomes sent so far carried.
+    reported: std::sync::Mutex<Spent>,
+}
+
+impl Run {
+    fn new(tx: mpsc::UnboundedSender<BatchOutcome>, cancel: CancelToken) -> Arc<Run> {
+        Arc::new(Run {
+            counters: Progress::default(),
+            tx,
+            cancel,
+            reported: std::sync::Mutex::default(),
+        })
+    }
+
+    fn stats(&self, batches: u64, elapsed: Duration) -> EngineStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EngineStats {
+            requests: get(&c.requests),
+            answered: get(&c.answered),
+            retries: get(&c.retries),
+            chars_sent: get(&c.chars_sent),
+            failed: get(&c.failed),
+            splits: get(&c.splits),
+            translated: get(&c.translated),
+            batches,
+            rate_limited: get(&c.rate_limited),
+            not_sent: get(&c.not_sent),
+            stray_ids: get(&c.stray_ids),
+            resent_alone: get(&c.resent_alone),
+            elapsed,
+        }
+    }
 }
 
 impl Engine {
@@ -296,11 +380,7 @@ impl Engine {
     ) -> EngineStats {
         let started = tokio::time::Instant::now();
         let ranges = self.plan(&requests);
-        let run = Arc::new(Run {
-            counters: Progress::default(),
-            tx,
-            cancel,
-        });
+        let run = Run::new(tx, cancel);
         let mut set = JoinSet::new();
         let mut rest = requests;
         let mut batches = Vec::with_capacity(ranges.len());
@@ -329,23 +409,138 @@ impl Engine {
             self.count(&run, |c| &c.not_sent, batch.len() as u64);
         }
         while set.join_next().await.is_some() {}
-        let c = &run.counters;
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        EngineStats {
-            requests: get(&c.requests),
-            answered: get(&c.answered),
-            retries: get(&c.retries),
-            chars_sent: get(&c.chars_sent),
-            failed: get(&c.failed),
-            splits: get(&c.splits),
-            translated: get(&c.translated),
-            batches: n_batches,
-            rate_limited: get(&c.rate_limited),
-            not_sent: get(&c.not_sent),
-            stray_ids: get(&c.stray_ids),
-            resent_alone: get(&c.resent_alone),
-            elapsed: started.elapsed(),
+        run.stats(n_batches, started.elapsed())
+    }
+
+    /// Like [`Engine::run`], for requests that arrive on `input` while the
+    /// run goes on (a whole job's documents, and the re-requests their
+    /// answers call for). Batches are filled from whatever has arrived, in
+    /// order and within the backend's limits, whichever document it comes
+    /// from; a part-full batch is sent only when a request slot is free and
+    /// nothing more has arrived for [`STREAM_LINGER`]. The run ends when
+    /// `input` is closed and every batch sent is answered, or, after
+    /// `cancel`, when those in flight are.
+    pub async fn run_stream(
+        &self,
+        mut input: mpsc::UnboundedReceiver<Feed>,
+        tx: mpsc::UnboundedSender<BatchOutcome>,
+        cancel: CancelToken,
+    ) -> EngineStats {
+        let started = tokio::time::Instant::now();
+        let limits = self.inner.backend.limits();
+        let max_items = limits.max_items.max(1);
+        let run = Run::new(tx, cancel);
+        let mut set = JoinSet::new();
+        let mut batch: Vec<Request> = Vec::new();
+        // A request that did not fit in `batch`: the first of the next one.
+        let mut held: Option<Request> = None;
+        let (mut chars, mut bytes) = (0usize, 0usize);
+        let mut closed = false;
+        let mut n_batches = 0u64;
+        // Adds `r` to the batch, or holds it when it would overflow it;
+        // whether the batch is full.
+        let add = |r: Request,
+                   batch: &mut Vec<Request>,
+                   held: &mut Option<Request>,
+                   chars: &mut usize,
+                   bytes: &mut usize| {
+            let c = r.text.chars().count();
+            let b = r.text.len();
+            let over = batch.len() >= max_items
+                || limits.max_chars.is_some_and(|m| *chars + c > m)
+                || limits.max_bytes.is_some_and(|m| *bytes + b > m);
+            if !batch.is_empty() && over {
+                *held = Some(r);
+            } else {
+                *chars += c;
+                *bytes += b;
+                batch.push(r);
+            }
+        };
+        let full = |batch: &Vec<Request>, held: &Option<Request>| {
+            held.is_some() || batch.len() >= max_items
+        };
+        'run: loop {
+            while set.try_join_next().is_some() {}
+            if batch.is_empty()
+                && let Some(r) = held.take()
+            {
+                add(r, &mut batch, &mut held, &mut chars, &mut bytes);
+            }
+            let mut flush = false;
+            while !full(&batch, &held) && !closed {
+                match input.try_recv() {
+                    Ok(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                    Ok(Feed::Flush) => {
+                        flush = true;
+                        break;
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => closed = true,
+                }
+            }
+            if batch.is_empty() {
+                if closed {
+                    break;
+                }
+                tokio::select! {
+                    r = input.recv() => match r {
+                        Some(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                        Some(Feed::Flush) => {}
+                        None => closed = true,
+                    },
+                    _ = run.cancel.cancelled() => break 'run,
+                }
+                continue;
+            }
+            if !full(&batch, &held) && !closed && !flush {
+                // Part-full: more may come.
+                tokio::select! {
+                    r = input.recv() => {
+                        match r {
+                            Some(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                            Some(Feed::Flush) => flush = true,
+                            None => closed = true,
+                        }
+                        if !flush {
+                            continue;
+                        }
+                    }
+                    _ = tokio::time::sleep(STREAM_LINGER) => {}
+                    _ = run.cancel.cancelled() => break 'run,
+                }
+            }
+            // A slot for it; what arrives meanwhile still joins the batch.
+            let permit = loop {
+                let open = !full(&batch, &held) && !closed;
+                tokio::select! {
+                    p = self.inner.sem.clone().acquire_owned() => break p.ok(),
+                    r = input.recv(), if open => match r {
+                        Some(Feed::Request(r)) => add(r, &mut batch, &mut held, &mut chars, &mut bytes),
+                        Some(Feed::Flush) => {}
+                        None => closed = true,
+                    },
+                    _ = run.cancel.cancelled() => break None,
+                }
+            };
+            let Some(permit) = permit else { break };
+            let send = std::mem::take(&mut batch);
+            chars = 0;
+            bytes = 0;
+            n_batches += 1;
+            let inner = self.clone();
+            let run2 = run.clone();
+            set.spawn(async move { inner.process(send, Some(permit), &run2, false).await });
         }
+        // Cancelled: what was not sent is counted, in flight is awaited.
+        let mut left = batch.len() as u64 + u64::from(held.is_some());
+        input.close();
+        while let Ok(f) = input.try_recv() {
+            left += u64::from(matches!(f, Feed::Request(_)));
+        }
+        self.count(&run, |c| &c.not_sent, left);
+        while set.join_next().await.is_some() {}
+        run.stats(n_batches, started.elapsed())
     }
 
     /// Everything, in input order. Request ids must be unique.
@@ -427,7 +622,14 @@ impl Engine {
                     .collect()
             }
         };
-        let _ = run.tx.send(BatchOutcome { results });
+        let spent = {
+            let mut reported = run.reported.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Spent::of(&run.counters);
+            let spent = now.minus(*reported);
+            *reported = now;
+            spent
+        };
+        let _ = run.tx.send(BatchOutcome { results, spent });
     }
 
     /// Send one batch until it succeeds, fails for good, or is split.

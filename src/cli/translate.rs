@@ -3,18 +3,17 @@
 //! when none is configured).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tarjama::config::{Config, Overrides, Settings as ResolvedSettings};
 use tarjama::glossary::{Glossary, GlossaryError, check::check_terms};
-use tarjama::input::{Source, fetch, is_docx_name, is_html_name, read_document_with};
-use tarjama::memory::{Memory, time};
-use tarjama::model::{Bitext, DocMeta, RunSummary, Segment, TermHit};
-use tarjama::output::{Format, WriteOptions};
-use tarjama::pipeline::{self, EngineInfo, NO_BACKEND_HINT, OFFLINE_WARNING, Settings, Translator};
+use tarjama::input::{Source, is_docx_name, is_html_name};
+use tarjama::job::{Document, Job, Outcome as JobOutcome, Plan, Report, Sink, Work};
+use tarjama::memory::Memory;
+use tarjama::model::RunSummary;
+use tarjama::output::Format;
+use tarjama::pipeline::{self, EngineInfo, NO_BACKEND_HINT, Settings, Translator};
 use tokio::sync::watch;
 
 use super::memory::MemoryFlag;
@@ -94,12 +93,6 @@ fn open_memory(path: &Path, args: &Args) -> anyhow::Result<Memory> {
     })
 }
 
-/// One input document and where its output goes (`None`: stdout).
-struct Job {
-    source: Source,
-    output: Option<PathBuf>,
-}
-
 /// A file a folder held that is not translated, and why.
 struct Skipped {
     path: PathBuf,
@@ -177,7 +170,7 @@ fn expand_inputs(files: &[PathBuf]) -> anyhow::Result<(Vec<Source>, bool, Vec<Sk
 
 /// The documents, where each one's output goes, the format, and what the
 /// folders held that is skipped.
-fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format, Vec<Skipped>)> {
+fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Document>, Format, Vec<Skipped>)> {
     let (sources, had_dir, skipped) = expand_inputs(&args.files)?;
     // `-o -` is standard output, as no `-o` is.
     let output = args.output.as_ref().filter(|o| o.as_os_str() != "-");
@@ -232,7 +225,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, Format, Vec<Skipped>)> {
                 (Some(o), _) => Some(o.clone()),
                 (None, _) => None,
             };
-            Job { source, output }
+            Document { source, output }
         })
         .collect();
     Ok((jobs, format, skipped))
@@ -277,14 +270,6 @@ impl Terms {
             matcher: Some(g.matcher()),
         })
     }
-
-    /// Every hit in the document's segments, in order.
-    fn find(&self, segments: &[Segment]) -> Vec<TermHit> {
-        match &self.matcher {
-            Some(m) => segments.iter().flat_map(|s| m.find(s)).collect(),
-            None => Vec::new(),
-        }
-    }
 }
 
 /// The engine (none: offline), the memory file, and the backend's
@@ -317,14 +302,6 @@ fn resolve(config: Option<&Config>, args: &Args) -> anyhow::Result<Resolved> {
         .as_ref()
         .map_or(1, |b| b.config.concurrency_or_default());
     Ok((translator, mem, concurrency))
-}
-
-/// How many documents are translated at once: enough to keep the
-/// backend's `concurrency` requests in flight when each document fills only
-/// a request or two (twice it, so that reading, look-ups and writing overlap
-/// with sending), at most 32 and at most the number of documents.
-fn doc_window(concurrency: usize, documents: usize) -> usize {
-    (2 * concurrency).clamp(1, 32).min(documents).max(1)
 }
 
 fn segmenter(
@@ -365,6 +342,13 @@ fn summary_line(
             ", {} sent ({} characters, {} requests{unanswered}, {} retries), {} failed",
             s.sent, s.chars_sent, s.requests, s.retries, s.failed
         ));
+        if s.stray_ids > 0 {
+            line.push_str(&format!(
+                ", {} answer{} for ids not asked for (ignored)",
+                s.stray_ids,
+                if s.stray_ids == 1 { "" } else { "s" }
+            ));
+        }
         let left = untranslated.saturating_sub(s.failed);
         if left > 0 {
             line.push_str(&format!(", {left} not sent"));
@@ -418,62 +402,162 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-fn write_doc(
-    job: &Job,
-    format: Format,
-    options: &WriteOptions,
-    doc: &Bitext,
-) -> anyhow::Result<()> {
-    let bytes = tarjama::output::render(format, doc, options)
-        .with_context(|| format!("writing {} as {format}", job.source))?;
-    match &job.output {
-        Some(p) => {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            tarjama::output::write_atomic(p, &bytes)?;
-        }
-        None => {
-            use std::io::Write;
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            out.write_all(&bytes)?;
-            out.flush().context("writing to standard output")?;
+/// The library's job reports, drawn and printed for a terminal.
+struct Display {
+    progress: Arc<Progress>,
+    quiet: bool,
+    offline: bool,
+    show: bool,
+    refresh: bool,
+    info: Option<EngineInfo>,
+}
+
+impl Sink for Display {
+    fn warning(&mut self, message: &str) {
+        if !self.quiet {
+            self.progress.println(&[format!("tarjama: {message}")]);
         }
     }
-    Ok(())
+
+    fn planned(&mut self, _document: &str, segments: usize, from_memory: usize, to_send: usize) {
+        use tarjama::pipeline::ProgressSink;
+        self.progress.planned(segments, from_memory, to_send);
+    }
+
+    fn answered(&mut self, translated: usize, failed: usize, retries: u64) {
+        use tarjama::pipeline::ProgressSink;
+        self.progress.batch(translated, failed, retries);
+    }
+
+    fn phase(&mut self, label: &str) {
+        use tarjama::pipeline::ProgressSink;
+        self.progress.phase(label);
+    }
+
+    fn written(&mut self, r: &Report) {
+        if self.quiet {
+            return;
+        }
+        let mut lines = Vec::new();
+        if self.refresh && !self.offline {
+            lines.push(format!(
+                "{}: refresh: {} machine translation(s) in the memory sent again; each is replaced when its answer arrives",
+                r.name, r.refreshed
+            ));
+        }
+        lines.push(summary_line(
+            &r.name,
+            &r.summary,
+            r.untranslated,
+            r.glossary_hits,
+            self.offline,
+        ));
+        lines.extend(failure_lines(&r.failures));
+        self.progress.finished(&lines);
+    }
+
+    fn dry_run(&mut self, p: &Plan) {
+        print!("{}", dry_run_text(p, self.info.as_ref(), self.show));
+    }
+}
+
+/// What a dry run prints for one document.
+fn dry_run_text(p: &Plan, info: Option<&EngineInfo>, show: bool) -> String {
+    let bytes: Option<usize> = p
+        .planned
+        .iter()
+        .filter(|r| r.refused.is_none())
+        .map(|r| r.body.as_ref().map(String::len))
+        .sum();
+    let bytes = bytes.filter(|_| !p.planned.is_empty());
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{}: {} segments, {} from memory, {} to send ({} characters of text{}{})\n",
+        p.name,
+        p.segments,
+        p.from_memory,
+        p.to_send,
+        p.chars,
+        bytes
+            .map(|b| format!(", {b} bytes of request bodies"))
+            .unwrap_or_default(),
+        match (p.requests, info) {
+            (Some(n), Some(i)) => format!(
+                " in {n} request{} to {} ({}{})",
+                if n == 1 { "" } else { "s" },
+                i.name,
+                i.kind.as_str(),
+                i.model
+                    .as_ref()
+                    .map(|m| format!(", model {m}"))
+                    .unwrap_or_default()
+            ),
+            _ => "; no backend configured".into(),
+        }
+    ));
+    for (i, r) in p.planned.iter().enumerate() {
+        let ids = match r.ids.as_slice() {
+            [one] => one.clone(),
+            [first, .., last] => format!("{first}..{last}"),
+            [] => String::new(),
+        };
+        let n = r.ids.len();
+        let segs = format!("{n} segment{} ({ids})", if n == 1 { "" } else { "s" });
+        match (&r.refused, &r.body) {
+            (Some(why), _) => {
+                out.push_str(&format!("  request {}: refused in advance: {why}\n", i + 1))
+            }
+            (None, Some(body)) => out.push_str(&format!(
+                "  request {}: {segs}, {} characters of text, {} bytes sent (prompt and context included)\n",
+                i + 1,
+                r.text_chars,
+                body.len()
+            )),
+            (None, None) => out.push_str(&format!(
+                "  request {}: {segs}, {} characters of text\n",
+                i + 1,
+                r.text_chars
+            )),
+        }
+        if show && let Some(body) = &r.body {
+            // Keys travel in headers or the URL, never in a body; neither
+            // is shown.
+            out.push_str(&format!(
+                "  POST {} (headers not shown)\n{body}\n",
+                info.map(|i| i.url.as_str()).unwrap_or("?")
+            ));
+        }
+    }
+    out
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let config = super::config_file(global)?;
     let config = config.as_ref();
-    let (jobs, format, skipped) = plan_jobs(&args)?;
+    let (documents, format, skipped) = plan_jobs(&args)?;
     if !global.quiet {
         for s in &skipped {
             eprintln!("tarjama: skipped {}: {}", s.path.display(), s.why);
         }
     }
-    let write_options = args.writer.options();
-    let (segmenter, seg_opts) = segmenter(config, &args.seg)?;
+    let (segmenter, segment_options) = segmenter(config, &args.seg)?;
     let terms = Terms::load(global, config, &args)?;
-    let (translator, mem_path, concurrency) = resolve(config, &args)?;
+    let (translator, mem_path, _concurrency) = resolve(config, &args)?;
     let info: Option<EngineInfo> = translator.as_ref().map(|t| t.info().clone());
-    let mut mem = Some(open_memory(&mem_path, &args)?);
-    let settings = Settings {
-        refresh: args.refresh,
-        ..Settings::new(check_terms)
-    };
-    let fatal: Mutex<Option<String>> = Mutex::new(None);
+    let memory = open_memory(&mem_path, &args)?;
+    let several = documents.len() > 1;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // Ctrl-C: once, nothing more is sent and what is in flight is awaited;
+    // twice, quit at once.
+    let signals = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let (cancel_tx, cancel) = watch::channel(false);
     if translator.is_some() && !args.dry_run {
         let quiet = global.quiet;
-        rt.spawn(async move {
+        signals.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 if !quiet {
                     eprintln!(
@@ -488,310 +572,77 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             }
         });
     }
-
-    let window = match (&translator, args.dry_run) {
-        (Some(_), false) => doc_window(concurrency, jobs.len()),
-        _ => 1,
-    };
-    // One display for the run: a bar per run, a line per finished article.
     let progress = Progress::new(
         global.quiet || translator.is_none() || args.dry_run,
-        jobs.len(),
+        documents.len(),
     );
-    let partial = AtomicBool::new(false);
-    let interrupted = AtomicBool::new(false);
-    let dry_total = Mutex::new((0usize, 0usize, 0usize, 0usize));
-    // One line of summary (and its failures) at a time on stderr.
-    let print = Mutex::new(());
-    // One document: read, segment, look up, translate, write, report. Takes
-    // a connection to the memory and hands it back.
-    let one = |job: &Job, memory: Memory| -> anyhow::Result<Memory> {
-        let started = Instant::now();
-        let name = job.source.to_string();
-        let document = read_document_with(&job.source, fetch::timeout(super::env()))?;
-        let text = document.text;
-        if text.trim().is_empty() && !global.quiet {
-            eprintln!(
-                "tarjama: warning: {name} is empty: nothing to translate; writing an empty document"
+    let mut display = Display {
+        progress: progress.clone(),
+        quiet: global.quiet,
+        offline: translator.is_none(),
+        show: args.show,
+        refresh: args.refresh,
+        info: info.clone(),
+    };
+    let job = Job {
+        memory,
+        work: Work {
+            documents,
+            format,
+            write: args.writer.options(),
+            segmenter,
+            segment_options,
+            glossary: terms.matcher.zip(terms.hash),
+            translator: translator.clone(),
+            settings: Settings {
+                refresh: args.refresh,
+                ..Settings::new(check_terms)
+            },
+            dry_run: args.dry_run,
+            fetch_timeout: tarjama::input::fetch::timeout(super::env()),
+            cancel,
+        },
+    };
+    let outcome = tarjama::job::run(job, &mut display)
+        .with_context(|| format!("translating with the memory {}", mem_path.display()))?;
+    progress.finish();
+    if args.dry_run {
+        if several {
+            println!(
+                "total: {} segments to send, {} characters of text, {} requests, {} bytes of request bodies",
+                outcome.totals.sent,
+                outcome.totals.chars_sent,
+                outcome.dry_requests,
+                outcome.dry_bytes
             );
         }
-        let segments = segmenter.segment(&text, seg_opts);
-        let hits = terms.find(&segments);
-        let meta = DocMeta {
-            source_path: match &job.source {
-                Source::File(p) => Some(p.display().to_string()),
-                Source::Stdin => None,
-            },
-            // A page's URL is its name.
-            source_name: match &job.source {
-                _ if document.url.is_some() => document.url.clone(),
-                Source::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
-                Source::Stdin => None,
-            },
-            title: document
-                .title
-                .or_else(|| segments.first().map(Segment::flat_text)),
-            created: Some(time::format_rfc3339(time::now_unix())),
-            tarjama_version: Some(env!("CARGO_PKG_VERSION").into()),
-            backend: info.as_ref().map(|i| i.name.clone()),
-            model: info.as_ref().and_then(|i| i.model.clone()),
-            glossary_hash: terms.hash.clone(),
-            source_lang: Some("ar".into()),
-            target_lang: Some("en".into()),
-            summary: None,
-            headings: document.headings,
-            rtl_paragraphs: document.rtl_paragraphs,
-            inline: document.inline,
-        };
-        let prepared = pipeline::prepare(&memory, meta, segments, hits, info.as_ref(), &settings)
-            .with_context(|| {
-            format!("{name}: looking segments up in {}", mem_path.display())
-        })?;
-
-        if args.dry_run {
-            let reqs = prepared.requests(info.as_ref());
-            let chars = prepared.pending_chars();
-            let plan = translator
-                .as_ref()
-                .map(|t| t.preview(&reqs))
-                .unwrap_or_default();
-            let n_req = translator.as_ref().map(|t| t.planned_requests(&reqs));
-            let bytes: Option<usize> = plan
-                .iter()
-                .filter(|r| r.refused.is_none())
-                .map(|r| r.body.as_ref().map(String::len))
-                .sum();
-            let bytes = bytes.filter(|_| !plan.is_empty());
-            let mut out = String::new();
-            out.push_str(&format!(
-                "{name}: {} segments, {} from memory, {} to send ({} characters of text{}{})\n",
-                prepared.units.len(),
-                prepared.from_memory,
-                prepared.pending.len(),
-                chars,
-                bytes
-                    .map(|b| format!(", {b} bytes of request bodies"))
-                    .unwrap_or_default(),
-                match (n_req, &info) {
-                    (Some(n), Some(i)) => format!(
-                        " in {n} request{} to {} ({}{})",
-                        if n == 1 { "" } else { "s" },
-                        i.name,
-                        i.kind.as_str(),
-                        i.model
-                            .as_ref()
-                            .map(|m| format!(", model {m}"))
-                            .unwrap_or_default()
-                    ),
-                    _ => "; no backend configured".into(),
-                }
-            ));
-            for (i, r) in plan.iter().enumerate() {
-                let ids = match r.ids.as_slice() {
-                    [one] => one.clone(),
-                    [first, .., last] => format!("{first}..{last}"),
-                    [] => String::new(),
-                };
-                let n = r.ids.len();
-                let segs = format!("{n} segment{} ({ids})", if n == 1 { "" } else { "s" });
-                match (&r.refused, &r.body) {
-                    (Some(why), _) => {
-                        out.push_str(&format!("  request {}: refused in advance: {why}\n", i + 1))
-                    }
-                    (None, Some(body)) => out.push_str(&format!(
-                        "  request {}: {segs}, {} characters of text, {} bytes sent (prompt and context included)\n",
-                        i + 1,
-                        r.text_chars,
-                        body.len()
-                    )),
-                    (None, None) => out.push_str(&format!(
-                        "  request {}: {segs}, {} characters of text\n",
-                        i + 1,
-                        r.text_chars
-                    )),
-                }
-                if args.show
-                    && let Some(body) = &r.body
-                {
-                    // Keys travel in headers or the URL, never in a body;
-                    // neither is shown.
-                    out.push_str(&format!(
-                        "  POST {} (headers not shown)\n{body}\n",
-                        info.as_ref().map(|i| i.url.as_str()).unwrap_or("?")
-                    ));
-                }
-            }
-            {
-                let _line = print.lock().unwrap_or_else(|e| e.into_inner());
-                print!("{out}");
-            }
-            let mut t = dry_total.lock().unwrap_or_else(|e| e.into_inner());
-            t.0 += prepared.pending.len();
-            t.1 += chars;
-            t.2 += n_req.unwrap_or(0);
-            t.3 += bytes.unwrap_or(0);
-            return Ok(memory);
+        return Ok(Outcome::Success);
+    }
+    if !global.quiet {
+        if outcome.offline && outcome.untranslated > 0 {
+            eprintln!("tarjama: {NO_BACKEND_HINT}");
         }
-
-        let (doc, summary, failed_ids, memory) = match &translator {
-            None => {
-                let p = pipeline::offline(prepared, OFFLINE_WARNING);
-                if !p.pending.is_empty() && !global.quiet {
-                    eprintln!("tarjama: {NO_BACKEND_HINT}");
-                }
-                let (doc, s) = pipeline::finish(p, None, started);
-                (doc, s, Vec::new(), memory)
-            }
-            Some(t) => {
-                use tarjama::pipeline::ProgressSink;
-                progress.planned(
-                    prepared.units.len(),
-                    prepared.from_memory,
-                    prepared.pending.len(),
-                );
-                let (p, memory, outcome) = rt
-                    .block_on(pipeline::translate(
-                        prepared,
-                        memory,
-                        t.as_ref(),
-                        &settings,
-                        cancel_rx.clone(),
-                        progress.clone() as Arc<dyn tarjama::pipeline::ProgressSink>,
-                    ))
-                    .with_context(|| {
-                        format!("{name}: storing translations in {}", mem_path.display())
-                    })?;
-                if outcome.interrupted {
-                    interrupted.store(true, Ordering::Relaxed);
-                }
-                if let Some(f) = &outcome.fatal {
-                    fatal
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get_or_insert_with(|| f.clone());
-                }
-                if outcome.rerequests_unanswered > 0 {
-                    partial.store(true, Ordering::Relaxed);
-                }
-                if args.refresh && !global.quiet {
-                    eprintln!(
-                        "{name}: refresh: {} machine translation(s) in the memory sent again; each is replaced when its answer arrives",
-                        p.refreshed
-                    );
-                }
-                if outcome.abandoned_in_flight && !global.quiet {
-                    eprintln!(
-                        "tarjama: requests still in flight after {} s were abandoned; their segments are sent again on resume",
-                        settings.drain_timeout.as_secs()
-                    );
-                }
-                let failed: Vec<(String, String)> = p
-                    .units
-                    .iter()
-                    .filter_map(|u| {
-                        u.failure
-                            .as_ref()
-                            .map(|f| (u.segment.id.clone(), f.clone()))
-                    })
-                    .collect();
-                let (doc, s) = pipeline::finish(p, Some(&outcome), started);
-                if doc.pairs.iter().any(|p| p.target.is_none()) {
-                    partial.store(true, Ordering::Relaxed);
-                }
-                (doc, s, failed, memory)
-            }
-        };
-        write_doc(job, format, &write_options, &doc)?;
-        if !global.quiet {
-            let _line = print.lock().unwrap_or_else(|e| e.into_inner());
-            let mut lines = vec![summary_line(
-                &name,
-                &summary,
-                doc.pairs.iter().filter(|p| p.target.is_none()).count(),
-                doc.pairs.iter().map(|p| p.terms.len()).sum(),
-                translator.is_none(),
-            )];
-            lines.extend(failure_lines(&failed_ids));
-            progress.finished(&lines);
+        if several && !outcome.offline {
+            eprintln!("{}", total_line(&outcome));
         }
-        Ok(memory)
-    };
-
-    let mem = mem.take().expect("opened above");
-    if window <= 1 {
-        let mut memory = mem;
-        for job in &jobs {
-            if *cancel_rx.borrow() {
-                break;
-            }
-            memory = one(job, memory)?;
-            if fatal.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
-                break;
-            }
-        }
-    } else {
-        // Articles are short: one at a time, each fills a request or two and
-        // the endpoint idles between them. `window` documents are in flight
-        // at once, each on its own connection to the memory (WAL: readers
-        // and one writer at a time), sharing the engine and so its
-        // concurrency and rate limit.
-        let next = AtomicUsize::new(0);
-        let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-        let first = Mutex::new(Some(mem));
-        std::thread::scope(|scope| {
-            for _ in 0..window {
-                scope.spawn(|| {
-                    let fail = |e: anyhow::Error| {
-                        failure
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert(e);
-                    };
-                    let own = first.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    let mut memory = match own.map_or_else(|| open_memory(&mem_path, &args), Ok) {
-                        Ok(m) => m,
-                        Err(e) => return fail(e),
-                    };
-                    loop {
-                        let stop = failure.lock().unwrap_or_else(|e| e.into_inner()).is_some()
-                            || fatal.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-                        if stop || *cancel_rx.borrow() {
-                            return;
-                        }
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else { return };
-                        match one(job, memory) {
-                            Ok(m) => memory = m,
-                            Err(e) => return fail(e),
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
+        if outcome.abandoned_in_flight {
+            eprintln!(
+                "tarjama: requests still in flight after {} s were abandoned; their segments are sent again on resume",
+                Settings::new(check_terms).drain_timeout.as_secs()
+            );
         }
     }
-    progress.finish();
-    let dry_total = dry_total.into_inner().unwrap_or_else(|e| e.into_inner());
-    if args.dry_run && jobs.len() > 1 {
-        println!(
-            "total: {} segments to send, {} characters of text, {} requests, {} bytes of request bodies",
-            dry_total.0, dry_total.1, dry_total.2, dry_total.3
-        );
-    }
-    if let Some(f) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    if let Some(f) = &outcome.fatal {
         // A rerun cannot fix this: exit 1 with the setting to change (what
         // was translated is written and stored).
         bail!("{f}");
     }
-    let interrupted = interrupted.into_inner();
-    if interrupted || partial.into_inner() {
+    if outcome.partial() {
         if !global.quiet {
             let cmd: Vec<String> = std::env::args().map(|a| shell_quote(&a)).collect();
             eprintln!(
                 "tarjama: {}; to resume, rerun the same command (nothing already translated is sent again):\n  {}",
-                if interrupted {
+                if outcome.interrupted {
                     "interrupted"
                 } else {
                     "some segments are not translated"
@@ -802,6 +653,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Partial);
     }
     Ok(Outcome::Success)
+}
+
+/// The run's line after the documents' when there are several: requests
+/// are shared by articles, so the run's figures are the ones to read.
+fn total_line(o: &JobOutcome) -> String {
+    summary_line(
+        &format!("total ({} documents)", o.documents),
+        &o.totals,
+        o.untranslated,
+        0,
+        false,
+    )
 }
 
 #[cfg(test)]
@@ -844,6 +707,7 @@ mod tests {
             requests: 2,
             answered: 2,
             retries: 1,
+            stray_ids: 0,
             failed: 2,
             terms_honoured: 5,
             terms_missed: 1,
@@ -852,6 +716,15 @@ mod tests {
         assert_eq!(
             summary_line("a.txt", &s, 2, 7, false),
             "a.txt: 19 segments: 4 from memory, 15 sent (2000 characters, 2 requests, 1 retries), 2 failed; terms 5 honoured, 1 missed; 1.5 s"
+        );
+        // Answers for ids that were not asked for are said.
+        let stray = RunSummary {
+            stray_ids: 3,
+            ..s.clone()
+        };
+        assert!(
+            summary_line("a.txt", &stray, 2, 7, false)
+                .contains("), 2 failed, 3 answers for ids not asked for (ignored); terms"),
         );
         // A request that timed out reached the server but was not answered.
         let timed_out = RunSummary {

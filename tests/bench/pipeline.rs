@@ -274,8 +274,10 @@ fn translated_in(path: &Path) -> (usize, usize) {
     (ok, all)
 }
 
-/// (segments sent, retries) summed over the summary lines on stderr:
-/// "NAME: N segments: M from memory, S sent (C characters, R requests, T retries), ...".
+/// (segments sent, retries) from the summary on stderr: the run's line
+/// ("total (K documents): ...") when there are several documents, else the
+/// document's: "NAME: N segments: M from memory, S sent (C characters, R
+/// requests, T retries), ...".
 fn summary_counts(stderr: &str) -> (usize, u64) {
     let number_before = |line: &str, word: &str| -> Option<u64> {
         let at = line.find(word)?;
@@ -288,7 +290,13 @@ fn summary_counts(stderr: &str) -> (usize, u64) {
         digits.chars().rev().collect::<String>().parse().ok()
     };
     let (mut sent, mut retries) = (0, 0);
-    for line in stderr.lines() {
+    let total = stderr.lines().filter(|l| l.starts_with("total ("));
+    let lines: Vec<&str> = if total.clone().next().is_some() {
+        total.collect()
+    } else {
+        stderr.lines().collect()
+    };
+    for line in lines {
         if let (Some(s), Some(r)) = (
             number_before(line, " sent ("),
             number_before(line, " retries)"),

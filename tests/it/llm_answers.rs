@@ -29,6 +29,9 @@ fn article(n: usize) -> String {
 
 struct Run {
     pairs: Vec<Value>,
+    /// The summary on stderr and the JSONL header.
+    stderr: String,
+    header: Value,
     log: Vec<support::misbehaving::Seen>,
     segments: usize,
 }
@@ -77,7 +80,15 @@ fn translate(n: usize, fake: std::sync::Arc<Misbehaving>) -> Run {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let header = std::fs::read_to_string(d.join("out.jsonl"))
+        .unwrap()
+        .lines()
+        .next()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .unwrap_or_default();
     Run {
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        header,
         pairs: pairs(&d.join("out.jsonl")),
         log: fake.log(),
         segments,
@@ -119,6 +130,22 @@ fn a_clean_endpoint_costs_exactly_the_ideal_number_of_requests() {
     let run = translate(40, Misbehaving::new(1, 0.0, &[]));
     all_own_english(&run);
     assert_eq!(run.log.len(), run.ideal(), "{} segments", run.segments);
+}
+
+#[test]
+fn stray_ids_are_ignored_and_counted_in_the_summary_and_the_header() {
+    let run = translate(24, Misbehaving::new(5, 1.0, &[Misbehaviour::StrayId]));
+    all_own_english(&run);
+    let strays = run.header["summary"]["stray_ids"].as_u64().unwrap_or(0);
+    assert!(strays >= 1, "{}", run.header);
+    assert!(
+        run.stderr.contains(&format!(
+            "{strays} answer{} for ids not asked for (ignored)",
+            if strays == 1 { "" } else { "s" }
+        )),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
