@@ -1102,5 +1102,8 @@ pub fn finish(
     (Bitext { meta, pairs }, summary)
 }
 
+mod shared;
+pub use shared::translate_shared;
+
 #[cfg(test)]
 mod tests;

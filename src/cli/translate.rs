@@ -85,7 +85,7 @@ pub struct Args {
 /// of a memory that does not exist yet (a dry run creates nothing); else
 /// the file, created on a real run's first use.
 fn open_memory(path: &Path, args: &Args) -> anyhow::Result<Memory> {
-    Ok(if args.no_memory || (args.dry_run && !path.exists()) {
+    Ok(if args.no_memory || (args.dry_run && !tarjama::memory::exists(path)) {
         Memory::open_in_memory()?
     } else if args.dry_run {
         Memory::open_existing(path)?
@@ -657,7 +657,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
                     prepared.pending.len(),
                 );
                 let (p, memory, outcome) = rt
-                    .block_on(pipeline::translate(
+                    .block_on(pipeline::translate_shared(
                         prepared,
                         memory,
                         t.as_ref(),

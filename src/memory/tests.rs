@@ -107,8 +107,7 @@ fn file_is_in_wal_mode_and_survives_reopen() {
             .unwrap();
     }
     let m = Memory::open(&path).unwrap();
-    let mode: String = m
-        .conn
+    let mode: String = m.sqlite_conn()
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
@@ -490,14 +489,12 @@ fn check_finds_broken_invariants_and_vacuum_drops_orphans() {
         ..Filter::default()
     })
     .unwrap();
-    let before: i64 = m
-        .conn
+    let before: i64 = m.sqlite_conn()
         .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
         .unwrap();
     let v = m.vacuum().unwrap();
     assert_eq!(v.orphan_sources, 1);
-    let after: i64 = m
-        .conn
+    let after: i64 = m.sqlite_conn()
         .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
         .unwrap();
     assert_eq!(after, before - 1);
@@ -508,7 +505,7 @@ fn check_finds_broken_invariants_and_vacuum_drops_orphans() {
 
     // Broken by hand: a human pair with a cache key, a df out of step, a
     // pair filed under another source.
-    m.conn
+    m.sqlite_conn()
         .execute_batch(
             "UPDATE pairs SET cache_key = 'x' WHERE origin = 'human';
              UPDATE token_df SET n = n + 5 WHERE token = (SELECT token FROM token_df LIMIT 1);
