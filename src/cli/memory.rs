@@ -38,10 +38,7 @@ impl MemoryFlag {
         if let Some(p) = &self.path {
             return Ok(p.clone());
         }
-        for var in [
-            tarjama::config::ENV_MEMORY_URL,
-            tarjama::config::ENV_MEMORY,
-        ] {
+        for var in [tarjama::config::ENV_MEMORY_URL, tarjama::config::ENV_MEMORY] {
             if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
                 return Ok(PathBuf::from(p));
             }

@@ -85,13 +85,15 @@ pub struct Args {
 /// of a memory that does not exist yet (a dry run creates nothing); else
 /// the file, created on a real run's first use.
 fn open_memory(path: &Path, args: &Args) -> anyhow::Result<Memory> {
-    Ok(if args.no_memory || (args.dry_run && !tarjama::memory::exists(path)) {
-        Memory::open_in_memory()?
-    } else if args.dry_run {
-        Memory::open_existing(path)?
-    } else {
-        Memory::open(path)?
-    })
+    Ok(
+        if args.no_memory || (args.dry_run && !tarjama::memory::exists(path)) {
+            Memory::open_in_memory()?
+        } else if args.dry_run {
+            Memory::open_existing(path)?
+        } else {
+            Memory::open(path)?
+        },
+    )
 }
 
 /// One input document and where its output goes (`None`: stdout).

@@ -342,7 +342,6 @@ pub fn backup_path(path: &Path, from: i64) -> PathBuf {
     p
 }
 
-
 /// Whether `--memory`, `TARJAMA_MEMORY(_URL)` or the config named a
 /// PostgreSQL database (`postgres://` or `postgresql://`) rather than a file.
 pub fn is_url(location: &Path) -> bool {

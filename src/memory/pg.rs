@@ -162,7 +162,12 @@ fn password_for(config: &postgres::Config) -> Option<String> {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),
         _ => "localhost".to_string(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user().unwrap_or_default().to_string();
     let db = config
         .get_dbname()
@@ -192,7 +197,10 @@ pub fn pgpass_lookup(text: &str, host: &str, port: &str, db: &str, user: &str) -
             continue;
         }
         let ok = |pat: &str, v: &str| pat == "*" || pat == v;
-        if ok(&fields[0], host) && ok(&fields[1], port) && ok(&fields[2], db) && ok(&fields[3], user)
+        if ok(&fields[0], host)
+            && ok(&fields[1], port)
+            && ok(&fields[2], db)
+            && ok(&fields[3], user)
         {
             return Some(fields[4].clone());
         }
@@ -558,7 +566,9 @@ fn filter_sql(f: &Filter) -> (String, Vec<Box<dyn ToSql + Sync>>) {
 }
 
 fn refs(args: &[Box<dyn ToSql + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
-    args.iter().map(|a| a.as_ref() as &(dyn ToSql + Sync)).collect()
+    args.iter()
+        .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 impl Store for PgStore {
@@ -701,7 +711,8 @@ impl Store for PgStore {
             // Any k + 1 distinct words will do; long words are the rare
             // ones in news text.
             let mut by_len: Vec<&str> = distinct.to_vec();
-            by_len.sort_unstable_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+            by_len
+                .sort_unstable_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
             by_len.truncate(k + 1);
             self.query(
                 "SELECT id, norm FROM sources WHERE ntokens BETWEEN $1 AND $2 AND words && $3",
@@ -741,7 +752,10 @@ impl Store for PgStore {
 
     fn pairs(&self) -> Result<Vec<StoredPair>, MemoryError> {
         Ok(self
-            .query(&format!("SELECT {PAIR_COLUMNS} FROM pairs ORDER BY id"), &[])?
+            .query(
+                &format!("SELECT {PAIR_COLUMNS} FROM pairs ORDER BY id"),
+                &[],
+            )?
             .iter()
             .map(row_to_pair)
             .collect())

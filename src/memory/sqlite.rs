@@ -20,7 +20,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -739,7 +741,6 @@ impl SqliteStore {
         }
     }
 }
-
 
 pub(super) fn filter_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;

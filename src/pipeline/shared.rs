@@ -117,13 +117,12 @@ fn hold(mem: &mut Memory, prepared: &mut Prepared) -> Result<Vec<usize>, MemoryE
         .filter_map(|&i| prepared.units[i].key.clone())
         .collect();
     let granted: HashSet<String> = mem.claim(&keys)?.into_iter().collect();
-    let (mine, theirs): (Vec<usize>, Vec<usize>) =
-        prepared.pending.iter().partition(|&&i| {
-            prepared.units[i]
-                .key
-                .as_ref()
-                .is_none_or(|k| granted.contains(k))
-        });
+    let (mine, theirs): (Vec<usize>, Vec<usize>) = prepared.pending.iter().partition(|&&i| {
+        prepared.units[i]
+            .key
+            .as_ref()
+            .is_none_or(|k| granted.contains(k))
+    });
     prepared.pending = mine;
     Ok(theirs)
 }

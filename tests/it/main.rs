@@ -11,6 +11,7 @@ mod backends_engine;
 mod backends_llm;
 mod backends_protocols;
 mod daily;
+mod desk;
 mod documents;
 mod glossary;
 mod hostile;
