@@ -319,3 +319,44 @@ fn a_desk_memory_is_migrated_from_sqlite_and_shared_at_once() {
         "{err}"
     );
 }
+
+#[test]
+fn the_shared_memory_is_chosen_by_env_or_config_and_no_password_is_shown() {
+    let Some(base) = pg_url() else { return };
+    let (url, _db) = fresh_db(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stats = |cfg: Option<&str>, env: Option<&str>| {
+        let mut c = Command::new(bin());
+        c.current_dir(d)
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env_remove("TARJAMA_CONFIG")
+            .env_remove("TARJAMA_MEMORY")
+            .env_remove("TARJAMA_MEMORY_URL");
+        if let Some(cfg) = cfg {
+            std::fs::write(d.join("tarjama.toml"), cfg).unwrap();
+            c.args(["--config", "tarjama.toml"]);
+        }
+        if let Some(e) = env {
+            c.env("TARJAMA_MEMORY_URL", e);
+        }
+        c.args(["memory", "stats"]).output().unwrap()
+    };
+    // An empty database is not a memory yet: the message names the URL.
+    let out = stats(None, Some(&url));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("holds no translation memory yet"), "{err}");
+    assert!(err.contains(&base), "{err}");
+    let out = stats(Some(&format!("[memory]\nurl = \"{url}\"\n")), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds no translation memory yet"), "{err}");
+    // A password in the URL is refused and not echoed.
+    let with_pw = base.replacen("://", "://tarjama:hunter2@", 1);
+    let with_pw = with_pw.replacen("tarjama@", "", 1);
+    let out = stats(None, Some(&with_pw));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("PGPASSWORD"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
