@@ -178,6 +178,10 @@ pub struct Config {
 pub struct MemoryConfig {
     /// The SQLite translation memory (default: in the user data dir).
     pub path: Option<PathBuf>,
+    /// A shared memory in PostgreSQL (`postgres://user@host/db`, password
+    /// from `TARJAMA_MEMORY_PASSWORD`, `PGPASSWORD` or `~/.pgpass`); used
+    /// instead of `path`.
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -635,6 +639,9 @@ impl Config {
 pub const ENV_BACKEND: &str = "TARJAMA_BACKEND";
 /// Environment variable for the translation memory file (below `--memory`).
 pub const ENV_MEMORY: &str = "TARJAMA_MEMORY";
+/// Environment variable for a shared PostgreSQL memory (below `--memory`,
+/// above `TARJAMA_MEMORY`).
+pub const ENV_MEMORY_URL: &str = "TARJAMA_MEMORY_URL";
 /// Environment variables that override the chosen backend's knobs (below the
 /// matching flags).
 pub const ENV_BATCH_SIZE: &str = "TARJAMA_BATCH_SIZE";
@@ -745,7 +752,9 @@ impl Settings {
         let memory_path = flags
             .memory
             .clone()
+            .or_else(|| env.non_empty(ENV_MEMORY_URL).map(PathBuf::from))
             .or_else(|| env.non_empty(ENV_MEMORY).map(PathBuf::from))
+            .or_else(|| config.memory.url.clone().map(PathBuf::from))
             .or_else(|| config.memory.path.clone());
         let memory_default = user_data_dir(env).map(|d| d.join("memory.sqlite"));
         Ok(Settings {

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
@@ -506,6 +506,14 @@ struct Stream<'a> {
     writing: usize,
     /// Events the look-ups of a document did not handle, for the job loop.
     backlog: std::collections::VecDeque<Event>,
+    /// A memory other processes share (a desk's database): each segment is
+    /// claimed before it is sent, and one another process holds waits here
+    /// (document, unit) for its answer, or for the holder's lease to end.
+    shared: bool,
+    waiting: Vec<(usize, usize)>,
+    /// How often the waiting segments are looked at again.
+    poll: Duration,
+    last_poll: Instant,
 }
 
 impl Stream<'_> {
@@ -632,6 +640,25 @@ impl Stream<'_> {
                 slot.targets.push((k, i));
                 continue;
             }
+            if self.shared
+                && !retry
+                && let Some(key) = &u.key
+            {
+                match self.memory.claim(std::slice::from_ref(key)) {
+                    Ok(granted) if granted.is_empty() => {
+                        // Another process has it in flight.
+                        self.waiting.push((k, i));
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        return self.fail(JobError::Memory {
+                            context: format!("{name}: claiming segments in the shared memory"),
+                            error,
+                        });
+                    }
+                }
+            }
             let id = job_id(self.several, k, &u.segment.id);
             if let Some(key) = &u.key {
                 let map = if retry {
@@ -665,6 +692,81 @@ impl Stream<'_> {
         doc.registering = false;
         let p = &doc.prepared;
         sink.planned(&name, p.units.len(), p.from_memory, p.pending.len());
+    }
+
+    /// The segments another process holds: an answer it stored is taken as
+    /// a memory hit; a claim whose lease ended (its holder died) is taken
+    /// over and the segment sent from here.
+    fn poll_waiting(&mut self) {
+        self.last_poll = Instant::now();
+        if self.waiting.is_empty() || self.error.is_some() {
+            return;
+        }
+        let mut still = Vec::new();
+        for (k, i) in std::mem::take(&mut self.waiting) {
+            let Some(doc) = self.docs.get_mut(&k) else {
+                continue;
+            };
+            let Some(key) = doc.prepared.units[i].key.clone() else {
+                continue;
+            };
+            match self.memory.lookup_key(&key) {
+                Ok(Some(p)) if !p.pending => {
+                    let u = &mut doc.prepared.units[i];
+                    u.origin = p.origin.document_origin();
+                    u.terms = (self.job.settings.check_terms)(&u.hits, &p.target);
+                    u.target = Some(p.target);
+                    u.suggestions.clear();
+                    doc.prepared.from_memory += 1;
+                    doc.outstanding -= 1;
+                }
+                Ok(_) => still.push((k, i, key)),
+                Err(error) => {
+                    let context = format!("{}: reading the shared memory", doc.name);
+                    return self.fail(JobError::Memory { context, error });
+                }
+            }
+        }
+        if still.is_empty() {
+            return;
+        }
+        let keys: Vec<String> = still.iter().map(|(_, _, key)| key.clone()).collect();
+        let granted: std::collections::HashSet<String> = match self.memory.claim(&keys) {
+            Ok(g) => g.into_iter().collect(),
+            Err(error) => {
+                return self.fail(JobError::Memory {
+                    context: "claiming segments in the shared memory".into(),
+                    error,
+                });
+            }
+        };
+        let mut sent = false;
+        for (k, i, key) in still {
+            if !granted.contains(&key) {
+                self.waiting.push((k, i));
+                continue;
+            }
+            let doc = self
+                .docs
+                .get_mut(&k)
+                .expect("a document waiting for answers");
+            let id = job_id(self.several, k, &doc.prepared.units[i].segment.id);
+            let mut r = doc.prepared.request_for(i, Some(&self.info));
+            r.id = id.clone();
+            self.in_flight.insert(key, id.clone());
+            self.index.insert(
+                id,
+                Slot {
+                    targets: vec![(k, i)],
+                    retry: false,
+                },
+            );
+            self.send(r);
+            sent = true;
+        }
+        if sent {
+            self.flush();
+        }
     }
 
     /// Apply and commit the answers that have arrived; keep other events
@@ -922,6 +1024,9 @@ fn stream(
             });
         }
         drop(ev_tx);
+        let shared = memory.shared();
+        let poll =
+            (memory.lease() / 10).clamp(Duration::from_millis(20), Duration::from_millis(500));
         let mut s = Stream {
             job,
             memory,
@@ -941,6 +1046,10 @@ fn stream(
             unattributed: RunCounts::default(),
             writing: 0,
             backlog: std::collections::VecDeque::new(),
+            shared,
+            waiting: Vec::new(),
+            poll,
+            last_poll: Instant::now(),
         };
         let mut credit = Some(credit_tx);
         let mut reading = true;
@@ -948,13 +1057,18 @@ fn stream(
         let mut events = Vec::new();
         loop {
             let first = match s.backlog.pop_front() {
-                Some(e) => e,
-                None => match ev_rx.recv() {
-                    Ok(e) => e,
+                Some(e) => Some(e),
+                None if s.waiting.is_empty() => match ev_rx.recv() {
+                    Ok(e) => Some(e),
                     Err(_) => break,
                 },
+                None => match ev_rx.recv_timeout(s.poll) {
+                    Ok(e) => Some(e),
+                    Err(std_mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+                },
             };
-            events.push(first);
+            events.extend(first);
             while events.len() < COMMIT_EVERY
                 && let Some(e) = s.backlog.pop_front().or_else(|| ev_rx.try_recv().ok())
             {
@@ -1008,6 +1122,14 @@ fn stream(
                 }
             }
             s.commit();
+            if !s.waiting.is_empty() && s.last_poll.elapsed() >= s.poll {
+                if *job.cancel.borrow() || s.out.fatal.is_some() {
+                    // Left untranslated, with the interrupted run's warning.
+                    s.waiting.clear();
+                } else {
+                    s.poll_waiting();
+                }
+            }
             if s.out.fatal.is_some() || *job.cancel.borrow() || s.error.is_some() {
                 credit = None;
             }

@@ -22,10 +22,11 @@ pub struct Args {
 /// The `--memory` flag, shared with `translate`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct MemoryFlag {
-    /// The translation memory file (default: $TARJAMA_MEMORY, else
-    /// `memory.path` in the config, else
-    /// $XDG_DATA_HOME/tarjama/memory.sqlite).
-    #[arg(long = "memory", value_name = "PATH", global = true)]
+    /// The translation memory: a file, or a shared PostgreSQL database as
+    /// postgres://user@host/db (default: $TARJAMA_MEMORY_URL, else
+    /// $TARJAMA_MEMORY, else `memory.url` or `memory.path` in the config,
+    /// else $XDG_DATA_HOME/tarjama/memory.sqlite).
+    #[arg(long = "memory", value_name = "PATH|URL", global = true)]
     pub path: Option<PathBuf>,
 }
 
@@ -67,6 +68,21 @@ pub enum MemoryCommand {
     Check,
     /// Drop sources no pair uses any more and compact the file.
     Vacuum,
+    /// Copy a memory into another, merging by provenance (a desk's SQLite
+    /// files into the shared PostgreSQL one): human and reviewed pairs are
+    /// added unless already there; of two machine answers under one cache
+    /// key the final one, then the newer one, is kept.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The memory to copy from (a file or postgres:// URL); left unchanged.
+    #[arg(long, value_name = "PATH|URL")]
+    pub from: PathBuf,
+    /// The memory to merge into (created when new).
+    #[arg(long, value_name = "PATH|URL")]
+    pub to: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -166,6 +182,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         MemoryCommand::Forget(a) => forget(global, &path, a),
         MemoryCommand::Check => check(&path),
         MemoryCommand::Vacuum => vacuum(global, &path),
+        MemoryCommand::Migrate(a) => migrate(global, a),
     }
 }
 
@@ -449,6 +466,25 @@ fn vacuum(global: &GlobalArgs, path: &Path) -> anyhow::Result<Outcome> {
             path.display(),
             human_size(v.bytes_after),
             human_size(v.bytes_before)
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+fn migrate(global: &GlobalArgs, args: MigrateArgs) -> anyhow::Result<Outcome> {
+    let from = Memory::open_existing(&args.from)?;
+    let mut to = Memory::open(&args.to)?;
+    let st = to
+        .merge_from(&from)
+        .with_context(|| format!("merging {} into {}", from.location(), to.location()))?;
+    if !global.quiet {
+        eprintln!(
+            "memory migrate: {} pair(s) added to {}, {} machine answer(s) replaced by final or newer ones, {} already there or better, {} skipped (empty)",
+            st.added,
+            to.location(),
+            st.replaced,
+            st.kept,
+            st.skipped
         );
     }
     Ok(Outcome::Success)

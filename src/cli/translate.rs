@@ -84,13 +84,15 @@ pub struct Args {
 /// of a memory that does not exist yet (a dry run creates nothing); else
 /// the file, created on a real run's first use.
 fn open_memory(path: &Path, args: &Args) -> anyhow::Result<Memory> {
-    Ok(if args.no_memory || (args.dry_run && !path.exists()) {
-        Memory::open_in_memory()?
-    } else if args.dry_run {
-        Memory::open_existing(path)?
-    } else {
-        Memory::open(path)?
-    })
+    Ok(
+        if args.no_memory || (args.dry_run && !tarjama::memory::exists(path)) {
+            Memory::open_in_memory()?
+        } else if args.dry_run {
+            Memory::open_existing(path)?
+        } else {
+            Memory::open(path)?
+        },
+    )
 }
 
 /// A file a folder held that is not translated, and why.

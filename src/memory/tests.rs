@@ -1,4 +1,5 @@
 use super::*;
+use rusqlite::Connection;
 
 fn params(model: &str) -> KeyParams {
     KeyParams {
@@ -108,7 +109,7 @@ fn file_is_in_wal_mode_and_survives_reopen() {
     }
     let m = Memory::open(&path).unwrap();
     let mode: String = m
-        .conn
+        .sqlite_conn()
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
@@ -121,124 +122,132 @@ fn file_is_in_wal_mode_and_survives_reopen() {
 
 #[test]
 fn exact_lookup_needs_the_same_key() {
-    let mut m = Memory::open_in_memory().unwrap();
-    let k1 = cache_key(S1, &params("m1"), &[]);
-    let k2 = cache_key(S1, &params("m2"), &[]);
-    m.store_mt(&[mt(&k1, S1, "one")]).unwrap();
-    assert_eq!(m.lookup(&k1, S1).unwrap().unwrap().target, "one");
-    assert!(m.lookup(&k2, S1).unwrap().is_none());
-    // Storing the same key again overwrites, it does not duplicate.
-    m.store_mt(&[mt(&k1, S1, "one, revised")]).unwrap();
-    assert_eq!(m.lookup(&k1, S1).unwrap().unwrap().target, "one, revised");
-    assert_eq!(m.stats().unwrap().pairs, 1);
+    both(|| {
+        let mut m = fresh();
+        let k1 = cache_key(S1, &params("m1"), &[]);
+        let k2 = cache_key(S1, &params("m2"), &[]);
+        m.store_mt(&[mt(&k1, S1, "one")]).unwrap();
+        assert_eq!(m.lookup(&k1, S1).unwrap().unwrap().target, "one");
+        assert!(m.lookup(&k2, S1).unwrap().is_none());
+        // Storing the same key again overwrites, it does not duplicate.
+        m.store_mt(&[mt(&k1, S1, "one, revised")]).unwrap();
+        assert_eq!(m.lookup(&k1, S1).unwrap().unwrap().target, "one, revised");
+        assert_eq!(m.stats().unwrap().pairs, 1);
+    });
 }
 
 #[test]
 fn human_translation_outranks_machine_one() {
-    let mut m = Memory::open_in_memory().unwrap();
-    let k = cache_key(S1, &params("m1"), &[]);
-    m.store_mt(&[mt(&k, S1, "machine")]).unwrap();
-    // Stored with a spelling variant: the normalised source is the same.
-    let variant = S1.replace("متقي", "متقى");
-    let st = m.add_pairs(&[human(&variant, "reviewed")]).unwrap();
-    assert_eq!(st.added, 1);
-    let hit = m.lookup(&k, S1).unwrap().unwrap();
-    assert_eq!(
-        (hit.target.as_str(), hit.origin),
-        ("reviewed", Provenance::Human)
-    );
-    // Adding the same human pair again does not duplicate it.
-    let st = m.add_pairs(&[human(S1, "reviewed")]).unwrap();
-    assert_eq!((st.added, st.existing), (0, 1));
-    // Empty targets are skipped.
-    let st = m.add_pairs(&[human(S1, "  ")]).unwrap();
-    assert_eq!(st.skipped, 1);
-    let s = m.stats().unwrap();
-    assert_eq!((s.pairs, s.human, s.mt, s.distinct_sources), (2, 1, 1, 1));
+    both(|| {
+        let mut m = fresh();
+        let k = cache_key(S1, &params("m1"), &[]);
+        m.store_mt(&[mt(&k, S1, "machine")]).unwrap();
+        // Stored with a spelling variant: the normalised source is the same.
+        let variant = S1.replace("متقي", "متقى");
+        let st = m.add_pairs(&[human(&variant, "reviewed")]).unwrap();
+        assert_eq!(st.added, 1);
+        let hit = m.lookup(&k, S1).unwrap().unwrap();
+        assert_eq!(
+            (hit.target.as_str(), hit.origin),
+            ("reviewed", Provenance::Human)
+        );
+        // Adding the same human pair again does not duplicate it.
+        let st = m.add_pairs(&[human(S1, "reviewed")]).unwrap();
+        assert_eq!((st.added, st.existing), (0, 1));
+        // Empty targets are skipped.
+        let st = m.add_pairs(&[human(S1, "  ")]).unwrap();
+        assert_eq!(st.skipped, 1);
+        let s = m.stats().unwrap();
+        assert_eq!((s.pairs, s.human, s.mt, s.distinct_sources), (2, 1, 1, 1));
+    });
 }
 
 #[test]
 fn fuzzy_finds_close_sentences_only() {
-    let mut m = Memory::open_in_memory().unwrap();
-    let stored = [
-        // 12 words; the query below differs in one word (91%).
-        "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع الحركة",
-        // Shares many words but is much longer: below the threshold.
-        "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع حركة طالبان من قائمة الجماعات الإرهابية تم تقديمه إلى الرئيس",
-        "نص مختلف تماما لا علاقة له بالموضوع",
-    ];
-    let entries: Vec<MtEntry> = stored
-        .iter()
-        .enumerate()
-        .map(|(i, s)| mt(&format!("k{i}"), s, &format!("en{i}")))
-        .collect();
-    m.store_mt(&entries).unwrap();
-    m.add_pairs(&[human(stored[0], "human en0")]).unwrap();
+    both(|| {
+        let mut m = fresh();
+        let stored = [
+            // 12 words; the query below differs in one word (91%).
+            "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع الحركة",
+            // Shares many words but is much longer: below the threshold.
+            "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع حركة طالبان من قائمة الجماعات الإرهابية تم تقديمه إلى الرئيس",
+            "نص مختلف تماما لا علاقة له بالموضوع",
+        ];
+        let entries: Vec<MtEntry> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, s)| mt(&format!("k{i}"), s, &format!("en{i}")))
+            .collect();
+        m.store_mt(&entries).unwrap();
+        m.add_pairs(&[human(stored[0], "human en0")]).unwrap();
 
-    let q = "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع طالبان";
-    let sug = m.fuzzy(q, FUZZY_THRESHOLD, 5).unwrap();
-    assert_eq!(sug.len(), 1, "{sug:?}");
-    assert_eq!(sug[0].score, 91);
-    assert_eq!(sug[0].origin, Origin::Human, "the human pair is preferred");
-    assert_eq!(sug[0].target, "human en0");
+        let q = "وقال زامير كابولوف الممثل الروسي الخاص في أفغانستان إن اقتراح رفع طالبان";
+        let sug = m.fuzzy(q, FUZZY_THRESHOLD, 5).unwrap();
+        assert_eq!(sug.len(), 1, "{sug:?}");
+        assert_eq!(sug[0].score, 91);
+        assert_eq!(sug[0].origin, Origin::Human, "the human pair is preferred");
+        assert_eq!(sug[0].target, "human en0");
 
-    // Normalisation applies: a hamza variant of a stored sentence is 100%.
-    let q2 = stored[0].replace("أفغانستان", "افغانستان");
-    assert_eq!(m.fuzzy(&q2, 75, 5).unwrap()[0].score, 100);
-    // Nothing near.
-    assert!(m.fuzzy("جملة جديدة كليا", 75, 5).unwrap().is_empty());
-    assert!(m.fuzzy("...", 75, 5).unwrap().is_empty());
+        // Normalisation applies: a hamza variant of a stored sentence is 100%.
+        let q2 = stored[0].replace("أفغانستان", "افغانستان");
+        assert_eq!(m.fuzzy(&q2, 75, 5).unwrap()[0].score, 100);
+        // Nothing near.
+        assert!(m.fuzzy("جملة جديدة كليا", 75, 5).unwrap().is_empty());
+        assert!(m.fuzzy("...", 75, 5).unwrap().is_empty());
+    });
 }
 
 #[test]
 fn fuzzy_agrees_with_brute_force() {
-    // Random sentences over a small vocabulary: the indexed search returns
-    // exactly the sources a full scan scores at or above the threshold.
-    let vocab = [
-        "قال",
-        "روسيا",
-        "طالبان",
-        "موسكو",
-        "في",
-        "من",
-        "الحركة",
-        "وزير",
-    ];
-    let mut rng = fastrand::Rng::with_seed(7);
-    let sentence = |rng: &mut fastrand::Rng| -> String {
-        let n = rng.usize(1..9);
-        (0..n)
-            .map(|_| vocab[rng.usize(..vocab.len())])
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let mut m = Memory::open_in_memory().unwrap();
-    let mut all = Vec::new();
-    for i in 0..300 {
-        let s = sentence(&mut rng);
-        m.store_mt(&[mt(&format!("k{i}"), &s, "t")]).unwrap();
-        all.push(s);
-    }
-    all.sort();
-    all.dedup();
-    for _ in 0..100 {
-        let q = sentence(&mut rng);
-        let qt = fuzzy::tokens(&q);
-        let mut expected: Vec<String> = all
-            .iter()
-            .filter(|s| fuzzy::similarity(&qt, &fuzzy::tokens(s)) >= 75)
-            .cloned()
-            .collect();
-        let mut got: Vec<String> = m
-            .fuzzy(&q, 75, 10_000)
-            .unwrap()
-            .into_iter()
-            .map(|s| s.source)
-            .collect();
-        expected.sort();
-        got.sort();
-        assert_eq!(got, expected, "query {q}");
-    }
+    both(|| {
+        // Random sentences over a small vocabulary: the indexed search returns
+        // exactly the sources a full scan scores at or above the threshold.
+        let vocab = [
+            "قال",
+            "روسيا",
+            "طالبان",
+            "موسكو",
+            "في",
+            "من",
+            "الحركة",
+            "وزير",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        let sentence = |rng: &mut fastrand::Rng| -> String {
+            let n = rng.usize(1..9);
+            (0..n)
+                .map(|_| vocab[rng.usize(..vocab.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut m = fresh();
+        let mut all = Vec::new();
+        for i in 0..300 {
+            let s = sentence(&mut rng);
+            m.store_mt(&[mt(&format!("k{i}"), &s, "t")]).unwrap();
+            all.push(s);
+        }
+        all.sort();
+        all.dedup();
+        for _ in 0..100 {
+            let q = sentence(&mut rng);
+            let qt = fuzzy::tokens(&q);
+            let mut expected: Vec<String> = all
+                .iter()
+                .filter(|s| fuzzy::similarity(&qt, &fuzzy::tokens(s)) >= 75)
+                .cloned()
+                .collect();
+            let mut got: Vec<String> = m
+                .fuzzy(&q, 75, 10_000)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.source)
+                .collect();
+            expected.sort();
+            got.sort();
+            assert_eq!(got, expected, "query {q}");
+        }
+    });
 }
 
 #[test]
@@ -278,45 +287,49 @@ const S3: &str = "وقال المتحدث إن الاجتماع انتهى دو�
 
 #[test]
 fn human_outranks_reviewed_which_outranks_machine() {
-    let mut m = Memory::open_in_memory().unwrap();
-    let k = cache_key(S1, &params("m1"), &[]);
-    m.store_mt(&[mt(&k, S1, "machine")]).unwrap();
-    m.add_pairs(&[pair(S1, "kept", Provenance::Reviewed)])
-        .unwrap();
-    let hit = m.lookup(&k, S1).unwrap().unwrap();
-    assert_eq!(
-        (hit.target.as_str(), hit.origin),
-        ("kept", Provenance::Reviewed)
-    );
-    // A human translation stored before the reviewed one still wins.
-    m.add_pairs(&[human(S1, "written")]).unwrap();
-    m.add_pairs(&[pair(S1, "kept again", Provenance::Reviewed)])
-        .unwrap();
-    let hit = m.lookup(&k, S1).unwrap().unwrap();
-    assert_eq!(
-        (hit.target.as_str(), hit.origin),
-        ("written", Provenance::Human)
-    );
-    assert_eq!(m.lookup_any(S1).unwrap().unwrap().target, "written");
-    let s = m.stats().unwrap();
-    assert_eq!((s.human, s.reviewed, s.mt), (1, 2, 1));
+    both(|| {
+        let mut m = fresh();
+        let k = cache_key(S1, &params("m1"), &[]);
+        m.store_mt(&[mt(&k, S1, "machine")]).unwrap();
+        m.add_pairs(&[pair(S1, "kept", Provenance::Reviewed)])
+            .unwrap();
+        let hit = m.lookup(&k, S1).unwrap().unwrap();
+        assert_eq!(
+            (hit.target.as_str(), hit.origin),
+            ("kept", Provenance::Reviewed)
+        );
+        // A human translation stored before the reviewed one still wins.
+        m.add_pairs(&[human(S1, "written")]).unwrap();
+        m.add_pairs(&[pair(S1, "kept again", Provenance::Reviewed)])
+            .unwrap();
+        let hit = m.lookup(&k, S1).unwrap().unwrap();
+        assert_eq!(
+            (hit.target.as_str(), hit.origin),
+            ("written", Provenance::Human)
+        );
+        assert_eq!(m.lookup_any(S1).unwrap().unwrap().target, "written");
+        let s = m.stats().unwrap();
+        assert_eq!((s.human, s.reviewed, s.mt), (1, 2, 1));
+    });
 }
 
 #[test]
 fn a_pending_answer_is_marked_and_made_final_by_storing_again() {
-    let mut m = Memory::open_in_memory().unwrap();
-    let k = cache_key(S1, &params("m1"), &[]);
-    m.store_mt(&[MtEntry {
-        pending: true,
-        ..mt(&k, S1, "first")
-    }])
-    .unwrap();
-    assert!(m.lookup(&k, S1).unwrap().unwrap().pending);
-    assert_eq!(m.stats().unwrap().pending, 1);
-    m.store_mt(&[mt(&k, S1, "second")]).unwrap();
-    let hit = m.lookup(&k, S1).unwrap().unwrap();
-    assert_eq!((hit.target.as_str(), hit.pending), ("second", false));
-    assert_eq!(m.stats().unwrap().pending, 0);
+    both(|| {
+        let mut m = fresh();
+        let k = cache_key(S1, &params("m1"), &[]);
+        m.store_mt(&[MtEntry {
+            pending: true,
+            ..mt(&k, S1, "first")
+        }])
+        .unwrap();
+        assert!(m.lookup(&k, S1).unwrap().unwrap().pending);
+        assert_eq!(m.stats().unwrap().pending, 1);
+        m.store_mt(&[mt(&k, S1, "second")]).unwrap();
+        let hit = m.lookup(&k, S1).unwrap().unwrap();
+        assert_eq!((hit.target.as_str(), hit.pending), ("second", false));
+        assert_eq!(m.stats().unwrap().pending, 0);
+    });
 }
 
 #[test]
@@ -378,7 +391,7 @@ fn opening_a_missing_memory_for_reading_creates_nothing() {
 }
 
 fn filled() -> Memory {
-    let mut m = Memory::open_in_memory().unwrap();
+    let mut m = fresh();
     let k1 = cache_key(S1, &params("m1"), &[]);
     let k2 = cache_key(S2, &params("m2"), &[]);
     m.store_mt(&[
@@ -407,77 +420,81 @@ fn targets(m: &Memory) -> Vec<String> {
 
 #[test]
 fn forget_by_each_condition_removes_only_what_matches() {
-    let mut m = filled();
-    // No condition: nothing.
-    assert_eq!(m.forget(&Filter::default()).unwrap(), 0);
-    let by_model = Filter {
-        model: Some("m2".into()),
-        ..Filter::default()
-    };
-    assert_eq!(m.select(&by_model).unwrap().len(), 1);
-    assert_eq!(m.forget(&by_model).unwrap(), 1);
-    assert_eq!(targets(&m), ["one", "two, by hand", "three"]);
+    both(|| {
+        let mut m = filled();
+        // No condition: nothing.
+        assert_eq!(m.forget(&Filter::default()).unwrap(), 0);
+        let by_model = Filter {
+            model: Some("m2".into()),
+            ..Filter::default()
+        };
+        assert_eq!(m.select(&by_model).unwrap().len(), 1);
+        assert_eq!(m.forget(&by_model).unwrap(), 1);
+        assert_eq!(targets(&m), ["one", "two, by hand", "three"]);
 
-    let mut m = filled();
-    let f = Filter {
-        origin: Some(Provenance::Mt),
-        backend: Some("llm".into()),
-        ..Filter::default()
-    };
-    assert_eq!(m.forget(&f).unwrap(), 2);
-    assert_eq!(targets(&m), ["two, by hand", "three"]);
+        let mut m = filled();
+        let f = Filter {
+            origin: Some(Provenance::Mt),
+            backend: Some("llm".into()),
+            ..Filter::default()
+        };
+        assert_eq!(m.forget(&f).unwrap(), 2);
+        assert_eq!(targets(&m), ["two, by hand", "three"]);
 
-    let mut m = filled();
-    let f = Filter {
-        document: Some("a.txt".into()),
-        ..Filter::default()
-    };
-    assert_eq!(m.forget(&f).unwrap(), 1);
-    assert_eq!(targets(&m), ["two", "two, by hand", "three"]);
+        let mut m = filled();
+        let f = Filter {
+            document: Some("a.txt".into()),
+            ..Filter::default()
+        };
+        assert_eq!(m.forget(&f).unwrap(), 1);
+        assert_eq!(targets(&m), ["two", "two, by hand", "three"]);
 
-    let mut m = filled();
-    let f = Filter {
-        source: Some("نهائي".into()),
-        ..Filter::default()
-    };
-    assert_eq!(m.forget(&f).unwrap(), 1);
-    assert_eq!(targets(&m), ["one", "two", "two, by hand"]);
+        let mut m = filled();
+        let f = Filter {
+            source: Some("نهائي".into()),
+            ..Filter::default()
+        };
+        assert_eq!(m.forget(&f).unwrap(), 1);
+        assert_eq!(targets(&m), ["one", "two", "two, by hand"]);
 
-    let mut m = filled();
-    let now = time::now_unix();
-    let past = Filter {
-        until: Some(now - 3600),
-        ..Filter::default()
-    };
-    assert_eq!(m.forget(&past).unwrap(), 0);
-    let today = Filter {
-        since: Some(now - 3600),
-        until: Some(now + 3600),
-        origin: Some(Provenance::Reviewed),
-        ..Filter::default()
-    };
-    assert_eq!(m.forget(&today).unwrap(), 1);
-    assert_eq!(targets(&m), ["one", "two", "two, by hand"]);
+        let mut m = filled();
+        let now = time::now_unix();
+        let past = Filter {
+            until: Some(now - 3600),
+            ..Filter::default()
+        };
+        assert_eq!(m.forget(&past).unwrap(), 0);
+        let today = Filter {
+            since: Some(now - 3600),
+            until: Some(now + 3600),
+            origin: Some(Provenance::Reviewed),
+            ..Filter::default()
+        };
+        assert_eq!(m.forget(&today).unwrap(), 1);
+        assert_eq!(targets(&m), ["one", "two", "two, by hand"]);
+    });
 }
 
 #[test]
 fn search_lists_exact_then_close_matches_best_origin_first() {
-    let m = filled();
-    let hits = m.search(S2, 75, 10).unwrap();
-    let got: Vec<(u8, &str, Provenance)> = hits
-        .iter()
-        .map(|h| (h.score, h.pair.target.as_str(), h.pair.origin))
-        .collect();
-    assert_eq!(got[0], (100, "two, by hand", Provenance::Human));
-    assert_eq!(got[1], (100, "two", Provenance::Mt));
-    assert_eq!(got[2].1, "three");
-    assert!(got[2].0 < 100 && got[2].0 >= 75, "{got:?}");
-    assert_eq!(got.len(), 3);
-    assert!(
-        m.search("كلمات لا وجود لها هنا أبدا", 75, 10)
-            .unwrap()
-            .is_empty()
-    );
+    both(|| {
+        let m = filled();
+        let hits = m.search(S2, 75, 10).unwrap();
+        let got: Vec<(u8, &str, Provenance)> = hits
+            .iter()
+            .map(|h| (h.score, h.pair.target.as_str(), h.pair.origin))
+            .collect();
+        assert_eq!(got[0], (100, "two, by hand", Provenance::Human));
+        assert_eq!(got[1], (100, "two", Provenance::Mt));
+        assert_eq!(got[2].1, "three");
+        assert!(got[2].0 < 100 && got[2].0 >= 75, "{got:?}");
+        assert_eq!(got.len(), 3);
+        assert!(
+            m.search("كلمات لا وجود لها هنا أبدا", 75, 10)
+                .unwrap()
+                .is_empty()
+        );
+    });
 }
 
 #[test]
@@ -491,13 +508,13 @@ fn check_finds_broken_invariants_and_vacuum_drops_orphans() {
     })
     .unwrap();
     let before: i64 = m
-        .conn
+        .sqlite_conn()
         .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
         .unwrap();
     let v = m.vacuum().unwrap();
     assert_eq!(v.orphan_sources, 1);
     let after: i64 = m
-        .conn
+        .sqlite_conn()
         .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
         .unwrap();
     assert_eq!(after, before - 1);
@@ -508,7 +525,7 @@ fn check_finds_broken_invariants_and_vacuum_drops_orphans() {
 
     // Broken by hand: a human pair with a cache key, a df out of step, a
     // pair filed under another source.
-    m.conn
+    m.sqlite_conn()
         .execute_batch(
             "UPDATE pairs SET cache_key = 'x' WHERE origin = 'human';
              UPDATE token_df SET n = n + 5 WHERE token = (SELECT token FROM token_df LIMIT 1);
@@ -581,4 +598,65 @@ fn concurrent_opens_of_a_version_1_file_all_succeed() {
         assert_eq!(h.join().unwrap().unwrap(), 1);
     }
     assert!(dir.path().join("old.sqlite.v1-backup").exists());
+}
+
+// The same tests on PostgreSQL: `both` runs a test body on a fresh SQLite
+// memory, then (when TARJAMA_TEST_PG_URL names a server, see
+// .ci/postgres.sh) on a fresh schema of that database.
+
+thread_local! {
+    static ON_PG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The test server, or `None` (a message says the PostgreSQL run is
+/// skipped; with TARJAMA_REQUIRE_POSTGRES=1 a missing server fails).
+pub(crate) fn pg_url() -> Option<String> {
+    match std::env::var("TARJAMA_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(u) => Some(u),
+        None => {
+            assert!(
+                std::env::var_os("TARJAMA_REQUIRE_POSTGRES").is_none(),
+                "TARJAMA_REQUIRE_POSTGRES is set but TARJAMA_TEST_PG_URL is not: start a server with .ci/postgres.sh"
+            );
+            eprintln!(
+                "skipping the PostgreSQL run: set TARJAMA_TEST_PG_URL (eval \"$(.ci/postgres.sh start)\")"
+            );
+            None
+        }
+    }
+}
+
+/// A URL of `base` whose tables live in a new, empty schema.
+pub(crate) fn pg_fresh_url(base: &str) -> String {
+    let schema = format!("t_{:016x}", fastrand::u64(..));
+    let mut c = postgres::Client::connect(base, postgres::NoTls).expect("the test server");
+    c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
+}
+
+/// A new, empty memory of the backend under test.
+fn fresh() -> Memory {
+    if ON_PG.with(|c| c.get()) {
+        let url = pg_fresh_url(&pg_url().expect("checked by both()"));
+        Memory::open(Path::new(&url)).unwrap()
+    } else {
+        Memory::open_in_memory().unwrap()
+    }
+}
+
+fn both(body: impl Fn()) {
+    body();
+    if pg_url().is_some() {
+        ON_PG.with(|c| c.set(true));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&body));
+        ON_PG.with(|c| c.set(false));
+        if let Err(e) = r {
+            eprintln!("(failed on PostgreSQL)");
+            std::panic::resume_unwind(e);
+        }
+    }
 }

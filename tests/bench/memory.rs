@@ -2,6 +2,9 @@
 //! cache), fuzzy lookups (word index + word-level edit distance) with and
 //! without a close match, and committing a batch of 20 translations.
 //!
+//! The same on PostgreSQL when TARJAMA_BENCH_PG_URL (or TARJAMA_TEST_PG_URL)
+//! names a server (`.ci/postgres.sh start`): each run gets a new schema.
+//!
 //! `cargo bench --bench memory`
 
 use std::hint::black_box;
@@ -58,7 +61,31 @@ impl Gen {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let mut mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+    let mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+    run(c, "sqlite", mem);
+    let pg = ["TARJAMA_BENCH_PG_URL", "TARJAMA_TEST_PG_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()));
+    match pg {
+        Some(base) => {
+            let schema = format!("bench_{:08x}", fastrand::u32(..));
+            let mut cl = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+            cl.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+            let mem = Memory::open(std::path::Path::new(&url)).unwrap();
+            run(c, "postgres", mem);
+            drop(cl);
+            let mut cl = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+            cl.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .unwrap();
+        }
+        None => eprintln!("postgres: skipped (set TARJAMA_BENCH_PG_URL)"),
+    }
+}
+
+fn run(c: &mut Criterion, name: &str, mut mem: Memory) {
     let mut g = Gen::new();
     let p = params();
     let mut sources = Vec::with_capacity(PAIRS);
@@ -82,7 +109,7 @@ fn bench(c: &mut Criterion) {
         mem.store_mt(&batch).unwrap();
     }
     eprintln!(
-        "filled {PAIRS} pairs in {:.1} s",
+        "{name}: filled {PAIRS} pairs in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
@@ -92,7 +119,7 @@ fn bench(c: &mut Criterion) {
         .map(|s| cache_key(s, &p, &[]))
         .collect();
     let mut i = 0;
-    c.bench_function("exact lookup (100k pairs)", |b| {
+    c.bench_function(&format!("{name}: {}", "exact lookup (100k pairs)"), |b| {
         b.iter(|| {
             i = (i + 1) % keys.len();
             black_box(mem.lookup_key(&keys[i]).unwrap())
@@ -111,44 +138,53 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let mut j = 0;
-    c.bench_function("fuzzy lookup, close match (100k pairs)", |b| {
-        b.iter(|| {
-            j = (j + 1) % near.len();
-            let s = mem.fuzzy(&near[j], 75, 3).unwrap();
-            assert!(!s.is_empty());
-            black_box(s)
-        })
-    });
+    c.bench_function(
+        &format!("{name}: {}", "fuzzy lookup, close match (100k pairs)"),
+        |b| {
+            b.iter(|| {
+                j = (j + 1) % near.len();
+                let s = mem.fuzzy(&near[j], 75, 3).unwrap();
+                assert!(!s.is_empty());
+                black_box(s)
+            })
+        },
+    );
     let fresh: Vec<String> = (0..200).map(|_| g.sentence()).collect();
     let mut k = 0;
-    c.bench_function("fuzzy lookup, new sentence (100k pairs)", |b| {
-        b.iter(|| {
-            k = (k + 1) % fresh.len();
-            black_box(mem.fuzzy(&fresh[k], 75, 3).unwrap())
-        })
-    });
+    c.bench_function(
+        &format!("{name}: {}", "fuzzy lookup, new sentence (100k pairs)"),
+        |b| {
+            b.iter(|| {
+                k = (k + 1) % fresh.len();
+                black_box(mem.fuzzy(&fresh[k], 75, 3).unwrap())
+            })
+        },
+    );
 
     let mut n = 0;
-    c.bench_function("commit a batch of 20 translations", |b| {
-        b.iter(|| {
-            n += 1;
-            let batch: Vec<MtEntry> = (0..20)
-                .map(|i| {
-                    let s = format!("{} {n} {i}", fresh[i]);
-                    MtEntry {
-                        key: cache_key(&s, &p, &[]),
-                        source: s,
-                        target: "t".into(),
-                        backend: "bench".into(),
-                        model: None,
-                        pending: false,
-                        document: None,
-                    }
-                })
-                .collect();
-            mem.store_mt(&batch).unwrap()
-        })
-    });
+    c.bench_function(
+        &format!("{name}: {}", "commit a batch of 20 translations"),
+        |b| {
+            b.iter(|| {
+                n += 1;
+                let batch: Vec<MtEntry> = (0..20)
+                    .map(|i| {
+                        let s = format!("{} {n} {i}", fresh[i]);
+                        MtEntry {
+                            key: cache_key(&s, &p, &[]),
+                            source: s,
+                            target: "t".into(),
+                            backend: "bench".into(),
+                            model: None,
+                            pending: false,
+                            document: None,
+                        }
+                    })
+                    .collect();
+                mem.store_mt(&batch).unwrap()
+            })
+        },
+    );
 }
 
 criterion_group! {

@@ -12,6 +12,7 @@ mod backends_llm;
 mod backends_protocols;
 mod bilingual;
 mod daily;
+mod desk;
 mod documents;
 mod glossary;
 mod hostile;

@@ -1,0 +1,362 @@
+//! A desk: several `tarjama` processes sharing one memory on a real
+//! PostgreSQL server (started by `.ci/postgres.sh`, found through
+//! TARJAMA_TEST_PG_URL). Without the variable these tests say so and skip,
+//! unless TARJAMA_REQUIRE_POSTGRES=1 (CI), where they fail.
+
+use crate::support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::faulty::{Faulty, FaultyConfig};
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tarjama"))
+}
+
+fn pg_url() -> Option<String> {
+    match std::env::var("TARJAMA_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(u) => Some(u),
+        None => {
+            assert!(
+                std::env::var_os("TARJAMA_REQUIRE_POSTGRES").is_none(),
+                "TARJAMA_REQUIRE_POSTGRES is set but TARJAMA_TEST_PG_URL is not: start a server with .ci/postgres.sh"
+            );
+            eprintln!(
+                "skipping: no PostgreSQL server (set TARJAMA_TEST_PG_URL, e.g. eval \"$(.ci/postgres.sh start)\")"
+            );
+            None
+        }
+    }
+}
+
+/// A database URL whose tables live in a new, empty schema, and a client
+/// on that schema for the checks.
+fn fresh_db(base: &str) -> (String, postgres::Client) {
+    let schema = format!("d_{:016x}", fastrand::u64(..));
+    let mut c = postgres::Client::connect(base, postgres::NoTls).expect("the test server");
+    c.batch_execute(&format!(
+        "CREATE SCHEMA {schema}; SET search_path = {schema}"
+    ))
+    .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    (format!("{base}{sep}options=-csearch_path%3D{schema}"), c)
+}
+
+/// One-sentence paragraphs, distinct for distinct `k`.
+fn sentence(k: usize) -> String {
+    format!("افتتح المعرض رقم {k} في القاعة الكبرى أمس بحضور الوزير.")
+}
+
+fn write_article(path: &Path, ks: &[usize]) {
+    let text: String = ks.iter().map(|&k| format!("{}\n\n", sentence(k))).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn write_config(dir: &Path, url: &str, batch: usize, concurrency: usize) {
+    std::fs::write(
+        dir.join("tarjama.toml"),
+        format!(
+            "[backends.fake]\nkind = \"openai\"\nurl = \"{url}\"\nmodel = \"m\"\nbatch_size = {batch}\nconcurrency = {concurrency}\ntimeout_secs = 20\nmax_retries = 2\nretry_base_ms = 5\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn translate(dir: &Path, input: &str, output: &str, memory: &str, lease_ms: u64) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env_remove("TARJAMA_CONFIG")
+        .env_remove("TARJAMA_MEMORY")
+        .env_remove("TARJAMA_MEMORY_URL")
+        .env("TARJAMA_MEMORY_LEASE_MS", lease_ms.to_string())
+        .args([
+            "--config",
+            "tarjama.toml",
+            "translate",
+            input,
+            "-o",
+            output,
+            "--memory",
+            memory,
+        ]);
+    c
+}
+
+fn targets(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("type").is_none_or(|t| t != "header"))
+        .map(|v| {
+            (
+                v["source"].as_str().unwrap_or_default().to_string(),
+                v["target"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn count(c: &mut postgres::Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).unwrap().get(0)
+}
+
+fn wait_all(children: Vec<Child>) -> Vec<std::process::Output> {
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+#[test]
+fn four_processes_on_overlapping_inputs_send_each_segment_once() {
+    let Some(base) = pg_url() else { return };
+    let (url, mut db) = fresh_db(&base);
+    let faulty = Faulty::new(FaultyConfig {
+        latency: Duration::from_millis(60),
+        ..FaultyConfig::default()
+    });
+    let server = support::serve_in_background(faulty.handler());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_config(d, server.url(), 2, 2);
+    // 24 sentences; each process has 14 of them, in its own order, so that
+    // every sentence is wanted by two to four processes.
+    let n = 24;
+    let mut rng = fastrand::Rng::with_seed(18);
+    let mut inputs = Vec::new();
+    for p in 0..4 {
+        let mut ks: Vec<usize> = (0..n).filter(|k| (k + p) % 12 < 7).collect();
+        rng.shuffle(&mut ks);
+        write_article(&d.join(format!("p{p}.txt")), &ks);
+        inputs.push(ks);
+    }
+    let union: std::collections::BTreeSet<usize> = inputs.iter().flatten().copied().collect();
+    // The schema is set up once before the race (the race on set-up is
+    // covered by the advisory lock; here it would only add noise).
+    let st = Command::new(bin())
+        .args(["memory", "--memory", &url, "stats"])
+        .output()
+        .unwrap();
+    assert!(!st.status.success(), "no memory yet");
+
+    let children: Vec<Child> = (0..4)
+        .map(|p| {
+            translate(
+                d,
+                &format!("p{p}.txt"),
+                &format!("out{p}.jsonl"),
+                &url,
+                3000,
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for (p, out) in wait_all(children).iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {p}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Sent exactly once each, whichever process sent it.
+    let received = faulty.received();
+    for &k in &union {
+        assert_eq!(
+            received.get(&sentence(k)).copied(),
+            Some(1),
+            "sentence {k} sent {:?} times: {received:?}",
+            received.get(&sentence(k))
+        );
+    }
+    assert_eq!(received.len(), union.len());
+    // Stored once each, no claim left behind.
+    assert_eq!(
+        count(&mut db, "SELECT count(*) FROM pairs"),
+        union.len() as i64
+    );
+    assert_eq!(
+        count(&mut db, "SELECT count(DISTINCT cache_key) FROM pairs"),
+        union.len() as i64
+    );
+    assert_eq!(count(&mut db, "SELECT count(*) FROM claims"), 0);
+    // Every document complete, with the server's English.
+    for (p, ks) in inputs.iter().enumerate() {
+        let got = targets(&d.join(format!("out{p}.jsonl")));
+        assert_eq!(got.len(), ks.len(), "process {p}");
+        for ((source, target), &k) in got.iter().zip(ks) {
+            assert_eq!(source, &sentence(k));
+            assert_eq!(target, &Faulty::translation(source), "process {p}");
+        }
+    }
+}
+
+#[test]
+fn a_killed_process_claims_are_taken_over_after_the_lease() {
+    let Some(base) = pg_url() else { return };
+    let (url, mut db) = fresh_db(&base);
+    let faulty = Faulty::new(FaultyConfig {
+        latency: Duration::from_millis(700),
+        ..FaultyConfig::default()
+    });
+    let server = support::serve_in_background(faulty.handler());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_config(d, server.url(), 2, 1);
+    let ks: Vec<usize> = (100..106).collect();
+    write_article(&d.join("a.txt"), &ks);
+    let lease = 1500;
+
+    // A claims the six segments and sends the first two; killed while
+    // that request is in flight.
+    let mut a = translate(d, "a.txt", "a.jsonl", &url, lease)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while faulty.records().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(faulty.records().len(), 1, "A's first request arrived");
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let held = count(&mut db, "SELECT count(*) FROM claims WHERE expires > now()");
+    assert_eq!(held, 6, "A's claims outlive it until the lease ends");
+    assert_eq!(count(&mut db, "SELECT count(*) FROM pairs"), 0);
+
+    // B wants the same segments: it waits for A's lease, then sends them.
+    let t0 = Instant::now();
+    let b = translate(d, "a.txt", "b.jsonl", &url, lease)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    eprintln!("B finished {took:?} after A was killed (lease {lease} ms)");
+    let got = targets(&d.join("b.jsonl"));
+    assert_eq!(got.len(), 6);
+    for (source, target) in &got {
+        assert_eq!(target, &Faulty::translation(source));
+    }
+    // A's in-flight pair was sent twice (A died before storing it), every
+    // other segment once; each is stored once.
+    let received = faulty.received();
+    let first = &faulty.records()[0].texts;
+    for &k in &ks {
+        let s = sentence(k);
+        let expected = if first.contains(&s) { 2 } else { 1 };
+        assert_eq!(received.get(&s).copied(), Some(expected), "{s}");
+    }
+    assert_eq!(count(&mut db, "SELECT count(*) FROM pairs"), 6);
+    assert_eq!(count(&mut db, "SELECT count(*) FROM claims"), 0);
+}
+
+#[test]
+fn a_desk_memory_is_migrated_from_sqlite_and_shared_at_once() {
+    let Some(base) = pg_url() else { return };
+    let (url, mut db) = fresh_db(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A translator's SQLite memory: a human pair, imported from TMX.
+    let tmx = format!(
+        "<?xml version=\"1.0\"?><tmx version=\"1.4\"><header srclang=\"ar\" adminlang=\"en\" segtype=\"sentence\" datatype=\"plaintext\" o-tmf=\"x\" creationtool=\"x\" creationtoolversion=\"1\"/><body>\
+         <tu><tuv xml:lang=\"ar\"><seg>{}</seg></tuv><tuv xml:lang=\"en\"><seg>The exhibition opened, edited.</seg></tuv></tu></body></tmx>",
+        sentence(7)
+    );
+    std::fs::write(d.join("desk.tmx"), tmx).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(bin())
+            .current_dir(d)
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env_remove("TARJAMA_CONFIG")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    };
+    run(&["memory", "--memory", "mine.sqlite", "import", "desk.tmx"]);
+    let said = run(&["memory", "migrate", "--from", "mine.sqlite", "--to", &url]);
+    assert!(said.contains("1 pair(s) added"), "{said}");
+    assert!(said.contains("tables created (schema version"), "{said}");
+    // Again: nothing new.
+    let said = run(&["memory", "migrate", "--from", "mine.sqlite", "--to", &url]);
+    assert!(said.contains("0 pair(s) added"), "{said}");
+    assert_eq!(
+        count(&mut db, "SELECT count(*) FROM pairs WHERE origin = 'human'"),
+        1
+    );
+    // A colleague's search through the shared memory finds it.
+    let found = run(&["memory", "--memory", &url, "search", &sentence(7)]);
+    assert!(found.contains("The exhibition opened, edited."), "{found}");
+    // A database from a newer tarjama is refused.
+    db.batch_execute("INSERT INTO tarjama_schema VALUES (99, 0, 'from the future')")
+        .unwrap();
+    let out = Command::new(bin())
+        .args(["memory", "--memory", &url, "stats"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("schema version 99, newer than this tarjama"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_shared_memory_is_chosen_by_env_or_config_and_no_password_is_shown() {
+    let Some(base) = pg_url() else { return };
+    let (url, _db) = fresh_db(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stats = |cfg: Option<&str>, env: Option<&str>| {
+        let mut c = Command::new(bin());
+        c.current_dir(d)
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env_remove("TARJAMA_CONFIG")
+            .env_remove("TARJAMA_MEMORY")
+            .env_remove("TARJAMA_MEMORY_URL");
+        if let Some(cfg) = cfg {
+            std::fs::write(d.join("tarjama.toml"), cfg).unwrap();
+            c.args(["--config", "tarjama.toml"]);
+        }
+        if let Some(e) = env {
+            c.env("TARJAMA_MEMORY_URL", e);
+        }
+        c.args(["memory", "stats"]).output().unwrap()
+    };
+    // An empty database is not a memory yet: the message names the URL.
+    let out = stats(None, Some(&url));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("holds no translation memory yet"), "{err}");
+    assert!(err.contains(&base), "{err}");
+    let out = stats(Some(&format!("[memory]\nurl = \"{url}\"\n")), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds no translation memory yet"), "{err}");
+    // A password in the URL is refused and not echoed.
+    let with_pw = base.replacen("://", "://tarjama:hunter2@", 1);
+    let with_pw = with_pw.replacen("tarjama@", "", 1);
+    let out = stats(None, Some(&with_pw));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("PGPASSWORD"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
