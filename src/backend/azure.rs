@@ -147,8 +147,7 @@ impl Azure {
 fn sent_text(base: &Base, r: &Request) -> String {
     match base.terms {
         TermMode::Native => markup(&r.text, &r.terms),
-        TermMode::Inline => super::terms::inline(&r.text, &r.terms),
-        _ => r.text.clone(),
+        _ => base.sent_text(r),
     }
 }
 

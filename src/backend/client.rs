@@ -388,6 +388,15 @@ impl<P: Protocol> Client<P> {
 }
 
 impl Base {
+    /// The text sent for `r`: with its pinned terms written in when the
+    /// backend's term mode is `inline`, else as it is.
+    pub fn sent_text(&self, r: &Request) -> String {
+        match self.terms {
+            TermMode::Inline => super::terms::inline(&r.text, &r.terms),
+            _ => r.text.clone(),
+        }
+    }
+
     /// `text` with every spelling of the key replaced by `***`.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -411,13 +411,7 @@ impl DeepL {
 
 impl DeepLApi {
     fn body(&self, base: &Base, batch: &[Request], glossary_id: Option<&str>) -> serde_json::Value {
-        let text: Vec<String> = batch
-            .iter()
-            .map(|r| match base.terms {
-                TermMode::Inline => super::terms::inline(&r.text, &r.terms),
-                _ => r.text.clone(),
-            })
-            .collect();
+        let text: Vec<String> = batch.iter().map(|r| base.sent_text(r)).collect();
         let mut body = json!({
             "text": text,
             "source_lang": base.source_lang,

@@ -58,7 +58,7 @@ pub fn build(
 impl GoogleApi {
     /// The JSON body for a batch.
     pub fn body(&self, base: &Base, batch: &[Request]) -> serde_json::Value {
-        let q: Vec<String> = batch.iter().map(|r| sent_text(base, r)).collect();
+        let q: Vec<String> = batch.iter().map(|r| base.sent_text(r)).collect();
         let mut body = json!({
             "q": q,
             "source": base.source_lang,
@@ -110,7 +110,7 @@ impl GoogleApi {
                 .into_iter()
                 .zip(batch)
                 .map(|(t, r)| {
-                    if sent_text(b, r).contains('&') {
+                    if b.sent_text(r).contains('&') {
                         t.translated
                     } else {
                         unescape_entities(&t.translated)
@@ -118,13 +118,6 @@ impl GoogleApi {
                 })
                 .collect(),
         ))
-    }
-}
-
-fn sent_text(base: &Base, r: &Request) -> String {
-    match base.terms {
-        TermMode::Inline => super::terms::inline(&r.text, &r.terms),
-        _ => r.text.clone(),
     }
 }
 

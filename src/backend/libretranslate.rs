@@ -49,13 +49,7 @@ pub fn build(
 impl LibreTranslateApi {
     /// The JSON body for a batch.
     pub fn body(base: &Base, batch: &[Request]) -> serde_json::Value {
-        let q: Vec<String> = batch
-            .iter()
-            .map(|r| match base.terms {
-                TermMode::Inline => super::terms::inline(&r.text, &r.terms),
-                _ => r.text.clone(),
-            })
-            .collect();
+        let q: Vec<String> = batch.iter().map(|r| base.sent_text(r)).collect();
         let mut body = json!({
             "q": q,
             "source": base.source_lang,

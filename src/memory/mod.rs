@@ -902,5 +902,16 @@ impl Memory {
     }
 }
 
+/// `memory check`'s line for pairs filed under another source's normalised
+/// text (their ids, the first 8), the same for every store.
+fn misfiled(ids: &[i64]) -> String {
+    let shown: Vec<String> = ids.iter().take(8).map(i64::to_string).collect();
+    format!(
+        "{} pair(s) filed under another source's normalised text (ids {}); export, delete and re-import the memory",
+        ids.len(),
+        shown.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests;

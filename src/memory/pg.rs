@@ -850,16 +850,7 @@ impl Store for PgStore {
             }
         }
         if !wrong.is_empty() {
-            problems.push(format!(
-                "{} pair(s) filed under another source's normalised text (ids {}); export, delete and re-import the memory",
-                wrong.len(),
-                wrong
-                    .iter()
-                    .take(8)
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            problems.push(super::misfiled(&wrong));
         }
         let mut bad_index = 0;
         for r in self.query("SELECT norm, ntokens, words FROM sources", &[])? {

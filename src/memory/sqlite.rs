@@ -653,16 +653,7 @@ impl SqliteStore {
             }
         }
         if !wrong.is_empty() {
-            problems.push(format!(
-                "{} pair(s) filed under another source's normalised text (ids {}); export, delete and re-import the memory",
-                wrong.len(),
-                wrong
-                    .iter()
-                    .take(8)
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            problems.push(super::misfiled(&wrong));
         }
         let mut stmt = self.conn.prepare("SELECT id, norm, ntokens FROM sources")?;
         let mut bad_index = 0;
