@@ -159,6 +159,39 @@ pub fn config_file(global: &GlobalArgs) -> anyhow::Result<Option<Config>> {
     Ok(s.config.path.is_some().then_some(s.config))
 }
 
+/// The glossary for this run: `--glossary`, else the same defaults as the
+/// glossary commands; None when there is none (or `--no-glossary`).
+pub fn run_glossary(
+    global: &GlobalArgs,
+    explicit: &[PathBuf],
+    none: bool,
+) -> anyhow::Result<Option<tarjama::glossary::Glossary>> {
+    if none {
+        return Ok(None);
+    }
+    let config = if explicit.is_empty() {
+        config_file(global)?
+    } else {
+        None
+    };
+    let (paths, from) = match glossary_paths(explicit, config.as_ref()) {
+        Ok(found) => found,
+        // No glossary anywhere: fall back to the recorded hits.
+        Err(tarjama::glossary::GlossaryError::NotFound(_)) if explicit.is_empty() => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (g, warnings) = tarjama::glossary::Glossary::load(&paths)
+        .with_context(|| format!("loading the glossaries from {from}"))?;
+    if !global.quiet {
+        for w in warnings {
+            eprintln!("tarjama: warning: {w}");
+        }
+    }
+    Ok(Some(g))
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {

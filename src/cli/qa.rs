@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tarjama::glossary::{Glossary, GlossaryError};
+use tarjama::glossary::Glossary;
 use tarjama::model::{AlignedPair, Bitext};
 use tarjama::output::review;
 use tarjama::qa::{self, Finding, QaOptions, Severity};
@@ -67,37 +67,6 @@ pub fn load(
     Ok((name, doc))
 }
 
-/// The glossary for this run: `--glossary`, else the same defaults as the
-/// glossary commands; None when there is none (or `--no-glossary`).
-pub fn glossary(
-    global: &GlobalArgs,
-    explicit: &[PathBuf],
-    none: bool,
-) -> anyhow::Result<Option<Glossary>> {
-    if none {
-        return Ok(None);
-    }
-    let config = if explicit.is_empty() {
-        super::config_file(global)?
-    } else {
-        None
-    };
-    let (paths, from) = match super::glossary_paths(explicit, config.as_ref()) {
-        Ok(found) => found,
-        // No glossary anywhere: fall back to the recorded hits.
-        Err(GlossaryError::NotFound(_)) if explicit.is_empty() => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let (g, warnings) =
-        Glossary::load(&paths).with_context(|| format!("loading the glossaries from {from}"))?;
-    if !global.quiet {
-        for w in warnings {
-            eprintln!("tarjama: warning: {w}");
-        }
-    }
-    Ok(Some(g))
-}
-
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     let (name, doc) = load(&args.file, args.from)?;
     let opts = QaOptions {
@@ -105,7 +74,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         max_ratio: args.max_ratio,
         ..QaOptions::default()
     };
-    let glossary = glossary(global, &args.glossaries, args.no_glossary)?;
+    let glossary = super::run_glossary(global, &args.glossaries, args.no_glossary)?;
     let matcher = glossary.as_ref().map(Glossary::matcher);
     // With a glossary every segment is matched and checked afresh; without
     // one the hits the file recorded are re-checked against its English.

@@ -245,7 +245,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         &recheck,
     )?;
     if !args.glossaries.is_empty() {
-        let glossary = super::qa::glossary(global, &args.glossaries, false)?;
+        let glossary = super::run_glossary(global, &args.glossaries, false)?;
         if let Some(m) = glossary.as_ref().map(tarjama::glossary::Glossary::matcher) {
             for p in &mut doc.pairs {
                 p.terms = tarjama::qa::glossary_terms(&m, p, p.target.as_deref());
