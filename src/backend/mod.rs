@@ -18,6 +18,7 @@ pub mod deepl;
 pub mod engine;
 pub mod google;
 pub mod http;
+pub mod kinds;
 pub mod libretranslate;
 pub mod llm;
 pub mod ollama;
@@ -28,7 +29,8 @@ pub mod template;
 pub mod terms;
 
 pub use crate::config::{BackendKind, TermMode};
-pub use client::{Client, Protocol, build};
+pub use client::{Client, Protocol};
+pub use kinds::build;
 
 use std::future::Future;
 use std::pin::Pin;
