@@ -18,6 +18,11 @@ pending); an answer that misses a pinned term is re-requested at once, in
 the same stream. Each document is written, on a thread of its own, as soon
 as its last segment is in.
 
+With a memory other processes share (a desk's PostgreSQL database), each
+segment is claimed before it is sent; one another process has in flight is
+not sent again but waited for, and taken as a memory hit when that process
+stores it, or claimed and sent here when its holder's lease ends.
+
 Progress goes to a [`Sink`] (the CLI draws bars with it); the run ends with
 an [`Outcome`] the caller maps to an exit code.
 */
