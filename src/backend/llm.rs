@@ -392,20 +392,28 @@ pub fn check_answers(
             }
         }
     }
-    // An answer that swallowed a neighbour whose own entry is missing.
-    for i in 0..batch.len() {
+    // An answer that swallowed a neighbour: the neighbour's own entry
+    // missing, or its English repeated inside this one.
+    let english = |j: usize| match &out[j] {
+        Some(Ok((en, _))) => Some(en.clone()),
+        _ => None,
+    };
+    let mut swallowed = vec![false; batch.len()];
+    for (i, flag) in swallowed.iter_mut().enumerate() {
         let Some(Ok(answer)) = &out[i] else { continue };
-        let swallowed = [i.checked_sub(1), Some(i + 1)]
+        *flag = [i.checked_sub(1), Some(i + 1)]
             .into_iter()
             .flatten()
-            .filter(|&j| j < batch.len() && out[j].is_none())
+            .filter(|&j| j < batch.len())
+            .filter(|&j| matches!(out[j], None | Some(Ok(_))))
             .any(|j| {
-                let (a, b) = if j < i { (j, i) } else { (i, j) };
-                super::align::merged(&batch[i], &batch[a], &batch[b], answer)
+                super::align::merged(&batch[i], &batch[j], j < i, answer, english(j).as_deref())
             });
-        if swallowed {
+    }
+    for (i, merged) in swallowed.into_iter().enumerate() {
+        if merged {
             out[i] = Some(Err(format!(
-                "the answer for segment {} also translates a neighbour whose own answer is missing (merged segments?)",
+                "the answer for segment {} also translates a neighbouring segment (merged segments?)",
                 batch[i].id
             )));
         }

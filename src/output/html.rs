@@ -500,6 +500,14 @@ pub(crate) fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
             );
         }
     }
+    // both answers of a re-requested segment, which one was kept and why
+    for a in &pair.history {
+        let _ = write!(
+            out,
+            "<li class=\"history\">Answer {}</li>",
+            text_html(&a.describe(), false)
+        );
+    }
     for s in &pair.suggestions {
         let _ = write!(
             out,
@@ -801,6 +809,7 @@ mod tests {
             suggestions: vec![],
             start: 100,
             end: 100 + source.chars().count(),
+            history: Vec::new(),
         }
     }
 
