@@ -358,3 +358,33 @@ fn both_answers_of_a_re_request_are_in_the_segments_history() {
         assert!(docx.contains("re-request (kept)"), "{docx}");
     }
 }
+
+/// A segment with two hits of one entry needs its English twice: an answer
+/// that has it once is re-requested, and, still once, flagged with which
+/// occurrence is missing.
+#[test]
+fn a_term_pinned_twice_needs_two_occurrences() {
+    let text = "التقى بيسكوف الوفد ثم قال بيسكوف إن الاتفاق قريب.\n\nوغادر الوفد بعد ذلك.\n";
+    let glossary = "source\ttarget\nبيسكوف\tPeskov\n";
+    let fake = Misbehaving::new(12, 0.0, &[]);
+    // the re-request writes "; Peskov" once: one occurrence of two
+    *fake.obeys_must_use.lock().unwrap() = true;
+    let (run, _dir) = translate_text(text, Some(glossary), fake);
+    assert_eq!(run.log.len(), 2, "{:?}", run.log);
+    let p = &run.pairs[0];
+    assert!(p["target"].as_str().unwrap().ends_with("; Peskov"), "{p}");
+    let honoured: Vec<_> = p["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["honoured"].clone())
+        .collect();
+    assert_eq!(honoured, [true, false], "{p}");
+    let w = p["warnings"][0].as_str().unwrap();
+    assert!(
+        w.contains("Peskov (occurrence 2 of 2: the English has it 1 time)"),
+        "{w}"
+    );
+    assert_eq!(run.header["summary"]["terms_missed"], 1);
+    assert_eq!(run.header["summary"]["terms_honoured"], 1);
+}
