@@ -13,8 +13,9 @@ first words of its Arabic. It is read segment by segment ([`check_answers`]):
 stray ids are ignored and counted, and a segment whose own entry is missing,
 doubled, empty, still Arabic, merged with a neighbour or misaligned (see
 [`super::align`]) is a [`ErrorKind::BadResponse`] of its own, which the
-engine answers by sending that segment again alone; an answer that cannot be
-read at all fails the batch, which the engine splits.
+engine answers by sending that segment again alone, with the problem named
+(its one different retry); an answer that cannot be read at all fails the
+batch, which the engine splits.
 */
 
 use std::collections::HashMap;
@@ -275,8 +276,9 @@ pub fn check_answer(
 /// Check an LLM answer segment by segment. An answer that cannot be read
 /// at all (cut off, not JSON, no translations) is an `Err`; otherwise each
 /// segment gets its English or its own problem: missing, given twice,
-/// empty, Arabic left in, or misaligned (its English fits another
-/// segment's source better, see [`super::align`]). Ids that were not asked
+/// empty, Arabic left in, misaligned (its English fits another segment's
+/// source better, see [`super::align`]) or merged (it also translates a
+/// neighbour, see [`super::align::merged`]). Ids that were not asked
 /// for are ignored and counted.
 pub fn check_answers(
     batch: &[Request],
