@@ -599,7 +599,7 @@ mark.term.forbidden, mark.forbidden { background: var(--badbg); box-shadow: inse
 .flags { color: var(--bad); }
 ul.notes { margin: .3rem 0 0; padding-inline-start: 1.1rem; font-size: .85rem; }
 li.warn, li.missed, li.forbidden { color: var(--bad); }
-li.fuzzy { color: var(--muted); }
+li.fuzzy, li.history { color: var(--muted); }
 mark sup.tn { font-size: .62em; font-weight: 700; color: var(--muted); padding-inline-start: .1em; }
 mark.term.missed sup.tn { color: var(--bad); }
 .text.missing.quiet { color: var(--muted); font-style: normal; }
