@@ -1,5 +1,6 @@
 //! LLM answers that misbehave like real models (tests/it/support/misbehaving.rs):
-//! swapped answers never reach the output unflagged, a clean endpoint costs
+//! swapped or rotated answers never reach the output unflagged nor the
+//! memory, a clean endpoint costs
 //! exactly the ideal number of requests, and each misbehaviour at a set rate
 //! costs at most 1.5 times the ideal. The article is real Arabic (News
 //! Commentary sentences of the segmentation development set).
@@ -28,6 +29,8 @@ fn article(n: usize) -> String {
 }
 
 struct Run {
+    /// Each machine translation the memory holds: (Arabic, English).
+    stored: Vec<(String, String)>,
     pairs: Vec<Value>,
     /// The summary on stderr and the JSONL header.
     stderr: String,
@@ -101,7 +104,29 @@ fn translate_text(
         .next()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .unwrap_or_default();
+    crate::support::tarjama(d)
+        .args([
+            "--config",
+            "tarjama.toml",
+            "memory",
+            "export",
+            "--memory",
+            "mem.db",
+            "--to",
+            "tmx",
+            "-o",
+            "mem.tmx",
+        ])
+        .assert()
+        .success();
+    let tmx = std::fs::read_to_string(d.join("mem.tmx")).unwrap();
+    let stored = tarjama::tmx::read_tmx("mem.tmx", &tmx)
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.source, u.target))
+        .collect();
     let run = Run {
+        stored,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         header,
         pairs: pairs(&d.join("out.jsonl")),
@@ -138,6 +163,11 @@ fn all_own_english(run: &Run) {
     for p in &run.pairs {
         let own = support::fake_english(p["source"].as_str().unwrap());
         assert_eq!(p["target"].as_str(), Some(own.as_str()), "{p}");
+    }
+    // and the memory never stored another segment's English
+    assert_eq!(run.stored.len(), run.segments);
+    for (ar, en) in &run.stored {
+        assert_eq!(en, &support::fake_english(ar), "{ar}");
     }
 }
 
