@@ -1,8 +1,8 @@
 //! LLM answers that misbehave like real models (tests/it/support/misbehaving.rs):
 //! swapped or rotated answers never reach the output unflagged nor the
-//! memory, a clean endpoint costs
-//! exactly the ideal number of requests, and each misbehaviour at a set rate
-//! costs at most 1.5 times the ideal. The article is real Arabic (News
+//! memory, a clean endpoint costs exactly the ideal number of requests, and
+//! each misbehaviour at a set rate costs at most 1.5 times the ideal (a
+//! rotation, exactly three single requests each time). The article is real Arabic (News
 //! Commentary sentences of the segmentation development set).
 
 use crate::support;
