@@ -603,6 +603,7 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            history: Vec::new(),
         }
     }
 

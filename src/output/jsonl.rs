@@ -192,6 +192,7 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 5,
+                    history: Vec::new(),
                 },
                 AlignedPair {
                     id: "p2s1".into(),
@@ -204,6 +205,7 @@ mod tests {
                     suggestions: vec![],
                     start: 7,
                     end: 17,
+                    history: Vec::new(),
                 },
             ],
         }

@@ -156,6 +156,7 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            history: Vec::new(),
         };
         Bitext {
             meta: Default::default(),

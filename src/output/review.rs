@@ -611,6 +611,7 @@ pub fn merge(
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    history: Vec::new(),
                 });
             }
             own = Bitext {
@@ -740,6 +741,7 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            history: Vec::new(),
         };
         let mut doc = Bitext {
             meta: DocMeta {

@@ -84,6 +84,7 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            history: Vec::new(),
         };
         let doc = Bitext {
             meta: Default::default(),

@@ -219,6 +219,7 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    history: Vec::new(),
                 },
                 AlignedPair {
                     id: "p2s1".into(),
@@ -231,6 +232,7 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    history: Vec::new(),
                 },
             ],
         }

@@ -510,6 +510,7 @@ fn every_xml_writer_keeps_cr_and_never_writes_control_characters() {
         suggestions: vec![],
         start: 0,
         end: 0,
+        history: Vec::new(),
     };
     let doc = Bitext {
         pairs: vec![pair],

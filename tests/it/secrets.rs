@@ -299,6 +299,7 @@ fn hostile_doc() -> tarjama::model::Bitext {
             suggestions: vec![],
             start: 0,
             end: 0,
+            history: Vec::new(),
         })
         .collect();
     Bitext {
