@@ -4,12 +4,11 @@
 //! how each documented error maps to a retry-or-final decision and an
 //! [`ErrorKind`], with no key ever in a message.
 
-use crate::protocols_support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocols_support::{self as fake, Canned, Server, en};
+use crate::support::vendors::{self as fake, Canned, Server, en};
 use serde_json::{Value, json};
 use tarjama::backend::{Backend, BackendError, ErrorKind, azure, deepl, google, libretranslate};
 use tarjama::config::BackendConfig;
