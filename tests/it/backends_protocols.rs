@@ -4,7 +4,6 @@
 //! how each documented error maps to a retry-or-final decision and an
 //! [`ErrorKind`], with no key ever in a message.
 
-
 use std::sync::Arc;
 use std::time::Duration;
 

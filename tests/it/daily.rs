@@ -477,14 +477,9 @@ fn glossaries_are_found_from_any_folder_once_installed() {
     std::fs::create_dir(&work).unwrap();
     seed_into(&work, "a.txt");
     let run = |args: &[&str]| {
-        let mut c = Command::new(&exe);
-        c.current_dir(&work)
-            .env_remove("TARJAMA_CONFIG")
-            .env("HOME", d.path())
-            .env("XDG_CONFIG_HOME", d.path().join("config"))
-            .env("XDG_DATA_HOME", d.path().join("data"))
-            .args(args);
-        c
+        let mut c = support::command::isolated(&exe, d.path());
+        c.current_dir(&work).args(args);
+        Command::from_std(c)
     };
     // None yet: translate warns, and `glossary paths` says where it looked.
     let out = run(&["translate", "a.txt", "--memory", "m.sqlite"])

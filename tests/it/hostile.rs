@@ -5,7 +5,7 @@
 //! named in the issue (a 50 MB line, 1 million lines).
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 fn long() -> bool {
     std::env::var_os("TARJAMA_LONG_TESTS").is_some()
@@ -17,7 +17,7 @@ fn run(args: &[&str], input: &[u8]) -> (std::process::Output, u64) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("input.txt");
     std::fs::write(&p, input).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tarjama"))
+    let out = crate::support::tarjama_process(dir.path())
         .args(args)
         .arg(&p)
         .stdin(Stdio::null())

@@ -199,15 +199,13 @@ fn sigkill_during_import_leaves_an_intact_file() {
     let n = 6_000;
     let units: Vec<TmxUnit> = (0..n).map(|i| unit(i, None)).collect();
     tmx_file(&d.join("big.tmx"), &units);
-    let bin = assert_cmd::cargo::cargo_bin("tarjama");
     let mut outcomes = Vec::new();
     for (round, delay_ms) in [150u64, 300, 450, 600, 800].into_iter().enumerate() {
         let db = d.join(format!("tm{round}.sqlite"));
-        let mut child = std::process::Command::new(&bin)
+        let mut child = support::tarjama_process(d)
             .args(["memory", "--memory"])
             .arg(&db)
             .args(["import", "big.tmx"])
-            .current_dir(d)
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();

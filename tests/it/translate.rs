@@ -432,15 +432,8 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
     let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 2);
     let d = dir.path();
-    let bin = assert_cmd::cargo::cargo_bin("tarjama");
-    let mut child = std::process::Command::new(&bin)
+    let mut child = support::tarjama_process(d)
         .args(["translate", "article.txt", "-o", "out.jsonl"])
-        .current_dir(d)
-        .env("XDG_DATA_HOME", d.join("data"))
-        .env("XDG_CONFIG_HOME", d.join("config"))
-        .env_remove("TARJAMA_BACKEND")
-        .env_remove("TARJAMA_MEMORY")
-        .env_remove("TARJAMA_CONFIG")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -800,15 +793,8 @@ fn ctrl_c_stops_sending_writes_what_it_has_and_says_how_to_resume() {
     let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 2);
     let d = dir.path();
-    let bin = assert_cmd::cargo::cargo_bin("tarjama");
-    let child = std::process::Command::new(&bin)
+    let child = support::tarjama_process(d)
         .args(["translate", "article.txt", "-o", "out.jsonl"])
-        .current_dir(d)
-        .env("XDG_DATA_HOME", d.join("data"))
-        .env("XDG_CONFIG_HOME", d.join("config"))
-        .env_remove("TARJAMA_BACKEND")
-        .env_remove("TARJAMA_MEMORY")
-        .env_remove("TARJAMA_CONFIG")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
