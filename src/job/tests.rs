@@ -6,31 +6,16 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::backend::{BackendError, BackendKind, BoxFuture, TermMode};
+use crate::glossary::check::check_terms;
 use crate::glossary::{Entry, Glossary};
 use crate::memory::{self, Memory};
-use crate::model::{CheckedTerm, Origin};
+use crate::model::Origin;
 use crate::pipeline::BatchResults;
 
 #[test]
 fn ids_are_unique_across_documents() {
     assert_eq!(job_id(false, 0, "p1s1"), "p1s1");
     assert_ne!(job_id(true, 0, "p1s1"), job_id(true, 1, "p1s1"));
-}
-
-/// A term check good enough for these tests: the target, case-insensitive.
-fn check(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
-    let e = english.to_lowercase();
-    hits.iter()
-        .map(|h| CheckedTerm {
-            source: h.source.clone(),
-            target: h.target.clone(),
-            start: h.start,
-            end: h.end,
-            surface: h.surface.clone(),
-            honoured: Some(e.contains(&h.target.to_lowercase())),
-            forbidden_found: vec![],
-        })
-        .collect()
 }
 
 /// An engine that answers `EN[id]`, fails the ids in `fail`, and writes the
@@ -219,7 +204,7 @@ impl Desk {
                 segment_options: SegmentOptions::default(),
                 glossary,
                 translator: engine.map(|e| e as Arc<dyn Translator>),
-                settings: Settings::new(check),
+                settings: Settings::new(check_terms),
                 dry_run: false,
                 fetch_timeout: Duration::from_secs(5),
                 cancel,

@@ -1,22 +1,6 @@
 use super::*;
 use crate::segment::{SegmentOptions, Segmenter};
 
-/// A term check good enough for these tests: the target, case-insensitive.
-fn check(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
-    let e = english.to_lowercase();
-    hits.iter()
-        .map(|h| CheckedTerm {
-            source: h.source.clone(),
-            target: h.target.clone(),
-            start: h.start,
-            end: h.end,
-            surface: h.surface.clone(),
-            honoured: Some(e.contains(&h.target.to_lowercase())),
-            forbidden_found: vec![],
-        })
-        .collect()
-}
-
 /// The engine as the pipeline sees it (the driver's tests, with an engine
 /// that answers, are in `crate::job`).
 fn info() -> EngineInfo {
@@ -57,7 +41,7 @@ fn hits(target: &str) -> Vec<TermHit> {
 }
 
 fn settings() -> Settings {
-    Settings::new(check)
+    Settings::new(crate::glossary::check::check_terms)
 }
 
 #[test]
