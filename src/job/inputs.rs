@@ -247,8 +247,11 @@ mod tests {
         };
         assert!(e(&[a.clone(), b.clone()], None, None).contains("pass -o DIR"));
         assert!(e(&[a.clone(), PathBuf::from("-")], None, None).contains("standard input"));
-        assert!(e(&[a.clone()], None, Some("pdf")).contains("unknown output format \"pdf\""));
-        assert!(e(&[a.clone()], Some(Path::new("x.pdf")), None).contains("or --to"));
+        assert!(
+            e(std::slice::from_ref(&a), None, Some("pdf"))
+                .contains("unknown output format \"pdf\"")
+        );
+        assert!(e(std::slice::from_ref(&a), Some(Path::new("x.pdf")), None).contains("or --to"));
         let empty = dir.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
         assert!(e(&[empty], None, None).contains("no *.txt, *.html or *.docx files"));

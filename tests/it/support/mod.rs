@@ -1100,12 +1100,9 @@ where
         let fake = fake.clone();
         let answer = answer.clone();
         Box::pin(async move {
-            let reply = {
-                let (_in_flight, seq) = fake.log.enter(&req);
-                let reply = answer(fake.clone(), req, seq).await;
-                fake.log.answered(seq, &reply);
-                reply
-            };
+            let (_in_flight, seq) = fake.log.enter(&req);
+            let reply = answer(fake.clone(), req, seq).await;
+            fake.log.answered(seq, &reply);
             reply
         })
     })
