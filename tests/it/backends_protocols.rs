@@ -108,14 +108,6 @@ async fn expect_error(
     e
 }
 
-/// A URL on which nothing listens.
-async fn dead_url() -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let a = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{a}")
-}
-
 // ================================================================ every vendor
 
 /// One vendor of the table: its backend table (at `url`) and an answer
@@ -286,7 +278,9 @@ async fn every_vendor_gets_every_error_case() {
             v.name,
             e.message
         );
-        let dead = tarjama::backend::build(v.name, &cfg(&(v.table)(&dead_url().await))).unwrap();
+        let dead =
+            tarjama::backend::build(v.name, &cfg(&(v.table)(&crate::support::closed_port_url())))
+                .unwrap();
         let e = dead.translate(&batch(1)).await.unwrap_err();
         assert_eq!(
             (e.kind, e.retryable, e.sent),

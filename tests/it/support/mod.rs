@@ -87,7 +87,8 @@ pub enum Reply {
     Full {
         status: u16,
         headers: Vec<(String, String)>,
-        body: String,
+        /// Bytes as they are (a page in a legacy charset, say).
+        body: Vec<u8>,
     },
     /// Close the connection without answering.
     Drop,
@@ -100,11 +101,11 @@ impl Reply {
         Reply::Full {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: v.to_string(),
+            body: v.to_string().into_bytes(),
         }
     }
 
-    pub fn raw(status: u16, content_type: &str, body: impl Into<String>) -> Reply {
+    pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
         Reply::Full {
             status,
             headers: vec![("content-type".into(), content_type.into())],
@@ -169,6 +170,13 @@ impl BackgroundServer {
     }
 }
 
+/// The base URL, as in `format!("{server}/page.html")`.
+impl std::fmt::Display for BackgroundServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.url())
+    }
+}
+
 pub fn serve_in_background(handler: Handler) -> BackgroundServer {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -216,8 +224,8 @@ async fn connection(mut stream: TcpStream, handler: Handler) -> std::io::Result<
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-                head.push_str(&body);
                 stream.write_all(head.as_bytes()).await?;
+                stream.write_all(&body).await?;
                 stream.flush().await?;
             }
         }

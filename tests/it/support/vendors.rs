@@ -186,7 +186,7 @@ async fn answer(shared: &Shared, req: HttpRequest) -> Reply {
     Reply::Full {
         status: c.status,
         headers: c.headers,
-        body: c.body,
+        body: c.body.into_bytes(),
     }
 }
 
