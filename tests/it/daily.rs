@@ -1035,10 +1035,19 @@ fn in_tmux(dir: &Path, args: &str) -> Option<Vec<String>> {
             .output()
             .unwrap()
     };
-    let exe = assert_cmd::cargo::cargo_bin("tarjama");
+    // The one command helper's environment, spelled for the shell.
+    let c = support::tarjama_process(dir);
+    let mut env = String::from("env");
+    for (k, v) in c.get_envs() {
+        let k = k.to_string_lossy();
+        match v {
+            None => env.push_str(&format!(" -u {k}")),
+            Some(v) => env.push_str(&format!(" {k}='{}'", v.to_string_lossy())),
+        }
+    }
     let script = format!(
-        "cd '{h}' && env -u TARJAMA_CONFIG HOME='{h}' XDG_CONFIG_HOME='{h}/xc' XDG_DATA_HOME='{h}/xd' '{}' {args}; echo EXIT=$?; sleep 30",
-        exe.display(),
+        "cd '{h}' && {env} '{}' {args}; echo EXIT=$?; sleep 30",
+        c.get_program().to_string_lossy(),
         h = dir.display()
     );
     let started = tmux(&["new-session", "-d", "-x", "160", "-y", "40", &script]);
