@@ -650,6 +650,62 @@ pub const ENV_REQUESTS_PER_MINUTE: &str = "TARJAMA_REQUESTS_PER_MINUTE";
 pub const ENV_TIMEOUT_SECS: &str = "TARJAMA_TIMEOUT_SECS";
 pub const ENV_MAX_RETRIES: &str = "TARJAMA_MAX_RETRIES";
 
+/// Environment variable with the shared memory's database password (before
+/// `PGPASSWORD` and `.pgpass`).
+pub const ENV_MEMORY_PASSWORD: &str = "TARJAMA_MEMORY_PASSWORD";
+/// Environment variable that sets a shared memory's claim lease, in
+/// milliseconds.
+pub const ENV_MEMORY_LEASE_MS: &str = "TARJAMA_MEMORY_LEASE_MS";
+
+/// How to reach a shared memory and how long its claims last: what the
+/// environment says, read from the [`Env`] passed in (the memory never
+/// reads the process environment). The default asks for no password and
+/// keeps the memory's own lease.
+/// `Debug` shows the password as `***` (it is an [`ApiKey`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryAccess {
+    /// The database user when the URL names none (`PGUSER`).
+    pub user: Option<String>,
+    /// The database password (`TARJAMA_MEMORY_PASSWORD`, else `PGPASSWORD`).
+    pub password: Option<ApiKey>,
+    /// The password file looked in when no password is set (`PGPASSFILE`,
+    /// else `~/.pgpass`).
+    pub pgpass: Option<PathBuf>,
+    /// How long a claim holds (`TARJAMA_MEMORY_LEASE_MS`); `None`: the
+    /// memory's default.
+    pub lease: Option<Duration>,
+}
+
+impl MemoryAccess {
+    /// The access `env` describes, as `psql` reads it; a lease that is not a
+    /// whole number of milliseconds above 0 is an error naming the variable.
+    pub fn from_env(env: &Env) -> Result<MemoryAccess, ConfigError> {
+        let lease = match env.non_empty(ENV_MEMORY_LEASE_MS) {
+            None => None,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => Some(Duration::from_millis(ms)),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "environment variable {ENV_MEMORY_LEASE_MS}: not a whole number of milliseconds above 0: {v:?}"
+                    )));
+                }
+            },
+        };
+        Ok(MemoryAccess {
+            user: env.non_empty("PGUSER").map(str::to_string),
+            password: [ENV_MEMORY_PASSWORD, "PGPASSWORD"]
+                .into_iter()
+                .find_map(|var| env.get(var).filter(|p| !p.is_empty()))
+                .map(ApiKey::new),
+            pgpass: env
+                .non_empty("PGPASSFILE")
+                .map(PathBuf::from)
+                .or_else(|| env.non_empty("HOME").map(|h| Path::new(h).join(".pgpass"))),
+            lease,
+        })
+    }
+}
+
 /// What the command line sets; `None` leaves the value to the layers below.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -697,6 +753,8 @@ pub struct Settings {
     pub memory_path: Option<PathBuf>,
     /// The default memory file in the user data dir, if there is one.
     pub memory_default: Option<PathBuf>,
+    /// How to reach a shared memory (password, lease).
+    pub memory_access: MemoryAccess,
 }
 
 impl Settings {
@@ -762,6 +820,7 @@ impl Settings {
             backend,
             memory_path,
             memory_default,
+            memory_access: MemoryAccess::from_env(env)?,
         })
     }
 
@@ -1000,6 +1059,43 @@ batch_size = 5
         let env = Env::default().with(ENV_BATCH_SIZE, "lots");
         let e = Settings::resolve(Some(two_backends()), &Overrides::default(), &env).unwrap_err();
         assert!(e.to_string().contains("TARJAMA_BATCH_SIZE"), "{e}");
+    }
+
+    #[test]
+    fn the_shared_memory_access_comes_from_the_env_passed_in() {
+        let none = Settings::resolve(None, &Overrides::default(), &Env::default()).unwrap();
+        assert_eq!(none.memory_access, MemoryAccess::default());
+        let env = Env::default()
+            .with("HOME", "/home/u")
+            .with("PGUSER", "desk")
+            .with("PGPASSWORD", "pg-secret")
+            .with(ENV_MEMORY_LEASE_MS, "1500");
+        let s = Settings::resolve(None, &Overrides::default(), &env).unwrap();
+        let a = &s.memory_access;
+        assert_eq!(a.user.as_deref(), Some("desk"));
+        assert_eq!(a.password.as_ref().map(ApiKey::expose), Some("pg-secret"));
+        assert_eq!(a.pgpass, Some(PathBuf::from("/home/u/.pgpass")));
+        assert_eq!(a.lease, Some(Duration::from_millis(1500)));
+        assert!(!format!("{s:?}").contains("pg-secret"), "{s:?}");
+        // tarjama's own variable comes first; an empty one is not a password.
+        let env = env
+            .with(ENV_MEMORY_PASSWORD, "mine")
+            .with("PGPASSFILE", "/etc/pgpass");
+        let a = MemoryAccess::from_env(&env).unwrap();
+        assert_eq!(a.password.as_ref().map(ApiKey::expose), Some("mine"));
+        assert_eq!(a.pgpass, Some(PathBuf::from("/etc/pgpass")));
+        let a = MemoryAccess::from_env(&Env::default().with(ENV_MEMORY_PASSWORD, "")).unwrap();
+        assert_eq!(a.password, None);
+        for bad in ["0", "soon", "-5"] {
+            let e = Settings::resolve(
+                None,
+                &Overrides::default(),
+                &Env::default().with(ENV_MEMORY_LEASE_MS, bad),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(ENV_MEMORY_LEASE_MS) && e.contains(bad), "{e}");
+        }
     }
 
     #[test]

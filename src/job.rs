@@ -24,7 +24,9 @@ not sent again but waited for, and taken as a memory hit when that process
 stores it, or claimed and sent here when its holder's lease ends.
 
 Progress goes to a [`Sink`] (the CLI draws bars with it); the run ends with
-an [`Outcome`] the caller maps to an exit code.
+an [`Outcome`] the caller maps to an exit code. [`inputs::plan`] turns
+what a command line names (files, folders, standard input, an output file
+or folder) into the job's [`Document`]s.
 */
 
 use std::collections::HashMap;
@@ -46,6 +48,8 @@ use crate::pipeline::{
     Settings, Translator,
 };
 use crate::segment::{SegmentOptions, Segmenter};
+
+pub mod inputs;
 
 /// Documents read but not yet written, at most: enough to keep a large
 /// batch size times concurrency fed with short articles, few enough that a
@@ -1200,12 +1204,4 @@ fn stream(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_unique_across_documents() {
-        assert_eq!(job_id(false, 0, "p1s1"), "p1s1");
-        assert_ne!(job_id(true, 0, "p1s1"), job_id(true, 1, "p1s1"));
-    }
-}
+mod tests;

@@ -54,12 +54,28 @@ enum Fold {
     One(char),
 }
 
-/// Marks dropped by normalisation that belong to the letter before them.
+/// Whether `c` is a harakah: a mark written over or under an Arabic letter,
+/// exactly U+064B–U+065F (tanween, the short vowels, shadda, sukun, maddah,
+/// hamza above and below, the small and inverted vowels, the marks of
+/// Persian and Kashmiri vowels) and U+0670 (superscript alef). Not tatweel
+/// (U+0640, a letter-stretching character, not a mark) and not the Quranic
+/// annotation marks; [`is_attached_mark`] is the wider set every stage drops.
+#[inline]
+pub fn is_harakah(c: char) -> bool {
+    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}')
+}
+
+/// The marks that belong to the letter before them, which every stage
+/// drops or keeps with that letter when it compares Arabic text loosely
+/// (normalisation, the glossary's inline terms, the LLM answer check, the
+/// segmenter's quotes, QA's Arabic-left check): the harakat
+/// ([`is_harakah`]), tatweel (U+0640) and the Quranic marks (U+0610–U+061A,
+/// U+06D6–U+06DC, U+06DF–U+06E4, U+06E7–U+06E8, U+06EA–U+06ED,
+/// U+08D3–U+08E1, U+08E3–U+08FF).
 pub fn is_attached_mark(c: char) -> bool {
-    matches!(c,
+    is_harakah(c)
+        || matches!(c,
         '\u{0640}'                       // tatweel
-        | '\u{064B}'..='\u{065F}'        // harakat, hamza above/below
-        | '\u{0670}'                     // superscript alef
         | '\u{0610}'..='\u{061A}'        // Quranic honorifics and small marks
         | '\u{06D6}'..='\u{06DC}'
         | '\u{06DF}'..='\u{06E4}'
@@ -217,6 +233,45 @@ fn key_push(d: char, out: &mut String, pending_space: &mut bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn harakat_are_exactly_their_range_and_attached_marks_add_tatweel_and_quranic_marks() {
+        // The whole documented set, by code point: every mark of it, and
+        // nothing on either side.
+        let harakat: Vec<char> = ('\u{064B}'..='\u{065F}').chain(['\u{0670}']).collect();
+        assert_eq!(harakat.len(), 22);
+        for &c in &harakat {
+            assert!(is_harakah(c) && is_attached_mark(c), "{:04X}", c as u32);
+            assert!(!is_arabic_letter(c), "{:04X}", c as u32);
+        }
+        for c in [
+            '\u{064A}', '\u{0660}', '\u{066F}', '\u{0671}', 'ـ', 'ا', 'a', '\u{0301}',
+        ] {
+            assert!(!is_harakah(c), "{:04X}", c as u32);
+        }
+        // Fatha, tanween, shadda, sukun, hamza below, superscript alef, as
+        // written in real vowelled text.
+        for c in "َ ً ّ ْ ٕ ٰ".split(' ').flat_map(str::chars) {
+            assert!(is_harakah(c), "{:04X}", c as u32);
+        }
+        // Tatweel and the Quranic marks are attached marks, not harakat.
+        for c in [
+            '\u{0640}', '\u{0610}', '\u{061A}', '\u{06D6}', '\u{06ED}', '\u{08F0}',
+        ] {
+            assert!(is_attached_mark(c) && !is_harakah(c), "{:04X}", c as u32);
+        }
+        for c in ['\u{06DD}', '\u{06DE}', '\u{0621}', '\u{0301}', '،'] {
+            assert!(!is_attached_mark(c), "{:04X}", c as u32);
+        }
+        // What normalisation drops is exactly the attached marks (no other
+        // Arabic character of the block is dropped).
+        for c in ('\u{0600}'..='\u{06FF}').chain('\u{08D3}'..='\u{08FF}') {
+            let dropped = normalize(&format!("ب{c}ب")).text == "بب";
+            if is_attached_mark(c) {
+                assert!(dropped, "{:04X} is kept", c as u32);
+            }
+        }
+    }
 
     #[test]
     fn arabic_letters_are_letters_only() {

@@ -13,18 +13,17 @@ engine wrote it, flagged for review. Failed segments stay in the document,
 untranslated, with the reason.
 
 The stages are split so that each can be used alone: [`prepare`] (memory
-lookups, suggestions, requests; synchronous), [`translate`] (the engine
-run, async, the memory on a blocking thread), [`offline`] (no backend:
-the document with what the memory already has) and [`finish`] (the
-[`Bitext`]). The engine is reached through the small [`Translator`] trait,
-so that the pipeline does not depend on how requests are batched or sent.
-A job of many documents runs these stages as one stream in
-[`crate::job`] (with [`apply_answer`], [`mark_left`] and
-[`Translator::run_stream`] from here); [`translate`] runs one document's.
+lookups, suggestions, requests), [`apply_answer`] (one answer checked and
+readied for the memory), `rerequest_for` (a re-request stating the
+missed terms), [`mark_left`] (the warnings of what a run left),
+[`offline`] (no backend: the document with what the memory already has)
+and [`finish`] (the [`Bitext`]). The engine is reached through the small
+[`Translator`] trait, so that the pipeline does not depend on how requests
+are batched or sent. The one driver of these stages is [`crate::job::run`],
+which runs a job of one or many documents as one stream.
 */
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -156,7 +155,22 @@ pub trait Translator: Send + Sync {
     ) -> BoxFuture<'_, RunCounts> {
         Box::pin(async move {
             let mut total = RunCounts::default();
-            while let Some(first) = input.recv().await {
+            let mut stop = cancel.clone();
+            let stopped = async move {
+                // A dropped sender never stops the run.
+                if stop.wait_for(|c| *c).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::pin!(stopped);
+            loop {
+                let first = tokio::select! {
+                    f = input.recv() => f,
+                    () = &mut stopped => None,
+                };
+                let Some(first) = first else {
+                    break;
+                };
                 let mut chunk: Vec<Request> = Vec::new();
                 if let Feed::Request(r) = first {
                     chunk.push(r);
@@ -339,21 +353,6 @@ impl Translator for EngineTranslator {
     }
 }
 
-/// Progress reports for a display; every method has a no-op default.
-pub trait ProgressSink: Send + Sync {
-    /// Work on a document starts: `total` segments, `from_memory` already
-    /// done, `to_send` to be sent.
-    fn planned(&self, _total: usize, _from_memory: usize, _to_send: usize) {}
-    /// A batch came back with `ok` translations and `failed` failures.
-    fn batch(&self, _ok: usize, _failed: usize, _retries: u64) {}
-    /// A later phase starts (e.g. re-asking segments that missed terms).
-    fn phase(&self, _label: &str) {}
-}
-
-/// No progress display.
-pub struct NoProgress;
-impl ProgressSink for NoProgress {}
-
 /// Knobs of the pipeline.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -472,25 +471,6 @@ impl Prepared {
                 None => true,
             })
             .collect()
-    }
-
-    /// For each segment sent, the pending segments its answer applies to
-    /// (itself first, then its repetitions), by segment id.
-    fn answer_targets(&self) -> HashMap<String, Vec<usize>> {
-        let mut leader_of_key: HashMap<&str, String> = HashMap::new();
-        let mut out: HashMap<String, Vec<usize>> = HashMap::new();
-        for &i in &self.pending {
-            let u = &self.units[i];
-            let leader = match &u.key {
-                Some(k) => leader_of_key
-                    .entry(k.as_str())
-                    .or_insert_with(|| u.segment.id.clone())
-                    .clone(),
-                None => u.segment.id.clone(),
-            };
-            out.entry(leader).or_default().push(i);
-        }
-        out
     }
 
     /// Characters of the segments to send (what a paid API bills).
@@ -742,63 +722,14 @@ pub struct RunOutcome {
     pub rerequests_unanswered: usize,
 }
 
-/// Why a translate run stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    #[error(transparent)]
-    Memory(#[from] MemoryError),
-    #[error("the memory thread failed: {0}")]
-    Join(String),
-}
-
-/// Apply one batch: record translations and failures on the units, check
-/// terms, and add the translations to store to `entries` (the caller
-/// commits them to the memory in one transaction). Returns (ok, failed).
+/// Apply one segment's answer to `u` (`leader`: the segment that was sent,
+/// not a repetition of it); whether it was a translation. A translation to
+/// store is added to `entries` (the caller commits them in one transaction).
 ///
 /// In the first pass an answer that misses a pinned term (when the engine
 /// re-requests) is stored as pending; in the re-request pass the better of
 /// the two answers (the one that misses fewer pinned terms, the re-request
 /// on a tie) is stored as final.
-#[allow(clippy::too_many_arguments)]
-fn apply_batch(
-    entries: &mut Vec<MtEntry>,
-    units: &mut [Unit],
-    index: &HashMap<String, Vec<usize>>,
-    results: BatchResults,
-    info: &EngineInfo,
-    settings: &Settings,
-    retry_pass: bool,
-    document: Option<&str>,
-) -> (usize, usize) {
-    let (mut ok, mut failed) = (0, 0);
-    for (id, res) in results {
-        let Some(targets) = index.get(&id) else {
-            continue;
-        };
-        for (n, &i) in targets.iter().enumerate() {
-            // The first is the segment that was sent; the others repeat it.
-            if apply_answer(
-                entries,
-                &mut units[i],
-                n == 0,
-                &res,
-                info,
-                settings,
-                retry_pass,
-                document,
-            ) {
-                ok += 1;
-            } else {
-                failed += 1;
-            }
-        }
-    }
-    (ok, failed)
-}
-
-/// Apply one segment's answer to `u` (`leader`: the segment that was sent,
-/// not a repetition of it); whether it was a translation. See
-/// [`apply_batch`] for the two passes.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_answer(
     entries: &mut Vec<MtEntry>,
@@ -918,125 +849,6 @@ fn re_request_history(
     ]
 }
 
-/// Which pass of a run: the first one (reported to the progress display),
-/// or the re-request of segments that missed pinned terms.
-enum Pass {
-    First(Arc<dyn ProgressSink>),
-    TermRetry,
-}
-
-/// What the thread that applies answers owns during a pass: the memory,
-/// the units, and which units each answer (by segment id) applies to.
-struct Work {
-    mem: Memory,
-    units: Vec<Unit>,
-    index: HashMap<String, Vec<usize>>,
-    /// The input's name, stored with each pair.
-    document: Option<String>,
-}
-
-/// Run the engine over `requests`, applying each batch on a blocking thread
-/// that owns the memory. Hands the work back with the run's counts and
-/// whether requests in flight were abandoned after Ctrl-C.
-async fn run_pass(
-    translator: &dyn Translator,
-    requests: Vec<Request>,
-    work: Work,
-    settings: &Settings,
-    cancel: &watch::Receiver<bool>,
-    pass: Pass,
-) -> Result<(Work, RunCounts, bool), PipelineError> {
-    let retry_pass = matches!(pass, Pass::TermRetry);
-    let (tx, mut rx) = mpsc::unbounded_channel::<BatchResults>();
-    let info = translator.info().clone();
-    let settings2 = settings.clone();
-    let Work {
-        mut mem,
-        mut units,
-        index,
-        document,
-    } = work;
-    let live_retries: Arc<std::sync::atomic::AtomicU64> = Arc::default();
-    let live2 = live_retries.clone();
-    let collector = tokio::task::spawn_blocking(move || {
-        let mut error: Option<MemoryError> = None;
-        let mut entries = Vec::new();
-        let mut counts = Vec::new();
-        while let Some(first) = rx.blocking_recv() {
-            if error.is_some() {
-                continue;
-            }
-            // Every batch already waiting is committed with this one, in
-            // one transaction: none waits for the commits of the others,
-            // and a long run does not end with a queue of commits.
-            let mut next = Some(first);
-            while let Some(results) = next.take() {
-                counts.push(apply_batch(
-                    &mut entries,
-                    &mut units,
-                    &index,
-                    results,
-                    &info,
-                    &settings2,
-                    retry_pass,
-                    document.as_deref(),
-                ));
-                if counts.len() < 64 {
-                    next = rx.try_recv().ok();
-                }
-            }
-            if !entries.is_empty() {
-                if let Err(e) = mem.store_mt(&entries) {
-                    error = Some(e);
-                }
-                entries.clear();
-            }
-            for (ok, failed) in counts.drain(..) {
-                if let (Pass::First(progress), None) = (&pass, &error) {
-                    progress.batch(ok, failed, live2.load(std::sync::atomic::Ordering::Relaxed));
-                }
-            }
-        }
-        (
-            Work {
-                mem,
-                units,
-                index,
-                document,
-            },
-            error,
-        )
-    });
-
-    let run = translator.run(requests, tx, cancel.clone());
-    let mut cancel_wait = cancel.clone();
-    let drain = settings.drain_timeout;
-    let retries_poll = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            live_retries.store(
-                translator.live_retries(),
-                std::sync::atomic::Ordering::Relaxed,
-            );
-        }
-    };
-    let (counts, abandoned) = tokio::select! {
-        c = run => (c, false),
-        _ = async {
-            let _ = cancel_wait.wait_for(|c| *c).await;
-            tokio::time::sleep(drain).await;
-        } => (RunCounts::default(), true),
-        _ = retries_poll => unreachable!("the poll loop never ends"),
-    };
-    let (work, error) = collector
-        .await
-        .map_err(|e| PipelineError::Join(e.to_string()))?;
-    if let Some(e) = error {
-        return Err(e.into());
-    }
-    Ok((work, counts, abandoned))
-}
-
 /// The re-request of a segment whose answer missed pinned terms: the
 /// terms stated more explicitly, `insist` set.
 pub(crate) fn rerequest_for(units: &[Unit], i: usize) -> Request {
@@ -1053,128 +865,6 @@ pub(crate) fn rerequest_for(units: &[Unit], i: usize) -> Request {
         },
         insist: true,
     }
-}
-
-/// For each of `of` sent once (the first of each cache key), the units its
-/// answer applies to, itself first; and the leaders in order.
-pub(crate) fn targets_of(
-    units: &[Unit],
-    of: &[usize],
-) -> (Vec<usize>, HashMap<String, Vec<usize>>) {
-    let mut leader_of_key: HashMap<&str, String> = HashMap::new();
-    let mut leaders = Vec::new();
-    let mut out: HashMap<String, Vec<usize>> = HashMap::new();
-    for &i in of {
-        let u = &units[i];
-        let leader = match &u.key {
-            Some(k) => leader_of_key
-                .entry(k.as_str())
-                .or_insert_with(|| {
-                    leaders.push(i);
-                    u.segment.id.clone()
-                })
-                .clone(),
-            None => {
-                leaders.push(i);
-                u.segment.id.clone()
-            }
-        };
-        out.entry(leader).or_default().push(i);
-    }
-    (leaders, out)
-}
-
-/// Send the pending segments of `prepared`, store every answer as it
-/// arrives, re-request (once) LLM answers that miss pinned terms, and mark
-/// what is left. Re-requests an interrupted run left pending are sent
-/// first. The memory is handed back for the next document.
-pub async fn translate(
-    mut prepared: Prepared,
-    mem: Memory,
-    translator: &dyn Translator,
-    settings: &Settings,
-    cancel: watch::Receiver<bool>,
-    progress: Arc<dyn ProgressSink>,
-) -> Result<(Prepared, Memory, RunOutcome), PipelineError> {
-    let info = translator.info().clone();
-    let requests = prepared.requests(Some(&info));
-    let mut outcome = RunOutcome::default();
-    let sent = prepared.to_send();
-    let first_index = prepared.answer_targets();
-    let mut work = Work {
-        index: HashMap::new(),
-        units: std::mem::take(&mut prepared.units),
-        mem,
-        document: prepared
-            .meta
-            .source_path
-            .clone()
-            .or_else(|| prepared.meta.source_name.clone()),
-    };
-
-    // 1. The re-requests an interrupted run left pending.
-    if !prepared.rerequest.is_empty() && !*cancel.borrow() {
-        let (leaders, index) = targets_of(&work.units, &prepared.rerequest);
-        let retry: Vec<Request> = leaders
-            .iter()
-            .map(|&i| rerequest_for(&work.units, i))
-            .collect();
-        outcome.re_requested += retry.len();
-        work.index = index;
-        let (w, counts, abandoned) =
-            run_pass(translator, retry, work, settings, &cancel, Pass::TermRetry).await?;
-        work = w;
-        add_counts(&mut outcome.counts, counts);
-        outcome.abandoned_in_flight |= abandoned;
-    }
-
-    // 2. Everything else.
-    if !*cancel.borrow() {
-        work.index = first_index;
-        let (w, counts, abandoned) = run_pass(
-            translator,
-            requests,
-            work,
-            settings,
-            &cancel,
-            Pass::First(progress.clone()),
-        )
-        .await?;
-        work = w;
-        add_counts(&mut outcome.counts, counts);
-        outcome.abandoned_in_flight |= abandoned;
-    }
-    outcome.fatal = work.units.iter().find_map(|u| u.fatal.clone());
-
-    // 3. Re-request, once, what missed a pinned term.
-    if info.re_requests() && !*cancel.borrow() && outcome.fatal.is_none() {
-        let units = &work.units;
-        let retry_of: Vec<usize> = sent
-            .iter()
-            .copied()
-            .filter(|&i| units[i].awaiting_rerequest)
-            .collect();
-        if !retry_of.is_empty() {
-            let retry: Vec<Request> = retry_of.iter().map(|&i| rerequest_for(units, i)).collect();
-            outcome.re_requested += retry.len();
-            progress.phase(&format!(
-                "re-asking {} segment{} that missed pinned terms",
-                retry.len(),
-                if retry.len() == 1 { "" } else { "s" }
-            ));
-            let (w, counts, abandoned) =
-                run_pass(translator, retry, work, settings, &cancel, Pass::TermRetry).await?;
-            work = w;
-            add_counts(&mut outcome.counts, counts);
-            outcome.abandoned_in_flight |= abandoned;
-        }
-    }
-    outcome.interrupted = *cancel.borrow();
-
-    let Work { mem, units, .. } = work;
-    prepared.units = units;
-    outcome.rerequests_unanswered += mark_left(&mut prepared, outcome.fatal.is_some());
-    Ok((prepared, mem, outcome))
 }
 
 /// The warnings of the segments a run leaves without a final answer:

@@ -309,7 +309,7 @@ pub fn arabic_left(pair: &AlignedPair) -> Option<Finding> {
     let mut cur = String::new();
     let mut pending_space = false;
     for c in t.chars() {
-        if is_arabic_letter(c) || (!cur.is_empty() && ('\u{064B}'..='\u{065F}').contains(&c)) {
+        if is_arabic_letter(c) || (!cur.is_empty() && crate::normalize::is_attached_mark(c)) {
             if pending_space {
                 cur.push(' ');
             }

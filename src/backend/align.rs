@@ -100,7 +100,7 @@ fn latin_words(text: &str) -> Vec<String> {
 /// diacritics and tatweel dropped), for the copied first words.
 fn fold_arabic(text: &str) -> String {
     text.chars()
-        .filter(|c| !matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}'))
+        .filter(|&c| !crate::normalize::is_attached_mark(c))
         .map(|c| match c {
             'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
             'ى' => 'ي',

@@ -351,15 +351,6 @@ pub fn escape_attr(s: &str) -> String {
     crate::xml::escape_attr(&one_line)
 }
 
-fn unescape_attr(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// `text` with every pinned term wrapped in dynamic-dictionary markup.
 pub fn markup(text: &str, terms: &[PinnedTerm]) -> String {
     super::terms::replace(text, terms, |t, surface| {
@@ -391,10 +382,11 @@ pub fn strip_markup(s: &str) -> String {
                     continue;
                 };
                 let tag = &after[..gt];
-                let translation = tag
-                    .split_once("translation=\"")
-                    .and_then(|(_, v)| v.split_once('"'))
-                    .map(|(v, _)| unescape_attr(v));
+                // The start tag alone, read by the one XML reader (entities
+                // and character references in the value decoded as XML says).
+                let translation = crate::xml::parse(&format!("{tag}/>"))
+                    .ok()
+                    .and_then(|e| e.attr("translation").map(str::to_string));
                 let inner = &after[gt + 1..];
                 match (translation, inner.find(CLOSE)) {
                     (Some(tr), Some(end)) if !inner[..end].contains(OPEN) => {

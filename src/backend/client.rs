@@ -332,7 +332,8 @@ impl Base {
         }
     }
 
-    /// The shared status table: README's retry rule, implemented once.
+    /// The shared status table: README's retry rule, implemented once. A
+    /// status it has nothing particular to say about gets [`REFUSED_HINT`].
     pub fn verdict(&self, reply: &Reply, words: &ServerWords) -> Verdict {
         let s = reply.status;
         let (kind, hint): (ErrorKind, String) = match s {
@@ -361,10 +362,7 @@ impl Base {
                 ErrorKind::Server,
                 "server error; it will be retried, or try again later".into(),
             ),
-            _ => (
-                ErrorKind::BadRequest,
-                "the request was refused; check the backend's settings".into(),
-            ),
+            _ => (ErrorKind::BadRequest, REFUSED_HINT.into()),
         };
         let retryable = is_retried(s);
         let detail = if reply.is_html() {
@@ -478,6 +476,10 @@ impl Base {
         })
     }
 }
+
+/// The hint of the shared status table for a refusal it has nothing
+/// particular to say about (a protocol may give a better one).
+pub const REFUSED_HINT: &str = "the request was refused; check the backend's settings";
 
 /// README's retry rule: 408, 409, 429 and 5xx are worth sending again.
 pub fn is_retried(status: u16) -> bool {

@@ -227,7 +227,8 @@ impl Protocol for TemplateApi {
                     base.source_lang, base.target_lang
                 );
             }
-            s if s < 500 && !matches!(s, 401 | 403 | 408 | 409 | 413 | 414 | 429) => {
+            // A refusal the shared table has nothing particular to say about.
+            _ if v.hint == super::client::REFUSED_HINT => {
                 v.hint = "the server refused the request; check template.body".into()
             }
             _ => {}

@@ -24,11 +24,6 @@ pub struct Span {
     pub term: usize,
 }
 
-/// Characters dropped before matching: harakat, superscript alef, tatweel.
-fn is_ignorable(c: char) -> bool {
-    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}')
-}
-
 /// The letter a character is compared as.
 fn fold(c: char) -> char {
     match c {
@@ -42,7 +37,7 @@ fn fold(c: char) -> char {
 /// Kept characters of `s` (folded) with the byte offset of each.
 fn normalise(s: &str) -> Vec<(char, usize)> {
     s.char_indices()
-        .filter(|(_, c)| !is_ignorable(*c))
+        .filter(|&(_, c)| !crate::normalize::is_attached_mark(c))
         .map(|(i, c)| (fold(c), i))
         .collect()
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tarjama::memory::{Filter, Memory, NewPair, Provenance, StoredPair, time};
+use tarjama::memory::{Filter, Memory, MemoryAccess, NewPair, Provenance, StoredPair, time};
 use tarjama::tmx::{TmxHeader, TmxUnit, read_tmx, write_tmx};
 
 use super::{GlobalArgs, Outcome};
@@ -31,20 +31,21 @@ pub struct MemoryFlag {
 }
 
 impl MemoryFlag {
-    /// The file to use, by the rule `translate` uses: the flag, else
-    /// `TARJAMA_MEMORY`, else the config's `memory.path`, else the default
-    /// in the user data dir.
-    pub fn resolve(&self, global: &GlobalArgs) -> anyhow::Result<PathBuf> {
+    /// The memory to use, by the rule `translate` uses: the flag, else
+    /// `TARJAMA_MEMORY_URL` or `TARJAMA_MEMORY`, else the config's
+    /// `memory.url` or `memory.path`, else the default in the user data
+    /// dir; with how to reach it (password, lease) from the same settings.
+    pub fn resolve(&self, global: &GlobalArgs) -> anyhow::Result<(PathBuf, MemoryAccess)> {
         let flags = tarjama::config::Overrides {
             memory: self.path.clone(),
             skip_backend: true,
             ..Default::default()
         };
-        super::settings(global, &flags)?
-            .memory_path_or_default()
-            .context(
-                "cannot find the user data directory for the translation memory; pass --memory PATH",
-            )
+        let settings = super::settings(global, &flags)?;
+        let path = settings.memory_path_or_default().context(
+            "cannot find the user data directory for the translation memory; pass --memory PATH",
+        )?;
+        Ok((path, settings.memory_access))
     }
 }
 
@@ -173,16 +174,17 @@ pub struct ImportArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let path = args.memory.resolve(global)?;
+    let (path, access) = args.memory.resolve(global)?;
+    let access = &access;
     match args.command {
-        MemoryCommand::Stats(a) => stats(&path, a),
-        MemoryCommand::Export(a) => export(&path, a),
-        MemoryCommand::Import(a) => import(global, &path, a),
-        MemoryCommand::Search(a) => search(&path, a),
-        MemoryCommand::Forget(a) => forget(global, &path, a),
-        MemoryCommand::Check => check(&path),
-        MemoryCommand::Vacuum => vacuum(global, &path),
-        MemoryCommand::Migrate(a) => migrate(global, a),
+        MemoryCommand::Stats(a) => stats(&path, access, a),
+        MemoryCommand::Export(a) => export(&path, access, a),
+        MemoryCommand::Import(a) => import(global, &path, access, a),
+        MemoryCommand::Search(a) => search(&path, access, a),
+        MemoryCommand::Forget(a) => forget(global, &path, access, a),
+        MemoryCommand::Check => check(&path, access),
+        MemoryCommand::Vacuum => vacuum(global, &path, access),
+        MemoryCommand::Migrate(a) => migrate(global, access, a),
     }
 }
 
@@ -194,8 +196,8 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-fn stats(path: &Path, args: StatsArgs) -> anyhow::Result<Outcome> {
-    let mem = Memory::open_existing(path)?;
+fn stats(path: &Path, access: &MemoryAccess, args: StatsArgs) -> anyhow::Result<Outcome> {
+    let mem = Memory::open_existing_with(path, access)?;
     let s = mem.stats()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -274,9 +276,9 @@ pub fn pairs_to_units(mem: &Memory) -> anyhow::Result<Vec<TmxUnit>> {
         .collect())
 }
 
-fn export(path: &Path, args: ExportArgs) -> anyhow::Result<Outcome> {
+fn export(path: &Path, access: &MemoryAccess, args: ExportArgs) -> anyhow::Result<Outcome> {
     let ExportFormat::Tmx = args.to;
-    let mem = Memory::open_existing(path)?;
+    let mem = Memory::open_existing_with(path, access)?;
     let units = pairs_to_units(&mem)?;
     let header = TmxHeader {
         creation_date: Some(time::format_tmx(time::now_unix())),
@@ -321,11 +323,16 @@ pub fn unit_to_pair(u: &TmxUnit) -> NewPair {
     }
 }
 
-fn import(global: &GlobalArgs, path: &Path, args: ImportArgs) -> anyhow::Result<Outcome> {
+fn import(
+    global: &GlobalArgs,
+    path: &Path,
+    access: &MemoryAccess,
+    args: ImportArgs,
+) -> anyhow::Result<Outcome> {
     let text = tarjama::input::read_path(&args.file)?;
     let units = read_tmx(&args.file.display().to_string(), &text)?;
     let pairs: Vec<NewPair> = units.iter().map(unit_to_pair).collect();
-    let mut mem = Memory::open(path)?;
+    let mut mem = Memory::open_with(path, access)?;
     let st = mem.add_pairs(&pairs)?;
     if !global.quiet {
         eprintln!(
@@ -359,8 +366,8 @@ fn pair_line(p: &StoredPair) -> String {
     )
 }
 
-fn search(path: &Path, args: SearchArgs) -> anyhow::Result<Outcome> {
-    let mem = Memory::open_existing(path)?;
+fn search(path: &Path, access: &MemoryAccess, args: SearchArgs) -> anyhow::Result<Outcome> {
+    let mem = Memory::open_existing_with(path, access)?;
     let hits = mem.search(&args.text, args.min_score, args.limit)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -388,7 +395,12 @@ fn search(path: &Path, args: SearchArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn forget(global: &GlobalArgs, path: &Path, args: ForgetArgs) -> anyhow::Result<Outcome> {
+fn forget(
+    global: &GlobalArgs,
+    path: &Path,
+    access: &MemoryAccess,
+    args: ForgetArgs,
+) -> anyhow::Result<Outcome> {
     let filter = Filter {
         backend: args.backend,
         model: args.model,
@@ -404,7 +416,7 @@ fn forget(global: &GlobalArgs, path: &Path, args: ForgetArgs) -> anyhow::Result<
             path.display()
         );
     }
-    let mut mem = Memory::open_existing(path)?;
+    let mut mem = Memory::open_existing_with(path, access)?;
     if args.dry_run {
         let pairs = mem.select(&filter)?;
         let stdout = std::io::stdout();
@@ -429,8 +441,8 @@ fn forget(global: &GlobalArgs, path: &Path, args: ForgetArgs) -> anyhow::Result<
     Ok(Outcome::Success)
 }
 
-fn check(path: &Path) -> anyhow::Result<Outcome> {
-    let mem = Memory::open_existing(path)?;
+fn check(path: &Path, access: &MemoryAccess) -> anyhow::Result<Outcome> {
+    let mem = Memory::open_existing_with(path, access)?;
     let problems = mem.check()?;
     let s = mem.stats()?;
     if problems.is_empty() {
@@ -454,8 +466,8 @@ fn check(path: &Path) -> anyhow::Result<Outcome> {
     Ok(Outcome::Findings)
 }
 
-fn vacuum(global: &GlobalArgs, path: &Path) -> anyhow::Result<Outcome> {
-    let mut mem = Memory::open_existing(path)?;
+fn vacuum(global: &GlobalArgs, path: &Path, access: &MemoryAccess) -> anyhow::Result<Outcome> {
+    let mut mem = Memory::open_existing_with(path, access)?;
     let v = mem
         .vacuum()
         .with_context(|| format!("compacting {}", path.display()))?;
@@ -471,9 +483,13 @@ fn vacuum(global: &GlobalArgs, path: &Path) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn migrate(global: &GlobalArgs, args: MigrateArgs) -> anyhow::Result<Outcome> {
-    let from = Memory::open_existing(&args.from)?;
-    let mut to = Memory::open(&args.to)?;
+fn migrate(
+    global: &GlobalArgs,
+    access: &MemoryAccess,
+    args: MigrateArgs,
+) -> anyhow::Result<Outcome> {
+    let from = Memory::open_existing_with(&args.from, access)?;
+    let mut to = Memory::open_with(&args.to, access)?;
     let st = to
         .merge_from(&from)
         .with_context(|| format!("merging {} into {}", from.location(), to.location()))?;

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tarjama::pipeline::ProgressSink;
 
 #[derive(Default)]
 struct Totals {
@@ -151,8 +150,9 @@ impl Drop for Progress {
     }
 }
 
-impl ProgressSink for Progress {
-    fn planned(&self, total: usize, from_memory: usize, _to_send: usize) {
+/// What the job's sink reports, drawn (see `translate::Display`).
+impl Progress {
+    pub fn planned(&self, total: usize, from_memory: usize, _to_send: usize) {
         {
             let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
             t.planned += total;
@@ -175,7 +175,7 @@ impl ProgressSink for Progress {
         self.redraw();
     }
 
-    fn batch(&self, ok: usize, failed: usize, retries: u64) {
+    pub fn batch(&self, ok: usize, failed: usize, retries: u64) {
         {
             let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
             t.done += ok + failed;
@@ -186,7 +186,7 @@ impl ProgressSink for Progress {
         self.redraw();
     }
 
-    fn phase(&self, label: &str) {
+    pub fn phase(&self, label: &str) {
         self.totals.lock().unwrap_or_else(|e| e.into_inner()).phase = Some(label.to_string());
         self.redraw();
     }

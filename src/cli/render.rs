@@ -286,8 +286,8 @@ fn update_memory(
     doc: &Bitext,
     report: &MergeReport,
 ) -> anyhow::Result<String> {
-    let path = args.memory.resolve(global)?;
-    let mut memory = Memory::open(&path)?;
+    let (path, access) = args.memory.resolve(global)?;
+    let mut memory = Memory::open_with(&path, &access)?;
     let confirmed = review::confirmed(doc, report);
     let edited: std::collections::HashSet<&str> =
         report.edits.iter().map(|e| e.id.as_str()).collect();

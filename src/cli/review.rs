@@ -57,8 +57,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     for d in &drafts {
         sessions.push(Session::open(d, glossary.as_ref())?);
     }
-    let mem_path = args.memory.resolve(global)?;
-    let mut memory = Memory::open(&mem_path)
+    let (mem_path, access) = args.memory.resolve(global)?;
+    let mut memory = Memory::open_with(&mem_path, &access)
         .with_context(|| format!("opening the memory {}", mem_path.display()))?;
     for s in &mut sessions {
         // Saves a killed server had not stored yet.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use tarjama::config::{Config, SegmentConfig};
 use tarjama::input::{Source, read_source};
-use tarjama::segment::{Rules, SegmentOptions, Segmenter};
+use tarjama::segment::{SegmentOptions, Segmenter};
 
 use super::{GlobalArgs, Outcome};
 
@@ -58,19 +58,7 @@ impl SegmentFlags {
             Some(c) => c.segment.under(&flags),
             None => flags,
         };
-        let mut rules = Rules::builtin();
-        if let Some(p) = &seg.rules {
-            rules.merge_file(p)?;
-        }
-        for p in &seg.abbreviations {
-            rules.add_abbreviation_file(p)?;
-        }
-        Ok((
-            Segmenter::new(rules),
-            SegmentOptions {
-                join_lines: seg.join_lines,
-            },
-        ))
+        Ok(Segmenter::configured(&seg)?)
     }
 }
 

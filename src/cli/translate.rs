@@ -8,11 +8,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use tarjama::config::{Config, Overrides, Settings as ResolvedSettings};
 use tarjama::glossary::{Glossary, GlossaryError, check::check_terms};
-use tarjama::input::{Source, is_docx_name, is_html_name};
-use tarjama::job::{Document, Job, Outcome as JobOutcome, Plan, Report, Sink, Work};
-use tarjama::memory::Memory;
+use tarjama::job::inputs::Inputs;
+use tarjama::job::{Job, Outcome as JobOutcome, Plan, Report, Sink, Work};
+use tarjama::memory::{Memory, MemoryAccess};
 use tarjama::model::RunSummary;
-use tarjama::output::Format;
 use tarjama::pipeline::{self, EngineInfo, NO_BACKEND_HINT, Settings, Translator};
 use tokio::sync::watch;
 
@@ -83,154 +82,16 @@ pub struct Args {
 /// The run's memory: a throw-away one with `--no-memory`, or for a dry run
 /// of a memory that does not exist yet (a dry run creates nothing); else
 /// the file, created on a real run's first use.
-fn open_memory(path: &Path, args: &Args) -> anyhow::Result<Memory> {
+fn open_memory(path: &Path, access: &MemoryAccess, args: &Args) -> anyhow::Result<Memory> {
     Ok(
         if args.no_memory || (args.dry_run && !tarjama::memory::exists(path)) {
             Memory::open_in_memory()?
         } else if args.dry_run {
-            Memory::open_existing(path)?
+            Memory::open_existing_with(path, access)?
         } else {
-            Memory::open(path)?
+            Memory::open_with(path, access)?
         },
     )
-}
-
-/// A file a folder held that is not translated, and why.
-struct Skipped {
-    path: PathBuf,
-    why: &'static str,
-}
-
-/// Why a folder's entry is not one of its articles (`None`: it is one).
-fn skip_reason(p: &Path) -> Option<&'static str> {
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-    if name.as_deref().is_some_and(|n| n.starts_with('.')) {
-        return Some("hidden");
-    }
-    if p.is_dir() {
-        return Some("a folder (folders inside are not read)");
-    }
-    if !p.is_file() {
-        return Some("not a regular file");
-    }
-    if is_html_name(p) || is_docx_name(p) {
-        return None;
-    }
-    match p.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case("txt") => None,
-        _ => Some("not a *.txt, *.html or *.docx file; rename it to translate it"),
-    }
-}
-
-/// The documents the arguments name: files as given, a folder's `*.txt`
-/// files in name order (with what else it held, and why that is skipped);
-/// whether a folder was given.
-fn expand_inputs(files: &[PathBuf]) -> anyhow::Result<(Vec<Source>, bool, Vec<Skipped>)> {
-    let mut out = Vec::new();
-    let mut skipped = Vec::new();
-    let mut had_dir = false;
-    for f in files {
-        if f.is_dir() {
-            had_dir = true;
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(f)
-                .with_context(|| format!("reading directory {}", f.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
-            entries.sort();
-            let mut found = Vec::new();
-            for p in entries {
-                match skip_reason(&p) {
-                    None => found.push(p),
-                    Some(why) => skipped.push(Skipped { path: p, why }),
-                }
-            }
-            if found.is_empty() {
-                let also = if skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " (skipped: {})",
-                        skipped
-                            .iter()
-                            .map(|s| format!("{}: {}", s.path.display(), s.why))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )
-                };
-                bail!(
-                    "{}: no *.txt, *.html or *.docx files in this directory{also}",
-                    f.display()
-                );
-            }
-            out.extend(found.into_iter().map(Source::File));
-        } else {
-            out.push(Source::from_arg(Some(f)));
-        }
-    }
-    Ok((out, had_dir, skipped))
-}
-
-/// The documents, where each one's output goes, the format, and what the
-/// folders held that is skipped.
-fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Document>, Format, Vec<Skipped>)> {
-    let (sources, had_dir, skipped) = expand_inputs(&args.files)?;
-    // `-o -` is standard output, as no `-o` is.
-    let output = args.output.as_ref().filter(|o| o.as_os_str() != "-");
-    let named = match &args.to {
-        Some(t) => Some(Format::from_name(t).with_context(|| {
-            format!(
-                "unknown output format {t:?}; use one of: {}",
-                Format::ALL.map(|f| f.name()).join(", ")
-            )
-        })?),
-        None => None,
-    };
-    let several = sources.len() > 1;
-    if sources.iter().filter(|s| **s == Source::Stdin).count() > 0 && (several || had_dir) {
-        bail!("`-` (standard input) cannot be combined with other inputs");
-    }
-    // A folder's output is a folder unless `-o` names a file (a folder
-    // holding one article may go to `-o x.html`).
-    let out_is_dir =
-        output.is_some_and(|o| o.is_dir() || ((several || had_dir) && o.extension().is_none()));
-    if several && !out_is_dir && !args.dry_run {
-        bail!(
-            "several inputs need an output directory: pass -o DIR (one output per input is written into it)"
-        );
-    }
-    let format = match (output, named) {
-        (_, Some(f)) => f,
-        (Some(o), None) if !out_is_dir => Format::from_path(o).with_context(|| {
-            format!(
-                "cannot tell the output format from {}; use an extension ({}) or --to",
-                o.display(),
-                Format::ALL.map(|f| f.extension()).join(", ")
-            )
-        })?,
-        _ => Format::Jsonl,
-    };
-    let jobs = sources
-        .into_iter()
-        .map(|source| {
-            let output = match (output, &source) {
-                (Some(dir), _) if out_is_dir => {
-                    let stem = match &source {
-                        Source::File(p) => p
-                            .file_stem()
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or_else(|| "output".into()),
-                        Source::Stdin => "stdin".into(),
-                    };
-                    // "x.ar.txt" → "x.ar.jsonl" keeps the language tag.
-                    Some(dir.join(format!("{stem}.{}", format.extension())))
-                }
-                (Some(o), _) => Some(o.clone()),
-                (None, _) => None,
-            };
-            Document { source, output }
-        })
-        .collect();
-    Ok((jobs, format, skipped))
 }
 
 /// The glossary of the run: its matcher and its content hash, or nothing
@@ -274,36 +135,30 @@ impl Terms {
     }
 }
 
-/// The engine (none: offline), the memory file, and the backend's
-/// concurrency.
-type Resolved = (Option<Arc<dyn Translator>>, PathBuf, usize);
+/// The run's settings, from the one resolution with this command's flags.
+fn settings(global: &GlobalArgs, args: &Args) -> anyhow::Result<ResolvedSettings> {
+    super::settings(
+        global,
+        &Overrides {
+            backend: args.backend.clone(),
+            memory: args.memory.path.clone(),
+            batch_size: args.batch_size,
+            concurrency: args.concurrency,
+            ..Overrides::default()
+        },
+    )
+}
 
 /// The engine for the chosen backend (`--backend`, `TARJAMA_BACKEND`,
 /// `default_backend`, or the only one configured), or `None` to run
-/// offline; the memory file; the backend's concurrency.
-fn resolve(config: Option<&Config>, args: &Args) -> anyhow::Result<Resolved> {
-    let overrides = Overrides {
-        backend: args.backend.clone(),
-        memory: args.memory.path.clone(),
-        batch_size: args.batch_size,
-        concurrency: args.concurrency,
-        ..Overrides::default()
-    };
-    let resolved = ResolvedSettings::resolve(config.cloned(), &overrides, super::env())?;
-    let translator: Option<Arc<dyn Translator>> = match &resolved.backend {
+/// offline.
+fn translator(settings: &ResolvedSettings) -> anyhow::Result<Option<Arc<dyn Translator>>> {
+    Ok(match &settings.backend {
         Some(b) => Some(Arc::new(pipeline::EngineTranslator::from_config(
             &b.name, &b.config,
         )?)),
         None => None,
-    };
-    let mem = resolved.memory_path_or_default().context(
-        "cannot find the user data directory for the translation memory; pass --memory PATH",
-    )?;
-    let concurrency = resolved
-        .backend
-        .as_ref()
-        .map_or(1, |b| b.config.concurrency_or_default());
-    Ok((translator, mem, concurrency))
+    })
 }
 
 fn segmenter(
@@ -422,17 +277,14 @@ impl Sink for Display {
     }
 
     fn planned(&mut self, _document: &str, segments: usize, from_memory: usize, to_send: usize) {
-        use tarjama::pipeline::ProgressSink;
         self.progress.planned(segments, from_memory, to_send);
     }
 
     fn answered(&mut self, translated: usize, failed: usize, retries: u64) {
-        use tarjama::pipeline::ProgressSink;
         self.progress.batch(translated, failed, retries);
     }
 
     fn phase(&mut self, label: &str) {
-        use tarjama::pipeline::ProgressSink;
         self.progress.phase(label);
     }
 
@@ -534,9 +386,18 @@ fn dry_run_text(p: &Plan, info: Option<&EngineInfo>, show: bool) -> String {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
-    let config = super::config_file(global)?;
-    let config = config.as_ref();
-    let (documents, format, skipped) = plan_jobs(&args)?;
+    let settings = settings(global, &args)?;
+    let config = settings.config.path.is_some().then_some(&settings.config);
+    let Inputs {
+        documents,
+        format,
+        skipped,
+    } = tarjama::job::inputs::plan(
+        &args.files,
+        args.output.as_deref(),
+        args.to.as_deref(),
+        args.dry_run,
+    )?;
     if !global.quiet {
         for s in &skipped {
             eprintln!("tarjama: skipped {}: {}", s.path.display(), s.why);
@@ -544,9 +405,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     }
     let (segmenter, segment_options) = segmenter(config, &args.seg)?;
     let terms = Terms::load(global, config, &args)?;
-    let (translator, mem_path, _concurrency) = resolve(config, &args)?;
+    let translator = translator(&settings)?;
     let info: Option<EngineInfo> = translator.as_ref().map(|t| t.info().clone());
-    let memory = open_memory(&mem_path, &args)?;
+    let mem_path = settings.memory_path_or_default().context(
+        "cannot find the user data directory for the translation memory; pass --memory PATH",
+    )?;
+    let memory = open_memory(&mem_path, &settings.memory_access, &args)?;
     let several = documents.len() > 1;
 
     // Ctrl-C: once, nothing more is sent and what is in flight is awaited;
@@ -745,63 +609,6 @@ mod tests {
         assert_eq!(
             summary_line("a.txt", &off, 15, 7, true),
             "a.txt: 19 segments: 4 from memory, 15 not translated; 7 glossary hits; 0.0 s"
-        );
-    }
-
-    #[test]
-    fn a_directory_gives_one_output_per_input() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.ar.txt"), "نص.").unwrap();
-        std::fs::write(dir.path().join("b.txt"), "نص.").unwrap();
-        std::fs::write(dir.path().join("notes.md"), "x").unwrap();
-        std::fs::write(dir.path().join("page.html"), "<p>x</p>").unwrap();
-        std::fs::write(dir.path().join("x.text"), "نص.").unwrap();
-        let out = dir.path().join("out");
-        let args = Args {
-            files: vec![dir.path().to_path_buf()],
-            output: Some(out.clone()),
-            to: None,
-            writer: Default::default(),
-            backend: None,
-            glossaries: vec![],
-            memory: MemoryFlag::default(),
-            batch_size: None,
-            concurrency: None,
-            dry_run: false,
-            show: false,
-            refresh: false,
-            no_memory: false,
-            seg: SegmentFlags::default(),
-        };
-        let (jobs, format, skipped) = plan_jobs(&args).unwrap();
-        let why: Vec<_> = skipped
-            .iter()
-            .map(|s| {
-                (
-                    s.path.file_name().unwrap().to_string_lossy().into_owned(),
-                    s.why,
-                )
-            })
-            .collect();
-        assert_eq!(why.len(), 2, "{why:?}");
-        assert!(
-            why[0].0 == "notes.md" && why[0].1.contains("not a *.txt, *.html or *.docx"),
-            "{why:?}"
-        );
-        assert!(
-            why[1].0 == "x.text" && why[1].1.contains("rename"),
-            "{why:?}"
-        );
-        assert_eq!(format, Format::Jsonl);
-        // Web pages are articles too.
-        let outs: Vec<PathBuf> = jobs.iter().map(|j| j.output.clone().unwrap()).collect();
-        assert_eq!(
-            outs,
-            [
-                out.join("a.ar.jsonl"),
-                out.join("b.jsonl"),
-                out.join("page.jsonl")
-            ]
         );
     }
 }

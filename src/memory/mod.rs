@@ -381,12 +381,12 @@ pub fn exists(location: &Path) -> bool {
 
 /// How long another process may hold a segment it claimed before the
 /// claim counts as abandoned (its process died): [`DEFAULT_LEASE`] unless
-/// `TARJAMA_MEMORY_LEASE_MS` says otherwise. A live process renews its
-/// claims well before they expire.
+/// `TARJAMA_MEMORY_LEASE_MS` says otherwise (read into
+/// [`MemoryAccess::lease`]). A live process renews its claims well before
+/// they expire.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
-/// The environment variable that sets the claim lease in milliseconds.
-pub const ENV_LEASE_MS: &str = "TARJAMA_MEMORY_LEASE_MS";
+pub use crate::config::MemoryAccess;
 
 /// What a memory implementation provides. [`Memory`] is the handle every
 /// caller uses; the fuzzy scoring and the look-up order are written once
@@ -545,53 +545,71 @@ impl std::fmt::Debug for Memory {
 }
 
 impl Memory {
-    fn wrap(store: Box<dyn Store>) -> Memory {
-        let lease = std::env::var(ENV_LEASE_MS)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&ms| ms > 0)
-            .map_or(DEFAULT_LEASE, Duration::from_millis);
-        Memory { store, lease }
+    fn wrap(store: Box<dyn Store>, access: &MemoryAccess) -> Memory {
+        Memory {
+            store,
+            lease: access.lease.unwrap_or(DEFAULT_LEASE),
+        }
     }
 
     /// Open the memory at `location`, creating it when it does not exist:
     /// a file (and its directory; migrated first when it has an older
     /// schema, after a backup copy beside it), or a `postgres://` URL
-    /// (its tables created or migrated).
+    /// (its tables created or migrated). A database is reached with no
+    /// password but a `.pgpass` file's, and claims hold [`DEFAULT_LEASE`]:
+    /// [`Memory::open_with`] takes both from the settings.
     pub fn open(location: &Path) -> Result<Memory, MemoryError> {
+        Memory::open_with(location, &MemoryAccess::default())
+    }
+
+    /// [`Memory::open`] with the password and lease of `access` (the
+    /// settings' [`crate::config::Settings::memory_access`]).
+    pub fn open_with(location: &Path, access: &MemoryAccess) -> Result<Memory, MemoryError> {
         if is_url(location) {
-            return Ok(Memory::wrap(Box::new(PgStore::open(
-                &location.to_string_lossy(),
-                true,
-            )?)));
+            return Ok(Memory::wrap(
+                Box::new(PgStore::open(&location.to_string_lossy(), true, access)?),
+                access,
+            ));
         }
-        Ok(Memory::wrap(Box::new(SqliteStore::open(location)?)))
+        Ok(Memory::wrap(Box::new(SqliteStore::open(location)?), access))
     }
 
     /// Open a memory that must already exist (read-only and maintenance
     /// commands): a missing file, or a database without tarjama's tables,
     /// is [`MemoryError::Missing`] and nothing is created.
     pub fn open_existing(location: &Path) -> Result<Memory, MemoryError> {
+        Memory::open_existing_with(location, &MemoryAccess::default())
+    }
+
+    /// [`Memory::open_existing`] with the password and lease of `access`.
+    pub fn open_existing_with(
+        location: &Path,
+        access: &MemoryAccess,
+    ) -> Result<Memory, MemoryError> {
         if is_url(location) {
-            return Ok(Memory::wrap(Box::new(PgStore::open(
-                &location.to_string_lossy(),
-                false,
-            )?)));
+            return Ok(Memory::wrap(
+                Box::new(PgStore::open(&location.to_string_lossy(), false, access)?),
+                access,
+            ));
         }
-        Ok(Memory::wrap(Box::new(SqliteStore::open_existing(
-            location,
-        )?)))
+        Ok(Memory::wrap(
+            Box::new(SqliteStore::open_existing(location)?),
+            access,
+        ))
     }
 
     /// A memory that lives only as long as the value (tests, `--no-memory`,
     /// `--dry-run` without a file).
     pub fn open_in_memory() -> Result<Memory, MemoryError> {
-        Ok(Memory::wrap(Box::new(SqliteStore::open_in_memory()?)))
+        Ok(Memory::wrap(
+            Box::new(SqliteStore::open_in_memory()?),
+            &MemoryAccess::default(),
+        ))
     }
 
     /// A memory over any [`Store`].
     pub fn from_store(store: Box<dyn Store>) -> Memory {
-        Memory::wrap(store)
+        Memory::wrap(store, &MemoryAccess::default())
     }
 
     /// The schema version of the open memory.
@@ -810,7 +828,7 @@ impl Memory {
     }
 
     /// Set the claim lease (default [`DEFAULT_LEASE`] or
-    /// `TARJAMA_MEMORY_LEASE_MS`).
+    /// [`MemoryAccess::lease`]).
     pub fn set_lease(&mut self, lease: Duration) {
         self.lease = lease;
     }

@@ -26,7 +26,8 @@ under an advisory lock (several processes may open a new database at
 once), with a message on stderr; a database newer than the binary is
 refused. Passwords never travel in the URL (refused, since URLs are shown
 in messages and process lists): they come from `TARJAMA_MEMORY_PASSWORD`,
-`PGPASSWORD` or the `.pgpass` file, as for `psql`.
+`PGPASSWORD` or the `.pgpass` file, as for `psql`, read from the
+environment passed in (a [`MemoryAccess`]), never from the process's.
 
 The client is the synchronous `postgres` crate: the memory's API is
 synchronous and owned by one thread (or `spawn_blocking`), so the async
@@ -44,8 +45,9 @@ use postgres::{Client, NoTls};
 use super::*;
 
 /// The environment variable with the database password (before
-/// `PGPASSWORD` and `.pgpass`).
-pub const ENV_PASSWORD: &str = "TARJAMA_MEMORY_PASSWORD";
+/// `PGPASSWORD` and `.pgpass`; read into [`MemoryAccess`]).
+pub use crate::config::ENV_MEMORY_PASSWORD as ENV_PASSWORD;
+use crate::config::MemoryAccess;
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -146,18 +148,13 @@ fn retryable(e: &postgres::Error) -> bool {
     })
 }
 
-/// The password for `config` from `TARJAMA_MEMORY_PASSWORD`, `PGPASSWORD`
-/// or the `.pgpass` file (`PGPASSFILE`, else `~/.pgpass`).
-fn password_for(config: &postgres::Config) -> Option<String> {
-    for var in [ENV_PASSWORD, "PGPASSWORD"] {
-        if let Some(p) = std::env::var(var).ok().filter(|p| !p.is_empty()) {
-            return Some(p);
-        }
+/// The password for `config`: the one `access` holds, else the matching
+/// line of its `.pgpass` file.
+fn password_for(config: &postgres::Config, access: &MemoryAccess) -> Option<String> {
+    if let Some(p) = &access.password {
+        return Some(p.expose().to_string());
     }
-    let file = std::env::var_os("PGPASSFILE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
-    let text = std::fs::read_to_string(file).ok()?;
+    let text = std::fs::read_to_string(access.pgpass.as_ref()?).ok()?;
     let host = match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),
         _ => "localhost".to_string(),
@@ -208,9 +205,9 @@ pub fn pgpass_lookup(text: &str, host: &str, port: &str, db: &str, user: &str) -
     None
 }
 
-/// The connection settings of `url`, with the password from the
-/// environment; a password in the URL is refused.
-pub fn connect_config(url: &str) -> Result<postgres::Config, MemoryError> {
+/// The connection settings of `url`, with the user and password from
+/// `access`; a password in the URL is refused.
+pub fn connect_config(url: &str, access: &MemoryAccess) -> Result<postgres::Config, MemoryError> {
     let err = |message: String| MemoryError::Pg {
         location: redact(url),
         message,
@@ -224,11 +221,11 @@ pub fn connect_config(url: &str) -> Result<postgres::Config, MemoryError> {
         )));
     }
     if config.get_user().is_none()
-        && let Some(u) = std::env::var("PGUSER").ok().filter(|u| !u.is_empty())
+        && let Some(u) = &access.user
     {
-        config.user(&u);
+        config.user(u);
     }
-    if let Some(p) = password_for(&config) {
+    if let Some(p) = password_for(&config, access) {
         config.password(p);
     }
     config.application_name("tarjama");
@@ -276,9 +273,9 @@ impl PgStore {
     /// Connect to `url` and bring its schema up to date (`create`: set it
     /// up in an empty database; without, an empty database is
     /// [`MemoryError::Missing`]).
-    pub fn open(url: &str, create: bool) -> Result<PgStore, MemoryError> {
+    pub fn open(url: &str, create: bool, access: &MemoryAccess) -> Result<PgStore, MemoryError> {
         let location = redact(url);
-        let config = connect_config(url)?;
+        let config = connect_config(url, access)?;
         let client = config.connect(NoTls).map_err(|e| MemoryError::Pg {
             location: location.clone(),
             message: format!("cannot connect: {}", describe(&e)),
@@ -986,8 +983,41 @@ mod tests {
     }
 
     #[test]
+    fn the_password_comes_from_the_access_passed_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(&file, "h:5433:tm:desk:from-file\n").unwrap();
+        let url = "postgres://desk@h:5433/tm";
+        let mut access = MemoryAccess {
+            pgpass: Some(file),
+            ..MemoryAccess::default()
+        };
+        let c = connect_config(url, &access).unwrap();
+        assert_eq!(c.get_password(), Some(&b"from-file"[..]));
+        access.password = Some(crate::config::ApiKey::new("set"));
+        let c = connect_config(url, &access).unwrap();
+        assert_eq!(c.get_password(), Some(&b"set"[..]));
+        // No access, no password (the process environment is not read).
+        let c = connect_config(url, &MemoryAccess::default()).unwrap();
+        assert_eq!(c.get_password(), None);
+        let c = connect_config(
+            "postgres://h/tm",
+            &MemoryAccess {
+                user: Some("pguser".into()),
+                ..MemoryAccess::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.get_user(), Some("pguser"));
+    }
+
+    #[test]
     fn a_password_in_the_url_is_refused_and_never_shown() {
-        let e = connect_config("postgres://desk:s3cret@127.0.0.1/tm").unwrap_err();
+        let e = connect_config(
+            "postgres://desk:s3cret@127.0.0.1/tm",
+            &MemoryAccess::default(),
+        )
+        .unwrap_err();
         let m = e.to_string();
         assert!(m.contains("PGPASSWORD"), "{m}");
         assert!(!m.contains("s3cret"), "{m}");

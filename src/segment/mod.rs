@@ -110,6 +110,28 @@ impl Segmenter {
         Segmenter { rules }
     }
 
+    /// The segmenter and options a resolved `[segment]` table describes
+    /// ([`crate::config::Settings::segment`]): the built-in rules with its
+    /// rules file merged and its abbreviation lists added, so that every
+    /// command that segments gives the same segment ids.
+    pub fn configured(
+        seg: &crate::config::SegmentConfig,
+    ) -> Result<(Segmenter, SegmentOptions), RulesError> {
+        let mut rules = Rules::builtin();
+        if let Some(p) = &seg.rules {
+            rules.merge_file(p)?;
+        }
+        for p in &seg.abbreviations {
+            rules.add_abbreviation_file(p)?;
+        }
+        Ok((
+            Segmenter::new(rules),
+            SegmentOptions {
+                join_lines: seg.join_lines,
+            },
+        ))
+    }
+
     pub fn rules(&self) -> &Rules {
         &self.rules
     }
@@ -337,12 +359,10 @@ impl Segmenter {
 
 /// The word starting at `from`: letters and marks up to anything else.
 fn next_word(body: &str, from: usize) -> &str {
-    let end = skip_while(body, from, |c| c.is_alphanumeric() || quotes_mark(c));
+    let end = skip_while(body, from, |c| {
+        c.is_alphanumeric() || crate::normalize::is_attached_mark(c)
+    });
     &body[from..end]
-}
-
-fn quotes_mark(c: char) -> bool {
-    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}')
 }
 
 /// The byte position after the characters of `s` from `from` that satisfy `f`.

@@ -54,9 +54,12 @@ fn is_punct(c: char) -> bool {
     !c.is_alphanumeric() && !c.is_whitespace() && !is_mark(c)
 }
 
-/// Combining marks (harakat, tanween) belong to the letter before them.
+/// Combining marks belong to the letter before them: the Arabic ones, and
+/// (unlike normalisation, which never sees them in Arabic text) the Latin
+/// combining diacritics U+0300–U+036F, since a quoted word may be a
+/// transliteration such as "Qurʾān" written with them.
 fn is_mark(c: char) -> bool {
-    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0300}'..='\u{036F}')
+    crate::normalize::is_attached_mark(c) || matches!(c, '\u{0300}'..='\u{036F}')
 }
 
 impl Pairs {

@@ -4,12 +4,10 @@
 //! how each documented error maps to a retry-or-final decision and an
 //! [`ErrorKind`], with no key ever in a message.
 
-use crate::protocols_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocols_support::{self as fake, Canned, Server, en};
+use crate::support::vendors::{self as fake, Canned, Server, en};
 use serde_json::{Value, json};
 use tarjama::backend::{Backend, BackendError, ErrorKind, azure, deepl, google, libretranslate};
 use tarjama::config::BackendConfig;
@@ -108,14 +106,6 @@ async fn expect_error(
     assert_eq!(e.status, Some(canned.status));
     assert_clean(&e, backend.name());
     e
-}
-
-/// A URL on which nothing listens.
-async fn dead_url() -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let a = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{a}")
 }
 
 // ================================================================ every vendor
@@ -288,7 +278,9 @@ async fn every_vendor_gets_every_error_case() {
             v.name,
             e.message
         );
-        let dead = tarjama::backend::build(v.name, &cfg(&(v.table)(&dead_url().await))).unwrap();
+        let dead =
+            tarjama::backend::build(v.name, &cfg(&(v.table)(&crate::support::closed_port_url())))
+                .unwrap();
         let e = dead.translate(&batch(1)).await.unwrap_err();
         assert_eq!(
             (e.kind, e.retryable, e.sent),

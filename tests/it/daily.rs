@@ -477,14 +477,9 @@ fn glossaries_are_found_from_any_folder_once_installed() {
     std::fs::create_dir(&work).unwrap();
     seed_into(&work, "a.txt");
     let run = |args: &[&str]| {
-        let mut c = Command::new(&exe);
-        c.current_dir(&work)
-            .env_remove("TARJAMA_CONFIG")
-            .env("HOME", d.path())
-            .env("XDG_CONFIG_HOME", d.path().join("config"))
-            .env("XDG_DATA_HOME", d.path().join("data"))
-            .args(args);
-        c
+        let mut c = support::command::isolated(&exe, d.path());
+        c.current_dir(&work).args(args);
+        Command::from_std(c)
     };
     // None yet: translate warns, and `glossary paths` says where it looked.
     let out = run(&["translate", "a.txt", "--memory", "m.sqlite"])
@@ -1040,10 +1035,25 @@ fn in_tmux(dir: &Path, args: &str) -> Option<Vec<String>> {
             .output()
             .unwrap()
     };
-    let exe = assert_cmd::cargo::cargo_bin("tarjama");
+    // The one command helper's environment, spelled for the shell.
+    let c = support::tarjama_process(dir);
+    // `env` takes its `-u` options before any assignment.
+    let mut env = String::from("env");
+    for (k, _) in c.get_envs().filter(|(_, v)| v.is_none()) {
+        env.push_str(&format!(" -u {}", k.to_string_lossy()));
+    }
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            env.push_str(&format!(
+                " {}='{}'",
+                k.to_string_lossy(),
+                v.to_string_lossy()
+            ));
+        }
+    }
     let script = format!(
-        "cd '{h}' && env -u TARJAMA_CONFIG HOME='{h}' XDG_CONFIG_HOME='{h}/xc' XDG_DATA_HOME='{h}/xd' '{}' {args}; echo EXIT=$?; sleep 30",
-        exe.display(),
+        "cd '{h}' && {env} '{}' {args}; echo EXIT=$?; sleep 30",
+        c.get_program().to_string_lossy(),
         h = dir.display()
     );
     let started = tmux(&["new-session", "-d", "-x", "160", "-y", "40", &script]);

@@ -5,16 +5,12 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::faulty::{Faulty, FaultyConfig};
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tarjama"))
-}
 
 fn pg_url() -> Option<String> {
     match std::env::var("TARJAMA_TEST_PG_URL")
@@ -69,13 +65,8 @@ fn write_config(dir: &Path, url: &str, batch: usize, concurrency: usize) {
 }
 
 fn translate(dir: &Path, input: &str, output: &str, memory: &str, lease_ms: u64) -> Command {
-    let mut c = Command::new(bin());
-    c.current_dir(dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env_remove("TARJAMA_CONFIG")
-        .env_remove("TARJAMA_MEMORY")
-        .env_remove("TARJAMA_MEMORY_URL")
-        .env("TARJAMA_MEMORY_LEASE_MS", lease_ms.to_string())
+    let mut c = support::tarjama_process(dir);
+    c.env("TARJAMA_MEMORY_LEASE_MS", lease_ms.to_string())
         .args([
             "--config",
             "tarjama.toml",
@@ -141,7 +132,7 @@ fn four_processes_on_overlapping_inputs_send_each_segment_once() {
     let union: std::collections::BTreeSet<usize> = inputs.iter().flatten().copied().collect();
     // The schema is set up once before the race (the race on set-up is
     // covered by the advisory lock; here it would only add noise).
-    let st = Command::new(bin())
+    let st = support::tarjama_process(d)
         .args(["memory", "--memory", &url, "stats"])
         .output()
         .unwrap();
@@ -277,13 +268,7 @@ fn a_desk_memory_is_migrated_from_sqlite_and_shared_at_once() {
     );
     std::fs::write(d.join("desk.tmx"), tmx).unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(bin())
-            .current_dir(d)
-            .env("XDG_DATA_HOME", d.join("data"))
-            .env_remove("TARJAMA_CONFIG")
-            .args(args)
-            .output()
-            .unwrap();
+        let out = support::tarjama_process(d).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}",
@@ -308,7 +293,7 @@ fn a_desk_memory_is_migrated_from_sqlite_and_shared_at_once() {
     // A database from a newer tarjama is refused.
     db.batch_execute("INSERT INTO tarjama_schema VALUES (99, 0, 'from the future')")
         .unwrap();
-    let out = Command::new(bin())
+    let out = support::tarjama_process(d)
         .args(["memory", "--memory", &url, "stats"])
         .output()
         .unwrap();
@@ -327,12 +312,7 @@ fn the_shared_memory_is_chosen_by_env_or_config_and_no_password_is_shown() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let stats = |cfg: Option<&str>, env: Option<&str>| {
-        let mut c = Command::new(bin());
-        c.current_dir(d)
-            .env("XDG_DATA_HOME", d.join("data"))
-            .env_remove("TARJAMA_CONFIG")
-            .env_remove("TARJAMA_MEMORY")
-            .env_remove("TARJAMA_MEMORY_URL");
+        let mut c = support::tarjama_process(d);
         if let Some(cfg) = cfg {
             std::fs::write(d.join("tarjama.toml"), cfg).unwrap();
             c.args(["--config", "tarjama.toml"]);

@@ -363,37 +363,27 @@ fn a_folder_of_pages_is_translated_page_by_page() {
     assert_eq!(jsonl(&dir.path().join("out/b.jsonl")).1.len(), 8);
 }
 
-/// A plain HTTP server on 127.0.0.1 answering every request with
-/// `status`, `content_type` and `body` after `delay` (bytes as they are:
-/// the pages' charsets are the point). Returns its base URL.
-fn page_server(status: u16, content_type: &str, body: Vec<u8>, delay_ms: u64) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let head = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let head = head.clone();
-            let body = body.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-                let _ = s.write_all(head.as_bytes());
-                let _ = s.write_all(&body);
-            });
-        }
-    });
-    url
+/// The fakes' HTTP server answering every request with `status`,
+/// `content_type` and `body` after `delay` (bytes as they are: the pages'
+/// charsets are the point). Its `Display` is its base URL.
+fn page_server(
+    status: u16,
+    content_type: &str,
+    body: Vec<u8>,
+    delay_ms: u64,
+) -> support::BackgroundServer {
+    let content_type = content_type.to_string();
+    support::serve_in_background(std::sync::Arc::new(move |_req: support::HttpRequest| {
+        let (content_type, body) = (content_type.clone(), body.clone());
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            support::Reply::Full {
+                status,
+                headers: vec![("content-type".into(), content_type)],
+                body,
+            }
+        })
+    }))
 }
 
 #[test]

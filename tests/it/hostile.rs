@@ -4,51 +4,57 @@
 //! The CI sizes are small; set `TARJAMA_LONG_TESTS=1` for the full sizes
 //! named in the issue (a 50 MB line, 1 million lines).
 
-use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 fn long() -> bool {
     std::env::var_os("TARJAMA_LONG_TESTS").is_some()
 }
 
 /// Run `tarjama ARGS` on `input` from a file; return its output and the
-/// peak resident memory of that one child, in bytes (from `wait4`, so other
-/// tests' children running in the same test binary do not count).
+/// peak resident memory of that one child, in bytes.
+///
+/// The peak is measured by GNU time (`/usr/bin/time -f %M`), which starts
+/// the binary from its own small process: a child started by the test
+/// binary itself would inherit the test process's resident size as its
+/// `ru_maxrss` (Linux keeps the high-water mark across `exec`), so with
+/// other tests running it reads 100 MB whatever tarjama does.
 fn run(args: &[&str], input: &[u8]) -> (std::process::Output, u64) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("input.txt");
     std::fs::write(&p, input).unwrap();
-    let mut child = crate::support::command::tarjama_process(dir.path())
+    let time = Path::new("/usr/bin/time");
+    assert!(
+        time.exists(),
+        "these tests measure peak memory with GNU time: install it (Debian package `time`)"
+    );
+    let isolated = crate::support::tarjama_process(dir.path());
+    let rss_file = dir.path().join("peak-rss-kib");
+    let mut cmd = Command::new(time);
+    cmd.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(isolated.get_program())
         .args(args)
         .arg(&p)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            r.read_to_end(&mut v).unwrap();
-            v
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data, fully written by wait4.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child, not yet waited for; the pointers are valid.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    let out = std::process::Output {
-        status: std::process::ExitStatus::from_raw(status),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    };
-    (out, ru.ru_maxrss as u64 * 1024)
+        .current_dir(dir.path())
+        .stdin(Stdio::null());
+    for (k, v) in isolated.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap();
+    let kib: u64 = std::fs::read_to_string(&rss_file)
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("GNU time wrote the peak in KiB");
+    (out, kib * 1024)
 }
 
 #[test]

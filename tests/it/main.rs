@@ -2,7 +2,6 @@
 //! executable, one module per area, sharing one set of fixtures
 //! (`tests/fixtures/`) and one set of fake servers (`support`).
 
-mod protocols_support;
 mod segment_eval;
 mod support;
 

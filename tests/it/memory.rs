@@ -199,15 +199,13 @@ fn sigkill_during_import_leaves_an_intact_file() {
     let n = 6_000;
     let units: Vec<TmxUnit> = (0..n).map(|i| unit(i, None)).collect();
     tmx_file(&d.join("big.tmx"), &units);
-    let bin = assert_cmd::cargo::cargo_bin("tarjama");
     let mut outcomes = Vec::new();
     for (round, delay_ms) in [150u64, 300, 450, 600, 800].into_iter().enumerate() {
         let db = d.join(format!("tm{round}.sqlite"));
-        let mut child = std::process::Command::new(&bin)
+        let mut child = support::tarjama_process(d)
             .args(["memory", "--memory"])
             .arg(&db)
             .args(["import", "big.tmx"])
-            .current_dir(d)
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -563,103 +561,67 @@ fn ten_processes_opening_a_new_memory_at_once_all_succeed() {
 // Runs that fill the memory, against an OpenAI-compatible server.
 
 mod llm {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
 
-    use serde_json::{Value, json};
+    use super::support::{self, Fake, Fault};
 
-    use super::support::{self, HttpRequest, Reply};
-
-    /// An OpenAI-compatible server that writes [`support::fake_english`]
-    /// and honours pinned terms only when a re-request lists them under
-    /// `must_use` (as a model that ignores the terminology at first).
-    #[derive(Default)]
+    /// The one fake as these runs want it: [`support::fake_english`] after
+    /// `prefix` (to tell runs apart), and pinned terms honoured only when a
+    /// re-request lists them under `must_use` (as a model that ignores the
+    /// terminology at first).
     pub struct Llm {
-        /// Time per segment of a request (a slow model).
-        pub per_segment: Mutex<Duration>,
-        /// Extra time for a re-request.
-        pub rerequest_delay: Mutex<Duration>,
-        /// Answer everything with this status (and OpenAI's error body).
-        pub status: Mutex<Option<u16>>,
-        /// Put before every English (to tell runs apart).
-        pub prefix: Mutex<String>,
-        pub requests: AtomicUsize,
-        pub segments: AtomicUsize,
-        pub rerequests: AtomicUsize,
+        pub fake: Arc<Fake>,
+        pub prefix: Arc<Mutex<String>>,
+    }
+
+    impl std::ops::Deref for Llm {
+        type Target = Fake;
+        fn deref(&self) -> &Fake {
+            &self.fake
+        }
     }
 
     impl Llm {
         pub fn start() -> (Arc<Llm>, support::BackgroundServer) {
-            let llm = Arc::new(Llm::default());
-            let l = llm.clone();
-            let server = support::serve_in_background(Arc::new(move |req: HttpRequest| {
-                let l = l.clone();
-                Box::pin(async move { l.answer(req).await })
-            }));
-            (llm, server)
+            let fake = Fake::new();
+            let prefix = Arc::new(Mutex::new(String::new()));
+            let p = prefix.clone();
+            fake.set_translate(move |a| {
+                let mut en = format!("{}{}", p.lock().unwrap(), support::fake_english(&a.ar));
+                for t in &a.must_use {
+                    en.push_str(&format!(" ({t})"));
+                }
+                en
+            });
+            let server = support::serve_in_background(fake.handler());
+            (Arc::new(Llm { fake, prefix }), server)
         }
 
-        async fn answer(&self, req: HttpRequest) -> Reply {
-            self.requests.fetch_add(1, Ordering::SeqCst);
-            if let Some(s) = *self.status.lock().unwrap() {
-                let (msg, code) = match s {
-                    404 => ("The model `nope` does not exist", "model_not_found"),
-                    401 => ("Incorrect API key provided", "invalid_api_key"),
-                    _ => ("error", "error"),
-                };
-                return Reply::json(
-                    s,
-                    &json!({"error": {"message": msg, "type": "invalid_request_error", "param": null, "code": code}}),
-                );
-            }
-            let body = req.json().unwrap_or(Value::Null);
-            let user = body["messages"]
-                .as_array()
-                .and_then(|m| m.iter().find(|x| x["role"] == "user"))
-                .and_then(|m| m["content"].as_str())
-                .unwrap_or("");
-            let payload: Value = serde_json::from_str(user).unwrap_or(Value::Null);
-            let segs = payload["segments"].as_array().cloned().unwrap_or_default();
-            self.segments.fetch_add(segs.len(), Ordering::SeqCst);
-            let insist = segs.iter().any(|s| s.get("must_use").is_some());
-            let mut wait = *self.per_segment.lock().unwrap() * segs.len() as u32;
-            if insist {
-                self.rerequests.fetch_add(1, Ordering::SeqCst);
-                wait += *self.rerequest_delay.lock().unwrap();
-            }
-            tokio::time::sleep(wait).await;
-            let prefix = self.prefix.lock().unwrap().clone();
-            let items: Vec<Value> = segs
-                .iter()
-                .map(|s| {
-                    let mut en = format!(
-                        "{prefix}{}",
-                        support::fake_english(s["ar"].as_str().unwrap_or(""))
-                    );
-                    if let Some(m) = s["must_use"].as_array() {
-                        for t in m {
-                            en.push_str(&format!(" ({})", t.as_str().unwrap_or("")));
-                        }
-                    }
-                    json!({"id": s["id"], "en": en})
-                })
-                .collect();
-            let content = json!({ "translations": items }).to_string();
-            Reply::json(
-                200,
-                &json!({
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": 1,
-                    "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-                }),
-            )
+        /// Segments received.
+        pub fn segments(&self) -> usize {
+            self.log.segments.lock().unwrap().len()
+        }
+
+        pub fn requests(&self) -> u64 {
+            self.log.count()
+        }
+
+        /// Re-requests received.
+        pub fn rerequests(&self) -> usize {
+            self.records().iter().filter(|r| r.insist).count()
+        }
+
+        /// Answer every request with `status` and OpenAI's error body.
+        pub fn answer_with_status(&self, status: u16) {
+            let message = match status {
+                404 => "The model `nope` does not exist",
+                401 => "Incorrect API key provided",
+                _ => "error",
+            };
+            self.set_always(Some(Fault::Reply(support::openai_error(status, message))));
         }
     }
 }
-
-use std::sync::atomic::Ordering::SeqCst;
 
 const CITIES: &[&str] = &["بغداد", "دمشق", "بيروت", "القاهرة"];
 
@@ -825,7 +787,7 @@ fn a_review_stores_only_its_edits_as_human_and_a_glossary_fix_retranslates_the_r
         "source\ttarget\nبغداد\tBaghdad\n",
     )
     .unwrap();
-    let before = llm.segments.load(SeqCst);
+    let before = llm.segments();
     let (code, err) = run(&mut translate(d, "again.jsonl", "tm.sqlite"));
     assert_eq!(code, Some(0), "{err}");
     let rows = rows(&d.join("again.jsonl"));
@@ -848,7 +810,7 @@ fn a_review_stores_only_its_edits_as_human_and_a_glossary_fix_retranslates_the_r
         assert_eq!(r["target"], format!("Reviewed English of {id}."));
     }
     // Each of the 10 was sent, then re-requested for the missed term.
-    assert_eq!(llm.segments.load(SeqCst) - before, 20);
+    assert_eq!(llm.segments() - before, 20);
 
     // --accept-unedited stores the unedited rows as reviewed, never human.
     let log = review("tm2.sqlite", &["--accept-unedited"]);
@@ -907,14 +869,14 @@ fn ctrl_c_or_a_kill_during_re_requests_then_a_rerun_gives_the_uninterrupted_outp
     for (sig, name) in [(libc::SIGINT, "ctrl-c"), (libc::SIGKILL, "kill")] {
         let memory = format!("{name}.sqlite");
         let out = format!("{name}.jsonl");
-        let before = llm.rerequests.load(SeqCst);
+        let before = llm.rerequests();
         let mut child = translate(d, &out, &memory)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         // Interrupted while the first re-request is in flight.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while llm.rerequests.load(SeqCst) == before {
+        while llm.rerequests() == before {
             assert!(std::time::Instant::now() < deadline, "no re-request came");
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -970,7 +932,7 @@ fn refresh_retranslates_machine_entries_and_keeps_human_ones() {
         .assert()
         .success();
     *llm.prefix.lock().unwrap() = "v2 ".into();
-    let before = llm.segments.load(SeqCst);
+    let before = llm.segments();
     let mut c = translate(d, "b.jsonl", "tm.sqlite");
     c.arg("--refresh");
     let (code, err) = run(&mut c);
@@ -979,7 +941,7 @@ fn refresh_retranslates_machine_entries_and_keeps_human_ones() {
         err.contains("refresh: 5 machine translation(s) in the memory sent again"),
         "{err}"
     );
-    assert_eq!(llm.segments.load(SeqCst) - before, 5);
+    assert_eq!(llm.segments() - before, 5);
     let m = Memory::open_existing(&d.join("tm.sqlite")).unwrap();
     let pairs = m.pairs().unwrap();
     let mt: Vec<_> = pairs
@@ -1012,11 +974,11 @@ fn no_memory_reads_and_writes_nothing() {
     // An existing memory is neither read nor changed.
     let (code, _) = run(&mut translate(d, "b.jsonl", "tm.sqlite"));
     assert_eq!(code, Some(0));
-    let sent = llm.segments.load(SeqCst);
+    let sent = llm.segments();
     let mut c = translate(d, "c.jsonl", "tm.sqlite");
     c.arg("--no-memory");
     assert_eq!(run(&mut c).0, Some(0));
-    assert_eq!(llm.segments.load(SeqCst) - sent, 4, "everything sent again");
+    assert_eq!(llm.segments() - sent, 4, "everything sent again");
     assert_eq!(stats(d, "tm.sqlite")["pairs"], 4);
 }
 
@@ -1042,13 +1004,13 @@ fn a_dry_run_creates_no_memory_file_or_folder() {
     assert!(String::from_utf8_lossy(&out).contains("4 to send"));
     assert!(!d.join("new").exists());
     assert!(!d.join("data").exists());
-    assert_eq!(llm.requests.load(SeqCst), 0);
+    assert_eq!(llm.requests(), 0);
 }
 
 #[test]
 fn an_unknown_model_exits_1_with_the_setting_to_change_after_one_request() {
     let (llm, server) = llm::Llm::start();
-    *llm.status.lock().unwrap() = Some(404);
+    llm.answer_with_status(404);
     let dir = project(server.url(), 12, false, "batch_size = 2\nconcurrency = 1\n");
     let d = dir.path();
     let (code, err) = run(&mut translate(d, "a.jsonl", "tm.sqlite"));
@@ -1059,7 +1021,7 @@ fn an_unknown_model_exits_1_with_the_setting_to_change_after_one_request() {
     );
     assert!(!err.contains("rerun the same command"), "{err}");
     // Nothing more was sent once the first answer said the model is unknown.
-    assert_eq!(llm.requests.load(SeqCst), 1);
+    assert_eq!(llm.requests(), 1);
     // The document is still written, every segment untranslated.
     assert!(
         rows(&d.join("a.jsonl"))
@@ -1071,16 +1033,12 @@ fn an_unknown_model_exits_1_with_the_setting_to_change_after_one_request() {
 #[test]
 fn a_rejected_key_exits_1_naming_the_key_setting() {
     let (llm, server) = llm::Llm::start();
-    *llm.status.lock().unwrap() = Some(401);
+    llm.answer_with_status(401);
     let dir = project(server.url(), 6, false, "batch_size = 2\nconcurrency = 1\n");
     let (code, err) = run(&mut translate(dir.path(), "a.jsonl", "tm.sqlite"));
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("`api_key_env` in [backends.fake]"), "{err}");
-    assert_eq!(
-        llm.requests.load(SeqCst),
-        1,
-        "not retried, nothing more sent"
-    );
+    assert_eq!(llm.requests(), 1, "not retried, nothing more sent");
 }
 
 #[test]
@@ -1122,10 +1080,10 @@ fn a_slow_model_whose_batches_time_out_translates_every_segment() {
         "{err}"
     );
     assert!(rows(&d.join("a.jsonl")).iter().all(|r| r["origin"] == "mt"));
-    assert!(llm.requests.load(SeqCst) > 1);
+    assert!(llm.requests() > 1);
     // The batches that timed out reached the server but were not answered,
     // and the summary says so.
-    let reached = llm.requests.load(SeqCst);
+    let reached = llm.requests();
     assert!(
         err.contains(&format!("{reached} requests (")) && err.contains(" answered)"),
         "{err}"
@@ -1145,5 +1103,5 @@ fn a_slow_model_whose_batches_time_out_translates_every_segment() {
     );
     let (code, err) = run(&mut translate(dir.path(), "a.jsonl", "tm.sqlite"));
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(llm.requests.load(SeqCst), 1, "{err}");
+    assert_eq!(llm.requests(), 1, "{err}");
 }

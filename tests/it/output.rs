@@ -727,74 +727,19 @@ fn bad_input_names_file_and_line() {
         ));
 }
 
-/// A minimal OpenAI-compatible chat-completions server on 127.0.0.1 for the
-/// round trip: it answers each segment with a stable English stand-in and
-/// counts the segments it is sent.
-mod fake_mt {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use axum::Router;
-    use axum::extract::State;
-    use axum::routing::post;
-    use serde_json::{Value, json};
-
-    #[derive(Default)]
-    pub struct Fake {
-        pub segments: AtomicUsize,
-    }
-
-    async fn chat(State(fake): State<Arc<Fake>>, body: String) -> axum::Json<Value> {
-        let req: Value = serde_json::from_str(&body).unwrap();
-        let messages = req["messages"].as_array().unwrap();
-        let user: Value =
-            serde_json::from_str(messages.last().unwrap()["content"].as_str().unwrap()).unwrap();
-        let segs = user["segments"].as_array().unwrap();
-        fake.segments.fetch_add(segs.len(), Ordering::SeqCst);
-        let translations: Vec<Value> = segs
-            .iter()
-            .map(|s| {
-                let words = s["ar"].as_str().unwrap().split_whitespace().count();
-                json!({"id": s["id"], "en": format!("Machine draft of {} words.", words)})
-            })
-            .collect();
-        let content = json!({ "translations": translations }).to_string();
-        axum::Json(json!({
-            "id": "chatcmpl-test", "object": "chat.completion", "model": req["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-        }))
-    }
-
-    /// Start the server on its own thread; its base URL.
-    pub fn start(fake: Arc<Fake>) -> String {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = Router::new()
-                    .route("/v1/chat/completions", post(chat))
-                    .with_state(fake);
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        format!("http://{}/v1", rx.recv().unwrap())
-    }
-}
-
 #[test]
 fn round_trip_translate_review_render_and_the_memory_learns() {
-    use std::sync::Arc;
-    use std::sync::atomic::Ordering;
-
-    let fake = Arc::new(fake_mt::Fake::default());
-    let url = fake_mt::start(fake.clone());
+    // The one fake, answering each segment with a stable English stand-in.
+    let fake = crate::support::Fake::new();
+    fake.set_translate(|a| {
+        format!(
+            "Machine draft of {} words.",
+            a.ar.split_whitespace().count()
+        )
+    });
+    let server = crate::support::serve_in_background(fake.handler());
+    let url = format!("{}/v1", server.url());
+    let segments = || fake.log.segments.lock().unwrap().len();
     let dir = test_dir("round-trip");
     std::fs::copy(
         "seeds/2024-10-04-russia-taliban.ar.txt",
@@ -822,7 +767,7 @@ fn round_trip_translate_review_render_and_the_memory_learns() {
 
     // 1. Machine draft.
     run(&["translate", "article.txt", "-o", "draft.jsonl", "-q"]);
-    assert_eq!(fake.segments.load(Ordering::SeqCst), 19);
+    assert_eq!(segments(), 19);
 
     // 2. The reviewer edits the TSV (p1s1) and the XLIFF (p5s1).
     run(&["render", "draft.jsonl", "-o", "review.tsv", "-q"]);
@@ -924,7 +869,7 @@ fn round_trip_translate_review_render_and_the_memory_learns() {
 
     // 4. A later run takes the human translations and sends nothing.
     run(&["translate", "article.txt", "-o", "again.jsonl", "-q"]);
-    assert_eq!(fake.segments.load(Ordering::SeqCst), 19, "nothing re-sent");
+    assert_eq!(segments(), 19, "nothing re-sent");
     let again = tarjama::output::jsonl::read(
         "again",
         &std::fs::read_to_string(dir.join("again.jsonl")).unwrap(),

@@ -21,7 +21,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::faulty::{FaultKind, Faulty, FaultyConfig, Record};
+use support::Record;
+use support::faulty::{FaultKind, Faulty, FaultyConfig};
 use tarjama::segment::{SegmentOptions, Segmenter};
 
 fn long() -> bool {

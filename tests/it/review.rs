@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chromiumoxide::Page;
@@ -82,11 +82,7 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, target: &str) -> Server {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("tarjama"))
-            .current_dir(dir)
-            .env_remove("TARJAMA_CONFIG")
-            .env_remove("TARJAMA_MEMORY")
-            .env("XDG_DATA_HOME", dir.join("xdg"))
+        let mut child = crate::support::tarjama_process(dir)
             .args([
                 "review",
                 target,
@@ -284,10 +280,7 @@ fn seed_memory(dir: &Path) {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\"><header creationtool=\"test\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"test\" adminlang=\"en\" srclang=\"ar\" datatype=\"plaintext\"/><body>\n<tu><tuv xml:lang=\"ar\"><seg>{near}</seg></tuv><tuv xml:lang=\"en\"><seg>{SUGGESTED}</seg></tuv></tu>\n</body></tmx>\n"
     );
     std::fs::write(dir.join("near.tmx"), tmx).unwrap();
-    let out = Command::new(assert_cmd::cargo::cargo_bin("tarjama"))
-        .current_dir(dir)
-        .env_remove("TARJAMA_CONFIG")
-        .env("XDG_DATA_HOME", dir.join("xdg"))
+    let out = crate::support::tarjama_process(dir)
         .args(["memory", "--memory", "memory.sqlite", "import", "near.tmx"])
         .output()
         .unwrap();
@@ -718,9 +711,7 @@ async fn review_in_headless_chromium_edits_accepts_adds_a_term_and_survives_a_ki
     );
 
     // render: the final English from the review file, edits counted.
-    let out = Command::new(assert_cmd::cargo::cargo_bin("tarjama"))
-        .current_dir(&dir)
-        .env("XDG_DATA_HOME", dir.join("xdg"))
+    let out = crate::support::tarjama_process(&dir)
         .args(["render", "article.review.jsonl", "-o", "final.txt"])
         .output()
         .unwrap();
@@ -736,9 +727,7 @@ async fn review_in_headless_chromium_edits_accepts_adds_a_term_and_survives_a_ki
         "the draft's English survived"
     );
     // --update-memory takes the review file without --against; the memory has them already.
-    let out = Command::new(assert_cmd::cargo::cargo_bin("tarjama"))
-        .current_dir(&dir)
-        .env("XDG_DATA_HOME", dir.join("xdg"))
+    let out = crate::support::tarjama_process(&dir)
         .args([
             "render",
             "article.review.jsonl",

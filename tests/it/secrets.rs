@@ -19,13 +19,13 @@ const KEY_VAR: &str = "TARJAMA_PROOF_SECRET_KEY";
 struct Project {
     dir: tempfile::TempDir,
     _servers: Vec<support::BackgroundServer>,
-    servers: Vec<std::sync::Arc<Faulty>>,
+    servers: Vec<std::sync::Arc<support::Fake>>,
 }
 
 fn server(
     fault_rate: f64,
     faults: Vec<FaultKind>,
-) -> (support::BackgroundServer, std::sync::Arc<Faulty>) {
+) -> (support::BackgroundServer, std::sync::Arc<support::Fake>) {
     let f = Faulty::new(FaultyConfig {
         fault_rate,
         faults,

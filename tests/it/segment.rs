@@ -171,7 +171,8 @@ fn user_abbreviations_flag() {
 fn closed_stdout_is_not_an_error() {
     // `tarjama segment big.txt | head -1` must not print an error.
     let big = "جملة قصيرة. ".repeat(200_000);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tarjama"))
+    let home = tempfile::tempdir().unwrap();
+    let mut child = crate::support::tarjama_process(home.path())
         .arg("segment")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -1,46 +1,21 @@
-//! `tarjama translate` end to end through the real binary, against an
-//! OpenAI-compatible chat-completions server that this file starts on
-//! 127.0.0.1. The server translates deterministically, renders a pinned
-//! term only when the term's Arabic stands in the segment word for word
-//! (as a weak model might), logs every segment it receives, and can be
-//! slowed down or made to refuse one segment.
+//! `tarjama translate` end to end through the real binary, against the one
+//! OpenAI-compatible fake of `support`, on 127.0.0.1, set up here to
+//! translate deterministically, render a pinned term only when the term's
+//! Arabic stands in the segment word for word (as a weak model might), log
+//! every segment it receives, and be slowed down or made to refuse one
+//! segment.
 
 use crate::support::tarjama;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde_json::{Value, json};
 use tarjama::memory::Memory;
 
-use crate::protocols_support;
 use crate::support;
 
 const SEED: &str = "seeds/2024-10-04-russia-taliban.ar.txt";
-
-#[derive(Default)]
-struct Fake {
-    /// Every segment text received, in order of arrival.
-    received: Mutex<Vec<String>>,
-    /// Every system prompt received.
-    systems: Mutex<Vec<String>>,
-    requests: AtomicUsize,
-    delay_ms: u64,
-    /// Batches with a segment containing this are refused with 400.
-    poison: Mutex<Option<String>>,
-}
-
-impl Fake {
-    fn received(&self) -> Vec<String> {
-        self.received.lock().unwrap().clone()
-    }
-}
 
 /// A stable, Arabic-free rendering of `ar`.
 fn fake_english(ar: &str) -> String {
@@ -73,84 +48,44 @@ fn prompt_terms(system: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn chat(State(fake): State<Arc<Fake>>, body: String) -> Response {
-    fake.requests.fetch_add(1, Ordering::SeqCst);
-    let req: Value = serde_json::from_str(&body).unwrap();
-    let messages = req["messages"].as_array().unwrap();
-    let system = messages[0]["content"].as_str().unwrap_or("").to_string();
-    let user: Value =
-        serde_json::from_str(messages.last().unwrap()["content"].as_str().unwrap()).unwrap();
-    let segs = user["segments"].as_array().unwrap().clone();
-    fake.systems.lock().unwrap().push(system.clone());
-    {
-        let mut log = fake.received.lock().unwrap();
-        for s in &segs {
-            log.push(s["ar"].as_str().unwrap().to_string());
-        }
-    }
-    if fake.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(fake.delay_ms)).await;
-    }
-    let poison = fake.poison.lock().unwrap().clone();
-    if let Some(p) = poison
-        && segs
-            .iter()
-            .any(|s| s["ar"].as_str().unwrap().contains(p.as_str()))
-    {
-        let body = json!({"error": {"message": "input rejected by the moderation filter", "type": "invalid_request_error", "code": null}});
-        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
-    }
-    let terms = prompt_terms(&system);
-    let translations: Vec<Value> = segs
-        .iter()
-        .map(|s| {
-            let ar = s["ar"].as_str().unwrap();
-            let mut en = fake_english(ar);
-            for (a, e) in &terms {
-                // as many times as the term stands in the Arabic
-                let stands = if a.contains(' ') {
-                    ar.matches(a.as_str()).count()
-                } else {
-                    // the dictionary form only, like a weak model
-                    words(ar).iter().filter(|w| **w == a.as_str()).count()
-                };
-                for _ in 0..stands {
-                    en.push_str(&format!("; {e}"));
-                }
+/// The one fake (`support::Fake`) as these runs want it: a stable,
+/// Arabic-free English per segment, with each pinned term of the system
+/// prompt rendered only when its Arabic stands in the segment word for word
+/// (as a weak model might), and a moderation filter that refuses (400) a
+/// batch holding the poisoned text.
+fn fake() -> Arc<support::Fake> {
+    let fake = support::Fake::new();
+    fake.set_translate(|a| {
+        let mut en = fake_english(&a.ar);
+        for (term, e) in prompt_terms(&a.system) {
+            // as many times as the term stands in the Arabic
+            let stands = if term.contains(' ') {
+                a.ar.matches(term.as_str()).count()
+            } else {
+                // the dictionary form only, like a weak model
+                words(&a.ar).iter().filter(|w| **w == term.as_str()).count()
+            };
+            for _ in 0..stands {
+                en.push_str(&format!("; {e}"));
             }
-            json!({"id": s["id"], "en": en})
-        })
-        .collect();
-    let content = json!({ "translations": translations }).to_string();
-    let body = json!({
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "model": req["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+        }
+        en
     });
-    axum::Json(body).into_response()
+    *fake.poison_reply.lock().unwrap() = (400, "input rejected by the moderation filter".into());
+    fake
 }
 
-/// Start the server on its own thread; returns its base URL.
-fn start(fake: Arc<Fake>) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = Router::new()
-                .route("/v1/chat/completions", post(chat))
-                .with_state(fake);
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    format!("http://{}/v1", rx.recv().unwrap())
+/// Serve `fake` on its own thread: the server (stopped when dropped) and
+/// its base URL.
+fn start(fake: &Arc<support::Fake>) -> (support::BackgroundServer, String) {
+    let server = support::serve_in_background(fake.handler());
+    let url = format!("{}/v1", server.url());
+    (server, url)
+}
+
+/// Every segment text the fake received, in order of arrival.
+fn received(fake: &support::Fake) -> Vec<String> {
+    fake.log.segments.lock().unwrap().clone()
 }
 
 fn repo() -> PathBuf {
@@ -354,8 +289,8 @@ fn several_inputs_go_to_a_directory_and_bad_formats_are_refused() {
 
 #[test]
 fn full_article_then_a_rerun_sends_nothing() {
-    let fake = Arc::new(Fake::default());
-    let url = start(fake.clone());
+    let fake = fake();
+    let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 4);
     let d = dir.path();
     tarjama(d)
@@ -382,20 +317,16 @@ fn full_article_then_a_rerun_sends_nothing() {
         assert_eq!(r["target"].as_str().unwrap(), fake_english(&flat(src)));
         assert_eq!(r["warnings"], json!([]));
     }
-    assert_eq!(fake.received().len(), 19);
+    assert_eq!(received(&fake).len(), 19);
 
     // The same command again: nothing is sent, the same English comes out.
-    let before = fake.requests.load(Ordering::SeqCst);
+    let before = fake.log.count();
     tarjama(d)
         .args(["translate", "article.txt", "-o", "out2.jsonl"])
         .assert()
         .success()
         .stderr(predicates::str::contains("19 from memory, 0 sent"));
-    assert_eq!(
-        fake.requests.load(Ordering::SeqCst),
-        before,
-        "rerun sent requests"
-    );
+    assert_eq!(fake.log.count(), before, "rerun sent requests");
     let (h2, rows2) = read_jsonl(&d.join("out2.jsonl"));
     assert_eq!(targets(&rows), targets(&rows2));
     assert_eq!(h2["summary"]["from_memory"], 19);
@@ -412,15 +343,15 @@ fn full_article_then_a_rerun_sends_nothing() {
         .get_output()
         .stdout
         .clone();
-    assert_eq!(fake.received().len(), 38);
+    assert_eq!(received(&fake).len(), 38);
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 20);
 }
 
 #[test]
 fn dry_run_counts_what_would_be_sent() {
-    let fake = Arc::new(Fake::default());
-    let url = start(fake.clone());
+    let fake = fake();
+    let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 4);
     let d = dir.path();
     tarjama(d)
@@ -433,7 +364,7 @@ fn dry_run_counts_what_would_be_sent() {
         .stdout(predicates::str::contains(
             "in 5 requests to fake (openai, model m1)",
         ));
-    assert_eq!(fake.requests.load(Ordering::SeqCst), 0);
+    assert_eq!(fake.log.count(), 0);
 }
 
 /// Input the server refuses (HTTP 400 for a single segment) is an error a
@@ -442,11 +373,9 @@ fn dry_run_counts_what_would_be_sent() {
 /// the refused segments.
 #[test]
 fn refused_input_exits_1_with_a_hint_and_a_rerun_fills_in_once_fixed() {
-    let fake = Arc::new(Fake {
-        poison: Mutex::new(Some("باميان".into())),
-        ..Fake::default()
-    });
-    let url = start(fake.clone());
+    let fake = fake();
+    *fake.poison.lock().unwrap() = Some("باميان".into());
+    let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 4);
     let d = dir.path();
     let assert = tarjama(d)
@@ -478,12 +407,12 @@ fn refused_input_exits_1_with_a_hint_and_a_rerun_fills_in_once_fixed() {
 
     // The server is fixed: a rerun sends only the failed segments.
     *fake.poison.lock().unwrap() = None;
-    let before = fake.received().len();
+    let before = received(&fake).len();
     tarjama(d)
         .args(["translate", "article.txt", "-o", "out.jsonl", "-q"])
         .assert()
         .success();
-    let resent = &fake.received()[before..];
+    let resent = &received(&fake)[before..];
     let mut expected: Vec<String> = failed
         .iter()
         .map(|r| flat(r["source"].as_str().unwrap()))
@@ -498,29 +427,20 @@ fn refused_input_exits_1_with_a_hint_and_a_rerun_fills_in_once_fixed() {
 
 #[test]
 fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
-    let fake = Arc::new(Fake {
-        delay_ms: 150,
-        ..Fake::default()
-    });
-    let url = start(fake.clone());
+    let fake = fake();
+    fake.set_latency(Duration::from_millis(150));
+    let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 2);
     let d = dir.path();
-    let bin = assert_cmd::cargo::cargo_bin("tarjama");
-    let mut child = std::process::Command::new(&bin)
+    let mut child = support::tarjama_process(d)
         .args(["translate", "article.txt", "-o", "out.jsonl"])
-        .current_dir(d)
-        .env("XDG_DATA_HOME", d.join("data"))
-        .env("XDG_CONFIG_HOME", d.join("config"))
-        .env_remove("TARJAMA_BACKEND")
-        .env_remove("TARJAMA_MEMORY")
-        .env_remove("TARJAMA_CONFIG")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Kill once a few batches have been received (some answered, some in
     // flight).
     let t0 = std::time::Instant::now();
-    while fake.received().len() < 8 && t0.elapsed() < Duration::from_secs(30) {
+    while received(&fake).len() < 8 && t0.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL
@@ -528,7 +448,7 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
     // A request written just before the kill may still be on its way into
     // the server's log: let it land before taking the count.
     std::thread::sleep(Duration::from_millis(500));
-    let first = fake.received();
+    let first = received(&fake);
     assert!(
         first.len() >= 8 && first.len() < 19,
         "killed too late: {}",
@@ -544,7 +464,7 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
         .args(["translate", "article.txt", "-o", "out.jsonl", "-q"])
         .assert()
         .success();
-    let all = fake.received();
+    let all = received(&fake);
     let mut counts: std::collections::HashMap<&str, usize> = Default::default();
     for s in &all {
         *counts.entry(s.as_str()).or_default() += 1;
@@ -579,8 +499,8 @@ fn killed_mid_way_then_resumed_sends_each_segment_once_apart_from_in_flight() {
 
 #[test]
 fn terms_go_in_the_prompt_and_a_miss_is_re_requested_once() {
-    let fake = Arc::new(Fake::default());
-    let url = start(fake.clone());
+    let fake = fake();
+    let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 4);
     let d = dir.path();
     tarjama(d)
@@ -594,7 +514,7 @@ fn terms_go_in_the_prompt_and_a_miss_is_re_requested_once() {
         ])
         .assert()
         .success();
-    let systems = fake.systems.lock().unwrap().clone();
+    let systems = fake.log.systems();
     assert!(
         systems
             .iter()
@@ -610,7 +530,7 @@ fn terms_go_in_the_prompt_and_a_miss_is_re_requested_once() {
             .any(|s| s.contains("\"وطالبان\" => \"the Taliban\"")),
         "the re-request states the surface form"
     );
-    let received = fake.received();
+    let received = received(&fake);
     let p1s1 = "في خطوة جديدة للتقارب.. روسيا وطالبان يبحثان التعاون الثنائي";
     assert_eq!(
         received.iter().filter(|s| *s == p1s1).count(),
@@ -654,8 +574,8 @@ fn terms_go_in_the_prompt_and_a_miss_is_re_requested_once() {
 
 #[test]
 fn a_changed_glossary_entry_re_translates_only_its_segments() {
-    let fake = Arc::new(Fake::default());
-    let url = start(fake.clone());
+    let fake = fake();
+    let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 4);
     let d = dir.path();
     let run = || {
@@ -673,7 +593,7 @@ fn a_changed_glossary_entry_re_translates_only_its_segments() {
             .success();
     };
     run();
-    let before = fake.received().len();
+    let before = received(&fake).len();
     let g = std::fs::read_to_string(d.join("glossary.tsv")).unwrap();
     std::fs::write(
         d.join("glossary.tsv"),
@@ -681,7 +601,7 @@ fn a_changed_glossary_entry_re_translates_only_its_segments() {
     )
     .unwrap();
     run();
-    let resent: Vec<String> = fake.received()[before..].to_vec();
+    let resent: Vec<String> = received(&fake)[before..].to_vec();
     assert!(!resent.is_empty());
     assert!(resent.iter().all(|s| s.contains("لافروف")), "{resent:?}");
     let (_, rows) = read_jsonl(&d.join("out.jsonl"));
@@ -707,7 +627,7 @@ fn a_changed_glossary_entry_re_translates_only_its_segments() {
 /// DeepL gets a glossary created through its glossary API.
 #[test]
 fn the_seed_article_through_every_backend_kind() {
-    use protocols_support as pfake;
+    use crate::support::vendors as pfake;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let llm = support::Fake::new();
     let openai = support::serve_in_background(support::openai(llm.clone()));
@@ -868,27 +788,18 @@ fn the_seed_article_through_every_backend_kind() {
 
 #[test]
 fn ctrl_c_stops_sending_writes_what_it_has_and_says_how_to_resume() {
-    let fake = Arc::new(Fake {
-        delay_ms: 200,
-        ..Fake::default()
-    });
-    let url = start(fake.clone());
+    let fake = fake();
+    fake.set_latency(Duration::from_millis(200));
+    let (_server, url) = start(&fake);
     let dir = project(Some(&url), "m1", 2);
     let d = dir.path();
-    let bin = assert_cmd::cargo::cargo_bin("tarjama");
-    let child = std::process::Command::new(&bin)
+    let child = support::tarjama_process(d)
         .args(["translate", "article.txt", "-o", "out.jsonl"])
-        .current_dir(d)
-        .env("XDG_DATA_HOME", d.join("data"))
-        .env("XDG_CONFIG_HOME", d.join("config"))
-        .env_remove("TARJAMA_BACKEND")
-        .env_remove("TARJAMA_MEMORY")
-        .env_remove("TARJAMA_CONFIG")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let t0 = std::time::Instant::now();
-    while fake.received().len() < 4 && t0.elapsed() < Duration::from_secs(30) {
+    while received(&fake).len() < 4 && t0.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let status = std::process::Command::new("kill")
@@ -901,7 +812,7 @@ fn ctrl_c_stops_sending_writes_what_it_has_and_says_how_to_resume() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert!(err.contains("to resume, rerun the same command"), "{err}");
-    let sent_before = fake.received();
+    let sent_before = received(&fake);
     assert!(
         sent_before.len() < 19,
         "Ctrl-C came too late to test anything"
@@ -919,7 +830,7 @@ fn ctrl_c_stops_sending_writes_what_it_has_and_says_how_to_resume() {
         .assert()
         .success();
     assert_eq!(
-        fake.received().len(),
+        received(&fake).len(),
         19,
         "the resumed run sent only the rest"
     );

@@ -18,7 +18,13 @@ pub fn tarjama(dir: &Path) -> assert_cmd::Command {
 /// The same as [`tarjama`] as a `std::process::Command`, for tests that
 /// spawn the binary and talk to it (stdin, signals).
 pub fn tarjama_process(dir: &Path) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tarjama"));
+    isolated(Path::new(env!("CARGO_BIN_EXE_tarjama")), dir)
+}
+
+/// `program` (a copy of the binary installed elsewhere, say) run as
+/// [`tarjama_process`] runs the built one.
+pub fn isolated(program: &Path, dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(program);
     c.current_dir(dir);
     for (name, _) in std::env::vars_os() {
         let n = name.to_string_lossy();

@@ -1,8 +1,8 @@
-//! An OpenAI-compatible server that misbehaves the way real models do, at a
-//! set rate, with a seeded generator: it answers `POST …/chat/completions`
-//! with [`super::fake_english`] translations (copying the first words of
-//! each source into `ar_start`, as the prompt asks), and a share of the
-//! requests carrying two segments or more get one [`Misbehaviour`]:
+//! How the one fake ([`super::Fake`], with `misbehaving` set) misbehaves
+//! the way real models do, at a set rate, with a seeded generator: its
+//! OpenAI-compatible answers copy the first words of each source into
+//! `ar_start`, as the prompt asks, and a share of the requests carrying two
+//! segments or more get one [`Misbehaviour`]:
 //! two segments' answers exchanged, three rotated, the context headline translated under
 //! an id that was not asked for, an Arabic word left in one segment, two
 //! segments merged into one entry, one entry dropped, the JSON wrapped in
@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use super::{Handler, HttpRequest, Reply, fake_english, llm_segments};
+use super::{Fake, Handler, fake_english};
 
 /// What a model can do wrong with a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,24 +104,22 @@ impl Misbehaving {
         self.log.lock().unwrap().clone()
     }
 
-    /// The first words of a source, as a cooperating model copies them.
-    fn first_words(ar: &str) -> String {
-        ar.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    }
-
+    /// The fake's OpenAI-compatible handler, misbehaving as this says.
     pub fn handler(self: &Arc<Self>) -> Handler {
-        let me = self.clone();
-        Arc::new(move |req: HttpRequest| {
-            let me = me.clone();
-            Box::pin(async move { me.answer(req) })
-        })
+        let fake = Fake::new();
+        *fake.misbehaving.lock().unwrap() = Some(self.clone());
+        super::openai(fake)
     }
 
-    fn answer(&self, req: HttpRequest) -> Reply {
-        let Some(body) = req.json() else {
-            return super::openai_error(400, "We could not parse the JSON body of your request.");
-        };
-        let segs = llm_segments(&body, "messages");
+    /// The answer's content and `finish_reason` for a request (`body`) of
+    /// `segs` (local id, Arabic), whose well-behaved entries are `items`
+    /// (id, `ar_start`, en): a misbehaviour applied, and logged.
+    pub fn answer(
+        &self,
+        body: &Value,
+        segs: &[(String, String)],
+        mut items: Vec<Value>,
+    ) -> (String, &'static str) {
         let headline = body["messages"]
             .as_array()
             .and_then(|m| m.iter().find(|x| x["role"] == "user"))
@@ -133,7 +131,7 @@ impl Misbehaving {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             self.seed.hash(&mut h);
-            for (_, ar) in &segs {
+            for (_, ar) in segs {
                 ar.hash(&mut h);
             }
             let mut rng = fastrand::Rng::with_seed(h.finish());
@@ -149,10 +147,6 @@ impl Misbehaving {
             };
             (kind, rng.usize(..segs.len().max(span + 1) - span))
         };
-        let mut items: Vec<Value> = segs
-            .iter()
-            .map(|(id, ar)| json!({"id": id, "ar_start": Self::first_words(ar), "en": fake_english(ar)}))
-            .collect();
         let mut swapped = None;
         let mut finish = "stop";
         let mut kind = kind;
@@ -178,7 +172,7 @@ impl Misbehaving {
             Some(Misbehaviour::StrayId) => match &headline {
                 Some(h) => items.insert(
                     0,
-                    json!({"id": "context", "ar_start": Self::first_words(h), "en": fake_english(h)}),
+                    json!({"id": "context", "ar_start": first_words(h), "en": fake_english(h)}),
                 ),
                 None => kind = None,
             },
@@ -224,7 +218,7 @@ impl Misbehaving {
             }
         }
         if let Some(bad) = self.stubborn.lock().unwrap().as_deref() {
-            for (item, (_, ar)) in items.iter_mut().zip(&segs) {
+            for (item, (_, ar)) in items.iter_mut().zip(segs) {
                 if ar == bad {
                     let en = format!("{} {}", item["en"].as_str().unwrap_or(""), "كلمة");
                     item["en"] = Value::String(en);
@@ -265,12 +259,11 @@ impl Misbehaving {
             misbehaviour: kind,
             swapped,
         });
-        let answer = json!({
-            "id": "chatcmpl-misbehaving", "object": "chat.completion", "created": 1726012687,
-            "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48}
-        });
-        Reply::json(200, &answer)
+        (content, finish)
     }
+}
+
+/// The first words of a source, as a cooperating model copies them.
+pub fn first_words(ar: &str) -> String {
+    ar.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }

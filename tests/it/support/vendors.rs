@@ -1,6 +1,7 @@
 /*!
 Fake LibreTranslate, DeepL, Google v2 and Azure servers for the protocol
-tests, each on 127.0.0.1 and behaving as the real service is documented to
+tests, on the fakes' one HTTP server ([`super::serve`]), each on 127.0.0.1
+and behaving as the real service is documented to
 (`shared/docs/mt-protocols.md`): auth where the service expects it, body
 shape, batch limits refused with the real error, error bodies and status
 codes. Every request is recorded so that tests can assert what was sent, and
@@ -10,16 +11,12 @@ way.
 The fake "translation" of an Arabic text is `en(<text>)`, so that order and
 content can be checked exactly.
 */
-#![allow(dead_code)]
-
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, Response, Uri};
 use serde_json::{Value, json};
+
+use super::{HttpRequest, Reply};
 
 /// Keys used by the tests, passed to the settings (or a child's
 /// environment) as values. Each contains characters that URL encoding
@@ -61,7 +58,8 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub query: HashMap<String, String>,
-    pub headers: HeaderMap,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
@@ -70,10 +68,11 @@ impl Recorded {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
     pub fn header(&self, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
         self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(String::from)
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -122,10 +121,11 @@ struct Shared {
     handler: Handler,
 }
 
-/// A running fake server.
+/// A running fake server (stopped when dropped).
 pub struct Server {
     pub url: String,
     shared: Arc<Shared>,
+    _server: super::Server,
 }
 
 impl Server {
@@ -135,15 +135,16 @@ impl Server {
             script: Mutex::new(VecDeque::new()),
             handler: Arc::new(handler),
         });
-        let app = Router::new().fallback(serve).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let s = shared.clone();
+        let server = super::serve(Arc::new(move |req: HttpRequest| {
+            let s = s.clone();
+            Box::pin(async move { answer(&s, req).await })
+        }))
+        .await;
         Server {
-            url: format!("http://{addr}"),
+            url: server.url.clone(),
             shared,
+            _server: server,
         }
     }
 
@@ -164,27 +165,17 @@ impl Server {
     }
 }
 
-async fn serve(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: String,
-) -> Response<Body> {
-    let query = uri
-        .query()
-        .map(|q| {
-            url_pairs(q)
-                .into_iter()
-                .collect::<HashMap<String, String>>()
-        })
-        .unwrap_or_default();
+async fn answer(shared: &Shared, req: HttpRequest) -> Reply {
+    let (path, query) = match req.path.split_once('?') {
+        Some((p, q)) => (p.to_string(), url_pairs(q).into_iter().collect()),
+        None => (req.path.clone(), HashMap::new()),
+    };
     let rec = Recorded {
-        method: method.to_string(),
-        path: uri.path().to_string(),
+        method: req.method.clone(),
+        path,
         query,
-        headers,
-        body,
+        body: req.text(),
+        headers: req.headers,
     };
     shared.log.lock().unwrap().push(rec.clone());
     let scripted = shared.script.lock().unwrap().pop_front();
@@ -192,11 +183,11 @@ async fn serve(
     if let Some(d) = c.delay {
         tokio::time::sleep(d).await;
     }
-    let mut r = Response::builder().status(c.status);
-    for (k, v) in &c.headers {
-        r = r.header(k, v);
+    Reply::Full {
+        status: c.status,
+        headers: c.headers,
+        body: c.body.into_bytes(),
     }
-    r.body(Body::from(c.body)).unwrap()
 }
 
 /// Decode `a=b&c=d` with percent-decoding.
