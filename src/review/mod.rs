@@ -33,6 +33,7 @@ pub mod server;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::glossary::shared::SharedGlossary;
 use crate::glossary::{Entry, Glossary, GlossaryError, Matcher, edit};
 use crate::memory::{Memory, MemoryError, Provenance};
 use crate::model::{AlignedPair, Bitext, CheckedTerm, Origin};
@@ -95,6 +96,9 @@ pub fn is_review_file(path: &Path) -> bool {
 pub struct ReviewGlossary {
     /// The files, in layer order; entries added from the page go to the last.
     pub paths: Vec<PathBuf>,
+    /// The shared glossary's URL and who edits it, when the glossary is
+    /// the desk's database (entries added from the page go there).
+    shared: Option<(String, String)>,
     glossary: Glossary,
     matcher: Matcher,
 }
@@ -109,6 +113,23 @@ impl ReviewGlossary {
         Ok((
             ReviewGlossary {
                 paths,
+                shared: None,
+                glossary,
+                matcher,
+            },
+            warnings,
+        ))
+    }
+
+    /// The shared glossary at `url`; entries added from the page are
+    /// recorded as `who`'s.
+    pub fn shared(url: &str, who: &str) -> Result<(ReviewGlossary, Vec<String>), GlossaryError> {
+        let (glossary, warnings) = SharedGlossary::open(url)?.load()?;
+        let matcher = glossary.matcher();
+        Ok((
+            ReviewGlossary {
+                paths: Vec::new(),
+                shared: Some((url.to_string(), who.to_string())),
                 glossary,
                 matcher,
             },
@@ -447,6 +468,14 @@ impl Session {
         source: &str,
         target: &str,
     ) -> Result<(PathBuf, usize), ReviewError> {
+        if let Some((url, who)) = glossary.shared.clone() {
+            let mut shared = SharedGlossary::open(&url)?;
+            let added = shared.add(None, &Entry::new(source, target), false, &who)?;
+            let (grown, _) = ReviewGlossary::shared(&url, &who)?;
+            *glossary = grown;
+            let at = added.location.expect("a stored entry has its place");
+            return Ok((at.path, at.line));
+        }
         let Some(path) = glossary.target().map(Path::to_path_buf) else {
             return Err(ReviewError::Refused(
                 "no glossary file to add to: start the review with --glossary PATH".into(),

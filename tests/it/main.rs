@@ -13,6 +13,7 @@ mod backends_protocols;
 mod bilingual;
 mod daily;
 mod desk;
+mod desk_glossary;
 mod documents;
 mod glossary;
 mod hostile;

@@ -562,7 +562,7 @@ fn ten_processes_opening_a_new_memory_at_once_all_succeed() {
 // ---------------------------------------------------------------------
 // Runs that fill the memory, against an OpenAI-compatible server.
 
-mod llm {
+pub(crate) mod llm {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

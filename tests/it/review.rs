@@ -144,7 +144,7 @@ impl Drop for Server {
 }
 
 /// One raw HTTP/1.1 request; the status code and the response text.
-fn http(port: u16, head: &str, body: &[u8]) -> (u16, String) {
+pub(crate) fn http(port: u16, head: &str, body: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let _ = s.write_all(head.as_bytes());
