@@ -393,10 +393,16 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(llm.rerequests.load(SeqCst), n);
+    // Each segment sent, then sent again with the term insisted on.
+    assert_eq!(llm.segments.load(SeqCst), 2 * n);
+    assert!(llm.rerequests.load(SeqCst) >= 1);
     // As a run killed before its re-requests left them: pending.
     db.batch_execute("UPDATE pairs SET pending = true").unwrap();
-    let (requests, rerequests) = (llm.requests.load(SeqCst), llm.rerequests.load(SeqCst));
+    let (requests, rerequests, segments) = (
+        llm.requests.load(SeqCst),
+        llm.rerequests.load(SeqCst),
+        llm.segments.load(SeqCst),
+    );
     *llm.rerequest_delay.lock().unwrap() = Duration::from_millis(900);
     // Two processes find the same pending answers at once.
     let children: Vec<Child> = ["x", "y"]
@@ -414,8 +420,11 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
     }
     // Each re-request went out once, whichever process sent it; nothing
     // else was sent.
-    assert_eq!(llm.rerequests.load(SeqCst) - rerequests, n);
-    assert_eq!(llm.requests.load(SeqCst) - requests, llm.rerequests.load(SeqCst) - rerequests);
+    assert_eq!(llm.segments.load(SeqCst) - segments, n);
+    assert_eq!(
+        llm.requests.load(SeqCst) - requests,
+        llm.rerequests.load(SeqCst) - rerequests
+    );
     assert_eq!(count(&mut db, "SELECT count(*) FROM pairs WHERE pending"), 0);
     assert_eq!(count(&mut db, "SELECT count(*) FROM pairs"), n as i64);
     assert_eq!(count(&mut db, "SELECT count(*) FROM claims"), 0);
