@@ -790,7 +790,10 @@ impl Settings {
         let glossary_url = flags
             .glossary_url
             .clone()
-            .or_else(|| env.non_empty(ENV_GLOSSARY_URL).map(|u| u.trim().to_string()))
+            .or_else(|| {
+                env.non_empty(ENV_GLOSSARY_URL)
+                    .map(|u| u.trim().to_string())
+            })
             .or_else(|| config.glossary.url.clone());
         if let Some(u) = &glossary_url
             && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
@@ -801,8 +804,16 @@ impl Settings {
         }
         let editor = env
             .non_empty(ENV_GLOSSARY_USER)
-            .or(config.glossary.user.as_deref().filter(|u| !u.trim().is_empty()))
-            .or_else(|| ["USER", "LOGNAME", "USERNAME"].iter().find_map(|v| env.non_empty(v)))
+            .or(config
+                .glossary
+                .user
+                .as_deref()
+                .filter(|u| !u.trim().is_empty()))
+            .or_else(|| {
+                ["USER", "LOGNAME", "USERNAME"]
+                    .iter()
+                    .find_map(|v| env.non_empty(v))
+            })
             .unwrap_or("unknown")
             .trim()
             .to_string();
@@ -1113,8 +1124,12 @@ batch_size = 5
         let s = Settings::resolve(Some(c), &flags, &env).unwrap();
         assert_eq!(s.glossary_url.as_deref(), Some("postgresql://flag@db/tm"));
         // No file: the login name; nothing at all: "unknown".
-        let s = Settings::resolve(None, &Overrides::default(), &Env::default().with("LOGNAME", "x"))
-            .unwrap();
+        let s = Settings::resolve(
+            None,
+            &Overrides::default(),
+            &Env::default().with("LOGNAME", "x"),
+        )
+        .unwrap();
         assert_eq!((s.glossary_url, s.editor.as_str()), (None, "x"));
         let s = Settings::resolve(None, &Overrides::default(), &Env::default()).unwrap();
         assert_eq!(s.editor, "unknown");

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tarjama::glossary::format::{self, Format as GFormat};
-use tarjama::glossary::suggest::{SuggestOptions, suggest};
 use tarjama::glossary::shared::SharedGlossary;
+use tarjama::glossary::suggest::{SuggestOptions, suggest};
 use tarjama::glossary::{Entry, Glossary, GlossaryError, PathsFrom, edit, lint};
 use tarjama::input::{Source, read_path, read_source};
 
@@ -645,7 +645,9 @@ fn run_import(global: &GlobalArgs, a: &ImportArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let [file] = a.files.as_slice() else {
-        bail!("give one file to convert (several TSV files load into the shared glossary with --shared)");
+        bail!(
+            "give one file to convert (several TSV files load into the shared glossary with --shared)"
+        );
     };
     let from: GFormat = match a.from {
         Some(f) => f.into(),

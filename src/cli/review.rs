@@ -52,17 +52,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             Some(g)
         }
         None => match super::glossary_paths(&args.glossaries, config.as_ref()) {
-        Ok((paths, _)) => {
-            let (g, warnings) = ReviewGlossary::load(paths).context("loading the glossaries")?;
-            if !global.quiet {
-                for w in warnings {
-                    eprintln!("tarjama: warning: {w}");
+            Ok((paths, _)) => {
+                let (g, warnings) =
+                    ReviewGlossary::load(paths).context("loading the glossaries")?;
+                if !global.quiet {
+                    for w in warnings {
+                        eprintln!("tarjama: warning: {w}");
+                    }
                 }
+                Some(g)
             }
-            Some(g)
-        }
-        Err(GlossaryError::NotFound(_)) if args.glossaries.is_empty() => None,
-        Err(e) => return Err(e.into()),
+            Err(GlossaryError::NotFound(_)) if args.glossaries.is_empty() => None,
+            Err(e) => return Err(e.into()),
         },
     };
     let mut sessions = Vec::with_capacity(drafts.len());

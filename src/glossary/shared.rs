@@ -282,7 +282,9 @@ impl SharedGlossary {
     /// other wrote.
     fn edit<T>(
         &mut self,
-        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<Result<T, GlossaryError>, postgres::Error>,
+        f: impl FnOnce(
+            &mut postgres::Transaction<'_>,
+        ) -> Result<Result<T, GlossaryError>, postgres::Error>,
     ) -> Result<T, GlossaryError> {
         let location = self.location.clone();
         let err = |e: postgres::Error| GlossaryError::Format {

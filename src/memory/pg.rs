@@ -54,10 +54,11 @@ pub const SCHEMA_VERSION: i64 = 2;
 /// Each version's statements, applied in order in one transaction. The
 /// shared glossary (`glossary::shared`) lives in the same schema,
 /// so that one version number says what a database holds.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "sources, pairs (provenance, pending, document), claims",
-    "
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "sources, pairs (provenance, pending, document), claims",
+        "
 CREATE TABLE tarjama_schema (
     version integer PRIMARY KEY,
     applied bigint  NOT NULL,
@@ -98,10 +99,11 @@ CREATE TABLE claims (
     expires   timestamptz NOT NULL
 );
 ",
-), (
-    2,
-    "the shared glossary: entries in named layers, and every change",
-    "
+    ),
+    (
+        2,
+        "the shared glossary: entries in named layers, and every change",
+        "
 CREATE TABLE glossary (
     id        bigserial PRIMARY KEY,
     -- the layer, as a glossary file's name without .tsv; layers are
@@ -131,7 +133,8 @@ CREATE TABLE glossary_history (
     new_row text
 );
 ",
-)];
+    ),
+];
 
 const PAIR_COLUMNS: &str =
     "id, source, target, origin, backend, model, created, updated, pending, document";

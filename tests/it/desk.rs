@@ -392,7 +392,11 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
     let out = translate(d, "a.txt", "first.jsonl", &url, 3000)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Each segment sent, then sent again with the term insisted on.
     assert_eq!(llm.segments.load(SeqCst), 2 * n);
     assert!(llm.rerequests.load(SeqCst) >= 1);
@@ -416,7 +420,11 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
         })
         .collect();
     for out in wait_all(children) {
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // Each re-request went out once, whichever process sent it; nothing
     // else was sent.
@@ -425,7 +433,10 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
         llm.requests.load(SeqCst) - requests,
         llm.rerequests.load(SeqCst) - rerequests
     );
-    assert_eq!(count(&mut db, "SELECT count(*) FROM pairs WHERE pending"), 0);
+    assert_eq!(
+        count(&mut db, "SELECT count(*) FROM pairs WHERE pending"),
+        0
+    );
     assert_eq!(count(&mut db, "SELECT count(*) FROM pairs"), n as i64);
     assert_eq!(count(&mut db, "SELECT count(*) FROM claims"), 0);
     // Both documents have the final English, with the pinned name.
@@ -482,7 +493,15 @@ fn memory_migrate_keeps_each_pairs_dates_and_provenance() {
         ))
         .unwrap();
     }
-    type Row = (String, String, i64, i64, bool, Option<String>, Option<String>);
+    type Row = (
+        String,
+        String,
+        i64,
+        i64,
+        bool,
+        Option<String>,
+        Option<String>,
+    );
     let rows_of = |db: &mut postgres::Client| -> Vec<Row> {
         db.query(
             "SELECT origin, target, created, updated, pending, model, document FROM pairs ORDER BY created",
@@ -494,10 +513,42 @@ fn memory_migrate_keeps_each_pairs_dates_and_provenance() {
         .collect()
     };
     let expected: Vec<Row> = vec![
-        ("mt".into(), "A machine English.".into(), 1600000000, 1610000000, false, Some("m1".into()), Some("/news/a.txt".into())),
-        ("mt".into(), "A first draft.".into(), 1600000100, 1600000200, true, Some("m1".into()), None),
-        ("human".into(), "A human English.".into(), 1614592800, 1642248000, false, None, None),
-        ("reviewed".into(), "A reviewed English.".into(), 1614679200, 1614679300, false, None, None),
+        (
+            "mt".into(),
+            "A machine English.".into(),
+            1600000000,
+            1610000000,
+            false,
+            Some("m1".into()),
+            Some("/news/a.txt".into()),
+        ),
+        (
+            "mt".into(),
+            "A first draft.".into(),
+            1600000100,
+            1600000200,
+            true,
+            Some("m1".into()),
+            None,
+        ),
+        (
+            "human".into(),
+            "A human English.".into(),
+            1614592800,
+            1642248000,
+            false,
+            None,
+            None,
+        ),
+        (
+            "reviewed".into(),
+            "A reviewed English.".into(),
+            1614679200,
+            1614679300,
+            false,
+            None,
+            None,
+        ),
     ];
     for round in 0..2 {
         support::tarjama(d)
@@ -510,7 +561,10 @@ fn memory_migrate_keeps_each_pairs_dates_and_provenance() {
     }
     // The machine pair keeps its cache key: a look-up under it finds it.
     assert_eq!(
-        count(&mut db, "SELECT count(*) FROM pairs WHERE cache_key IN ('key-3', 'key-4')"),
+        count(
+            &mut db,
+            "SELECT count(*) FROM pairs WHERE cache_key IN ('key-3', 'key-4')"
+        ),
         2
     );
     // And back into a new SQLite file: the same dates.
@@ -554,14 +608,34 @@ fn a_reviewers_edit_on_one_desk_is_the_next_look_up_of_another() {
     // is its answer, but a human translation is everyone's.
     write_config(d2, server.url(), 4, 1);
     let cfg = std::fs::read_to_string(d2.join("tarjama.toml")).unwrap();
-    std::fs::write(d2.join("tarjama.toml"), cfg.replace("model = \"m\"", "model = \"other\"")).unwrap();
+    std::fs::write(
+        d2.join("tarjama.toml"),
+        cfg.replace("model = \"m\"", "model = \"other\""),
+    )
+    .unwrap();
 
     let run = |d: &Path, args: &[&str]| {
         let out = support::tarjama(d).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stderr).to_string()
     };
-    run(d1, &["--config", "tarjama.toml", "translate", "a.txt", "-o", "draft.jsonl", "--memory", &url]);
+    run(
+        d1,
+        &[
+            "--config",
+            "tarjama.toml",
+            "translate",
+            "a.txt",
+            "-o",
+            "draft.jsonl",
+            "--memory",
+            &url,
+        ],
+    );
     run(d1, &["render", "draft.jsonl", "-o", "review.tsv", "-q"]);
     // The reviewer rewrites the second sentence and stores the review.
     let tsv = std::fs::read_to_string(d1.join("review.tsv")).unwrap();
@@ -578,14 +652,36 @@ fn a_reviewers_edit_on_one_desk_is_the_next_look_up_of_another() {
     std::fs::write(d1.join("review.tsv"), edited).unwrap();
     let said = run(
         d1,
-        &["render", "review.tsv", "--against", "draft.jsonl", "--update-memory", "--memory", &url, "-o", "final.txt"],
+        &[
+            "render",
+            "review.tsv",
+            "--against",
+            "draft.jsonl",
+            "--update-memory",
+            "--memory",
+            &url,
+            "-o",
+            "final.txt",
+        ],
     );
     assert!(said.contains("1 human translation(s) stored"), "{said}");
     let sent_before = faulty.received();
     assert_eq!(sent_before.get(&sentence(201)), Some(&1));
 
     // Another translator, another process, another folder and model.
-    run(d2, &["--config", "tarjama.toml", "translate", "a.txt", "-o", "b.jsonl", "--memory", &url]);
+    run(
+        d2,
+        &[
+            "--config",
+            "tarjama.toml",
+            "translate",
+            "a.txt",
+            "-o",
+            "b.jsonl",
+            "--memory",
+            &url,
+        ],
+    );
     let rows: Vec<Value> = std::fs::read_to_string(d2.join("b.jsonl"))
         .unwrap()
         .lines()

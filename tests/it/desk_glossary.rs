@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
+use predicates::prelude::*;
 use serde_json::Value;
 
 use crate::desk::{fresh_db, pg_url};
@@ -81,7 +82,8 @@ fn the_shared_glossary_holds_the_files_and_gives_them_back() {
     assert!(files.lines().count() > 300, "{files}");
     assert_eq!(shared, files);
     // A second import changes nothing.
-    let again = stdout(tj(d, &url, "huda").args(["glossary", "import", "--shared", "countries.tsv"]));
+    let again =
+        stdout(tj(d, &url, "huda").args(["glossary", "import", "--shared", "countries.tsv"]));
     assert!(again.contains(": 0 entries added"), "{again}");
     // Exported as the files of a glossaries/ folder, through which the
     // same glossary comes back.
@@ -106,12 +108,19 @@ fn the_shared_glossary_holds_the_files_and_gives_them_back() {
         )
         .unwrap()
         .get(0);
-    let rows: i64 = db.query_one("SELECT count(*) FROM glossary", &[]).unwrap().get(0);
+    let rows: i64 = db
+        .query_one("SELECT count(*) FROM glossary", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, rows);
     // A file with a bad row imports nothing and names the line.
     std::fs::write(d.join("bad.tsv"), "source\ttarget\nمسقط\tMuscat\nصلالة\t\n").unwrap();
-    let err = stderr_of_failure(tj(d, &url, "huda").args(["glossary", "import", "--shared", "bad.tsv"]));
-    assert!(err.contains("bad.tsv:3") && err.contains("target cell is empty"), "{err}");
+    let err =
+        stderr_of_failure(tj(d, &url, "huda").args(["glossary", "import", "--shared", "bad.tsv"]));
+    assert!(
+        err.contains("bad.tsv:3") && err.contains("target cell is empty"),
+        "{err}"
+    );
     let n: i64 = db
         .query_one("SELECT count(*) FROM glossary WHERE layer = 'bad'", &[])
         .unwrap()
@@ -125,7 +134,11 @@ fn edits_make_the_files_checks_and_are_recorded() {
     let (url, _db) = fresh_db(&base);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("base.tsv"), "source\ttarget\tvariants\nالكرملين\tthe Kremlin\t\nطالبان\tTaliban\tطلبان\n").unwrap();
+    std::fs::write(
+        d.join("base.tsv"),
+        "source\ttarget\tvariants\nالكرملين\tthe Kremlin\t\nطالبان\tTaliban\tطلبان\n",
+    )
+    .unwrap();
     std::fs::write(d.join("proj.tsv"), "source\ttarget\n").unwrap();
     tj(d, &url, "huda")
         .args(["glossary", "import", "--shared", "base.tsv"])
@@ -142,43 +155,87 @@ fn edits_make_the_files_checks_and_are_recorded() {
     for args in cases {
         let on_file = stderr_of_failure(
             support::tarjama(d)
-                .args(["glossary", "--glossary", "base.tsv", "--glossary", "proj.tsv", "add"])
+                .args([
+                    "glossary",
+                    "--glossary",
+                    "base.tsv",
+                    "--glossary",
+                    "proj.tsv",
+                    "add",
+                ])
                 .args(*args),
         );
-        let on_db = stderr_of_failure(tj(d, &url, "sami").args(["glossary", "add", "--layer", "proj"]).args(*args));
-        let place = |s: &str| s.replace("base.tsv", "shared:base").replace("proj.tsv", "shared:proj");
+        let on_db = stderr_of_failure(
+            tj(d, &url, "sami")
+                .args(["glossary", "add", "--layer", "proj"])
+                .args(*args),
+        );
+        let place = |s: &str| {
+            s.replace("base.tsv", "shared:base")
+                .replace("proj.tsv", "shared:proj")
+        };
         assert_eq!(place(&on_file), on_db, "{args:?}");
     }
     // --override lets a later layer override, as for a later file.
     let said = stdout(tj(d, &url, "sami").args([
-        "glossary", "add", "--layer", "proj", "الكرملين", "Kremlin", "--override", "--kind", "org",
+        "glossary",
+        "add",
+        "--layer",
+        "proj",
+        "الكرملين",
+        "Kremlin",
+        "--override",
+        "--kind",
+        "org",
     ]));
     assert_eq!(said, "added shared:proj:2: الكرملين → Kremlin\n");
     let list = stdout(tj(d, &url, "sami").args(["glossary", "list"]));
-    assert!(list.contains("الكرملين → Kremlin  [org]  (shared:proj:2)"), "{list}");
+    assert!(
+        list.contains("الكرملين → Kremlin  [org]  (shared:proj:2)"),
+        "{list}"
+    );
     // Removed from the one layer that has it; then it is gone.
     let said = stdout(tj(d, &url, "huda").args(["glossary", "remove", "طالبان"]));
     assert_eq!(said, "removed shared:base:3: طالبان → Taliban\n");
     let err = stderr_of_failure(tj(d, &url, "huda").args(["glossary", "remove", "طالبان"]));
-    assert!(err.contains("has no entry with the source `طالبان`"), "{err}");
+    assert!(
+        err.contains("has no entry with the source `طالبان`"),
+        "{err}"
+    );
     // In two layers: which one must be said.
     let err = stderr_of_failure(tj(d, &url, "huda").args(["glossary", "remove", "الكرملين"]));
-    assert!(err.contains("several layers") && err.contains("--layer"), "{err}");
+    assert!(
+        err.contains("several layers") && err.contains("--layer"),
+        "{err}"
+    );
     // The history: who, what, before and after, newest first.
     let h = stdout(tj(d, &url, "x").args(["glossary", "history", "--format", "jsonl"]));
-    let h: Vec<Value> = h.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let h: Vec<Value> = h
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(h.len(), 4, "{h:?}");
     assert_eq!(
-        (h[0]["action"].as_str(), h[0]["who"].as_str(), h[0]["layer"].as_str()),
+        (
+            h[0]["action"].as_str(),
+            h[0]["who"].as_str(),
+            h[0]["layer"].as_str()
+        ),
         (Some("remove"), Some("huda"), Some("base"))
     );
     assert_eq!(h[0]["old_row"], "طالبان\tTaliban\tطلبان\t\t\t\t\t");
     assert_eq!(h[0]["new_row"], Value::Null);
-    assert_eq!((h[1]["action"].as_str(), h[1]["who"].as_str()), (Some("add"), Some("sami")));
+    assert_eq!(
+        (h[1]["action"].as_str(), h[1]["who"].as_str()),
+        (Some("add"), Some("sami"))
+    );
     assert_eq!(h[1]["new_row"], "الكرملين\tKremlin\t\torg\t\t\t\t");
     assert!(h[0]["at"].as_i64().unwrap() >= h[1]["at"].as_i64().unwrap());
     let text = stdout(tj(d, &url, "x").args(["glossary", "history", "الكرملين"]));
-    assert!(text.contains("sami  add proj  الكرملين") && text.contains("  + الكرملين | Kremlin"), "{text}");
+    assert!(
+        text.contains("sami  add proj  الكرملين") && text.contains("  + الكرملين | Kremlin"),
+        "{text}"
+    );
     assert!(!text.contains("طالبان"), "{text}");
     // Without TARJAMA_GLOSSARY_USER, the login name.
     support::tarjama(d)
@@ -190,14 +247,23 @@ fn edits_make_the_files_checks_and_are_recorded() {
     let text = stdout(tj(d, &url, "x").args(["glossary", "history", "--limit", "1"]));
     assert!(text.contains("  layla  add proj  مسقط"), "{text}");
     // `glossary check` lints the layers as the export writes them.
-    let out = tj(d, &url, "x").args(["glossary", "check"]).output().unwrap();
+    let out = tj(d, &url, "x")
+        .args(["glossary", "check"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let found = String::from_utf8(out.stdout).unwrap();
-    assert!(found.contains("shared:proj:3") && found.contains("unknown kind `capitl`"), "{found}");
+    assert!(
+        found.contains("shared:proj:3") && found.contains("unknown kind `capitl`"),
+        "{found}"
+    );
     // The URL is never shown with a password; history names no secret.
     let pw = url.replacen("://tarjama@", "://tarjama:hunter2@", 1);
     let err = stderr_of_failure(tj(d, &pw, "x").args(["glossary", "list"]));
-    assert!(err.contains("PGPASSWORD") && !err.contains("hunter2"), "{err}");
+    assert!(
+        err.contains("PGPASSWORD") && !err.contains("hunter2"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -221,17 +287,42 @@ fn two_translators_editing_at_once_lose_no_edit() {
     // Two translators, eight additions each, all in flight at once.
     let mut children = Vec::new();
     for k in 0..8 {
-        children.push(add("huda", &format!("المدينة رقم {k}"), &format!("City {k}")));
-        children.push(add("sami", &format!("القرية رقم {k}"), &format!("Village {k}")));
+        children.push(add(
+            "huda",
+            &format!("المدينة رقم {k}"),
+            &format!("City {k}"),
+        ));
+        children.push(add(
+            "sami",
+            &format!("القرية رقم {k}"),
+            &format!("Village {k}"),
+        ));
     }
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let n = |db: &mut postgres::Client, sql: &str| -> i64 { db.query_one(sql, &[]).unwrap().get(0) };
+    let n =
+        |db: &mut postgres::Client, sql: &str| -> i64 { db.query_one(sql, &[]).unwrap().get(0) };
     assert_eq!(n(&mut db, "SELECT count(*) FROM glossary"), 16);
-    assert_eq!(n(&mut db, "SELECT count(*) FROM glossary_history WHERE who = 'huda' AND action = 'add'"), 8);
-    assert_eq!(n(&mut db, "SELECT count(*) FROM glossary_history WHERE who = 'sami' AND action = 'add'"), 8);
+    assert_eq!(
+        n(
+            &mut db,
+            "SELECT count(*) FROM glossary_history WHERE who = 'huda' AND action = 'add'"
+        ),
+        8
+    );
+    assert_eq!(
+        n(
+            &mut db,
+            "SELECT count(*) FROM glossary_history WHERE who = 'sami' AND action = 'add'"
+        ),
+        8
+    );
     // The same name pinned two ways at once: one wins, the other is told.
     for round in 0..3 {
         let source = format!("الميناء رقم {round}");
@@ -263,10 +354,18 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         ),
     )
     .unwrap();
-    std::fs::write(d.join("a.txt"), "وصل الوفد إلى بغداد صباح اليوم.\n\nوعاد الوفد من دمشق.\n").unwrap();
+    std::fs::write(
+        d.join("a.txt"),
+        "وصل الوفد إلى بغداد صباح اليوم.\n\nوعاد الوفد من دمشق.\n",
+    )
+    .unwrap();
     // A local file that would pin something else: the shared glossary wins.
     std::fs::create_dir(d.join("glossaries")).unwrap();
-    std::fs::write(d.join("glossaries/local.tsv"), "source\ttarget\nدمشق\tDamascus\n").unwrap();
+    std::fs::write(
+        d.join("glossaries/local.tsv"),
+        "source\ttarget\nدمشق\tDamascus\n",
+    )
+    .unwrap();
     support::tarjama(d)
         .args(["glossary", "add", "بغداد", "Baghdad", "--kind", "city"])
         .assert()
@@ -279,7 +378,12 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         .args(["translate", "a.txt", "-o", "a.jsonl"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<Value> = std::fs::read_to_string(d.join("a.jsonl"))
         .unwrap()
         .lines()
@@ -290,7 +394,10 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
     assert!(terms(&rows[0]).contains("Baghdad"), "{}", rows[0]);
     assert!(!terms(&rows[1]).contains("Damascus"), "{}", rows[1]);
     // qa checks the English against it: Baghdad is missing.
-    let out = support::tarjama(d).args(["qa", "a.jsonl"]).output().unwrap();
+    let out = support::tarjama(d)
+        .args(["qa", "a.jsonl"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let qa = String::from_utf8_lossy(&out.stdout);
     assert!(qa.contains("Baghdad") && !qa.contains("Damascus"), "{qa}");
@@ -312,8 +419,16 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         .output()
         .unwrap();
     assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
-    let local = stdout(support::tarjama(d).args(["glossary", "--glossary", "glossaries/local.tsv", "list"]));
-    assert!(local.contains("Damascus") && !local.contains("Baghdad"), "{local}");
+    let local = stdout(support::tarjama(d).args([
+        "glossary",
+        "--glossary",
+        "glossaries/local.tsv",
+        "list",
+    ]));
+    assert!(
+        local.contains("Damascus") && !local.contains("Baghdad"),
+        "{local}"
+    );
 
     // review: the page's new entry goes to the shared glossary, as the
     // desk editor's.
@@ -351,4 +466,45 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         .unwrap()
         .get(0);
     assert_eq!(who, "desk-editor");
+}
+
+#[test]
+fn a_desk_memory_of_schema_1_gets_the_glossary_tables_on_open() {
+    let Some(base) = pg_url() else { return };
+    let (url, mut db) = fresh_db(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A memory set up by the tarjama before the shared glossary.
+    std::fs::write(d.join("e.tmx"), "<?xml version=\"1.0\"?><tmx version=\"1.4\"><header srclang=\"ar\" adminlang=\"en\" segtype=\"sentence\" datatype=\"plaintext\" o-tmf=\"x\" creationtool=\"x\" creationtoolversion=\"1\"/><body><tu><tuv xml:lang=\"ar\"><seg>وصل الوفد.</seg></tuv><tuv xml:lang=\"en\"><seg>The delegation arrived.</seg></tuv></tu></body></tmx>").unwrap();
+    support::tarjama(d)
+        .args(["memory", "--memory", &url, "import", "e.tmx"])
+        .assert()
+        .success();
+    db.batch_execute(
+        "DROP TABLE glossary, glossary_history; DELETE FROM tarjama_schema WHERE version = 2",
+    )
+    .unwrap();
+    let out = tj(d, &url, "huda")
+        .args(["glossary", "add", "الوفد", "the delegation"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("schema migrated from version 1 to 2"), "{err}");
+    // The memory is untouched, and both are at version 2.
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM pairs", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let v: i32 = db
+        .query_one("SELECT max(version) FROM tarjama_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 2);
+    support::tarjama(d)
+        .args(["memory", "--memory", &url, "stats"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("migrated").not());
 }
