@@ -167,14 +167,19 @@ pub fn shared_glossary(
     if !explicit.is_empty() {
         return Ok(None);
     }
-    let s = settings(
+    let s = settings_without_backend(global)?;
+    Ok(s.glossary_url.map(|u| (u, s.editor)))
+}
+
+/// The settings of a command that uses no backend.
+fn settings_without_backend(global: &GlobalArgs) -> anyhow::Result<Settings> {
+    settings(
         global,
         &Overrides {
             skip_backend: true,
             ..Overrides::default()
         },
-    )?;
-    Ok(s.glossary_url.map(|u| (u, s.editor)))
+    )
 }
 
 /// Load the shared glossary at `url` once for a run, printing its
@@ -198,13 +203,7 @@ pub fn load_shared_glossary(
 /// The config file of a command that uses no backend (`None`: no file), as
 /// the settings resolved it.
 pub fn config_file(global: &GlobalArgs) -> anyhow::Result<Option<Config>> {
-    let s = settings(
-        global,
-        &Overrides {
-            skip_backend: true,
-            ..Overrides::default()
-        },
-    )?;
+    let s = settings_without_backend(global)?;
     Ok(s.config.path.is_some().then_some(s.config))
 }
 

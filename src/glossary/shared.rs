@@ -49,37 +49,16 @@ pub struct Change {
     pub action: String,
     pub layer: String,
     pub source: String,
-    /// The row before (a TSV line of [`ROW_COLUMNS`]); none for an addition.
+    /// The row before (see [`row_line`]); none for an addition.
     pub old_row: Option<String>,
     /// The row after; none for a removal.
     pub new_row: Option<String>,
 }
 
-/// The columns of a history row, in order.
-pub const ROW_COLUMNS: [&str; 8] = [
-    "source",
-    "target",
-    "variants",
-    "kind",
-    "forbidden",
-    "note",
-    "not_in",
-    "ambiguous",
-];
-
-/// `e` as a TSV line of [`ROW_COLUMNS`].
+/// `e` as a history row: a TSV line of every column tarjama reads
+/// ([`super::known_columns`]), in that order.
 pub fn row_line(e: &Entry) -> String {
-    [
-        e.source.clone(),
-        e.target.clone(),
-        e.variants.join("|"),
-        e.kind.clone().unwrap_or_default(),
-        e.forbidden.join("|"),
-        e.note.clone().unwrap_or_default(),
-        e.not_in.join("|"),
-        if e.ambiguous { "yes" } else { "" }.to_string(),
-    ]
-    .join("\t")
+    format::row_cells(e, true).join("\t")
 }
 
 /// What `glossary import --shared` did.

@@ -668,7 +668,10 @@ fn a_pending_answer_keeps_its_claim_until_the_final_one_is_stored() {
     let mut a = Memory::open(Path::new(&url)).unwrap();
     let mut b = Memory::open(Path::new(&url)).unwrap();
     let k = cache_key(S1, &params("m1"), &[]);
-    assert_eq!(a.claim(std::slice::from_ref(&k)).unwrap(), std::slice::from_ref(&k));
+    assert_eq!(
+        a.claim(std::slice::from_ref(&k)).unwrap(),
+        std::slice::from_ref(&k)
+    );
     assert!(b.claim(std::slice::from_ref(&k)).unwrap().is_empty());
     // A's first answer missed a pinned term: its re-request is A's to send.
     a.store_mt(&[MtEntry {

@@ -356,40 +356,23 @@ fn the_shared_memory_is_chosen_by_env_or_config_and_no_password_is_shown() {
     assert!(!err.contains("hunter2"), "{err}");
 }
 
-/// A project in `d` for an OpenAI-compatible server at `url`: a glossary
-/// pinning Baghdad, and `n` one-sentence paragraphs naming it.
-fn baghdad_project(d: &Path, url: &str, n: usize, model: &str) {
-    std::fs::create_dir_all(d.join("glossaries")).unwrap();
-    std::fs::write(
-        d.join("glossaries/places.tsv"),
-        "source\ttarget\nبغداد\tBaghdad\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("tarjama.toml"),
-        format!(
-            "[backends.fake]\nkind = \"openai\"\nurl = \"{url}\"\nmodel = \"{model}\"\nbatch_size = 2\nconcurrency = 2\ntimeout_secs = 20\n"
-        ),
-    )
-    .unwrap();
-    let text: String = (0..n)
-        .map(|k| format!("وصل الوفد رقم {k} إلى بغداد صباح اليوم.\n\n"))
-        .collect();
-    std::fs::write(d.join("a.txt"), text).unwrap();
-}
-
 #[test]
 fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
     use std::sync::atomic::Ordering::SeqCst;
     let Some(base) = pg_url() else { return };
     let (url, mut db) = fresh_db(&base);
     let (llm, server) = crate::memory::llm::Llm::start();
-    let dir = tempfile::tempdir().unwrap();
+    // Eight sentences, every other one naming Baghdad, which is pinned.
+    let n = 8;
+    let dir = crate::memory::project(
+        server.url(),
+        n,
+        true,
+        "batch_size = 2\nconcurrency = 2\ntimeout_secs = 20\n",
+    );
     let d = dir.path();
-    let n = 4;
-    baghdad_project(d, server.url(), n, "m");
-    // A first run: each answer misses Baghdad and is re-requested.
-    let out = translate(d, "a.txt", "first.jsonl", &url, 3000)
+    // A first run: each answer naming Baghdad misses it and is re-requested.
+    let out = translate(d, "article.txt", "first.jsonl", &url, 3000)
         .output()
         .unwrap();
     assert!(
@@ -397,11 +380,12 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Each segment sent, then sent again with the term insisted on.
-    assert_eq!(llm.segments.load(SeqCst), 2 * n);
+    // Each segment sent, those naming Baghdad again with the term insisted on.
+    assert_eq!(llm.segments.load(SeqCst), n + n / 2);
     assert!(llm.rerequests.load(SeqCst) >= 1);
     // As a run killed before its re-requests left them: pending.
-    db.batch_execute("UPDATE pairs SET pending = true").unwrap();
+    db.batch_execute("UPDATE pairs SET pending = true WHERE source LIKE '%بغداد%'")
+        .unwrap();
     let (requests, rerequests, segments) = (
         llm.requests.load(SeqCst),
         llm.rerequests.load(SeqCst),
@@ -412,7 +396,7 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
     let children: Vec<Child> = ["x", "y"]
         .iter()
         .map(|p| {
-            translate(d, "a.txt", &format!("{p}.jsonl"), &url, 3000)
+            translate(d, "article.txt", &format!("{p}.jsonl"), &url, 3000)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -428,7 +412,7 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
     }
     // Each re-request went out once, whichever process sent it; nothing
     // else was sent.
-    assert_eq!(llm.segments.load(SeqCst) - segments, n);
+    assert_eq!(llm.segments.load(SeqCst) - segments, n / 2);
     assert_eq!(
         llm.requests.load(SeqCst) - requests,
         llm.rerequests.load(SeqCst) - rerequests
@@ -443,8 +427,12 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
     for p in ["x", "y"] {
         let got = targets(&d.join(format!("{p}.jsonl")));
         assert_eq!(got.len(), n, "{p}");
-        for (_, target) in got {
-            assert!(target.contains("Baghdad"), "{p}: {target}");
+        for (source, target) in got {
+            assert_eq!(
+                source.contains("بغداد"),
+                target.contains("(Baghdad)"),
+                "{p}: {target}"
+            );
         }
     }
 }

@@ -4,7 +4,6 @@
 //! versioned, exported back, edited by two translators at once, and used
 //! by `translate`, `qa`, `render` and `review`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -432,19 +431,10 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
 
     // review: the page's new entry goes to the shared glossary, as the
     // desk editor's.
-    let mut child = support::tarjama_process(d)
-        .args(["review", "a.jsonl", "--memory", "m.sqlite"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let page = line.trim().trim_start_matches("http://127.0.0.1:");
-    let (port, token) = page.trim_end_matches('/').split_once('/').unwrap();
-    let port: u16 = port.parse().unwrap();
+    let mut review = support::tarjama_process(d);
+    review.args(["review", "a.jsonl", "--memory", "m.sqlite"]);
+    let server = crate::review::Server::run(review);
+    let (port, token) = (server.port(), server.token());
     let body = serde_json::json!({"source": "الوفد", "target": "the delegation"}).to_string();
     let (code, answer) = crate::review::http(
         port,
@@ -454,8 +444,7 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         ),
         body.as_bytes(),
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(code, 200, "{answer}");
     assert!(answer.contains("added shared:desk:4"), "{answer}");
     let who: String = db

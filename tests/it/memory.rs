@@ -683,7 +683,7 @@ fn article(n: usize) -> String {
 
 /// A project for `url`: `article.txt` of `n` segments, a glossary pinning
 /// Baghdad when `glossary`, and a config with `extra` in the backend.
-fn project(url: &str, n: usize, glossary: bool, extra: &str) -> tempfile::TempDir {
+pub(crate) fn project(url: &str, n: usize, glossary: bool, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("article.txt"), article(n)).unwrap();

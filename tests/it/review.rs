@@ -75,15 +75,15 @@ fn draft(dir: &Path) -> PathBuf {
     p
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     url: String,
 }
 
 impl Server {
     fn start(dir: &Path, target: &str) -> Server {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("tarjama"))
-            .current_dir(dir)
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("tarjama"));
+        c.current_dir(dir)
             .env_remove("TARJAMA_CONFIG")
             .env_remove("TARJAMA_MEMORY")
             .env("XDG_DATA_HOME", dir.join("xdg"))
@@ -94,7 +94,13 @@ impl Server {
                 "glossary.tsv",
                 "--memory",
                 "memory.sqlite",
-            ])
+            ]);
+        Server::run(c)
+    }
+
+    /// Run a `tarjama review` command line and wait for the page's URL.
+    pub(crate) fn run(mut command: Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -111,7 +117,7 @@ impl Server {
         Server { child, url }
     }
 
-    fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.url
             .trim_start_matches("http://127.0.0.1:")
             .split('/')
@@ -121,7 +127,7 @@ impl Server {
             .unwrap()
     }
 
-    fn token(&self) -> String {
+    pub(crate) fn token(&self) -> String {
         self.url
             .trim_end_matches('/')
             .rsplit('/')
