@@ -429,22 +429,36 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         "{local}"
     );
 
-    // review: the page's new entry goes to the shared glossary, as the
-    // desk editor's.
+    // review on the shared memory: the page's new entry goes to the shared
+    // glossary, as the desk editor's, and an edit to the memory.
     let mut review = support::tarjama_process(d);
-    review.args(["review", "a.jsonl", "--memory", "m.sqlite"]);
+    review.args(["review", "a.jsonl", "--memory", &url]);
     let server = crate::review::Server::run(review);
     let (port, token) = (server.port(), server.token());
-    let body = serde_json::json!({"source": "الوفد", "target": "the delegation"}).to_string();
-    let (code, answer) = crate::review::http(
-        port,
-        &format!(
-            "POST /{token}/doc/0/glossary HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        ),
-        body.as_bytes(),
+    let send = |method: &str, path: &str, body: serde_json::Value| {
+        let body = body.to_string();
+        crate::review::http(
+            port,
+            &format!(
+                "{method} /{token}/{path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            ),
+            body.as_bytes(),
+        )
+    };
+    let (code, answer) = send(
+        "POST",
+        "doc/0/glossary",
+        serde_json::json!({"source": "الوفد", "target": "the delegation"}),
+    );
+    let edited = "The delegation reached Baghdad this morning.";
+    let (saved, said) = send(
+        "PUT",
+        "doc/0/seg/p1s1",
+        serde_json::json!({"text": edited, "rev": 0, "commit": true}),
     );
     drop(server);
+    assert_eq!(saved, 200, "{said}");
     assert_eq!(code, 200, "{answer}");
     assert!(answer.contains("added shared:desk:4"), "{answer}");
     let who: String = db
@@ -455,6 +469,26 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         .unwrap()
         .get(0);
     assert_eq!(who, "desk-editor");
+    // The next look-up of another translator's process takes the edit.
+    let out = support::tarjama(d)
+        .args(["translate", "a.txt", "-o", "c.jsonl", "--memory", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: Value = std::fs::read_to_string(d.join("c.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["id"] == "p1s1")
+        .unwrap();
+    assert_eq!(
+        (first["target"].as_str(), first["origin"].as_str()),
+        (Some(edited), Some("human"))
+    );
 }
 
 #[test]
