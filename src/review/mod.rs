@@ -142,6 +142,17 @@ impl ReviewGlossary {
         self.paths.last().map(PathBuf::as_path)
     }
 
+    /// Where entries added from the page go, as the page names it: the
+    /// file's name, or `shared` for the desk's shared glossary.
+    pub fn label(&self) -> Option<String> {
+        if self.shared.is_some() {
+            return Some("shared".into());
+        }
+        self.target()
+            .and_then(|p| p.file_name())
+            .map(|f| f.to_string_lossy().into_owned())
+    }
+
     fn terms(&self, pair: &AlignedPair, english: Option<&str>) -> Vec<CheckedTerm> {
         crate::qa::glossary_terms(&self.matcher, pair, english)
     }

@@ -261,12 +261,7 @@ fn document_html(app: &App, n: usize) -> Result<Html<String>, Failure> {
             .collect(),
         None => Vec::new(),
     };
-    let file = r
-        .glossary
-        .as_ref()
-        .and_then(|g| g.target())
-        .and_then(|p| p.file_name())
-        .map(|f| f.to_string_lossy().into_owned());
+    let file = r.glossary.as_ref().and_then(ReviewGlossary::label);
     Ok(Html(page::document_page(
         s,
         &app.token,

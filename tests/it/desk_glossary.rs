@@ -457,7 +457,15 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         "doc/0/seg/p1s1",
         serde_json::json!({"text": edited, "rev": 0, "commit": true}),
     );
+    let (_, page) = crate::review::http(
+        port,
+        &format!(
+            "GET /{token}/doc/0 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        ),
+        b"",
+    );
     drop(server);
+    assert!(page.contains("<span>Glossary (shared):</span>"), "{page}");
     assert_eq!(saved, 200, "{said}");
     assert_eq!(code, 200, "{answer}");
     assert!(answer.contains("added shared:desk:4"), "{answer}");
