@@ -216,8 +216,8 @@ pub struct ImportArgs {
     #[arg(required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// Load the TSV files into the shared glossary, each into the layer of
-    /// its name (countries.tsv into `countries`), all or nothing, with the
-    /// checks of `glossary add`.
+    /// its name (countries.tsv into `countries`), each file all or nothing,
+    /// with the checks of `glossary add`.
     #[arg(long, conflicts_with_all = ["from", "columns", "output"])]
     pub shared: bool,
     /// With --shared: load into this layer instead.
