@@ -295,7 +295,8 @@ impl SharedGlossary {
             .unwrap_or_else(|| DEFAULT_LAYER.to_string())
     }
 
-    /// `glossary add`: add `entry` to `layer` (see [`Self::layer_for`])
+    /// `glossary add`: add `entry` to `layer` (else the last layer, else
+    /// [`DEFAULT_LAYER`])
     /// after the checks of [`edit::check_add`] against the glossary as it
     /// is now, and record who added it. Returns the entry as stored, with
     /// its place.
