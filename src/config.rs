@@ -164,6 +164,9 @@ pub struct Config {
     pub glossaries: Vec<PathBuf>,
     #[serde(default)]
     pub memory: MemoryConfig,
+    /// The shared glossary (`[glossary] url`), used instead of the files.
+    #[serde(default)]
+    pub glossary: GlossaryConfig,
     #[serde(default)]
     pub segment: SegmentConfig,
     #[serde(default)]
@@ -182,6 +185,18 @@ pub struct MemoryConfig {
     /// from `TARJAMA_MEMORY_PASSWORD`, `PGPASSWORD` or `~/.pgpass`); used
     /// instead of `path`.
     pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlossaryConfig {
+    /// A shared glossary in PostgreSQL (`postgres://user@host/db`, the
+    /// same database as the memory's allowed; password as for the memory),
+    /// used instead of the glossary files.
+    pub url: Option<String>,
+    /// The name recorded with each change of the shared glossary (default:
+    /// the login name, `$USER`).
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -642,6 +657,12 @@ pub const ENV_MEMORY: &str = "TARJAMA_MEMORY";
 /// Environment variable for a shared PostgreSQL memory (below `--memory`,
 /// above `TARJAMA_MEMORY`).
 pub const ENV_MEMORY_URL: &str = "TARJAMA_MEMORY_URL";
+/// Environment variable for a shared glossary in PostgreSQL (below
+/// `--glossary-url`, above `[glossary] url`).
+pub const ENV_GLOSSARY_URL: &str = "TARJAMA_GLOSSARY_URL";
+/// Environment variable naming who edits the shared glossary (above
+/// `[glossary] user` and the login name).
+pub const ENV_GLOSSARY_USER: &str = "TARJAMA_GLOSSARY_USER";
 /// Environment variables that override the chosen backend's knobs (below the
 /// matching flags).
 pub const ENV_BATCH_SIZE: &str = "TARJAMA_BATCH_SIZE";
@@ -711,6 +732,8 @@ impl MemoryAccess {
 pub struct Overrides {
     pub backend: Option<String>,
     pub memory: Option<PathBuf>,
+    /// `--glossary-url`.
+    pub glossary_url: Option<String>,
     pub batch_size: Option<usize>,
     pub concurrency: Option<usize>,
     pub requests_per_minute: Option<u32>,
@@ -755,6 +778,13 @@ pub struct Settings {
     pub memory_default: Option<PathBuf>,
     /// How to reach a shared memory (password, lease).
     pub memory_access: MemoryAccess,
+    /// The shared glossary from `--glossary-url`, `TARJAMA_GLOSSARY_URL`
+    /// or `glossary.url`; `None`: the glossary files.
+    pub glossary_url: Option<String>,
+    /// Who edits the shared glossary, as its history records it:
+    /// `TARJAMA_GLOSSARY_USER`, else `glossary.user`, else the login name
+    /// (`USER`, `LOGNAME`, `USERNAME`), else `unknown`.
+    pub editor: String,
 }
 
 impl Settings {
@@ -815,12 +845,44 @@ impl Settings {
             .or_else(|| config.memory.url.clone().map(PathBuf::from))
             .or_else(|| config.memory.path.clone());
         let memory_default = user_data_dir(env).map(|d| d.join("memory.sqlite"));
+        let glossary_url = flags
+            .glossary_url
+            .clone()
+            .or_else(|| {
+                env.non_empty(ENV_GLOSSARY_URL)
+                    .map(|u| u.trim().to_string())
+            })
+            .or_else(|| config.glossary.url.clone());
+        if let Some(u) = &glossary_url
+            && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "the shared glossary's URL (--glossary-url, TARJAMA_GLOSSARY_URL or [glossary] url) must start with postgres:// or postgresql://".into(),
+            ));
+        }
+        let editor = env
+            .non_empty(ENV_GLOSSARY_USER)
+            .or(config
+                .glossary
+                .user
+                .as_deref()
+                .filter(|u| !u.trim().is_empty()))
+            .or_else(|| {
+                ["USER", "LOGNAME", "USERNAME"]
+                    .iter()
+                    .find_map(|v| env.non_empty(v))
+            })
+            .unwrap_or("unknown")
+            .trim()
+            .to_string();
         Ok(Settings {
             config,
             backend,
             memory_path,
             memory_default,
             memory_access: MemoryAccess::from_env(env)?,
+            glossary_url,
+            editor,
         })
     }
 
@@ -1130,6 +1192,46 @@ batch_size = 5
             seg.abbreviations,
             vec![PathBuf::from("/p/a.tsv"), PathBuf::from("b.tsv")]
         );
+    }
+
+    #[test]
+    fn the_shared_glossary_and_its_editor_come_from_flag_env_or_file() {
+        let c = Config::parse(
+            "[glossary]\nurl = \"postgres://desk@db/tm\"\nuser = \"Huda\"\n",
+            Path::new("/p/tarjama.toml"),
+        )
+        .unwrap();
+        let env = Env::default().with("USER", "u1");
+        let s = Settings::resolve(Some(c.clone()), &Overrides::default(), &env).unwrap();
+        assert_eq!(s.glossary_url.as_deref(), Some("postgres://desk@db/tm"));
+        assert_eq!(s.editor, "Huda");
+        let env = env
+            .with(ENV_GLOSSARY_URL, "postgres://env@db/tm")
+            .with(ENV_GLOSSARY_USER, "Sami");
+        let s = Settings::resolve(Some(c.clone()), &Overrides::default(), &env).unwrap();
+        assert_eq!(
+            (s.glossary_url.as_deref(), s.editor.as_str()),
+            (Some("postgres://env@db/tm"), "Sami")
+        );
+        let flags = Overrides {
+            glossary_url: Some("postgresql://flag@db/tm".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::resolve(Some(c), &flags, &env).unwrap();
+        assert_eq!(s.glossary_url.as_deref(), Some("postgresql://flag@db/tm"));
+        // No file: the login name; nothing at all: "unknown".
+        let s = Settings::resolve(
+            None,
+            &Overrides::default(),
+            &Env::default().with("LOGNAME", "x"),
+        )
+        .unwrap();
+        assert_eq!((s.glossary_url, s.editor.as_str()), (None, "x"));
+        let s = Settings::resolve(None, &Overrides::default(), &Env::default()).unwrap();
+        assert_eq!(s.editor, "unknown");
+        let env = Env::default().with(ENV_GLOSSARY_URL, "glossaries/desk.tsv");
+        let e = Settings::resolve(None, &Overrides::default(), &env).unwrap_err();
+        assert!(e.to_string().contains("postgres://"), "{e}");
     }
 
     #[test]

@@ -19,7 +19,9 @@ the same stream. Each document is written, on a thread of its own, as soon
 as its last segment is in.
 
 With a memory other processes share (a desk's PostgreSQL database), each
-segment is claimed before it is sent; one another process has in flight is
+segment is claimed before it is sent, and so is the re-request of a pending
+answer (the claim lasts until the final answer is stored); one another
+process has in flight is
 not sent again but waited for, and taken as a memory hit when that process
 stores it, or claimed and sent here when its holder's lease ends.
 
@@ -649,8 +651,9 @@ impl Stream<'_> {
                 slot.targets.push((k, i));
                 continue;
             }
+            // A re-request is claimed like a first request: another
+            // process that found the same pending answer waits for it.
             if self.shared
-                && !retry
                 && let Some(key) = &u.key
             {
                 match self.memory.claim(std::slice::from_ref(key)) {
@@ -726,6 +729,7 @@ impl Stream<'_> {
                     u.terms = (self.job.settings.check_terms)(&u.hits, &p.target);
                     u.target = Some(p.target);
                     u.suggestions.clear();
+                    u.awaiting_rerequest = false;
                     doc.prepared.from_memory += 1;
                     doc.outstanding -= 1;
                 }
@@ -760,14 +764,23 @@ impl Stream<'_> {
                 .get_mut(&k)
                 .expect("a document waiting for answers");
             let id = job_id(self.several, k, &doc.prepared.units[i].segment.id);
-            let mut r = doc.prepared.request_for(i, Some(&self.info));
+            // A pending answer found at look-up waits for its re-request.
+            let retry = doc.prepared.units[i].awaiting_rerequest;
+            let mut r = if retry {
+                doc.re_requested += 1;
+                self.out.re_requested += 1;
+                self.in_flight_retry.insert(key, id.clone());
+                pipeline::rerequest_for(&doc.prepared.units, i)
+            } else {
+                self.in_flight.insert(key, id.clone());
+                doc.prepared.request_for(i, Some(&self.info))
+            };
             r.id = id.clone();
-            self.in_flight.insert(key, id.clone());
             self.index.insert(
                 id,
                 Slot {
                     targets: vec![(k, i)],
-                    retry: false,
+                    retry,
                 },
             );
             self.send(r);

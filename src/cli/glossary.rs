@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tarjama::glossary::format::{self, Format as GFormat};
+use tarjama::glossary::shared::SharedGlossary;
 use tarjama::glossary::suggest::{SuggestOptions, suggest};
 use tarjama::glossary::{Entry, Glossary, GlossaryError, PathsFrom, edit, lint};
 use tarjama::input::{Source, read_path, read_source};
@@ -28,18 +29,25 @@ pub struct Args {
 pub enum Sub {
     /// Show the glossary hits in an article, per segment.
     Match(MatchArgs),
-    /// Add an entry to a glossary file (in place, other lines untouched).
+    /// Add an entry to a glossary file (in place, other lines untouched),
+    /// or to the shared glossary.
     Add(AddArgs),
-    /// Remove an entry from a glossary file (in place, other lines untouched).
+    /// Remove an entry from a glossary file (in place, other lines
+    /// untouched), or from the shared glossary.
     Remove(RemoveArgs),
     /// List the active entries after layering.
     List(ListArgs),
     /// Lint the glossary files; exit code 4 when something is wrong.
     Check,
-    /// Convert a CSV, OmegaT, DeepL or TBX glossary to tarjama's TSV.
+    /// Convert a CSV, OmegaT, DeepL or TBX glossary to tarjama's TSV; with
+    /// --shared, load TSV files into the shared glossary.
     Import(ImportArgs),
-    /// Write the active entries as CSV, OmegaT, DeepL or TBX.
+    /// Write the active entries as CSV, OmegaT, DeepL or TBX; with --dir,
+    /// each layer of the shared glossary as DIR/LAYER.tsv.
     Export(ExportArgs),
+    /// The changes of the shared glossary, newest first: when, who, and the
+    /// row before and after.
+    History(HistoryArgs),
     /// Propose entries: near-misses of existing ones and frequent phrases.
     Suggest(SuggestArgs),
     /// Show where glossaries are looked for, in order, and which are used.
@@ -125,9 +133,14 @@ pub struct AddArgs {
     /// `ambiguous` column).
     #[arg(long)]
     pub ambiguous: bool,
-    /// The file to edit (default: the last --glossary).
+    /// The file to edit (default: the last --glossary; without either, the
+    /// shared glossary when one is configured).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+    /// The shared glossary's layer to add to (default: the last layer,
+    /// else `desk`).
+    #[arg(long, value_name = "NAME", conflicts_with = "file")]
+    pub layer: Option<String>,
     /// Allow an entry that overrides one in another glossary file.
     #[arg(long = "override")]
     pub allow_override: bool,
@@ -137,9 +150,25 @@ pub struct AddArgs {
 pub struct RemoveArgs {
     /// The Arabic source of the entry (compared after normalisation).
     pub source: String,
-    /// The file to edit (default: the last --glossary).
+    /// The file to edit (default: the last --glossary; without either, the
+    /// shared glossary when one is configured).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+    /// The shared glossary's layer to remove from (default: the one that
+    /// has the entry).
+    #[arg(long, value_name = "NAME", conflicts_with = "file")]
+    pub layer: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// Only the changes of this Arabic source (after normalisation).
+    pub source: Option<String>,
+    /// At most this many changes.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+    pub format: OutFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -183,8 +212,17 @@ impl From<ConvFormat> for GFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The glossary to convert.
-    pub file: PathBuf,
+    /// The glossary to convert (with --shared: the TSV files to load).
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Load the TSV files into the shared glossary, each into the layer of
+    /// its name (countries.tsv into `countries`), each file all or nothing,
+    /// with the checks of `glossary add`.
+    #[arg(long, conflicts_with_all = ["from", "columns", "output"])]
+    pub shared: bool,
+    /// With --shared: load into this layer instead.
+    #[arg(long, value_name = "NAME", requires = "shared")]
+    pub layer: Option<String>,
     /// Its format (default: from the extension: .tbx, .csv, .tsv, .txt/.tab/.utf8 = OmegaT).
     #[arg(long, value_enum)]
     pub from: Option<ConvFormat>,
@@ -203,8 +241,12 @@ pub struct ImportArgs {
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// The format to write.
-    #[arg(long, value_enum)]
-    pub to: ConvFormat,
+    #[arg(long, value_enum, required_unless_present = "dir")]
+    pub to: Option<ConvFormat>,
+    /// Write each layer of the shared glossary as DIR/LAYER.tsv, in the
+    /// format of glossaries/*.tsv.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["to", "output"])]
+    pub dir: Option<PathBuf>,
     /// Write here instead of standard output.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -236,8 +278,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         Sub::Remove(a) => run_remove(global, &args, a),
         Sub::List(a) => run_list(global, &args, a),
         Sub::Check => run_check(global, &args),
-        Sub::Import(a) => run_import(a),
+        Sub::Import(a) => run_import(global, a),
         Sub::Export(a) => run_export(global, &args, a),
+        Sub::History(a) => run_history(global, a),
         Sub::Suggest(a) => run_suggest(global, &args, a),
         Sub::Paths => run_paths(global, &args),
         Sub::Init(a) => run_init(global, a),
@@ -266,8 +309,27 @@ fn segmenter(
     flags.build(super::config_file(global)?.as_ref())
 }
 
+/// The shared glossary, when one is configured and no --glossary file is
+/// given; and who edits it.
+fn shared(global: &GlobalArgs, args: &Args) -> anyhow::Result<Option<(SharedGlossary, String)>> {
+    match super::shared_glossary(global, &args.glossaries)? {
+        Some(at) => Ok(Some((SharedGlossary::open(&at)?, at.editor))),
+        None => Ok(None),
+    }
+}
+
+/// The shared glossary, or an error saying how to configure one.
+fn need_shared(global: &GlobalArgs, args: &Args) -> anyhow::Result<(SharedGlossary, String)> {
+    shared(global, args)?.context(
+        "no shared glossary: pass --glossary-url postgres://user@host/db, set TARJAMA_GLOSSARY_URL, or add url under [glossary] in the config",
+    )
+}
+
 /// Load the layered glossary, printing its warnings.
 fn load(global: &GlobalArgs, args: &Args) -> anyhow::Result<Glossary> {
+    if let Some(at) = super::shared_glossary(global, &args.glossaries)? {
+        return super::load_shared_glossary(global, &at);
+    }
     let (paths, from) = paths(global, args)?;
     let (g, warnings) =
         Glossary::load(&paths).with_context(|| format!("loading the glossaries from {from}"))?;
@@ -375,8 +437,6 @@ fn layers_for_edit(global: &GlobalArgs, args: &Args) -> Option<Glossary> {
 }
 
 fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outcome> {
-    let path = edit_target(args, &a.file)?;
-    let layers = layers_for_edit(global, args);
     let mut e = Entry::new(&a.source, &a.target);
     e.kind = a.kind.clone();
     e.variants = a.variants.clone();
@@ -384,6 +444,23 @@ fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outc
     e.note = a.note.clone();
     e.not_in = a.not_in.clone();
     e.ambiguous = a.ambiguous;
+    if a.file.is_none()
+        && let Some((mut g, who)) = shared(global, args)?
+    {
+        let added = g.add(a.layer.as_deref(), &e, a.allow_override, &who)?;
+        println!(
+            "added {}: {} → {}",
+            added.where_(),
+            added.source,
+            added.target
+        );
+        return Ok(Outcome::Success);
+    }
+    if a.layer.is_some() {
+        need_shared(global, args)?;
+    }
+    let path = edit_target(args, &a.file)?;
+    let layers = layers_for_edit(global, args);
     let line = edit::add(&path, &e, layers.as_ref(), a.allow_override)?;
     println!(
         "added {}:{line}: {} → {}",
@@ -395,6 +472,16 @@ fn run_add(global: &GlobalArgs, args: &Args, a: &AddArgs) -> anyhow::Result<Outc
 }
 
 fn run_remove(global: &GlobalArgs, args: &Args, a: &RemoveArgs) -> anyhow::Result<Outcome> {
+    if a.file.is_none()
+        && let Some((mut g, who)) = shared(global, args)?
+    {
+        let e = g.remove(a.layer.as_deref(), &a.source, &who)?;
+        println!("removed {}: {} → {}", e.where_(), e.source, e.target);
+        return Ok(Outcome::Success);
+    }
+    if a.layer.is_some() {
+        need_shared(global, args)?;
+    }
     let path = edit_target(args, &a.file)?;
     match edit::remove(&path, &a.source) {
         Ok(removed) => {
@@ -485,8 +572,16 @@ fn run_list(global: &GlobalArgs, args: &Args, a: &ListArgs) -> anyhow::Result<Ou
 }
 
 fn run_check(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
-    let (paths, _) = paths(global, args)?;
-    let defects = lint::lint(&paths)?;
+    let (defects, files) = match shared(global, args)? {
+        Some((mut g, _)) => {
+            let files = g.as_files()?;
+            (lint::lint_files(&files), files.len())
+        }
+        None => {
+            let (paths, _) = paths(global, args)?;
+            (lint::lint(&paths)?, paths.len())
+        }
+    };
     let mut out = stdout();
     for d in &defects {
         writeln!(out, "{d}")?;
@@ -494,15 +589,14 @@ fn run_check(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
     out.flush().context("writing to standard output")?;
     if defects.is_empty() {
         if !global.quiet {
-            eprintln!("tarjama: {} glossary files, no problems", paths.len());
+            eprintln!("tarjama: {files} glossary files, no problems");
         }
         Ok(Outcome::Success)
     } else {
         if !global.quiet {
             eprintln!(
-                "tarjama: {} problems in {} glossary files",
-                defects.len(),
-                paths.len()
+                "tarjama: {} problems in {files} glossary files",
+                defects.len()
             );
         }
         Ok(Outcome::Findings)
@@ -528,20 +622,46 @@ fn emit(text: &str, output: Option<&Path>, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_import(a: &ImportArgs) -> anyhow::Result<Outcome> {
+fn run_import(global: &GlobalArgs, a: &ImportArgs) -> anyhow::Result<Outcome> {
+    if a.shared {
+        let (mut g, who) = match super::shared_glossary(global, &[])? {
+            Some(at) => (SharedGlossary::open(&at)?, at.editor),
+            None => bail!(
+                "no shared glossary to import into: pass --glossary-url postgres://user@host/db, set TARJAMA_GLOSSARY_URL, or add url under [glossary] in the config"
+            ),
+        };
+        if a.layer.is_some() && a.files.len() > 1 {
+            bail!("--layer takes one file; without it each file goes to the layer of its name");
+        }
+        for f in &a.files {
+            let st = g.import(f, a.layer.as_deref(), &who)?;
+            println!(
+                "imported {}: {} entries added, {} already there",
+                f.display(),
+                st.added,
+                st.unchanged
+            );
+        }
+        return Ok(Outcome::Success);
+    }
+    let [file] = a.files.as_slice() else {
+        bail!(
+            "give one file to convert (several TSV files load into the shared glossary with --shared)"
+        );
+    };
     let from: GFormat = match a.from {
         Some(f) => f.into(),
-        None => GFormat::guess(&a.file).with_context(|| {
+        None => GFormat::guess(file).with_context(|| {
             format!(
                 "cannot tell the format of {} from its name; pass --from (tsv, csv, omegat, deepl-tsv, deepl-csv, tbx)",
-                a.file.display()
+                file.display()
             )
         })?,
     };
-    let text = read_path(&a.file)?;
+    let text = read_path(file)?;
     let entries = format::import_with(
         &text,
-        &a.file.display().to_string(),
+        &file.display().to_string(),
         from,
         a.columns.as_deref(),
     )?;
@@ -553,16 +673,65 @@ fn run_import(a: &ImportArgs) -> anyhow::Result<Outcome> {
     eprintln!(
         "tarjama: imported {} entries from {} ({})",
         entries.len(),
-        a.file.display(),
+        file.display(),
         from.name()
     );
     Ok(Outcome::Success)
 }
 
 fn run_export(global: &GlobalArgs, args: &Args, a: &ExportArgs) -> anyhow::Result<Outcome> {
+    if let Some(dir) = &a.dir {
+        let (mut g, _) = need_shared(global, args)?;
+        let written = g.export_dir(dir, a.force)?;
+        for (path, n) in &written {
+            println!("wrote {} ({n} entries)", path.display());
+        }
+        if written.is_empty() && !global.quiet {
+            eprintln!("tarjama: the shared glossary {} is empty", g.location());
+        }
+        return Ok(Outcome::Success);
+    }
+    let to = a.to.expect("clap requires --to without --dir");
     let g = load(global, args)?;
-    let text = format::export(g.entries(), a.to.into())?;
+    let text = format::export(g.entries(), to.into())?;
     emit(&text, a.output.as_deref(), a.force)?;
+    Ok(Outcome::Success)
+}
+
+fn run_history(global: &GlobalArgs, a: &HistoryArgs) -> anyhow::Result<Outcome> {
+    let Some(at) = super::shared_glossary(global, &[])? else {
+        bail!(
+            "only the shared glossary keeps a history (files have their version control): pass --glossary-url postgres://user@host/db, set TARJAMA_GLOSSARY_URL, or add url under [glossary] in the config"
+        );
+    };
+    let changes = SharedGlossary::open(&at)?.history(a.source.as_deref(), a.limit)?;
+    let mut out = stdout();
+    for c in &changes {
+        match a.format {
+            OutFormat::Text => {
+                writeln!(
+                    out,
+                    "{}  {}  {} {}  {}",
+                    tarjama::memory::time::format_rfc3339(c.at),
+                    c.who,
+                    c.action,
+                    c.layer,
+                    c.source
+                )?;
+                if let Some(o) = &c.old_row {
+                    writeln!(out, "  - {}", o.replace('\t', " | "))?;
+                }
+                if let Some(n) = &c.new_row {
+                    writeln!(out, "  + {}", n.replace('\t', " | "))?;
+                }
+            }
+            OutFormat::Jsonl => {
+                serde_json::to_writer(&mut out, c)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush().context("writing to standard output")?;
     Ok(Outcome::Success)
 }
 
@@ -655,6 +824,15 @@ fn run_suggest(global: &GlobalArgs, args: &Args, a: &SuggestArgs) -> anyhow::Res
 fn run_paths(global: &GlobalArgs, args: &Args) -> anyhow::Result<Outcome> {
     let config = super::config_file(global)?;
     let mut out = stdout();
+    if let Some(at) = super::shared_glossary(global, &args.glossaries)? {
+        writeln!(
+            out,
+            "In use: the shared glossary {} (--glossary-url, TARJAMA_GLOSSARY_URL or [glossary] url; a --glossary file would win)",
+            tarjama::memory::pg::redact(&at.url)
+        )?;
+        out.flush().context("writing to standard output")?;
+        return Ok(Outcome::Success);
+    }
     writeln!(
         out,
         "Glossaries are looked for in this order; the first that names any is used:"

@@ -72,7 +72,8 @@ pub enum MemoryCommand {
     /// Copy a memory into another, merging by provenance (a desk's SQLite
     /// files into the shared PostgreSQL one): human and reviewed pairs are
     /// added unless already there; of two machine answers under one cache
-    /// key the final one, then the newer one, is kept.
+    /// key the final one, then the newer one, is kept. Each pair keeps its
+    /// origin, backend, model, document and dates.
     Migrate(MigrateArgs),
 }
 

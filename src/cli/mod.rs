@@ -66,6 +66,9 @@ Environment (above the config file, below the flags):
   TARJAMA_CONFIG               the config file (--config)
   TARJAMA_BACKEND              the backend to use (--backend)
   TARJAMA_MEMORY               the translation memory file (--memory)
+  TARJAMA_MEMORY_URL           a shared memory, postgres://user@host/db (--memory)
+  TARJAMA_GLOSSARY_URL         a shared glossary, postgres://user@host/db (--glossary-url)
+  TARJAMA_GLOSSARY_USER        who edits the shared glossary (default: $USER)
   TARJAMA_BATCH_SIZE           segments per request (--batch-size)
   TARJAMA_CONCURRENCY          requests in flight (--concurrency)
   TARJAMA_REQUESTS_PER_MINUTE  the backend's requests_per_minute
@@ -92,6 +95,11 @@ pub struct GlobalArgs {
     /// Print nothing on stderr but errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// A shared glossary in PostgreSQL (postgres://user@host/db), used
+    /// instead of the glossary files (default: $TARJAMA_GLOSSARY_URL, else
+    /// `glossary.url` in the config). A --glossary file given wins.
+    #[arg(long, global = true, value_name = "URL")]
+    pub glossary_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,19 +151,64 @@ pub fn env() -> &'static Env {
 /// `flags.skip_backend`.
 pub fn settings(global: &GlobalArgs, flags: &Overrides) -> anyhow::Result<Settings> {
     let config = Config::discover(global.config.as_deref(), env())?;
-    Ok(Settings::resolve(config, flags, env())?)
+    let mut flags = flags.clone();
+    if flags.glossary_url.is_none() {
+        flags.glossary_url = global.glossary_url.clone();
+    }
+    Ok(Settings::resolve(config, &flags, env())?)
 }
 
-/// The config file of a command that uses no backend (`None`: no file), as
-/// the settings resolved it.
-pub fn config_file(global: &GlobalArgs) -> anyhow::Result<Option<Config>> {
-    let s = settings(
+/// The shared glossary a run uses and who edits it: the resolved
+/// `glossary_url`, unless `--glossary` files are given (they win).
+pub fn shared_glossary(
+    global: &GlobalArgs,
+    explicit: &[PathBuf],
+) -> anyhow::Result<Option<tarjama::glossary::shared::SharedAt>> {
+    if !explicit.is_empty() {
+        return Ok(None);
+    }
+    let s = settings_without_backend(global)?;
+    Ok(s.glossary_url
+        .map(|url| tarjama::glossary::shared::SharedAt {
+            url,
+            editor: s.editor,
+            access: s.memory_access,
+        }))
+}
+
+/// The settings of a command that uses no backend.
+fn settings_without_backend(global: &GlobalArgs) -> anyhow::Result<Settings> {
+    settings(
         global,
         &Overrides {
             skip_backend: true,
             ..Overrides::default()
         },
-    )?;
+    )
+}
+
+/// Load the shared glossary at `url` once for a run, printing its
+/// warnings.
+pub fn load_shared_glossary(
+    global: &GlobalArgs,
+    at: &tarjama::glossary::shared::SharedAt,
+) -> anyhow::Result<tarjama::glossary::Glossary> {
+    let mut shared = tarjama::glossary::shared::SharedGlossary::open(at)?;
+    let (g, warnings) = shared
+        .load()
+        .with_context(|| format!("loading the shared glossary {}", shared.location()))?;
+    if !global.quiet {
+        for w in warnings {
+            eprintln!("tarjama: warning: {w}");
+        }
+    }
+    Ok(g)
+}
+
+/// The config file of a command that uses no backend (`None`: no file), as
+/// the settings resolved it.
+pub fn config_file(global: &GlobalArgs) -> anyhow::Result<Option<Config>> {
+    let s = settings_without_backend(global)?;
     Ok(s.config.path.is_some().then_some(s.config))
 }
 
@@ -168,6 +221,9 @@ pub fn run_glossary(
 ) -> anyhow::Result<Option<tarjama::glossary::Glossary>> {
     if none {
         return Ok(None);
+    }
+    if let Some(at) = shared_glossary(global, explicit)? {
+        return load_shared_glossary(global, &at).map(Some);
     }
     let config = if explicit.is_empty() {
         config_file(global)?

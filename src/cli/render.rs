@@ -244,7 +244,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
         base.as_ref().map(|(d, n)| (d, n.as_str())),
         &recheck,
     )?;
-    if !args.glossaries.is_empty() {
+    // Re-checked with a glossary given, or the desk's shared one.
+    if !args.glossaries.is_empty() || super::shared_glossary(global, &args.glossaries)?.is_some() {
         let glossary = super::run_glossary(global, &args.glossaries, false)?;
         if let Some(m) = glossary.as_ref().map(tarjama::glossary::Glossary::matcher) {
             for p in &mut doc.pairs {

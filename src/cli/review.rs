@@ -40,9 +40,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
     } else {
         vec![args.draft.clone()]
     };
-    let glossary = match super::glossary_paths(&args.glossaries, config.as_ref()) {
-        Ok((paths, _)) => {
-            let (g, warnings) = ReviewGlossary::load(paths).context("loading the glossaries")?;
+    let glossary = match super::shared_glossary(global, &args.glossaries)? {
+        Some(at) => {
+            let (g, warnings) =
+                ReviewGlossary::shared(&at).context("loading the shared glossary")?;
             if !global.quiet {
                 for w in warnings {
                     eprintln!("tarjama: warning: {w}");
@@ -50,8 +51,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Outcome> {
             }
             Some(g)
         }
-        Err(GlossaryError::NotFound(_)) if args.glossaries.is_empty() => None,
-        Err(e) => return Err(e.into()),
+        None => match super::glossary_paths(&args.glossaries, config.as_ref()) {
+            Ok((paths, _)) => {
+                let (g, warnings) =
+                    ReviewGlossary::load(paths).context("loading the glossaries")?;
+                if !global.quiet {
+                    for w in warnings {
+                        eprintln!("tarjama: warning: {w}");
+                    }
+                }
+                Some(g)
+            }
+            Err(GlossaryError::NotFound(_)) if args.glossaries.is_empty() => None,
+            Err(e) => return Err(e.into()),
+        },
     };
     let mut sessions = Vec::with_capacity(drafts.len());
     for d in &drafts {

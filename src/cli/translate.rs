@@ -105,6 +105,13 @@ impl Terms {
     /// The glossaries [`super::glossary_paths`] finds; none at all is not
     /// an error, but a warning.
     fn load(global: &GlobalArgs, config: Option<&Config>, args: &Args) -> anyhow::Result<Terms> {
+        if let Some(at) = super::shared_glossary(global, &args.glossaries)? {
+            let g = super::load_shared_glossary(global, &at)?;
+            return Ok(Terms {
+                hash: Some(g.content_hash()),
+                matcher: Some(g.matcher()),
+            });
+        }
         let found = super::glossary_paths(&args.glossaries, config);
         let (paths, from) = match found {
             Ok(p) => p,

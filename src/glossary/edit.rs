@@ -127,6 +127,46 @@ fn file_entries(file: &TsvFile) -> Result<Vec<Entry>, GlossaryError> {
         .collect())
 }
 
+/// The checks every way of adding an entry makes (`glossary add` on a
+/// file or on the shared glossary, the review page, `glossary import
+/// --shared`): `entry` is cleaned and checked ([`validate`]), then refused
+/// when it collides with an entry of the glossary it goes to (`same`), or
+/// with one of the other layers (`others`) unless `allow_override` (a
+/// duplicate is refused even then). `place` names the glossary in the
+/// messages. Returns the entry as it is to be written.
+pub fn check_add<'a>(
+    entry: &Entry,
+    place: &str,
+    same: &[Entry],
+    others: impl IntoIterator<Item = &'a Entry>,
+    allow_override: bool,
+) -> Result<Entry, GlossaryError> {
+    let e = validate(entry)?;
+    for old in same {
+        if let Some(why) = collision(&e, old) {
+            return Err(GlossaryError::Refused(format!(
+                "not added to {place}: {why}"
+            )));
+        }
+    }
+    for old in others {
+        if let Some(why) = collision(&e, old) {
+            if allow_override && !why.starts_with("duplicate") {
+                continue;
+            }
+            let hint = if why.starts_with("duplicate") {
+                ""
+            } else {
+                "; pass --override to override it in this file"
+            };
+            return Err(GlossaryError::Refused(format!(
+                "not added to {place}: {why}{hint}"
+            )));
+        }
+    }
+    Ok(e)
+}
+
 /// Append `entry` to the glossary at `path` (created with the standard
 /// header if missing). `layers` is the whole layered glossary the file is
 /// part of: a conflict with an entry in another file is refused unless
@@ -137,44 +177,29 @@ pub fn add(
     layers: Option<&Glossary>,
     allow_override: bool,
 ) -> Result<usize, GlossaryError> {
-    let e = validate(entry)?;
+    validate(entry)?;
     let (bom, text) = if path.exists() {
         read_keeping_bom(path)?
     } else {
         (false, format!("{}\n", COLUMNS.join("\t")))
     };
     let file = parse_tsv(&text, path);
-    for old in file_entries(&file)? {
-        if let Some(why) = collision(&e, &old) {
-            return Err(GlossaryError::Refused(format!(
-                "not added to {}: {why}",
-                path.display()
-            )));
-        }
-    }
-    if let Some(g) = layers {
-        let same_file = |o: &Entry| {
-            o.location
-                .as_ref()
-                .is_some_and(|l| same_path(&l.path, path))
-        };
-        for old in g.entries().iter().filter(|o| !same_file(o)) {
-            if let Some(why) = collision(&e, old) {
-                if allow_override && !why.starts_with("duplicate") {
-                    continue;
-                }
-                let hint = if why.starts_with("duplicate") {
-                    ""
-                } else {
-                    "; pass --override to override it in this file"
-                };
-                return Err(GlossaryError::Refused(format!(
-                    "not added to {}: {why}{hint}",
-                    path.display()
-                )));
-            }
-        }
-    }
+    let same_file = |o: &&Entry| {
+        o.location
+            .as_ref()
+            .is_some_and(|l| same_path(&l.path, path))
+    };
+    let others = layers
+        .into_iter()
+        .flat_map(|g| g.entries().iter())
+        .filter(|o| !same_file(o));
+    let e = check_add(
+        entry,
+        &path.display().to_string(),
+        &file_entries(&file)?,
+        others,
+        allow_override,
+    )?;
     let h = file.require_header()?;
     for (column, used) in [("not_in", !e.not_in.is_empty()), ("ambiguous", e.ambiguous)] {
         if used && h.index(column).is_none() {

@@ -88,6 +88,23 @@ fn uses_context(entries: &[Entry]) -> bool {
     entries.iter().any(|e| !e.not_in.is_empty() || e.ambiguous)
 }
 
+/// An entry's cells as written, in the order of [`COLUMNS`] (then of
+/// [`CONTEXT_COLUMNS`] with `context`).
+pub(crate) fn row_cells(e: &Entry, context: bool) -> Vec<String> {
+    let mut rec = vec![
+        e.source.clone(),
+        e.target.clone(),
+        e.variants.join("|"),
+        e.kind.clone().unwrap_or_default(),
+        e.forbidden.join("|"),
+        e.note.clone().unwrap_or_default(),
+    ];
+    if context {
+        rec.extend(context_cells(e));
+    }
+    rec
+}
+
 /// The `not_in` and `ambiguous` cells of an entry.
 fn context_cells(e: &Entry) -> [String; 2] {
     [
@@ -149,18 +166,7 @@ pub fn export(entries: &[Entry], format: Format) -> Result<String, GlossaryError
             }
             w.write_record(&header).map_err(io)?;
             for e in entries {
-                let mut rec = vec![
-                    e.source.clone(),
-                    e.target.clone(),
-                    e.variants.join("|"),
-                    e.kind.clone().unwrap_or_default(),
-                    e.forbidden.join("|"),
-                    e.note.clone().unwrap_or_default(),
-                ];
-                if context {
-                    rec.extend(context_cells(e));
-                }
-                w.write_record(&rec).map_err(io)?;
+                w.write_record(row_cells(e, context)).map_err(io)?;
             }
             String::from_utf8(w.into_inner().map_err(|e| io(e.into_error().into()))?)
                 .expect("csv of strings is UTF-8")

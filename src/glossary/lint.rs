@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Entry, Glossary, GlossaryError, Location, read_tsv};
+use super::{Entry, Glossary, GlossaryError, Location, TsvFile, read_tsv};
 use crate::normalize::key;
 
 /// The kinds of defect, as printed.
@@ -89,10 +89,20 @@ fn is_bad_char(c: char) -> bool {
 
 /// Check the glossary files, layered in this order.
 pub fn lint(paths: &[PathBuf]) -> Result<Vec<Defect>, GlossaryError> {
+    let files = paths
+        .iter()
+        .map(|p| read_tsv(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(lint_files(&files))
+}
+
+/// Check parsed glossaries, layered in this order (files, or the layers of
+/// the shared glossary as `glossary export` writes them).
+pub fn lint_files(files: &[TsvFile]) -> Vec<Defect> {
     let mut out = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
-    for path in paths {
-        let file = read_tsv(path)?;
+    for file in files {
+        let path = &file.path;
         let Some(h) = &file.header else {
             out.push(defect(
                 path,
@@ -230,7 +240,7 @@ pub fn lint(paths: &[PathBuf]) -> Result<Vec<Defect>, GlossaryError> {
     out.extend(cross_checks(&entries));
     out.sort_by(|a, b| (&a.path, a.line, a.kind).cmp(&(&b.path, b.line, b.kind)));
     out.dedup();
-    Ok(out)
+    out
 }
 
 fn defect(path: &Path, line: usize, kind: DefectKind, message: String) -> Defect {

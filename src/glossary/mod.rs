@@ -13,7 +13,8 @@ lines, so a project glossary can sit on top of a shared one.
 
 This module reads and layers the files; [`matcher`] finds entries in
 segments, [`check`] verifies the English afterwards, [`lint`], [`edit`],
-[`format`](mod@format) and [`suggest`] maintain the files.
+[`format`](mod@format) and [`suggest`] maintain the files. [`shared`] keeps
+the same entries, in named layers, in a desk's PostgreSQL database.
 */
 
 pub mod check;
@@ -21,6 +22,7 @@ pub mod edit;
 pub mod format;
 pub mod lint;
 pub mod matcher;
+pub mod shared;
 pub mod suggest;
 
 #[cfg(test)]
@@ -473,20 +475,35 @@ impl Glossary {
     /// Read and layer `paths` in order. Returns the warnings: overridden
     /// entries and spellings claimed by two entries, naming both lines.
     pub fn load(paths: &[PathBuf]) -> Result<(Glossary, Vec<String>), GlossaryError> {
+        let mut layers = Vec::with_capacity(paths.len());
+        for path in paths {
+            let file = read_tsv(path)?;
+            let h = file.require_header()?;
+            let mut entries = Vec::with_capacity(file.rows.len());
+            for row in &file.rows {
+                entries.push(file.entry(h, row).map_err(|message| GlossaryError::Row {
+                    path: path.clone(),
+                    line: row.line,
+                    message,
+                })?);
+            }
+            layers.push(entries);
+        }
+        Ok(Glossary::layered(layers))
+    }
+
+    /// Layer the entries of several glossaries (files, or the layers of a
+    /// shared glossary) in order: an entry overrides an earlier one with
+    /// the same normalised source. Returns the warnings: overridden entries
+    /// and spellings claimed by two entries, naming both places.
+    pub fn layered(layers: impl IntoIterator<Item = Vec<Entry>>) -> (Glossary, Vec<String>) {
         let mut warnings = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
         let mut ranks = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
         let mut rank = 0usize;
-        for path in paths {
-            let file = read_tsv(path)?;
-            let h = file.require_header()?;
-            for row in &file.rows {
-                let e = file.entry(h, row).map_err(|message| GlossaryError::Row {
-                    path: path.clone(),
-                    line: row.line,
-                    message,
-                })?;
+        for layer in layers {
+            for e in layer {
                 let k = key(&e.source);
                 if k.is_empty() {
                     warnings.push(format!(
@@ -519,7 +536,7 @@ impl Glossary {
         let g = Glossary { entries, ranks };
         let (_, collisions) = g.form_owners();
         warnings.extend(collisions);
-        Ok((g, warnings))
+        (g, warnings)
     }
 
     pub fn entries(&self) -> &[Entry] {

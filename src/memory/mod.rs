@@ -343,6 +343,19 @@ pub struct MergeStats {
     pub skipped: usize,
 }
 
+/// The dates a pair copied by `memory migrate` keeps: the pair is the
+/// machine one under `key`, or (without a key) the one of this source,
+/// origin and English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub key: Option<String>,
+    pub source: String,
+    pub origin: Provenance,
+    pub target: String,
+    pub created: i64,
+    pub updated: i64,
+}
+
 /// What `memory vacuum` did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct VacuumStats {
@@ -434,6 +447,10 @@ pub trait Store: Send {
     fn shared(&self) -> bool;
     /// The cache key of every machine pair that has one, by pair id.
     fn cache_keys(&self) -> Result<Vec<(i64, String)>, MemoryError>;
+    /// Give pairs copied from another memory their own dates (`memory
+    /// migrate`), in one transaction: each one's `created` becomes the
+    /// earlier of its own and the stamp's, its `updated` the stamp's.
+    fn restamp(&mut self, stamps: &[Stamp]) -> Result<(), MemoryError>;
     /// The SQLite store behind this one, if it is one (tests of the file).
     #[doc(hidden)]
     fn as_sqlite(&self) -> Option<&SqliteStore> {
@@ -519,6 +536,35 @@ impl Store for SqliteStore {
     }
     fn as_sqlite(&self) -> Option<&SqliteStore> {
         Some(self)
+    }
+    fn restamp(&mut self, stamps: &[Stamp]) -> Result<(), MemoryError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for s in stamps {
+            match &s.key {
+                Some(k) => tx
+                    .prepare_cached(
+                        "UPDATE pairs SET created = min(created, ?2), updated = ?3 WHERE cache_key = ?1",
+                    )?
+                    .execute(rusqlite::params![k, s.created, s.updated])?,
+                None => tx
+                    .prepare_cached(
+                        "UPDATE pairs SET created = min(created, ?4), updated = ?5
+                         WHERE cache_key IS NULL AND origin = ?2 AND target = ?3
+                         AND source_id = (SELECT id FROM sources WHERE norm = ?1)",
+                    )?
+                    .execute(rusqlite::params![
+                        normalize_key(&s.source),
+                        s.origin.as_str(),
+                        s.target,
+                        s.created,
+                        s.updated
+                    ])?,
+            };
+        }
+        tx.commit()?;
+        Ok(())
     }
     fn cache_keys(&self) -> Result<Vec<(i64, String)>, MemoryError> {
         let mut stmt = self
@@ -668,7 +714,9 @@ impl Memory {
 
     /// Store one batch of machine translations in one transaction
     /// (committed before this returns). An existing key is overwritten;
-    /// this process's claims on the keys end in the same transaction.
+    /// this process's claims on the keys of final answers end in the same
+    /// transaction (a pending answer's claim lasts until its re-request is
+    /// stored).
     pub fn store_mt(&mut self, entries: &[MtEntry]) -> Result<(), MemoryError> {
         self.store.store_mt(entries)
     }
@@ -858,16 +906,24 @@ impl Memory {
     /// is there; a machine pair under a cache key this memory lacks is
     /// added; under one it has, the final answer wins over a pending one,
     /// then the newer one. Look-ups rank human over reviewed over machine
-    /// whatever was merged.
+    /// whatever was merged. Every pair copied keeps its provenance, backend,
+    /// model, document and dates (created and last updated), not the
+    /// migration's; a pair already here is left as it was.
     pub fn merge_from(&mut self, from: &Memory) -> Result<MergeStats, MemoryError> {
         let keys: std::collections::HashMap<i64, String> =
             from.store.cache_keys()?.into_iter().collect();
         let mut stats = MergeStats::default();
         let mut keyless = Vec::new();
         let mut keyed = Vec::new();
+        let mut stamps = Vec::new();
         for p in from.pairs()? {
-            match keys.get(&p.id) {
-                Some(k) if p.origin == Provenance::Mt => {
+            if p.source.trim().is_empty() || p.target.trim().is_empty() {
+                stats.skipped += 1;
+                continue;
+            }
+            let key = keys.get(&p.id).filter(|_| p.origin == Provenance::Mt);
+            match key {
+                Some(k) => {
                     match self.store.lookup_key(k)? {
                         None => stats.added += 1,
                         Some(old)
@@ -883,24 +939,38 @@ impl Memory {
                     }
                     keyed.push(MtEntry {
                         key: k.clone(),
-                        source: p.source,
-                        target: p.target,
-                        backend: p.backend.unwrap_or_default(),
-                        model: p.model,
+                        source: p.source.clone(),
+                        target: p.target.clone(),
+                        backend: p.backend.clone().unwrap_or_default(),
+                        model: p.model.clone(),
                         pending: p.pending,
-                        document: p.document,
+                        document: p.document.clone(),
                     });
                 }
-                _ => keyless.push(NewPair {
-                    source: p.source,
-                    target: p.target,
-                    origin: p.origin,
-                    backend: p.backend,
-                    model: p.model,
-                    created: Some(p.created),
-                    document: p.document,
-                }),
+                None => {
+                    if self.has_keyless(&p)? {
+                        stats.kept += 1;
+                        continue;
+                    }
+                    keyless.push(NewPair {
+                        source: p.source.clone(),
+                        target: p.target.clone(),
+                        origin: p.origin,
+                        backend: p.backend.clone(),
+                        model: p.model.clone(),
+                        created: Some(p.created),
+                        document: p.document.clone(),
+                    });
+                }
             }
+            stamps.push(Stamp {
+                key: key.cloned(),
+                source: p.source,
+                origin: p.origin,
+                target: p.target,
+                created: p.created,
+                updated: p.updated,
+            });
         }
         for chunk in keyed.chunks(500) {
             self.store.store_mt(chunk)?;
@@ -911,7 +981,23 @@ impl Memory {
             stats.kept += a.existing;
             stats.skipped += a.skipped;
         }
+        for chunk in stamps.chunks(500) {
+            self.store.restamp(chunk)?;
+        }
         Ok(stats)
+    }
+
+    /// Whether a pair of `p`'s source, origin and English is stored (for
+    /// a machine one, under any key).
+    fn has_keyless(&self, p: &StoredPair) -> Result<bool, MemoryError> {
+        let Some(sid) = self.store.exact_source(&normalize_key(&p.source))? else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .source_pairs(sid, false)?
+            .iter()
+            .any(|o| o.origin == p.origin && o.target == p.target))
     }
 
     #[cfg(test)]

@@ -21,7 +21,8 @@ suggestions. `pg_trgm` was not used: trigram similarity is a character
 measure and ranks sentences differently from the word-level score CAT
 tools (and the SQLite memory) use.
 
-Schema versions are rows of `tarjama_schema`, applied in order on open
+Schema versions are rows of `tarjama_schema` (version 2 adds the desk's
+shared glossary, `glossary::shared`, to the same database), applied in order on open
 under an advisory lock (several processes may open a new database at
 once), with a message on stderr; a database newer than the binary is
 refused. Passwords never travel in the URL (refused, since URLs are shown
@@ -50,13 +51,16 @@ pub use crate::config::ENV_MEMORY_PASSWORD as ENV_PASSWORD;
 use crate::config::MemoryAccess;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-/// Each version's statements, applied in order in one transaction.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "sources, pairs (provenance, pending, document), claims",
-    "
+/// Each version's statements, applied in order in one transaction. The
+/// shared glossary (`glossary::shared`) lives in the same schema,
+/// so that one version number says what a database holds.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "sources, pairs (provenance, pending, document), claims",
+        "
 CREATE TABLE tarjama_schema (
     version integer PRIMARY KEY,
     applied bigint  NOT NULL,
@@ -97,7 +101,42 @@ CREATE TABLE claims (
     expires   timestamptz NOT NULL
 );
 ",
-)];
+    ),
+    (
+        2,
+        "the shared glossary: entries in named layers, and every change",
+        "
+CREATE TABLE glossary (
+    id        bigserial PRIMARY KEY,
+    -- the layer, as a glossary file's name without .tsv; layers are
+    -- applied in name order, a later one overriding an earlier one
+    layer     text    NOT NULL,
+    norm      text    NOT NULL,
+    source    text    NOT NULL,
+    target    text    NOT NULL,
+    variants  text[]  NOT NULL DEFAULT '{}',
+    kind      text,
+    forbidden text[]  NOT NULL DEFAULT '{}',
+    note      text,
+    not_in    text[]  NOT NULL DEFAULT '{}',
+    ambiguous boolean NOT NULL DEFAULT false
+);
+CREATE UNIQUE INDEX glossary_layer_norm ON glossary (layer, md5(norm));
+-- every change: who (a user name, never a secret), when, and the row
+-- before and after (as a TSV line of the export's columns)
+CREATE TABLE glossary_history (
+    id      bigserial PRIMARY KEY,
+    at      bigint NOT NULL,
+    who     text   NOT NULL,
+    action  text   NOT NULL CHECK (action IN ('add', 'remove', 'import')),
+    layer   text   NOT NULL,
+    source  text   NOT NULL,
+    old_row text,
+    new_row text
+);
+",
+    ),
+];
 
 const PAIR_COLUMNS: &str =
     "id, source, target, origin, backend, model, created, updated, pending, document";
@@ -123,7 +162,7 @@ fn row_to_pair(r: &postgres::Row) -> StoredPair {
 /// The message of a PostgreSQL error: the server's own words when it sent
 /// some, else the client's (connection refused, ...). Never a password:
 /// none is in the URL and the server does not echo it.
-fn describe(e: &postgres::Error) -> String {
+pub(crate) fn describe(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         let mut m = format!("{}: {}", db.severity(), db.message());
         if let Some(d) = db.detail() {
@@ -245,6 +284,80 @@ pub fn redact(url: &str) -> String {
     url.to_string()
 }
 
+/// Bring the tables of the database `client` is connected to up to date:
+/// the versions it lacks are applied in order, in one transaction, under an
+/// advisory lock (several processes may open a new database at once), with
+/// a message on stderr naming `what` was opened; a database newer than the
+/// binary is refused. Without `create`, a database holding no tables yet is
+/// refused and left untouched.
+pub(crate) fn migrate(
+    client: &mut Client,
+    location: &str,
+    create: bool,
+    what: &str,
+) -> Result<(), MemoryError> {
+    let e = |e: postgres::Error| MemoryError::Pg {
+        location: location.to_string(),
+        message: describe(&e),
+    };
+    let mut tx = client.transaction().map_err(e)?;
+    // One opener at a time sets up or migrates the schema.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('tarjama-memory-schema'))",
+        &[],
+    )
+    .map_err(e)?;
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('tarjama_schema') IS NOT NULL", &[])
+        .map_err(e)?
+        .get(0);
+    let found: i64 = if exists {
+        tx.query_one(
+            "SELECT coalesce(max(version), 0)::bigint FROM tarjama_schema",
+            &[],
+        )
+        .map_err(e)?
+        .get(0)
+    } else {
+        0
+    };
+    if found > SCHEMA_VERSION {
+        return Err(MemoryError::PgSchema {
+            location: location.to_string(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return tx.commit().map_err(e);
+    }
+    if found == 0 && !create {
+        return Err(MemoryError::Pg {
+            location: location.to_string(),
+            message: "this database holds no translation memory yet; the first `tarjama translate --memory URL` (or `tarjama memory import FILE.tmx`, or `tarjama memory migrate --to URL`) sets it up".into(),
+        });
+    }
+    for (version, note, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+        tx.batch_execute(sql).map_err(e)?;
+        tx.execute(
+            "INSERT INTO tarjama_schema (version, applied, note) VALUES ($1, $2, $3)",
+            &[&(*version as i32), &time::now_unix(), note],
+        )
+        .map_err(e)?;
+    }
+    tx.commit().map_err(e)?;
+    if found == 0 {
+        eprintln!(
+            "tarjama: shared {what} {location}: tables created (schema version {SCHEMA_VERSION})"
+        );
+    } else {
+        eprintln!(
+            "tarjama: shared {what} {location}: schema migrated from version {found} to {SCHEMA_VERSION}"
+        );
+    }
+    Ok(())
+}
+
 /// The background connection that renews this process's claims.
 struct Heartbeat {
     stop: mpsc::Sender<()>,
@@ -302,68 +415,12 @@ impl PgStore {
     }
 
     fn migrate(&mut self, create: bool) -> Result<(), MemoryError> {
-        let location = self.location.clone();
-        let mut client = self.client.borrow_mut();
-        let e = |e: postgres::Error| MemoryError::Pg {
-            location: location.clone(),
-            message: describe(&e),
-        };
-        let mut tx = client.transaction().map_err(e)?;
-        // One opener at a time sets up or migrates the schema.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('tarjama-memory-schema'))",
-            &[],
+        migrate(
+            &mut self.client.borrow_mut(),
+            &self.location,
+            create,
+            "translation memory",
         )
-        .map_err(e)?;
-        let exists: bool = tx
-            .query_one("SELECT to_regclass('tarjama_schema') IS NOT NULL", &[])
-            .map_err(e)?
-            .get(0);
-        let found: i64 = if exists {
-            tx.query_one(
-                "SELECT coalesce(max(version), 0)::bigint FROM tarjama_schema",
-                &[],
-            )
-            .map_err(e)?
-            .get(0)
-        } else {
-            0
-        };
-        if found > SCHEMA_VERSION {
-            return Err(MemoryError::PgSchema {
-                location,
-                found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if found == SCHEMA_VERSION {
-            return tx.commit().map_err(e);
-        }
-        if found == 0 && !create {
-            return Err(MemoryError::Pg {
-                location,
-                message: "this database holds no translation memory yet; the first `tarjama translate --memory URL` (or `tarjama memory import FILE.tmx`, or `tarjama memory migrate --to URL`) sets it up".into(),
-            });
-        }
-        for (version, note, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-            tx.batch_execute(sql).map_err(e)?;
-            tx.execute(
-                "INSERT INTO tarjama_schema (version, applied, note) VALUES ($1, $2, $3)",
-                &[&(*version as i32), &time::now_unix(), note],
-            )
-            .map_err(e)?;
-        }
-        tx.commit().map_err(e)?;
-        if found == 0 {
-            eprintln!(
-                "tarjama: shared translation memory {location}: tables created (schema version {SCHEMA_VERSION})"
-            );
-        } else {
-            eprintln!(
-                "tarjama: shared translation memory {location}: schema migrated from version {found} to {SCHEMA_VERSION}"
-            );
-        }
-        Ok(())
     }
 
     fn query(
@@ -627,7 +684,12 @@ impl Store for PgStore {
             return Ok(());
         }
         let now = time::now_unix();
-        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        // A pending answer's re-request is still to come: its claim stays.
+        let keys: Vec<&str> = entries
+            .iter()
+            .filter(|e| !e.pending)
+            .map(|e| e.key.as_str())
+            .collect();
         self.write(|tx| {
             let upsert = tx.prepare(
                 "INSERT INTO pairs (source_id, cache_key, source, target, origin, backend, model, created, updated, pending, document)
@@ -647,7 +709,7 @@ impl Store for PgStore {
                     ],
                 )?;
             }
-            // The answers are stored: nobody needs to wait for them.
+            // The final answers are stored: nobody needs to wait for them.
             tx.execute("DELETE FROM claims WHERE cache_key = ANY($1)", &[&keys])?;
             Ok(())
         })
@@ -950,6 +1012,35 @@ impl Store for PgStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn restamp(&mut self, stamps: &[Stamp]) -> Result<(), MemoryError> {
+        self.write(|tx| {
+            let keyed = tx.prepare(
+                "UPDATE pairs SET created = least(created, $2), updated = $3 WHERE cache_key = $1",
+            )?;
+            let keyless = tx.prepare(
+                "UPDATE pairs SET created = least(created, $4), updated = $5
+                 WHERE cache_key IS NULL AND origin = $2 AND md5(target) = md5($3) AND target = $3
+                 AND source_id = (SELECT id FROM sources WHERE md5(norm) = md5($1) AND norm = $1)",
+            )?;
+            for s in stamps {
+                match &s.key {
+                    Some(k) => tx.execute(&keyed, &[k, &s.created, &s.updated])?,
+                    None => tx.execute(
+                        &keyless,
+                        &[
+                            &normalize_key(&s.source),
+                            &s.origin.as_str(),
+                            &s.target,
+                            &s.created,
+                            &s.updated,
+                        ],
+                    )?,
+                };
+            }
+            Ok(())
+        })
     }
 
     fn cache_keys(&self) -> Result<Vec<(i64, String)>, MemoryError> {

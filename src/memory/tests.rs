@@ -660,3 +660,34 @@ fn both(body: impl Fn()) {
         }
     }
 }
+
+#[test]
+fn a_pending_answer_keeps_its_claim_until_the_final_one_is_stored() {
+    let Some(base) = pg_url() else { return };
+    let url = pg_fresh_url(&base);
+    let mut a = Memory::open(Path::new(&url)).unwrap();
+    let mut b = Memory::open(Path::new(&url)).unwrap();
+    let k = cache_key(S1, &params("m1"), &[]);
+    assert_eq!(
+        a.claim(std::slice::from_ref(&k)).unwrap(),
+        std::slice::from_ref(&k)
+    );
+    assert!(b.claim(std::slice::from_ref(&k)).unwrap().is_empty());
+    // A's first answer missed a pinned term: its re-request is A's to send.
+    a.store_mt(&[MtEntry {
+        pending: true,
+        ..mt(&k, S1, "first")
+    }])
+    .unwrap();
+    assert!(b.claim(std::slice::from_ref(&k)).unwrap().is_empty());
+    // The final answer ends the claim, and nobody needs to send it again.
+    a.store_mt(&[mt(&k, S1, "final")]).unwrap();
+    assert!(b.claim(std::slice::from_ref(&k)).unwrap().is_empty());
+    assert_eq!(b.lookup_key(&k).unwrap().unwrap().target, "final");
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM claims", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+}

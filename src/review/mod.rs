@@ -33,6 +33,7 @@ pub mod server;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::glossary::shared::{SharedAt, SharedGlossary};
 use crate::glossary::{Entry, Glossary, GlossaryError, Matcher, edit};
 use crate::memory::{Memory, MemoryError, Provenance};
 use crate::model::{AlignedPair, Bitext, CheckedTerm, Origin};
@@ -95,6 +96,9 @@ pub fn is_review_file(path: &Path) -> bool {
 pub struct ReviewGlossary {
     /// The files, in layer order; entries added from the page go to the last.
     pub paths: Vec<PathBuf>,
+    /// The shared glossary's URL and who edits it, when the glossary is
+    /// the desk's database (entries added from the page go there).
+    shared: Option<SharedAt>,
     glossary: Glossary,
     matcher: Matcher,
 }
@@ -109,6 +113,23 @@ impl ReviewGlossary {
         Ok((
             ReviewGlossary {
                 paths,
+                shared: None,
+                glossary,
+                matcher,
+            },
+            warnings,
+        ))
+    }
+
+    /// The shared glossary at `url`; entries added from the page are
+    /// recorded as `who`'s.
+    pub fn shared(at: &SharedAt) -> Result<(ReviewGlossary, Vec<String>), GlossaryError> {
+        let (glossary, warnings) = SharedGlossary::open(at)?.load()?;
+        let matcher = glossary.matcher();
+        Ok((
+            ReviewGlossary {
+                paths: Vec::new(),
+                shared: Some(at.clone()),
                 glossary,
                 matcher,
             },
@@ -119,6 +140,17 @@ impl ReviewGlossary {
     /// The file entries are added to.
     pub fn target(&self) -> Option<&Path> {
         self.paths.last().map(PathBuf::as_path)
+    }
+
+    /// Where entries added from the page go, as the page names it: the
+    /// file's name, or `shared` for the desk's shared glossary.
+    pub fn label(&self) -> Option<String> {
+        if self.shared.is_some() {
+            return Some("shared".into());
+        }
+        self.target()
+            .and_then(|p| p.file_name())
+            .map(|f| f.to_string_lossy().into_owned())
     }
 
     fn terms(&self, pair: &AlignedPair, english: Option<&str>) -> Vec<CheckedTerm> {
@@ -447,6 +479,14 @@ impl Session {
         source: &str,
         target: &str,
     ) -> Result<(PathBuf, usize), ReviewError> {
+        if let Some(at) = glossary.shared.clone() {
+            let mut shared = SharedGlossary::open(&at)?;
+            let added = shared.add(None, &Entry::new(source, target), false, &at.editor)?;
+            let (grown, _) = ReviewGlossary::shared(&at)?;
+            *glossary = grown;
+            let at = added.location.expect("a stored entry has its place");
+            return Ok((at.path, at.line));
+        }
         let Some(path) = glossary.target().map(Path::to_path_buf) else {
             return Err(ReviewError::Refused(
                 "no glossary file to add to: start the review with --glossary PATH".into(),

@@ -235,7 +235,15 @@ async fn index(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn document(State(app): State<Arc<App>>, Path(n): Path<usize>) -> Response {
-    document_html(&app, n).into_response()
+    blocking(|| document_html(&app, n)).into_response()
+}
+
+/// Run `f`, which may wait on the memory or the glossary (a shared one is
+/// a PostgreSQL client that blocks on a runtime of its own), on this
+/// worker thread taken out of the server's runtime; the server runs on a
+/// multi-threaded runtime, whose other workers go on serving.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
 }
 
 fn document_html(app: &App, n: usize) -> Result<Html<String>, Failure> {
@@ -253,12 +261,7 @@ fn document_html(app: &App, n: usize) -> Result<Html<String>, Failure> {
             .collect(),
         None => Vec::new(),
     };
-    let file = r
-        .glossary
-        .as_ref()
-        .and_then(|g| g.target())
-        .and_then(|p| p.file_name())
-        .map(|f| f.to_string_lossy().into_owned());
+    let file = r.glossary.as_ref().and_then(ReviewGlossary::label);
     Ok(Html(page::document_page(
         s,
         &app.token,
@@ -294,6 +297,11 @@ async fn save(
     Path((n, id)): Path<(usize, String)>,
     axum::Json(body): axum::Json<SaveBody>,
 ) -> Result<Response, Failure> {
+    blocking(|| save_now(&app, n, &id, &body))
+}
+
+fn save_now(app: &App, n: usize, id: &str, body: &SaveBody) -> Result<Response, Failure> {
+    let id = id.to_string();
     let mut guard = app.lock();
     let r = &mut *guard;
     let s = r.sessions.get_mut(n).ok_or_else(no_doc)?;
@@ -356,6 +364,14 @@ async fn add_term(
     Path(n): Path<usize>,
     axum::Json(body): axum::Json<TermBody>,
 ) -> Result<axum::Json<serde_json::Value>, Failure> {
+    blocking(|| add_term_now(&app, n, &body))
+}
+
+fn add_term_now(
+    app: &App,
+    n: usize,
+    body: &TermBody,
+) -> Result<axum::Json<serde_json::Value>, Failure> {
     let mut guard = app.lock();
     let r = &mut *guard;
     if n >= r.sessions.len() {
@@ -417,7 +433,7 @@ async fn final_text(
 }
 
 async fn done(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, Failure> {
-    let message = {
+    let message = blocking(|| -> Result<String, Failure> {
         let mut guard = app.lock();
         let r = &mut *guard;
         if let Some(m) = r.memory.as_mut() {
@@ -428,8 +444,8 @@ async fn done(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Valu
         for s in &r.sessions {
             s.write()?;
         }
-        page::finished_message(&r.sessions)
-    };
+        Ok(page::finished_message(&r.sessions))
+    })?;
     app.done.notify_one();
     Ok(axum::Json(json!({ "message": message })))
 }

@@ -12,6 +12,7 @@ mod backends_protocols;
 mod bilingual;
 mod daily;
 mod desk;
+mod desk_glossary;
 mod documents;
 mod glossary;
 mod hostile;

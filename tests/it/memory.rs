@@ -560,7 +560,7 @@ fn ten_processes_opening_a_new_memory_at_once_all_succeed() {
 // ---------------------------------------------------------------------
 // Runs that fill the memory, against an OpenAI-compatible server.
 
-mod llm {
+pub(crate) mod llm {
     use std::sync::{Arc, Mutex};
 
     use super::support::{self, Fake, Fault};
@@ -645,7 +645,7 @@ fn article(n: usize) -> String {
 
 /// A project for `url`: `article.txt` of `n` segments, a glossary pinning
 /// Baghdad when `glossary`, and a config with `extra` in the backend.
-fn project(url: &str, n: usize, glossary: bool, extra: &str) -> tempfile::TempDir {
+pub(crate) fn project(url: &str, n: usize, glossary: bool, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("article.txt"), article(n)).unwrap();

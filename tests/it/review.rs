@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chromiumoxide::Page;
@@ -75,22 +75,28 @@ fn draft(dir: &Path) -> PathBuf {
     p
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     url: String,
 }
 
 impl Server {
     fn start(dir: &Path, target: &str) -> Server {
-        let mut child = crate::support::tarjama_process(dir)
-            .args([
-                "review",
-                target,
-                "--glossary",
-                "glossary.tsv",
-                "--memory",
-                "memory.sqlite",
-            ])
+        let mut c = crate::support::tarjama_process(dir);
+        c.args([
+            "review",
+            target,
+            "--glossary",
+            "glossary.tsv",
+            "--memory",
+            "memory.sqlite",
+        ]);
+        Server::run(c)
+    }
+
+    /// Run a `tarjama review` command line and wait for the page's URL.
+    pub(crate) fn run(mut command: Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -107,7 +113,7 @@ impl Server {
         Server { child, url }
     }
 
-    fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.url
             .trim_start_matches("http://127.0.0.1:")
             .split('/')
@@ -117,7 +123,7 @@ impl Server {
             .unwrap()
     }
 
-    fn token(&self) -> String {
+    pub(crate) fn token(&self) -> String {
         self.url
             .trim_end_matches('/')
             .rsplit('/')
@@ -140,7 +146,7 @@ impl Drop for Server {
 }
 
 /// One raw HTTP/1.1 request; the status code and the response text.
-fn http(port: u16, head: &str, body: &[u8]) -> (u16, String) {
+pub(crate) fn http(port: u16, head: &str, body: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let _ = s.write_all(head.as_bytes());
