@@ -174,9 +174,12 @@ fn number_of(numbers: &[(&str, &str)], t: &CheckedTerm) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// Render `text` with `spans` (any order, overlaps dropped) as `<mark>`s.
-fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
+/// Render `text` with `spans` (any order, overlaps dropped) as `<mark>`s,
+/// and the inline formatting `formats` (character ranges, in order) as
+/// `<b>`, `<i>`, `<u>` and `<a>` inside them.
+fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool, formats: &[Formatted]) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let html = |a: usize, b: usize| formatted_html(a, &chars[a..b], rtl, formats);
     spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
     let mut out = String::new();
     let mut pos = 0;
@@ -184,11 +187,8 @@ fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
         if s.start < pos || s.end > chars.len() || s.start >= s.end {
             continue;
         }
-        out.push_str(&text_html(
-            &chars[pos..s.start].iter().collect::<String>(),
-            rtl,
-        ));
-        let inner = text_html(&chars[s.start..s.end].iter().collect::<String>(), rtl);
+        out.push_str(&html(pos, s.start));
+        let inner = html(s.start, s.end);
         if s.num > 0 {
             let _ = write!(
                 out,
@@ -210,7 +210,60 @@ fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
         }
         pos = s.end;
     }
-    out.push_str(&text_html(&chars[pos..].iter().collect::<String>(), rtl));
+    out.push_str(&html(pos, chars.len()));
+    out
+}
+
+/// A character range of a cell's text and its inline formatting.
+type Formatted = (usize, usize, crate::model::InlineFormat);
+
+/// `piece`, which starts at character `at` of its cell, with the parts
+/// that `formats` cover wrapped in `<b>`, `<i>`, `<u>`, `<a href>`.
+fn formatted_html(at: usize, piece: &[char], rtl: bool, formats: &[Formatted]) -> String {
+    let mut out = String::new();
+    let mut pos = 0;
+    let end = piece.len();
+    for (s, e, f) in formats {
+        let (s, e) = ((*s).max(at) - at, (*e).min(at + end).saturating_sub(at));
+        if s >= e || s < pos || e > end {
+            continue;
+        }
+        out.push_str(&text_html(&piece[pos..s].iter().collect::<String>(), rtl));
+        let mut inner = text_html(&piece[s..e].iter().collect::<String>(), rtl);
+        for (on, tag) in [(f.bold, "b"), (f.italic, "i"), (f.underline, "u")] {
+            if on {
+                inner = format!("<{tag}>{inner}</{tag}>");
+            }
+        }
+        if let Some(l) = &f.link {
+            inner = format!("<a href=\"{}\">{inner}</a>", escape(l));
+        }
+        out.push_str(&inner);
+        pos = e;
+    }
+    out.push_str(&text_html(&piece[pos..].iter().collect::<String>(), rtl));
+    out
+}
+
+/// The character ranges of `target` that carry the row's inline
+/// formatting: from its marked English, when that is the same English.
+fn formats_of(pair: &AlignedPair, target: &str) -> Vec<Formatted> {
+    let Some(m) = &pair.marked else {
+        return Vec::new();
+    };
+    let pieces = crate::inline::pieces(m);
+    if pieces.iter().map(|(t, _)| t.as_str()).collect::<String>() != target {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (t, open) in pieces {
+        let n = t.chars().count();
+        if !open.is_empty() {
+            out.push((at, at + n, crate::inline::format_of(&open, &pair.formats)));
+        }
+        at += n;
+    }
     out
 }
 
@@ -319,7 +372,7 @@ pub(crate) fn source_cell(pair: &AlignedPair) -> String {
             });
         }
     }
-    cell_html(&pair.source, spans, true)
+    cell_html(&pair.source, spans, true, &[])
 }
 
 /// The English of a row with the same marks as [`source_cell`].
@@ -362,7 +415,7 @@ pub(crate) fn target_cell(pair: &AlignedPair, target: &str) -> String {
             }
         }
     }
-    cell_html(target, spans, false)
+    cell_html(target, spans, false, &formats_of(pair, target))
 }
 
 pub(crate) fn origin_label(o: Origin) -> &'static str {
@@ -801,6 +854,8 @@ mod tests {
             suggestions: vec![],
             start: 100,
             end: 100 + source.chars().count(),
+            formats: Vec::new(),
+            marked: None,
         }
     }
 

@@ -192,6 +192,8 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 5,
+                    formats: Vec::new(),
+                    marked: None,
                 },
                 AlignedPair {
                     id: "p2s1".into(),
@@ -204,6 +206,8 @@ mod tests {
                     suggestions: vec![],
                     start: 7,
                     end: 17,
+                    formats: Vec::new(),
+                    marked: None,
                 },
             ],
         }

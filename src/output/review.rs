@@ -611,6 +611,8 @@ pub fn merge(
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    formats: Vec::new(),
+                    marked: None,
                 });
             }
             own = Bitext {
@@ -740,6 +742,8 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            formats: Vec::new(),
+            marked: None,
         };
         let mut doc = Bitext {
             meta: DocMeta {

@@ -219,6 +219,8 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    formats: Vec::new(),
+                    marked: None,
                 },
                 AlignedPair {
                     id: "p2s1".into(),
@@ -231,6 +233,8 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    formats: Vec::new(),
+                    marked: None,
                 },
             ],
         }

@@ -370,6 +370,10 @@ pub enum Fault {
     Truncated,
     /// A well-formed answer with one translation too few.
     WrongCount,
+    /// Answers whose English has its inline markers out of order (every
+    /// `⟦/n⟧` moved to the front, before its `⟦n⟧`), as a careless model
+    /// writes them.
+    CrossMarkers,
 }
 
 /// Shared behaviour of a fake server.
@@ -537,7 +541,9 @@ impl Fake {
                 "text/html",
                 "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
             )),
-            Some(f @ (Fault::Truncated | Fault::WrongCount)) => Verdict::Answer(Some(f)),
+            Some(f @ (Fault::Truncated | Fault::WrongCount | Fault::CrossMarkers)) => {
+                Verdict::Answer(Some(f))
+            }
         }
     }
 }
@@ -623,7 +629,23 @@ pub fn llm_segments(body: &Value, messages_key: &str) -> Vec<(String, String)> {
 fn llm_content(fake: &Fake, segs: &[(String, String)], fault: Option<&Fault>) -> String {
     let mut items: Vec<Value> = segs
         .iter()
-        .map(|(id, ar)| json!({"id": id, "en": fake_english(ar)}))
+        .map(|(id, ar)| {
+            let mut en = fake_english(ar);
+            if matches!(fault, Some(Fault::CrossMarkers)) {
+                // every closing marker moved to the front of the text, so
+                // it comes before its opening one
+                let closes: Vec<String> = (1..=9).map(|n| format!("⟦/{n}⟧")).collect();
+                let mut moved = String::new();
+                for c in &closes {
+                    if en.contains(c.as_str()) {
+                        en = en.replace(c.as_str(), "");
+                        moved.push_str(c);
+                    }
+                }
+                en = format!("{moved}{en}");
+            }
+            json!({"id": id, "en": en})
+        })
         .collect();
     let over = fake
         .max_good_batch
