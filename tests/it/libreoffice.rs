@@ -182,6 +182,7 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         ("cnn-arabic-2013-newspaper.html", "page"),
         ("assabah-2019-sudan-interview.html", "assabah"),
         ("lbci-2026-trump-hair.html", "lbci"),
+        ("bbc-arabic-2024-bushnell.html", "bbc"),
     ] {
         std::fs::copy(
             repo().join("tests/fixtures/pages").join(fixture),
@@ -230,6 +231,8 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
             "assabah-table.docx",
             "lbci.docx",
             "lbci-table.docx",
+            "bbc.docx",
+            "bbc-table.docx",
         ],
     );
     let converted = started.elapsed();
@@ -245,6 +248,8 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         (d.join("assabah.jsonl"), "assabah-table.pdf", true),
         (d.join("lbci.jsonl"), "lbci.pdf", false),
         (d.join("lbci.jsonl"), "lbci-table.pdf", true),
+        (d.join("bbc.jsonl"), "bbc.pdf", false),
+        (d.join("bbc.jsonl"), "bbc-table.pdf", true),
     ] {
         let text = pdf_text(&d.join("pdf").join(pdf));
         let have: std::collections::HashSet<String> = words(&text).into_iter().collect();
@@ -315,7 +320,7 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
     let png = std::fs::read(shots.join("bilingual-table.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     eprintln!(
-        "LibreOffice converted 8 Word files in {:.1}s; screenshot: {}",
+        "LibreOffice converted 10 Word files in {:.1}s; screenshot: {}",
         converted.as_secs_f64(),
         shots.join("bilingual-table.png").display()
     );
