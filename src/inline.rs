@@ -310,6 +310,15 @@ impl Placer {
     }
 }
 
+/// The marked English of a row, when it still marks the row's English: a
+/// reviewer's edit replaces `target` and leaves the machine's marked
+/// English behind, which must then not be used.
+pub fn marked_of(pair: &crate::model::AlignedPair) -> Option<&str> {
+    let m = pair.marked.as_deref()?;
+    let t = pair.target.as_deref()?;
+    (fold(&strip(m)) == fold(t)).then_some(m)
+}
+
 /// White space folded to single spaces, ends trimmed (as segments are
 /// sent and spans recorded).
 pub fn fold(s: &str) -> String {

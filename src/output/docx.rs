@@ -41,7 +41,8 @@ pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
     // Each paragraph's English as pieces with their formatting.
     let mut paras: Vec<(usize, Vec<(String, InlineFormat)>, bool)> = Vec::new();
     for p in &doc.pairs {
-        let mut pieces: Vec<(String, InlineFormat)> = match (&p.marked, p.target.as_deref()) {
+        let marked = crate::inline::marked_of(p);
+        let mut pieces: Vec<(String, InlineFormat)> = match (marked, p.target.as_deref()) {
             (Some(m), Some(_)) => crate::inline::pieces(&flat(m))
                 .into_iter()
                 .map(|(t, open)| (t, crate::inline::format_of(&open, &p.formats)))
@@ -50,12 +51,12 @@ pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
             (_, None) => vec![(format!("[untranslated: {}]", p.id), InlineFormat::default())],
         };
         match paras.last_mut() {
-            Some((n, v, marked)) if *n == p.para => {
+            Some((n, v, m)) if *n == p.para => {
                 v.push((" ".into(), InlineFormat::default()));
                 v.append(&mut pieces);
-                *marked |= p.marked.is_some();
+                *m |= marked.is_some();
             }
-            _ => paras.push((p.para, pieces, p.marked.is_some())),
+            _ => paras.push((p.para, pieces, marked.is_some())),
         }
     }
     let mut links: Vec<String> = Vec::new();
@@ -214,7 +215,7 @@ pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
         x.close("w:tc");
         cell_start(&mut x, widths[2]);
         x.open("w:p", &[]);
-        match (&p.marked, &p.target) {
+        match (crate::inline::marked_of(p), &p.target) {
             // the formatting on the English words the engine marked
             (Some(m), Some(_)) => {
                 for (text, open) in crate::inline::pieces(&flat(m)) {
@@ -626,4 +627,82 @@ fn cells(row: &crate::xml::Element) -> Vec<String> {
                 .join(" ")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DocMeta, Origin};
+
+    fn doc(target: &str, marked: Option<&str>) -> Bitext {
+        Bitext {
+            meta: DocMeta::default(),
+            pairs: vec![AlignedPair {
+                id: "p1s1".into(),
+                para: 1,
+                source: "قال الرئيس".into(),
+                target: Some(target.into()),
+                origin: Origin::Mt,
+                terms: vec![],
+                warnings: vec![],
+                suggestions: vec![],
+                start: 0,
+                end: 10,
+                formats: vec![
+                    InlineFormat {
+                        bold: true,
+                        ..InlineFormat::default()
+                    },
+                    InlineFormat {
+                        italic: true,
+                        link: Some("https://x.test/?a=1&b=2".into()),
+                        ..InlineFormat::default()
+                    },
+                ],
+                marked: marked.map(Into::into),
+            }],
+        }
+    }
+
+    fn part(bytes: &[u8], name: &str) -> String {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut z.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn marked_english_gets_runs_and_a_hyperlink_and_a_stale_one_is_ignored() {
+        let d = doc(
+            "The President said so",
+            Some("The ⟦1⟧President⟦/1⟧ said ⟦2⟧so⟦/2⟧"),
+        );
+        let bytes = render_document(&d).unwrap();
+        let body = part(&bytes, "word/document.xml");
+        let rels = part(&bytes, "word/_rels/document.xml.rels");
+        let runs: Vec<&str> = body.split("<w:r>").skip(1).collect();
+        assert_eq!(runs.len(), 4, "{body}");
+        assert!(runs[0].contains(">The </w:t>") && !runs[0].contains("<w:b/>"));
+        assert!(runs[1].contains("<w:b/>") && runs[1].contains(">President</w:t>"));
+        assert!(runs[2].contains("> said </w:t>") && !runs[2].contains("<w:b/>"));
+        assert!(runs[3].contains("<w:i/>") && runs[3].contains("<w:u w:val=\"single\"/>"));
+        assert!(body.contains("<w:hyperlink r:id=\"rIdLink1\">"), "{body}");
+        assert!(
+            rels.contains("Id=\"rIdLink1\"")
+                && rels.contains("Target=\"https://x.test/?a=1&amp;b=2\"")
+                && rels.contains("TargetMode=\"External\""),
+            "{rels}"
+        );
+        assert!(!body.contains('⟦'));
+        // the reviewer rewrote the English: the machine's marks do not apply
+        let d = doc("He said it", Some("The ⟦1⟧President⟦/1⟧ said ⟦2⟧so⟦/2⟧"));
+        let body = part(&render_document(&d).unwrap(), "word/document.xml");
+        assert!(body.contains(">He said it</w:t>"), "{body}");
+        assert!(
+            !body.contains("<w:b/>") && !body.contains("hyperlink"),
+            "{body}"
+        );
+        let table = part(&render_table(&d).unwrap(), "word/document.xml");
+        assert!(table.contains(">He said it</w:t>"), "{table}");
+    }
 }

@@ -248,7 +248,7 @@ fn formatted_html(at: usize, piece: &[char], rtl: bool, formats: &[Formatted]) -
 /// The character ranges of `target` that carry the row's inline
 /// formatting: from its marked English, when that is the same English.
 fn formats_of(pair: &AlignedPair, target: &str) -> Vec<Formatted> {
-    let Some(m) = &pair.marked else {
+    let Some(m) = crate::inline::marked_of(pair) else {
         return Vec::new();
     };
     let pieces = crate::inline::pieces(m);
@@ -840,7 +840,7 @@ fn flat(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Suggestion;
+    use crate::model::{InlineFormat, Suggestion};
 
     fn pair(source: &str, target: Option<&str>) -> AlignedPair {
         AlignedPair {
@@ -1080,5 +1080,42 @@ mod tests {
             ),
             "{html}"
         );
+    }
+    #[test]
+    fn inline_formatting_shows_as_tags_escaped_and_inside_term_marks() {
+        let mut p = pair(
+            "قال الرئيس إن 5 < 6",
+            Some("The President said 5 < 6 & \"so\""),
+        );
+        p.terms = vec![term("الرئيس", "President", 104, 110, "الرئيس", Some(true))];
+        p.formats = vec![
+            InlineFormat {
+                bold: true,
+                ..InlineFormat::default()
+            },
+            InlineFormat {
+                link: Some("https://x.test/?a=1&b=\"2\"".into()),
+                ..InlineFormat::default()
+            },
+        ];
+        p.marked = Some("The ⟦1⟧President said⟦/1⟧ ⟦2⟧5 < 6⟦/2⟧ & \"so\"".into());
+        let cell = target_cell(&p, p.target.as_deref().unwrap());
+        // the term mark is whole, the bold inside it and after it
+        assert!(
+            cell.contains("<b>President</b><sup class=\"tn\">1</sup></mark><b> said</b>"),
+            "{cell}"
+        );
+        assert!(
+            cell.contains(
+                "<a href=\"https://x.test/?a=1&amp;b=&quot;2&quot;\">5 &lt; 6</a> &amp; &quot;so&quot;"
+            ),
+            "{cell}"
+        );
+        assert!(!cell.contains('⟦'));
+        // a reviewer's English (the marked English no longer its own) is
+        // shown without the machine's formatting
+        p.target = Some("The president said five is less than six".into());
+        let cell = target_cell(&p, p.target.as_deref().unwrap());
+        assert!(!cell.contains("<b>") && !cell.contains("<a "), "{cell}");
     }
 }
