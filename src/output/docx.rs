@@ -33,16 +33,19 @@ const R: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relations
 pub const ARABIC_FONT: &str = "Noto Naskh Arabic";
 const LATIN_FONT: &str = "Liberation Serif";
 
+/// A stretch of English with its formatting.
+type Piece = (String, InlineFormat);
+
 /// The translated document.
 pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
     let mut x = XmlOut::new();
     x.open("w:document", &[("xmlns:w", W), ("xmlns:r", R)]);
     x.open("w:body", &[]);
     // Each paragraph's English as pieces with their formatting.
-    let mut paras: Vec<(usize, Vec<(String, InlineFormat)>, bool)> = Vec::new();
+    let mut paras: Vec<(usize, Vec<Piece>, bool)> = Vec::new();
     for p in &doc.pairs {
         let marked = crate::inline::marked_of(p);
-        let mut pieces: Vec<(String, InlineFormat)> = match (marked, p.target.as_deref()) {
+        let mut pieces: Vec<Piece> = match (marked, p.target.as_deref()) {
             (Some(m), Some(_)) => crate::inline::pieces(&flat(m))
                 .into_iter()
                 .map(|(t, open)| (t, crate::inline::format_of(&open, &p.formats)))
