@@ -528,7 +528,7 @@ fn docx_part(path: &Path, part: &str) -> String {
 }
 
 /// A project with an OpenAI-compatible fake backend.
-fn with_backend(dir: &Path, url: &str) {
+pub fn with_backend(dir: &Path, url: &str) {
     std::fs::write(
         dir.join("tarjama.toml"),
         format!(
@@ -970,6 +970,20 @@ pub fn word_runs(path: &Path) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// A project with an LLM fake and the formatted Word file as `in.docx`.
+fn formatted_project() -> (
+    std::sync::Arc<support::Fake>,
+    support::BackgroundServer,
+    tempfile::TempDir,
+) {
+    let fake = support::Fake::new();
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    with_backend(dir.path(), server.url());
+    formatted_docx(&dir.path().join("in.docx"));
+    (fake, server, dir)
+}
+
 /// The English words a run must hold: the fake's rendering of the Arabic
 /// it translates.
 fn fake_words(ar: &str) -> String {
@@ -988,12 +1002,8 @@ fn formatted_runs(p: &[(String, String)]) -> Vec<(String, String)> {
 
 #[test]
 fn bold_italic_and_links_inside_sentences_land_on_the_right_english_words_through_an_llm() {
-    let fake = support::Fake::new();
-    let server = support::serve_in_background(support::openai(fake.clone()));
-    let dir = tempfile::tempdir().unwrap();
+    let (fake, _server, dir) = formatted_project();
     let d = dir.path();
-    with_backend(d, server.url());
-    formatted_docx(&d.join("in.docx"));
     tarjama(d)
         .args(["-q", "translate", "in.docx", "-o", "out.docx"])
         .assert()
@@ -1072,12 +1082,8 @@ fn bold_italic_and_links_inside_sentences_land_on_the_right_english_words_throug
 
 #[test]
 fn markers_an_llm_damages_are_asked_for_again_once_then_the_formatting_is_dropped_with_a_note() {
-    let fake = support::Fake::new();
-    let server = support::serve_in_background(support::openai(fake.clone()));
-    let dir = tempfile::tempdir().unwrap();
+    let (fake, _server, dir) = formatted_project();
     let d = dir.path();
-    with_backend(d, server.url());
-    formatted_docx(&d.join("in.docx"));
     // Damaged once: the segment is asked again alone, with what was wrong.
     fake.push(support::Fault::CrossMarkers);
     tarjama(d)
@@ -1100,12 +1106,8 @@ fn markers_an_llm_damages_are_asked_for_again_once_then_the_formatting_is_droppe
 
     // Damaged every time: the English is kept without its markers, the
     // formatting is not placed, and the row says so.
-    let fake = support::Fake::new();
-    let server = support::serve_in_background(support::openai(fake.clone()));
-    let dir = tempfile::tempdir().unwrap();
+    let (fake, _server, dir) = formatted_project();
     let d = dir.path();
-    with_backend(d, server.url());
-    formatted_docx(&d.join("in.docx"));
     fake.set_always(Some(support::Fault::CrossMarkers));
     tarjama(d)
         .args(["-q", "translate", "in.docx", "-o", "b.jsonl"])

@@ -387,15 +387,7 @@ fn libreoffice_sees_the_inline_formatting_on_the_english_words_and_style_directi
     // through an LLM fake to the document and to the table.
     let fake = support::Fake::new();
     let server = support::serve_in_background(support::openai(fake.clone()));
-    std::fs::write(
-        d.join("tarjama.toml"),
-        format!(
-            "default_backend = \"fake\"\n[memory]\npath = \"tm.sqlite\"\n\
-             [backends.fake]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"m\"\n",
-            server.url()
-        ),
-    )
-    .unwrap();
+    crate::documents::with_backend(d, server.url());
     crate::documents::formatted_docx(&d.join("in.docx"));
     // Translated once; both Word files rendered from the draft (a second
     // translate would take the plain English from the memory).
