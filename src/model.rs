@@ -320,8 +320,9 @@ pub struct DocMeta {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headings: Vec<(usize, u8)>,
     /// The paragraphs (1-based) the source marks right to left, when it
-    /// marks direction at all (a Word file's `w:bidi` paragraphs, or whose
-    /// runs are all `w:rtl`); `None` when it does not say (text, web pages),
+    /// marks direction at all (a Word file's `w:bidi` paragraphs, set on
+    /// the paragraph or by its style, or whose runs are all `w:rtl`);
+    /// `None` when it does not say (text, web pages),
     /// and the Arabic is then taken to be right to left throughout. The
     /// bilingual table sets a paragraph the source marks left to right (an
     /// English quotation in an Arabic Word file) left to right.

@@ -1237,3 +1237,42 @@ fn json_reply_crossing(body: &Value) -> Value {
         .collect();
     serde_json::json!({ "translations": out })
 }
+
+/// The LLM answer alignment check does not read inline markers as the
+/// text's numbers or first words: answers that keep the markers, and
+/// first words copied without them, are not taken for swapped answers.
+#[test]
+fn inline_markers_do_not_disturb_the_llm_alignment_check() {
+    use tarjama::backend::align::misaligned;
+    let req = |id: &str, text: &str| tarjama::model::Request {
+        id: id.into(),
+        text: text.into(),
+        terms: vec![],
+        context: Default::default(),
+        insist: false,
+    };
+    let batch = [
+        req("p1s1", "قال ⟦1⟧الوزير⟦/1⟧ إن ⟦2⟧الوفد⟦/2⟧ وصل في 2024."),
+        req("p1s2", "وأضاف ⟦1⟧المتحدث⟦/1⟧ أن 15 شخصا أصيبوا."),
+        req("p1s3", "وانتهى اللقاء في ⟦1⟧بيروت⟦/1⟧ مساء 3 أكتوبر."),
+    ];
+    let answers = vec![
+        (
+            "The ⟦1⟧minister⟦/1⟧ said ⟦2⟧the delegation⟦/2⟧ arrived in 2024.".to_string(),
+            Some("قال الوزير إن".to_string()),
+        ),
+        (
+            "The ⟦1⟧spokesman⟦/1⟧ added that 15 people were hurt.".to_string(),
+            Some("وأضاف ⟦1⟧المتحدث⟦/1⟧ أن".to_string()),
+        ),
+        (
+            "The meeting ended in ⟦1⟧Beirut⟦/1⟧ on the evening of 3 October.".to_string(),
+            Some("وانتهى اللقاء في".to_string()),
+        ),
+    ];
+    assert_eq!(misaligned(&batch, &answers), [false, false, false]);
+    // the check still works on marked segments: swapped answers are caught
+    let swapped = vec![answers[1].clone(), answers[0].clone(), answers[2].clone()];
+    let bad = misaligned(&batch, &swapped);
+    assert!(bad[0] && bad[1], "{bad:?}");
+}
