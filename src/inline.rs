@@ -238,10 +238,14 @@ pub struct Placed {
     pub marked: Option<String>,
     /// The format of marker `n` at `n - 1`.
     pub formats: Vec<InlineFormat>,
-    /// Spans of this paragraph that run across a sentence boundary and
-    /// could not be placed.
-    pub lost: Vec<InlineFormat>,
+    /// Spans of this segment that could not be placed, with why.
+    pub lost: Vec<(InlineFormat, &'static str)>,
 }
+
+/// Why a span is not placed: it runs across two sentences.
+pub const ACROSS_SENTENCES: &str = "it runs across two sentences";
+/// Why a span is not placed: the reader could not tell where it stands.
+pub const UNKNOWN_PLACE: &str = "where it stands in the paragraph could not be read";
 
 /// Places a document's spans on its segments by their offsets (the
 /// reader records where each span starts, in the frame of
@@ -273,7 +277,7 @@ impl Placer {
             let Some(s) = span.start else {
                 // where it is, the reader could not say: reported once
                 if first_of_para {
-                    placed.lost.push(span.clone());
+                    placed.lost.push((span.clone(), UNKNOWN_PLACE));
                 }
                 continue;
             };
@@ -286,11 +290,11 @@ impl Placer {
                     cuts.push((a, b));
                     placed.formats.push(span.clone());
                 } else {
-                    placed.lost.push(span.clone());
+                    placed.lost.push((span.clone(), UNKNOWN_PLACE));
                 }
             } else if s >= start && s < end {
                 // starts here, runs on into the next sentence
-                placed.lost.push(span.clone());
+                placed.lost.push((span.clone(), ACROSS_SENTENCES));
             }
         }
         if !cuts.is_empty() {
@@ -449,12 +453,23 @@ mod tests {
         let mut p = Placer::default();
         let a = p.place(&spans, 1, 0, "قال إن الاجتماع انتهى.");
         assert_eq!(a.marked, None);
-        let lost: Vec<&str> = a.lost.iter().map(|f| f.text.as_str()).collect();
-        assert_eq!(lost, ["انتهى. هل", "غائب"]);
+        let lost: Vec<(&str, &str)> = a
+            .lost
+            .iter()
+            .map(|(f, why)| (f.text.as_str(), *why))
+            .collect();
+        assert_eq!(
+            lost,
+            [("انتهى. هل", ACROSS_SENTENCES), ("غائب", UNKNOWN_PLACE)]
+        );
         let b = p.place(&spans, 1, 23, "هل من جديد؟");
         assert_eq!(b.marked.as_deref(), Some("هل من ⟦1⟧جديد⟦/1⟧؟"));
         // a span whose text is not what stands at its offset is not placed
-        let lost: Vec<&str> = b.lost.iter().map(|f| f.text.as_str()).collect();
-        assert_eq!(lost, ["وهم"]);
+        let lost: Vec<(&str, &str)> = b
+            .lost
+            .iter()
+            .map(|(f, why)| (f.text.as_str(), *why))
+            .collect();
+        assert_eq!(lost, [("وهم", UNKNOWN_PLACE)]);
     }
 }

@@ -702,9 +702,9 @@ impl Prepared {
             .placer
             .place(&self.meta.inline, segment.para, segment.start, &text);
         let mut warnings = Vec::new();
-        for f in &placed.lost {
+        for (f, why) in &placed.lost {
             warnings.push(format!(
-                "formatting not placed: {} runs across two sentences; apply it by hand",
+                "formatting not placed: {} ({why}); apply it by hand",
                 f.describe()
             ));
         }

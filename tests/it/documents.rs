@@ -1276,3 +1276,46 @@ fn inline_markers_do_not_disturb_the_llm_alignment_check() {
     let bad = misaligned(&batch, &swapped);
     assert!(bad[0] && bad[1], "{bad:?}");
 }
+
+/// A bold run across a sentence boundary cannot be placed in either
+/// sentence's English: the sentence where it starts says so, the bold
+/// runs of the next sentence are still placed.
+#[test]
+fn a_formatted_run_across_two_sentences_is_reported_where_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document {W}><w:body>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r><w:t xml:space="preserve">قال الوزير إن الاجتماع </w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>انتهى. وأضاف</w:t></w:r><w:r><w:t xml:space="preserve"> أن </w:t></w:r><w:r><w:rPr><w:i/></w:rPr><w:t>الوفد</w:t></w:r><w:r><w:t xml:space="preserve"> غادر.</w:t></w:r></w:p>
+<w:sectPr/></w:body></w:document>"#
+    );
+    handmade_docx(&d.join("in.docx"), &body, None);
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o", "in.jsonl"])
+        .assert()
+        .success();
+    let (_, rows) = jsonl(&d.join("in.jsonl"));
+    assert_eq!(rows.len(), 2);
+    let w0: Vec<&str> = rows[0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        w0.contains(
+            &"formatting not placed: bold «انتهى. وأضاف» (it runs across two sentences); apply it by hand"
+        ),
+        "{w0:?}"
+    );
+    assert!(rows[0].get("formats").is_none());
+    // the second sentence's italic run is placed (in the request, offline
+    // here: it is in the row's formats)
+    assert_eq!(rows[1]["formats"][0]["text"], "الوفد");
+    assert!(
+        !rows[1]["warnings"]
+            .to_string()
+            .contains("formatting not placed: bold")
+    );
+}
