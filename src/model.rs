@@ -239,6 +239,44 @@ pub struct AlignedPair {
     /// English without them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// The engine's answers when there was more than one (a first answer
+    /// that missed a pinned term and its re-request), with which one was
+    /// kept and why: the reviewer sees both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Attempt>,
+}
+
+/// One answer of the engine for a segment, as its history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// Which request: `first` (the segment in its batch) or `re-request`
+    /// (alone, the pinned terms insisted on).
+    pub request: String,
+    /// The English it answered; `None` when the request failed.
+    pub target: Option<String>,
+    /// Pinned-term occurrences its English missed.
+    #[serde(default)]
+    pub terms_missed: usize,
+    /// Whether it is the English the segment got.
+    pub kept: bool,
+    /// Why it was kept or set aside, or why the request failed.
+    pub why: String,
+}
+
+impl Attempt {
+    /// One line for a reviewer: `re-request (kept): "…" — why`.
+    pub fn describe(&self) -> String {
+        let what = match &self.target {
+            Some(t) => format!("\u{201c}{t}\u{201d}"),
+            None => "no answer".into(),
+        };
+        format!(
+            "{} ({}): {what} \u{2014} {}",
+            self.request,
+            if self.kept { "kept" } else { "set aside" },
+            self.why
+        )
+    }
 }
 
 /// Counts from the run that produced a document, shown in its header.

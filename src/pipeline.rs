@@ -34,8 +34,8 @@ use crate::backend::{BackendError, BackendKind, BoxFuture, TermMode};
 use crate::config::{BackendConfig, ConfigError};
 use crate::memory::{self, KeyParams, Memory, MemoryError, MtEntry};
 use crate::model::{
-    AlignedPair, Bitext, CheckedTerm, Context, DocMeta, Origin, PinnedTerm, Request, RunSummary,
-    Segment, Suggestion, TermHit,
+    AlignedPair, Attempt, Bitext, CheckedTerm, Context, DocMeta, Origin, PinnedTerm, Request,
+    RunSummary, Segment, Suggestion, TermHit,
 };
 
 /// Prompt version for the cache key of non-LLM backends: bump it when what
@@ -410,6 +410,8 @@ pub struct Unit {
     pub formats: Vec<crate::model::InlineFormat>,
     /// The English with those markers, when the engine kept them.
     pub marked_target: Option<String>,
+    /// Both answers when the segment was re-requested, and which was kept.
+    pub history: Vec<Attempt>,
 }
 
 impl Unit {
@@ -724,6 +726,7 @@ impl Prepared {
             failure: None,
             fatal: None,
             awaiting_rerequest: false,
+            history: Vec::new(),
             sent: false,
         };
         let looked = match found {
@@ -856,18 +859,22 @@ pub fn apply_answer(
         Ok(english) => {
             let (english, mut marked) = u.unmark(english);
             let mut terms = (settings.check_terms)(&u.hits, &english);
-            let mut target = english;
-            if retry_pass
-                && let Some(first) = &u.target
-                && missed(&terms).len() > missed(&u.terms).len()
-            {
-                // Keep the first answer only if the re-request
-                // misses more pinned terms; on a tie the re-request
-                // wins (it was asked with the terms insisted on, and
-                // alone, so no neighbour's answer can be in it).
-                target = first.clone();
-                terms = u.terms.clone();
-                marked = u.marked_target.clone();
+            let mut target = english.clone();
+            if retry_pass && let Some(first) = &u.target {
+                // Both answers passed the answer checks (the alignment
+                // check among them: a first answer that failed it was
+                // never stored). Keep the first only if the re-request
+                // misses more pinned terms; on a tie the re-request wins
+                // (it was asked with the terms insisted on, and alone, so
+                // no neighbour's answer can be in it).
+                let (was, now) = (missed(&u.terms).len(), missed(&terms).len());
+                let keep_first = now > was;
+                u.history = re_request_history(first, was, Some(&english), now, keep_first);
+                if keep_first {
+                    target = first.clone();
+                    terms = u.terms.clone();
+                    marked = u.marked_target.clone();
+                }
             }
             let pending = !retry_pass && info.re_requests() && !missed(&terms).is_empty();
             if let (true, Some(key)) = (leader, &u.key) {
@@ -895,10 +902,67 @@ pub fn apply_answer(
                 if e.is_fatal() {
                     u.fatal = Some(format!("{}; {}", e.message, e.hint(&info.name)));
                 }
+            } else if let Some(first) = &u.target
+                && e.sent
+            {
+                // the first answer stands; the history says why
+                let was = missed(&u.terms).len();
+                u.history = re_request_history(first, was, None, 0, true);
+                u.history[1].why = format!("the re-request failed: {}", e.message);
             }
             false
         }
     }
+}
+
+/// The history of a re-requested segment: its first answer (missing
+/// `was` pinned-term occurrences) and the re-request's (`now`, or `None`
+/// when it failed), which one was kept and why.
+fn re_request_history(
+    first: &str,
+    was: usize,
+    again: Option<&str>,
+    now: usize,
+    keep_first: bool,
+) -> Vec<Attempt> {
+    let why_first = if again.is_none() {
+        "the re-request gave no answer".to_string()
+    } else if keep_first {
+        format!("the re-request missed more pinned terms ({now} against {was})")
+    } else if now < was {
+        format!("it missed {was} pinned term(s), the re-request {now}")
+    } else {
+        format!(
+            "it missed as many pinned terms as the re-request ({was}), and the re-request, asked with the terms insisted on, wins a tie"
+        )
+    };
+    let why_again = if again.is_none() {
+        "it gave no answer".to_string()
+    } else if keep_first {
+        format!("it missed more pinned terms than the first answer ({now} against {was})")
+    } else if now < was {
+        format!("it missed fewer pinned terms ({now} against {was})")
+    } else {
+        format!(
+            "it missed as many pinned terms as the first answer ({now}) and was asked with the terms insisted on"
+        )
+    };
+    vec![
+        Attempt {
+            request: "first".into(),
+            target: Some(first.to_string()),
+            terms_missed: was,
+            kept: keep_first,
+            why: why_first,
+        },
+        Attempt {
+            request: "re-request".into(),
+            target: again.map(str::to_string),
+            terms_missed: now,
+            kept: !keep_first,
+            why: why_again,
+        },
+    ]
 }
 
 /// Which pass of a run: the first one (reported to the progress display),
@@ -1351,6 +1415,7 @@ pub fn finish(
             end: u.segment.end,
             formats: u.formats,
             marked: u.marked_target,
+            history: u.history,
         });
     }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;

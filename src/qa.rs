@@ -605,6 +605,7 @@ mod tests {
             end: 0,
             formats: Vec::new(),
             marked: None,
+            history: Vec::new(),
         }
     }
 

@@ -8,9 +8,11 @@ letter check can see it. So every batched answer is scored pair by pair
 numbers (Arabic-Indic, Persian and ASCII digits read alike, thousands
 separators dropped), Latin-script names and words, the pinned terms, the
 first word(s) of the source that the model is asked to copy next to its
-English, and the ratio of the lengths. The answer is *misaligned* for two
-segments when exchanging their answers scores clearly better than the
-pairing by id; those segments' answers are not used (the engine re-sends
+English, and the ratio of the lengths. The answers are *misaligned* when
+the best pairing of the batch's answers to its sources (an assignment over
+the whole batch: two answers exchanged, three rotated, any permutation)
+scores clearly better than the pairing by id; those segments' answers are
+not used (the engine re-sends
 them alone), the others are.
 
 The margin is set so that correct answers (real human translations) do not
@@ -27,8 +29,15 @@ pub const MARGIN: f64 = 3.5;
 /// How much better an answer must fit its source joined with a neighbour
 /// whose own answer is missing than its source alone to be called merged
 /// (lower than [`MARGIN`]: the answer is already bad, and a false alarm only
-/// costs re-sending the segment alone).
-pub const MERGE_MARGIN: f64 = 0.5;
+/// costs re-sending the segment alone; not so low that a translation
+/// longer than most, whose neighbour was merely dropped, is called merged:
+/// a short neighbour swallowed is found by its sentences instead).
+pub const MERGE_MARGIN: f64 = 1.0;
+
+/// How far (as a factor) the length of the sentences an answer holds
+/// beyond its own may be from its missing neighbour's expected length for
+/// the answer to be called merged.
+pub const TAIL_FIT: f64 = 3.0;
 
 /// Words of the source the model is asked to copy (`"ar_start"`).
 pub const ECHO_WORDS: usize = 3;
@@ -172,21 +181,168 @@ fn score(req: &Request, s: &Source, a: &Answer) -> f64 {
     v
 }
 
-/// Whether `answer` (with the words the model copied) translates `first`
-/// and `second` together rather than `target` alone, where `target` is one
-/// of them: an answer that swallowed its neighbour, whose own entry is
-/// then missing.
+/// The sentences of an English text: cut after `.`, `!`, `?` or `:` (and
+/// any closing quotes or brackets) followed by white space and a capital, a
+/// digit or an opening quote.
+pub fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let closing = |c: char| matches!(c, '"' | '\'' | ')' | '”' | '’' | '»' | '.');
+    let mut k = 0;
+    while k < chars.len() {
+        if matches!(chars[k].1, '.' | '!' | '?' | ':') {
+            // the mark, then closing quotes (tokenised text spaces them)
+            let mut e = k + 1;
+            loop {
+                let mut w = e;
+                while w < chars.len() && chars[w].1 == ' ' {
+                    w += 1;
+                }
+                // a straight quote after a space and against a word opens
+                let opens = w > e
+                    && matches!(chars[w].1, '"' | '\'')
+                    && chars.get(w + 1).is_some_and(|c| !c.1.is_whitespace());
+                if w < chars.len() && closing(chars[w].1) && !opens {
+                    e = w + 1;
+                } else {
+                    break;
+                }
+            }
+            let mut w = e;
+            while w < chars.len() && chars[w].1.is_whitespace() {
+                w += 1;
+            }
+            if w > e
+                && w < chars.len()
+                && (chars[w].1.is_uppercase()
+                    || chars[w].1.is_ascii_digit()
+                    || matches!(chars[w].1, '"' | '“' | '\''))
+            {
+                out.push(text[start..chars[e - 1].0 + chars[e - 1].1.len_utf8()].trim());
+                start = chars[w].0;
+                k = w;
+                continue;
+            }
+        }
+        k += 1;
+    }
+    let rest = text[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// Letters and digits lower-cased, one space between words: for finding
+/// one answer inside another.
+fn plain(text: &str) -> String {
+    tokens(text).join(" ")
+}
+
+fn non_space(text: &str) -> f64 {
+    text.chars().filter(|c| !c.is_whitespace()).count() as f64
+}
+
+/// Whether `answer` begins (`at_start`) or ends with the whole of `theirs`
+/// (another segment's English) and holds more: at a sentence boundary, or
+/// anywhere for an English of three words or more.
+fn holds(answer: &str, theirs: &str, at_start: bool) -> bool {
+    let (mine, theirs_plain) = (plain(answer), plain(theirs));
+    let n = theirs_plain.split(' ').filter(|w| !w.is_empty()).count();
+    if n == 0 || mine.len() <= theirs_plain.len() {
+        return false;
+    }
+    let edge = if at_start {
+        mine.starts_with(&format!("{theirs_plain} "))
+    } else {
+        mine.ends_with(&format!(" {theirs_plain}"))
+    };
+    if !edge {
+        return false;
+    }
+    if n >= 3 {
+        return true;
+    }
+    // a short English: only as whole sentences
+    let told = sentences(answer);
+    let k = sentences(theirs).len();
+    told.len() > k && {
+        let part = if at_start {
+            &told[..k]
+        } else {
+            &told[told.len() - k..]
+        };
+        plain(&part.join(" ")) == theirs_plain
+    }
+}
+
+/// Whether `answer` (with the words the model copied), given for `target`,
+/// also translates its neighbour `other` (just before it when
+/// `other_before`, else just after): two segments merged into one entry.
+/// `other_answer`: the neighbour's own English, if the answer has it.
+///
+/// - The neighbour's own answer is there: merged when `answer` contains it
+///   whole (a neighbour translated twice).
+/// - It is missing: merged when the answer fits the two sources joined
+///   clearly better than its own ([`MERGE_MARGIN`]: numbers, names, terms
+///   and length), or when the answer has two sentences or more and a cut
+///   between them leaves on the neighbour's side about the length the
+///   neighbour's English would have (within a factor of [`TAIL_FIT`]) and
+///   on the target's side enough for it (at least 0.4 of its expected
+///   length). The second test catches a short neighbour swallowed, whose
+///   few words change the length too little for the first.
 pub fn merged(
     target: &Request,
-    first: &Request,
-    second: &Request,
+    other: &Request,
+    other_before: bool,
     answer: &(String, Option<String>),
+    other_answer: Option<&str>,
 ) -> bool {
+    if let Some(theirs) = other_answer {
+        return holds(&answer.0, theirs, other_before);
+    }
+    let (first, second) = if other_before {
+        (other, target)
+    } else {
+        (target, other)
+    };
     let mut both = target.clone();
     both.text = format!("{} {}", first.text, second.text);
-    both.terms = first.terms.iter().chain(&second.terms).cloned().collect();
+    // the neighbour's terms that are not the target's own (a term both
+    // pin is no sign of a merge)
+    both.terms = target.terms.clone();
+    both.terms.extend(
+        other
+            .terms
+            .iter()
+            .filter(|t| !target.terms.iter().any(|m| m.target == t.target))
+            .cloned(),
+    );
     let a = parse_answer(answer);
-    score(&both, &source(&both), &a) - score(target, &source(target), &a) > MERGE_MARGIN
+    if score(&both, &source(&both), &a) - score(target, &source(target), &a) > MERGE_MARGIN {
+        return true;
+    }
+    let told = sentences(&answer.0);
+    if told.len() < 2 {
+        return false;
+    }
+    let (t_len, o_len) = (non_space(&target.text), non_space(&other.text));
+    if t_len == 0.0 || o_len == 0.0 {
+        return false;
+    }
+    // each cut between sentences
+    (1..told.len()).any(|k| {
+        let (theirs, mine) = if other_before {
+            (&told[..k], &told[k..])
+        } else {
+            (&told[told.len() - k..], &told[..told.len() - k])
+        };
+        let theirs: f64 = theirs.iter().map(|s| non_space(s)).sum();
+        let mine: f64 = mine.iter().map(|s| non_space(s)).sum();
+        (theirs / (o_len * LENGTH_RATIO)).ln().abs() < TAIL_FIT.ln()
+            && mine / (t_len * LENGTH_RATIO) >= 0.4
+    })
 }
 
 fn source(r: &Request) -> Source {
@@ -207,10 +363,80 @@ fn parse_answer((en, echo): &(String, Option<String>)) -> Answer {
     }
 }
 
-/// For each segment of `batch`, whether its answer is misaligned: some
-/// exchange with another segment's answer scores better than the pairing
-/// by id by more than [`MARGIN`]. `answers[i]` is the English for
-/// `batch[i]` and the first words the model copied, if it did.
+/// The pairing of sources (rows) to answers (columns) with the highest
+/// total score: `best[i]` is the answer given to source `i`. An assignment
+/// over the whole batch (the Hungarian method, O(n³)), so that any
+/// permutation of the answers, a rotation of three or more as well as an
+/// exchange of two, is found.
+pub fn best_pairing(m: &[Vec<f64>]) -> Vec<usize> {
+    let n = m.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    // Minimum cost with cost = -score; potentials u (rows), v (columns),
+    // 1-based with column 0 as the free slot.
+    let inf = f64::INFINITY;
+    let (mut u, mut v) = (vec![0.0; n + 1], vec![0.0; n + 1]);
+    let (mut p, mut way) = (vec![0usize; n + 1], vec![0usize; n + 1]);
+    for i in 1..=n {
+        p[0] = i;
+        let mut j0 = 0;
+        let mut minv = vec![inf; n + 1];
+        let mut used = vec![false; n + 1];
+        loop {
+            used[j0] = true;
+            let i0 = p[j0];
+            let (mut delta, mut j1) = (inf, 0);
+            for j in 1..=n {
+                if !used[j] {
+                    let cur = -m[i0 - 1][j - 1] - u[i0] - v[j];
+                    if cur < minv[j] {
+                        minv[j] = cur;
+                        way[j] = j0;
+                    }
+                    if minv[j] < delta {
+                        delta = minv[j];
+                        j1 = j;
+                    }
+                }
+            }
+            for j in 0..=n {
+                if used[j] {
+                    u[p[j]] += delta;
+                    v[j] -= delta;
+                } else {
+                    minv[j] -= delta;
+                }
+            }
+            j0 = j1;
+            if p[j0] == 0 {
+                break;
+            }
+        }
+        loop {
+            let j1 = way[j0];
+            p[j0] = p[j1];
+            j0 = j1;
+            if j0 == 0 {
+                break;
+            }
+        }
+    }
+    let mut best = vec![0; n];
+    for j in 1..=n {
+        best[p[j] - 1] = j - 1;
+    }
+    best
+}
+
+/// For each segment of `batch`, whether its answer is misaligned.
+/// `answers[i]` is the English for `batch[i]` and the first words the model
+/// copied, if it did. The best pairing of the whole batch is found (see
+/// [`best_pairing`]); each of its cycles (two answers exchanged, three
+/// rotated, …) that scores better than the pairing by id by more than
+/// [`MARGIN`] marks its segments misaligned. So does any exchange of two
+/// answers that clears the margin on its own, should the best pairing
+/// have taken another route through those segments.
 pub fn misaligned(batch: &[Request], answers: &[(String, Option<String>)]) -> Vec<bool> {
     let n = batch.len().min(answers.len());
     let mut out = vec![false; batch.len()];
@@ -231,6 +457,26 @@ pub fn misaligned(batch: &[Request], answers: &[(String, Option<String>)]) -> Ve
             if gain > MARGIN {
                 out[i] = true;
                 out[j] = true;
+            }
+        }
+    }
+    let best = best_pairing(&m);
+    let mut seen = vec![false; n];
+    for start in 0..n {
+        if seen[start] || best[start] == start {
+            continue;
+        }
+        let mut cycle = Vec::new();
+        let mut i = start;
+        while !seen[i] {
+            seen[i] = true;
+            cycle.push(i);
+            i = best[i];
+        }
+        let gain: f64 = cycle.iter().map(|&i| m[i][best[i]] - m[i][i]).sum();
+        if gain > MARGIN {
+            for i in cycle {
+                out[i] = true;
             }
         }
     }
@@ -309,6 +555,105 @@ mod tests {
         assert_eq!(misaligned(&[x.clone(), y.clone()], &right), [false, false]);
         let swapped = [right[1].clone(), right[0].clone()];
         assert_eq!(misaligned(&[x, y], &swapped), [true, true]);
+    }
+
+    #[test]
+    fn the_best_pairing_is_an_assignment_over_the_whole_batch() {
+        // a rotation of three: no exchange of two alone gains as much
+        let m = vec![
+            vec![0.0, 5.0, 0.0],
+            vec![0.0, 0.0, 5.0],
+            vec![5.0, 0.0, 0.0],
+        ];
+        assert_eq!(best_pairing(&m), [1, 2, 0]);
+        let id = vec![vec![3.0, 1.0], vec![1.0, 3.0]];
+        assert_eq!(best_pairing(&id), [0, 1]);
+        assert!(best_pairing(&[]).is_empty());
+        // against every permutation of a 5×5 matrix
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..200 {
+            let m: Vec<Vec<f64>> = (0..5)
+                .map(|_| (0..5).map(|_| rng.f64() * 10.0 - 5.0).collect())
+                .collect();
+            let total = |p: &[usize]| p.iter().enumerate().map(|(i, &j)| m[i][j]).sum::<f64>();
+            let mut best = f64::MIN;
+            let mut p = [0, 1, 2, 3, 4];
+            permute(&mut p, 0, &mut |q| best = best.max(total(q)));
+            assert!((total(&best_pairing(&m)) - best).abs() < 1e-9);
+        }
+    }
+
+    fn permute(p: &mut [usize; 5], k: usize, f: &mut dyn FnMut(&[usize])) {
+        if k == p.len() {
+            return f(p);
+        }
+        for i in k..p.len() {
+            p.swap(k, i);
+            permute(p, k + 1, f);
+            p.swap(k, i);
+        }
+    }
+
+    #[test]
+    fn a_rotation_of_three_is_caught() {
+        let batch = [
+            req("قتل ١٢ شخصا في هجوم على سوق في كابول يوم الأحد."),
+            req("وقالت شركة Apple إنها ستفتح ٣ متاجر جديدة في دبي العام المقبل."),
+            req("وارتفع عدد السكان إلى ٤٥٠ ألفا عام ١٩٩٩ بحسب تقرير UNICEF."),
+        ];
+        let right = [
+            a(
+                "Twelve people were killed in an attack on a market in Kabul on Sunday.",
+                None,
+            ),
+            a(
+                "Apple said it would open 3 new stores in Dubai next year.",
+                None,
+            ),
+            a(
+                "The population rose to 450,000 in 1999, according to a UNICEF report.",
+                None,
+            ),
+        ];
+        assert_eq!(misaligned(&batch, &right), [false, false, false]);
+        let rotated = [right[1].clone(), right[2].clone(), right[0].clone()];
+        assert_eq!(misaligned(&batch, &rotated), [true, true, true]);
+    }
+
+    #[test]
+    fn sentences_are_cut_where_a_new_one_starts() {
+        assert_eq!(
+            sentences("He left. \"Why?\" she asked: Nobody knew. 3 came."),
+            ["He left.", "\"Why?\" she asked:", "Nobody knew.", "3 came."]
+        );
+        assert_eq!(
+            sentences("U.S. forces left at 3.5 p.m. on Monday."),
+            ["U.S. forces left at 3.5 p.m. on Monday."]
+        );
+        assert_eq!(sentences("It ended ? ” Then"), ["It ended ? ”", "Then"]);
+    }
+
+    #[test]
+    fn a_merged_answer_is_told_from_a_dropped_neighbour() {
+        let long =
+            req("وقال المتحدث باسم الحكومة إن الوزراء سيجتمعون الأسبوع المقبل لمناقشة الموازنة.");
+        let short = req("بلا جدوى.");
+        let en_long =
+            "The government spokesman said ministers would meet next week to discuss the budget.";
+        // the short neighbour swallowed, its entry missing
+        let both = a(&format!("{en_long} To no avail."), None);
+        assert!(merged(&long, &short, false, &both, None));
+        // the same answer alone, the neighbour merely dropped
+        assert!(!merged(&long, &short, false, &a(en_long, None), None));
+        // swallowed into the second
+        let both = a(&format!("To no avail. {en_long}"), None);
+        assert!(merged(&long, &short, true, &both, None));
+        // the neighbour's English given too, and repeated in this one
+        let both = a(&format!("{en_long} To no avail."), None);
+        assert!(merged(&long, &short, false, &both, Some("To no avail.")));
+        // a neighbour's words inside a sentence are no merge
+        let alone = a("Talks were of no avail, the spokesman said.", None);
+        assert!(!merged(&long, &short, false, &alone, Some("no avail")));
     }
 
     #[test]

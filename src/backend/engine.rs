@@ -30,10 +30,12 @@ use super::{Backend, BackendError, BatchLimits, ErrorKind};
 use crate::config::BackendConfig;
 use crate::model::Request;
 
-/// Retries of a single segment whose answer was unusable (after splitting
-/// or being sent again alone): one, with the problem named in the prompt,
-/// so that a model that fails the same way every time costs one different
-/// request, not several identical ones.
+/// Retries of a single segment whose answer was unusable after its batch
+/// was split down to it: one, with the problem named in the prompt, so
+/// that a model that fails the same way every time costs one different
+/// request, not several identical ones. A segment sent again alone because
+/// its own answer in a batch was bad already names the problem: that
+/// request is its one different retry.
 pub const BAD_ANSWER_RETRIES: u32 = 1;
 
 /// Retries of a segment that timed out again after its batch was split for
@@ -779,9 +781,13 @@ impl Engine {
                     && batch.len() > 1
                     && inner.opts.split_on_bad_response;
                 // A single segment's unusable answer cannot be split any
-                // further; it is asked again once, with the problem named.
+                // further; it is asked again once, with the problem named,
+                // unless this request already named one (it was that one
+                // different retry: sent alone after its batch's answer for
+                // it was bad).
                 let single_bad = err.kind == ErrorKind::BadResponse
                     && batch.len() == 1
+                    && batch[0].context.problem.is_none()
                     && retries < inner.opts.max_retries.min(BAD_ANSWER_RETRIES);
                 let retry_limit = if err.kind == ErrorKind::Timeout && after_timeout {
                     TIMEOUT_RETRIES_AFTER_SPLIT

@@ -13,8 +13,9 @@ first words of its Arabic. It is read segment by segment ([`check_answers`]):
 stray ids are ignored and counted, and a segment whose own entry is missing,
 doubled, empty, still Arabic, merged with a neighbour or misaligned (see
 [`super::align`]) is a [`ErrorKind::BadResponse`] of its own, which the
-engine answers by sending that segment again alone; an answer that cannot be
-read at all fails the batch, which the engine splits.
+engine answers by sending that segment again alone, with the problem named
+(its one different retry); an answer that cannot be read at all fails the
+batch, which the engine splits.
 */
 
 use std::collections::HashMap;
@@ -286,8 +287,9 @@ pub fn check_answer(
 /// Check an LLM answer segment by segment. An answer that cannot be read
 /// at all (cut off, not JSON, no translations) is an `Err`; otherwise each
 /// segment gets its English or its own problem: missing, given twice,
-/// empty, Arabic left in, or misaligned (its English fits another
-/// segment's source better, see [`super::align`]). Ids that were not asked
+/// empty, Arabic left in, misaligned (its English fits another segment's
+/// source better, see [`super::align`]) or merged (it also translates a
+/// neighbour, see [`super::align::merged`]). Ids that were not asked
 /// for are ignored and counted.
 pub fn check_answers(
     batch: &[Request],
@@ -403,20 +405,28 @@ pub fn check_answers(
             }
         }
     }
-    // An answer that swallowed a neighbour whose own entry is missing.
-    for i in 0..batch.len() {
+    // An answer that swallowed a neighbour: the neighbour's own entry
+    // missing, or its English repeated inside this one.
+    let english = |j: usize| match &out[j] {
+        Some(Ok((en, _))) => Some(en.clone()),
+        _ => None,
+    };
+    let mut swallowed = vec![false; batch.len()];
+    for (i, flag) in swallowed.iter_mut().enumerate() {
         let Some(Ok(answer)) = &out[i] else { continue };
-        let swallowed = [i.checked_sub(1), Some(i + 1)]
+        *flag = [i.checked_sub(1), Some(i + 1)]
             .into_iter()
             .flatten()
-            .filter(|&j| j < batch.len() && out[j].is_none())
+            .filter(|&j| j < batch.len())
+            .filter(|&j| matches!(out[j], None | Some(Ok(_))))
             .any(|j| {
-                let (a, b) = if j < i { (j, i) } else { (i, j) };
-                super::align::merged(&batch[i], &batch[a], &batch[b], answer)
+                super::align::merged(&batch[i], &batch[j], j < i, answer, english(j).as_deref())
             });
-        if swallowed {
+    }
+    for (i, merged) in swallowed.into_iter().enumerate() {
+        if merged {
             out[i] = Some(Err(format!(
-                "the answer for segment {} also translates a neighbour whose own answer is missing (merged segments?)",
+                "the answer for segment {} also translates a neighbouring segment (merged segments?)",
                 batch[i].id
             )));
         }

@@ -259,7 +259,8 @@ pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
     package(doc, x.finish())
 }
 
-/// What a reviewer should know about a row: flags, missed terms, warnings.
+/// What a reviewer should know about a row: flags, missed terms, warnings,
+/// the answers of a re-requested segment.
 pub fn notes(p: &AlignedPair) -> String {
     let mut out: Vec<String> = Vec::new();
     for t in &p.terms {
@@ -271,6 +272,7 @@ pub fn notes(p: &AlignedPair) -> String {
         }
     }
     out.extend(p.warnings.iter().cloned());
+    out.extend(p.history.iter().map(|a| format!("answer {}", a.describe())));
     if p.target.is_none() {
         out.push("untranslated".into());
     }
@@ -663,6 +665,7 @@ mod tests {
                     },
                 ],
                 marked: marked.map(Into::into),
+                history: Vec::new(),
             }],
         }
     }

@@ -553,6 +553,14 @@ pub(crate) fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
             );
         }
     }
+    // both answers of a re-requested segment, which one was kept and why
+    for a in &pair.history {
+        let _ = write!(
+            out,
+            "<li class=\"history\">Answer {}</li>",
+            text_html(&a.describe(), false)
+        );
+    }
     for s in &pair.suggestions {
         let _ = write!(
             out,
@@ -644,7 +652,7 @@ mark.term.forbidden, mark.forbidden { background: var(--badbg); box-shadow: inse
 .flags { color: var(--bad); }
 ul.notes { margin: .3rem 0 0; padding-inline-start: 1.1rem; font-size: .85rem; }
 li.warn, li.missed, li.forbidden { color: var(--bad); }
-li.fuzzy { color: var(--muted); }
+li.fuzzy, li.history { color: var(--muted); }
 mark sup.tn { font-size: .62em; font-weight: 700; color: var(--muted); padding-inline-start: .1em; }
 mark.term.missed sup.tn { color: var(--bad); }
 .text.missing.quiet { color: var(--muted); font-style: normal; }
@@ -856,6 +864,7 @@ mod tests {
             end: 100 + source.chars().count(),
             formats: Vec::new(),
             marked: None,
+            history: Vec::new(),
         }
     }
 

@@ -194,6 +194,7 @@ mod tests {
                     end: 5,
                     formats: Vec::new(),
                     marked: None,
+                    history: Vec::new(),
                 },
                 AlignedPair {
                     id: "p2s1".into(),
@@ -208,6 +209,7 @@ mod tests {
                     end: 17,
                     formats: Vec::new(),
                     marked: None,
+                    history: Vec::new(),
                 },
             ],
         }

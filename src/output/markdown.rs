@@ -158,6 +158,7 @@ mod tests {
             end: 0,
             formats: Vec::new(),
             marked: None,
+            history: Vec::new(),
         };
         Bitext {
             meta: Default::default(),

@@ -613,6 +613,7 @@ pub fn merge(
                     end: 0,
                     formats: Vec::new(),
                     marked: None,
+                    history: Vec::new(),
                 });
             }
             own = Bitext {
@@ -744,6 +745,7 @@ mod tests {
             end: 0,
             formats: Vec::new(),
             marked: None,
+            history: Vec::new(),
         };
         let mut doc = Bitext {
             meta: DocMeta {

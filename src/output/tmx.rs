@@ -86,6 +86,7 @@ mod tests {
             end: 0,
             formats: Vec::new(),
             marked: None,
+            history: Vec::new(),
         };
         let doc = Bitext {
             meta: Default::default(),

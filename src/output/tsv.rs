@@ -221,6 +221,7 @@ mod tests {
                     end: 0,
                     formats: Vec::new(),
                     marked: None,
+                    history: Vec::new(),
                 },
                 AlignedPair {
                     id: "p2s1".into(),
@@ -235,6 +236,7 @@ mod tests {
                     end: 0,
                     formats: Vec::new(),
                     marked: None,
+                    history: Vec::new(),
                 },
             ],
         }

@@ -24,7 +24,8 @@ pub const NS_2: &str = "urn:oasis:names:tc:xliff:document:2.0";
 /// The XLIFF 1.2 namespace.
 pub const NS_1_2: &str = "urn:oasis:names:tc:xliff:document:1.2";
 
-/// A note on a unit: its category (`warning`, `glossary`, `memory`) and text.
+/// A note on a unit: its category (`warning`, `glossary`, `history`,
+/// `memory`) and text.
 fn unit_notes(p: &AlignedPair) -> Vec<(&'static str, String)> {
     let mut notes: Vec<(&'static str, String)> =
         p.warnings.iter().map(|w| ("warning", w.clone())).collect();
@@ -49,6 +50,9 @@ fn unit_notes(p: &AlignedPair) -> Vec<(&'static str, String)> {
                 ),
             ));
         }
+    }
+    for a in &p.history {
+        notes.push(("history", format!("answer {}", a.describe())));
     }
     notes
 }
@@ -336,6 +340,7 @@ mod tests {
             end: 0,
             formats: Vec::new(),
             marked: None,
+            history: Vec::new(),
         };
         let mut flagged = mk("p1s2", "روسيا <b> & \u{1}", Some("Russia <b> & \u{1b}ok"));
         flagged.terms = vec![CheckedTerm {

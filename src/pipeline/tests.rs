@@ -413,3 +413,35 @@ async fn a_repeated_segment_is_sent_once() {
     assert_eq!(b.pairs[2].origin, Origin::Mt);
     assert!(b.pairs[2].warnings.is_empty());
 }
+
+#[test]
+fn the_history_of_a_re_request_says_which_answer_was_kept_and_why() {
+    // the re-request missed more: the first stands
+    let h = re_request_history("EN first", 1, Some("EN again"), 2, true);
+    assert_eq!((h[0].kept, h[1].kept), (true, false));
+    assert_eq!((h[0].terms_missed, h[1].terms_missed), (1, 2));
+    assert_eq!(h[1].target.as_deref(), Some("EN again"));
+    assert!(
+        h[0].why.contains("more pinned terms (2 against 1)"),
+        "{h:?}"
+    );
+    assert!(
+        h[0].describe().starts_with("first (kept): “EN first”"),
+        "{h:?}"
+    );
+    assert!(
+        h[1].describe().starts_with("re-request (set aside)"),
+        "{h:?}"
+    );
+    // fewer: the re-request
+    let h = re_request_history("EN first", 2, Some("EN again"), 0, false);
+    assert_eq!((h[0].kept, h[1].kept), (false, true));
+    assert!(h[1].why.contains("fewer"), "{h:?}");
+    // a tie: the re-request
+    let h = re_request_history("EN first", 1, Some("EN again"), 1, false);
+    assert!(h[0].why.contains("wins a tie") && h[1].kept, "{h:?}");
+    // no answer to the re-request
+    let h = re_request_history("EN first", 1, None, 0, true);
+    assert!(h[0].kept && h[1].target.is_none(), "{h:?}");
+    assert!(h[1].describe().contains("no answer"), "{h:?}");
+}

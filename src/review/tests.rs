@@ -260,3 +260,30 @@ fn review_file_names() {
     assert!(is_review_file(Path::new("d/a.review.jsonl")));
     assert!(!is_review_file(Path::new("d/a.jsonl")));
 }
+
+#[test]
+fn the_page_shows_both_answers_of_a_re_requested_segment() {
+    let (draft, _) = setup("history");
+    let text = std::fs::read_to_string(&draft).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let k = lines.iter().position(|l| l.contains("\"p5s1\"")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&lines[k]).unwrap();
+    v["history"] = serde_json::json!([
+        {"request": "first", "target": "First <English>", "terms_missed": 1, "kept": false,
+         "why": "it missed as many pinned terms as the re-request (1)"},
+        {"request": "re-request", "target": v["target"], "terms_missed": 1, "kept": true,
+         "why": "it missed as many pinned terms as the first answer (1) and was asked with the terms insisted on"}
+    ]);
+    lines[k] = v.to_string();
+    std::fs::write(&draft, lines.join("\n") + "\n").unwrap();
+    let s = Session::open(&draft, None).unwrap();
+    let i = s.position("p5s1").unwrap();
+    assert_eq!(s.doc.pairs[i].history.len(), 2);
+    let notes = page::row_parts(&s, i).notes;
+    assert!(
+        notes.contains("first (set aside): “First &lt;English&gt;”"),
+        "{notes}"
+    );
+    assert!(notes.contains("re-request (kept)"), "{notes}");
+    let _ = std::fs::remove_dir_all(draft.parent().unwrap());
+}

@@ -424,7 +424,7 @@ fn a_url_is_fetched_with_the_header_charset_and_its_url_goes_into_every_output()
             .assert()
             .success();
         let text = if fmt == "docx-table" {
-            docx_text(&dir.path().join(file))
+            support::docx_text(&dir.path().join(file))
         } else {
             std::fs::read_to_string(dir.path().join(file)).unwrap()
         };
@@ -506,18 +506,6 @@ fn pages_without_an_article_or_too_large_are_refused_naming_the_file() {
         .failure()
         .stderr(contains("bad.html: the page does not decode as UTF-8"));
     assert!(!dir.path().join("x.docx").exists());
-}
-
-/// The text of every `w:t` of a docx's document.xml, with core.xml.
-fn docx_text(path: &Path) -> String {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut out = String::new();
-    for part in ["word/document.xml", "docProps/core.xml"] {
-        let mut s = String::new();
-        z.by_name(part).unwrap().read_to_string(&mut s).unwrap();
-        out.push_str(&s);
-    }
-    out
 }
 
 fn docx_part(path: &Path, part: &str) -> String {

@@ -4,34 +4,51 @@
 //! The CI sizes are small; set `TARJAMA_LONG_TESTS=1` for the full sizes
 //! named in the issue (a 50 MB line, 1 million lines).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
 
 fn long() -> bool {
     std::env::var_os("TARJAMA_LONG_TESTS").is_some()
 }
 
-/// Run `tarjama ARGS` on `input` from a file; return stdout and the peak
-/// resident memory of children so far, in bytes.
+/// Run `tarjama ARGS` on `input` from a file; return its output and the
+/// peak resident memory of that one child, in bytes (from `wait4`, so other
+/// tests' children running in the same test binary do not count).
 fn run(args: &[&str], input: &[u8]) -> (std::process::Output, u64) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("input.txt");
     std::fs::write(&p, input).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tarjama"))
+    let mut child = crate::support::command::tarjama_process(dir.path())
         .args(args)
         .arg(&p)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    (out, peak_child_rss())
-}
-
-fn peak_child_rss() -> u64 {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage fills the struct we pass.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    assert_eq!(rc, 0);
-    usage.ru_maxrss as u64 * 1024
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).unwrap();
+            v
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data, fully written by wait4.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, not yet waited for; the pointers are valid.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    let out = std::process::Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    (out, ru.ru_maxrss as u64 * 1024)
 }
 
 #[test]
@@ -51,6 +68,11 @@ fn one_huge_line_without_punctuation() {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "one line, one segment");
+    // The measure is the child's own: it held the line at least once.
+    assert!(
+        rss > line.len() as u64,
+        "peak memory {rss} bytes: not measured"
+    );
     // Input, its one segment and the JSON line: a few copies at most.
     let bound = 6 * line.len() as u64 + 64 * 1024 * 1024;
     assert!(

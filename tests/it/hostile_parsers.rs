@@ -512,6 +512,7 @@ fn every_xml_writer_keeps_cr_and_never_writes_control_characters() {
         end: 0,
         formats: Vec::new(),
         marked: None,
+        history: Vec::new(),
     };
     let doc = Bitext {
         pairs: vec![pair],

@@ -301,6 +301,7 @@ fn hostile_doc() -> tarjama::model::Bitext {
             end: 0,
             formats: Vec::new(),
             marked: None,
+            history: Vec::new(),
         })
         .collect();
     Bitext {

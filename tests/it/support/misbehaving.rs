@@ -3,7 +3,7 @@
 //! with [`super::fake_english`] translations (copying the first words of
 //! each source into `ar_start`, as the prompt asks), and a share of the
 //! requests carrying two segments or more get one [`Misbehaviour`]:
-//! two segments' answers exchanged, the context headline translated under
+//! two segments' answers exchanged, three rotated, the context headline translated under
 //! an id that was not asked for, an Arabic word left in one segment, two
 //! segments merged into one entry, one entry dropped, the JSON wrapped in
 //! prose, or the answer cut off (`finish_reason: "length"`).
@@ -11,6 +11,11 @@
 //! The log keeps, per request, the Arabic it carried and what was done to
 //! it, so that a test can tell the ideal number of requests from the
 //! number spent, and which segments were swapped.
+//!
+//! Whether and how a request misbehaves is drawn from the seed and the
+//! request's own segments, not from the order requests arrive in: the same
+//! run gives the same answers whatever the timing, so the tests that count
+//! requests are deterministic.
 
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +28,9 @@ use super::{Handler, HttpRequest, Reply, fake_english, llm_segments};
 pub enum Misbehaviour {
     /// Two segments get each other's answer (English and copied words).
     Swap,
+    /// Three neighbouring segments' answers rotated: each gets the next
+    /// one's (English and copied words).
+    Rotate,
     /// The context headline is translated too, under an id of its own.
     StrayId,
     /// One segment's English keeps an Arabic word.
@@ -38,8 +46,9 @@ pub enum Misbehaviour {
 }
 
 impl Misbehaviour {
-    pub const ALL: [Misbehaviour; 7] = [
+    pub const ALL: [Misbehaviour; 8] = [
         Misbehaviour::Swap,
+        Misbehaviour::Rotate,
         Misbehaviour::StrayId,
         Misbehaviour::ArabicLeft,
         Misbehaviour::Merge,
@@ -57,18 +66,24 @@ pub struct Seen {
     /// The Arabic of its segments, in order.
     pub texts: Vec<String>,
     pub misbehaviour: Option<Misbehaviour>,
-    /// For a swap: the two Arabic sources whose answers were exchanged.
-    pub swapped: Option<(String, String)>,
+    /// For a swap or a rotation: the Arabic sources whose answers were
+    /// moved.
+    pub swapped: Option<Vec<String>>,
 }
 
 pub struct Misbehaving {
     rate: f64,
     kinds: Vec<Misbehaviour>,
-    rng: Mutex<fastrand::Rng>,
+    seed: u64,
     log: Mutex<Vec<Seen>>,
     /// A source text whose answer always keeps an Arabic word, however it
     /// is asked (a model that fails the same way every time).
     pub stubborn: Mutex<Option<String>>,
+    /// Whether a re-request's `must_use` terms are written into its
+    /// English (`"; Peskov"`): a model that ignores the terminology until it
+    /// is insisted on. Off: the terms are never written (a model that
+    /// ignores them however it is asked).
+    pub obeys_must_use: Mutex<bool>,
 }
 
 impl Misbehaving {
@@ -78,9 +93,10 @@ impl Misbehaving {
         Arc::new(Misbehaving {
             rate,
             kinds: kinds.to_vec(),
-            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            seed,
             log: Mutex::new(Vec::new()),
             stubborn: Mutex::new(None),
+            obeys_must_use: Mutex::new(false),
         })
     }
 
@@ -113,10 +129,25 @@ impl Misbehaving {
             .and_then(|u| serde_json::from_str::<Value>(u).ok())
             .and_then(|p| p["context"]["headline"].as_str().map(str::to_string));
         let (kind, pick) = {
-            let mut rng = self.rng.lock().unwrap();
-            let kind = (segs.len() >= 2 && !self.kinds.is_empty() && rng.f64() < self.rate)
+            // drawn from the seed and this request's segments
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            self.seed.hash(&mut h);
+            for (_, ar) in &segs {
+                ar.hash(&mut h);
+            }
+            let mut rng = fastrand::Rng::with_seed(h.finish());
+            let mut kind = (segs.len() >= 2 && !self.kinds.is_empty() && rng.f64() < self.rate)
                 .then(|| self.kinds[rng.usize(..self.kinds.len())]);
-            (kind, rng.usize(..segs.len().max(2) - 1))
+            if kind == Some(Misbehaviour::Rotate) && segs.len() < 3 {
+                kind = Some(Misbehaviour::Swap);
+            }
+            let span = if kind == Some(Misbehaviour::Rotate) {
+                2
+            } else {
+                1
+            };
+            (kind, rng.usize(..segs.len().max(span + 1) - span))
         };
         let mut items: Vec<Value> = segs
             .iter()
@@ -133,7 +164,16 @@ impl Misbehaving {
                 items[a]["ar_start"] = eb["ar_start"].clone();
                 items[b]["en"] = ea["en"].clone();
                 items[b]["ar_start"] = ea["ar_start"].clone();
-                swapped = Some((segs[a].1.clone(), segs[b].1.clone()));
+                swapped = Some(vec![segs[a].1.clone(), segs[b].1.clone()]);
+            }
+            Some(Misbehaviour::Rotate) => {
+                let moved: Vec<Value> = items[pick..pick + 3].to_vec();
+                for k in 0..3 {
+                    let from = &moved[(k + 1) % 3];
+                    items[pick + k]["en"] = from["en"].clone();
+                    items[pick + k]["ar_start"] = from["ar_start"].clone();
+                }
+                swapped = Some(segs[pick..pick + 3].iter().map(|s| s.1.clone()).collect());
             }
             Some(Misbehaviour::StrayId) => match &headline {
                 Some(h) => items.insert(
@@ -161,6 +201,27 @@ impl Misbehaving {
             }
             Some(Misbehaviour::CutOff) => finish = "length",
             Some(Misbehaviour::Prose) | None => {}
+        }
+        if *self.obeys_must_use.lock().unwrap() {
+            let user = body["messages"]
+                .as_array()
+                .and_then(|m| m.iter().find(|x| x["role"] == "user"))
+                .and_then(|m| m["content"].as_str())
+                .and_then(|u| serde_json::from_str::<Value>(u).ok())
+                .unwrap_or_default();
+            for (item, seg) in items
+                .iter_mut()
+                .zip(user["segments"].as_array().into_iter().flatten())
+            {
+                for t in seg["must_use"].as_array().into_iter().flatten() {
+                    let en = format!(
+                        "{}; {}",
+                        item["en"].as_str().unwrap_or(""),
+                        t.as_str().unwrap_or("")
+                    );
+                    item["en"] = Value::String(en);
+                }
+            }
         }
         if let Some(bad) = self.stubborn.lock().unwrap().as_deref() {
             for (item, (_, ar)) in items.iter_mut().zip(&segs) {

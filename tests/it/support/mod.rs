@@ -809,3 +809,16 @@ pub fn json_api(fake: Arc<Fake>) -> Handler {
         })
     })
 }
+
+/// A docx's document.xml followed by its core.xml, as text.
+pub fn docx_text(path: &std::path::Path) -> String {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = String::new();
+    for part in ["word/document.xml", "docProps/core.xml"] {
+        let mut s = String::new();
+        z.by_name(part).unwrap().read_to_string(&mut s).unwrap();
+        out.push_str(&s);
+    }
+    out
+}
