@@ -15,6 +15,8 @@ fn long() -> bool {
 /// Run `tarjama ARGS` on `input` from a file; return its output and the
 /// peak resident memory of that one child, in bytes (from `wait4`, so other
 /// tests' children running in the same test binary do not count).
+// The child is reaped by `wait4` below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run(args: &[&str], input: &[u8]) -> (std::process::Output, u64) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("input.txt");
