@@ -1423,3 +1423,22 @@ async fn damaged_markers_from_an_mt_engine_are_removed_not_resent() {
     );
     assert_eq!(gg.requests().len(), 1);
 }
+
+/// Azure's dynamic dictionary and inline markers together: the markup
+/// batch carries both, the dictionary's translation lands inside the
+/// marked run, the markers come back.
+#[tokio::test]
+async fn azure_dictionary_markup_and_inline_markers_go_together() {
+    let mut r = req("p1s1", "قال ⟦1⟧بوتين⟦/1⟧ إن وفد طالبان وصل & غادر");
+    r.terms = vec![term("بوتين", "Putin"), term("طالبان", "Taliban")];
+    let server = Server::start(fake::azure(fake::AZURE_KEY, None, false)).await;
+    let b = azure::build("az", &azure_cfg(&server.url, "")).unwrap();
+    let out = b.translate(std::slice::from_ref(&r)).await.unwrap();
+    assert_eq!(out, vec![en("قال ⟦1⟧Putin⟦/1⟧ إن وفد Taliban وصل & غادر")]);
+    let sent = &server.requests()[0];
+    assert_eq!(sent.query.get("textType").map(String::as_str), Some("html"));
+    assert_eq!(
+        sent.json()[0]["Text"],
+        "قال <m1><mstrans:dictionary translation=\"Putin\">بوتين</mstrans:dictionary></m1> إن وفد <mstrans:dictionary translation=\"Taliban\">طالبان</mstrans:dictionary> وصل &amp; غادر"
+    );
+}
