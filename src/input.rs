@@ -174,6 +174,8 @@ impl Document {
         let mut marked = false;
         let mut inline = Vec::new();
         let mut para = 0;
+        // the character offset of the paragraph being added
+        let mut at = 0;
         for b in blocks {
             // A block is one paragraph: inner line breaks would split it.
             let t = b.text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -183,8 +185,11 @@ impl Document {
             para += 1;
             if !text.is_empty() {
                 text.push_str("\n\n");
+                at += 2;
             }
+            let start = at;
             text.push_str(&t);
+            at += t.chars().count();
             if let Some(level) = b.heading {
                 headings.push((para, level));
             }
@@ -192,11 +197,11 @@ impl Document {
             if b.rtl == Some(true) {
                 rtl.push(para);
             }
-            inline.extend(
-                b.inline
-                    .iter()
-                    .map(|f| crate::model::InlineFormat { para, ..f.clone() }),
-            );
+            inline.extend(b.inline.iter().map(|f| crate::model::InlineFormat {
+                para,
+                start: f.start.map(|s| start + s),
+                ..f.clone()
+            }));
         }
         if !text.is_empty() {
             text.push('\n');

@@ -34,6 +34,7 @@ assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "ه�
 pub mod backend;
 pub mod config;
 pub mod glossary;
+pub mod inline;
 pub mod input;
 pub mod job;
 pub mod memory;

@@ -229,6 +229,16 @@ pub struct AlignedPair {
     pub start: usize,
     #[serde(default)]
     pub end: usize,
+    /// The source's inline formatting in this segment (a Word file's bold,
+    /// italic, underlined or linked runs), the format of marker `n` at
+    /// `n - 1` (see `crate::inline`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub formats: Vec<InlineFormat>,
+    /// The English with the markers of `formats` around the words they
+    /// cover, when the engine kept them (checked); `target` is the same
+    /// English without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked: Option<String>,
     /// The engine's answers when there was more than one (a first answer
     /// that missed a pinned term and its re-request), with which one was
     /// kept and why: the reviewer sees both.
@@ -348,18 +358,19 @@ pub struct DocMeta {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headings: Vec<(usize, u8)>,
     /// The paragraphs (1-based) the source marks right to left, when it
-    /// marks direction at all (a Word file's `w:bidi` paragraphs, or whose
-    /// runs are all `w:rtl`); `None` when it does not say (text, web pages),
+    /// marks direction at all (a Word file's `w:bidi` paragraphs, set on
+    /// the paragraph or by its style, or whose runs are all `w:rtl`);
+    /// `None` when it does not say (text, web pages),
     /// and the Arabic is then taken to be right to left throughout. The
     /// bilingual table sets a paragraph the source marks left to right (an
     /// English quotation in an Arabic Word file) left to right.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rtl_paragraphs: Option<Vec<usize>>,
     /// Inline formatting of the source (a Word file's bold, italic,
-    /// underlined and linked runs), by paragraph and the Arabic it covers.
-    /// It is not sent to the engine: the Word document applies a format
-    /// that covers a whole paragraph to its English, and the bilingual table
-    /// lists every span in its notes for the reviewer to reapply.
+    /// underlined and linked runs), by paragraph and the Arabic it covers,
+    /// in document order. Each span is sent to the engine as a pair of
+    /// markers in its segment (see `crate::inline`), and each pair's
+    /// `formats` say which spans it carries.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inline: Vec<InlineFormat>,
 }
@@ -372,6 +383,12 @@ pub struct InlineFormat {
     pub para: usize,
     /// The source text the formatting covers (white space folded).
     pub text: String,
+    /// Where that text starts: a character offset into the paragraph's
+    /// text as the reader gives it, then (in a document) into the
+    /// document's text, the frame of `Segment::start`; `None` when the
+    /// reader could not tell (the span is then not placed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<usize>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub bold: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -402,8 +402,35 @@ pub struct Unit {
     pub awaiting_rerequest: bool,
     /// Whether the segment was sent in this run.
     pub sent: bool,
+    /// `text` with the source's inline formatting as markers (sent
+    /// instead of `text`), and the format of each marker (see
+    /// [`crate::inline`]).
+    pub marked: Option<String>,
+    pub formats: Vec<crate::model::InlineFormat>,
+    /// The English with those markers, when the engine kept them.
+    pub marked_target: Option<String>,
     /// Both answers when the segment was re-requested, and which was kept.
     pub history: Vec<Attempt>,
+}
+
+impl Unit {
+    /// What is sent: the text with its inline markers, if any.
+    pub fn sent_text(&self) -> String {
+        self.marked.clone().unwrap_or_else(|| self.text.clone())
+    }
+
+    /// An answer split into the plain English (for the memory, the term
+    /// check and most writers) and the English with its markers, kept only
+    /// when this segment has markers and the answer has them all, in good
+    /// order ([`crate::inline::check`]).
+    pub fn unmark(&self, english: &str) -> (String, Option<String>) {
+        let plain = crate::inline::strip(english);
+        let marked = self.marked.as_deref().and_then(|m| {
+            (crate::inline::has_markers(english) && crate::inline::check(m, english).is_ok())
+                .then(|| english.to_string())
+        });
+        (plain, marked)
+    }
 }
 
 /// A document ready to translate.
@@ -419,6 +446,9 @@ pub struct Prepared {
     pub from_memory: usize,
     /// `--refresh`: machine translations in the memory that are sent again.
     pub refreshed: usize,
+    /// Places the document's inline formatting on its segments as they
+    /// are pushed.
+    pub placer: crate::inline::Placer,
 }
 
 impl Prepared {
@@ -438,7 +468,7 @@ impl Prepared {
         let u = &self.units[i];
         Request {
             id: u.segment.id.clone(),
-            text: u.text.clone(),
+            text: u.sent_text(),
             terms: if pass_terms {
                 pinned_terms(&u.hits)
             } else {
@@ -613,6 +643,7 @@ impl Prepared {
             rerequest: Vec::new(),
             from_memory: 0,
             refreshed: 0,
+            placer: crate::inline::Placer::default(),
         }
     }
 
@@ -649,15 +680,28 @@ impl Prepared {
         {
             self.refreshed += 1;
         }
+        let placed = self
+            .placer
+            .place(&self.meta.inline, segment.para, segment.start, &text);
+        let mut warnings = Vec::new();
+        for (f, why) in &placed.lost {
+            warnings.push(format!(
+                "formatting not placed: {} ({why}); apply it by hand",
+                f.describe()
+            ));
+        }
         let mut unit = Unit {
             segment,
             text,
+            marked: placed.marked,
+            formats: placed.formats,
+            marked_target: None,
             hits,
             key,
             target: None,
             origin: Origin::None,
             terms: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
             suggestions: Vec::new(),
             failure: None,
             fatal: None,
@@ -744,7 +788,8 @@ pub fn apply_answer(
     u.sent |= leader && res.as_ref().map_or_else(|e| e.sent, |_| true);
     match res {
         Ok(english) => {
-            let mut terms = (settings.check_terms)(&u.hits, english);
+            let (english, mut marked) = u.unmark(english);
+            let mut terms = (settings.check_terms)(&u.hits, &english);
             let mut target = english.clone();
             if retry_pass && let Some(first) = &u.target {
                 // Both answers passed the answer checks (the alignment
@@ -755,10 +800,11 @@ pub fn apply_answer(
                 // no neighbour's answer can be in it).
                 let (was, now) = (missed(&u.terms).len(), missed(&terms).len());
                 let keep_first = now > was;
-                u.history = re_request_history(first, was, Some(english), now, keep_first);
+                u.history = re_request_history(first, was, Some(&english), now, keep_first);
                 if keep_first {
                     target = first.clone();
                     terms = u.terms.clone();
+                    marked = u.marked_target.clone();
                 }
             }
             let pending = !retry_pass && info.re_requests() && !missed(&terms).is_empty();
@@ -774,6 +820,7 @@ pub fn apply_answer(
                 });
             }
             u.target = Some(target);
+            u.marked_target = marked;
             u.origin = Origin::Mt;
             u.terms = terms;
             u.failure = None;
@@ -855,7 +902,7 @@ pub(crate) fn rerequest_for(units: &[Unit], i: usize) -> Request {
     let u = &units[i];
     Request {
         id: u.segment.id.clone(),
-        text: u.text.clone(),
+        text: u.sent_text(),
         terms: emphasised_terms(u, &missed(&u.terms)),
         context: Context {
             headline: (i > 0).then(|| units[0].text.clone()),
@@ -970,6 +1017,24 @@ fn flag_terms(u: &mut Unit) {
     }
 }
 
+/// A segment whose source had inline formatting and whose English has no
+/// place for it (from the memory, or the engine lost the markers) says so.
+fn flag_formats(u: &mut Unit) {
+    if u.formats.is_empty() || u.target.is_none() || u.marked_target.is_some() {
+        return;
+    }
+    let why = if matches!(u.origin, Origin::Mt) {
+        "the engine's English did not keep its markers"
+    } else {
+        "the English came from the memory, which keeps no formatting"
+    };
+    let list: Vec<String> = u.formats.iter().map(|f| f.describe()).collect();
+    u.warnings.push(format!(
+        "formatting not placed: {} ({why}); apply it by hand",
+        list.join(", ")
+    ));
+}
+
 /// The aligned document and its summary.
 pub fn finish(
     prepared: Prepared,
@@ -991,6 +1056,7 @@ pub fn finish(
     let mut pairs = Vec::with_capacity(prepared.units.len());
     for mut u in prepared.units {
         flag_terms(&mut u);
+        flag_formats(&mut u);
         if u.sent {
             summary.sent += 1;
         }
@@ -1037,6 +1103,8 @@ pub fn finish(
             suggestions,
             start: u.segment.start,
             end: u.segment.end,
+            formats: u.formats,
+            marked: u.marked_target,
             history: u.history,
         });
     }

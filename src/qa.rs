@@ -603,6 +603,8 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            formats: Vec::new(),
+            marked: None,
             history: Vec::new(),
         }
     }

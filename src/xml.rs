@@ -493,9 +493,61 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     stack.pop().ok_or((None, "no root element".into()))
 }
 
+/// Undo HTML entity escaping (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`,
+/// `&#39;`, `&#NNN;`, `&#xHH;`); anything else is left as it is.
+pub fn unescape_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 10);
+        let decoded = end.and_then(|e| {
+            let name = &rest[1..e];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                n if n.starts_with("#x") || n.starts_with("#X") => u32::from_str_radix(&n[2..], 16)
+                    .ok()
+                    .and_then(char::from_u32),
+                n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32),
+                _ => None,
+            };
+            c.map(|c| (c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unescapes_only_entities() {
+        assert_eq!(
+            unescape_entities("it&#39;s &quot;5 &gt; 2&quot; &amp; &#x41; &foo; & x"),
+            "it's \"5 > 2\" & A &foo; & x"
+        );
+        assert_eq!(unescape_entities("plain"), "plain");
+    }
 
     #[test]
     fn clean_removes_illegal_controls_only() {

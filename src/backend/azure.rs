@@ -59,17 +59,18 @@ pub fn build(
 }
 
 impl Azure {
-    /// The text sent for one request.
-    pub fn sent_text(&self, r: &Request) -> String {
-        sent_text(&self.base, r)
+    /// The text sent for one request (as markup when `tagged`).
+    pub fn sent_text(&self, r: &Request, tagged: bool) -> String {
+        sent_text(&self.base, r, tagged)
     }
 
     async fn send_all(&self, batch: &[Request]) -> Result<Answer, BackendError> {
-        let texts: Vec<String> = batch.iter().map(|r| self.sent_text(r)).collect();
+        let tagged = super::markup::tagged(batch);
+        let texts: Vec<String> = batch.iter().map(|r| self.sent_text(r, tagged)).collect();
         let mut out = Vec::with_capacity(texts.len());
         let mut status = 200;
         for chunk in chunks(&texts, self.base.limits.max_items) {
-            let (s, got) = self.send(chunk).await?;
+            let (s, got) = self.send(chunk, tagged).await?;
             if got.len() != chunk.len() {
                 return Ok(Answer::All(s, got));
             }
@@ -79,7 +80,11 @@ impl Azure {
         Ok(Answer::All(status, out))
     }
 
-    async fn send(&self, texts: &[String]) -> Result<(u16, Vec<String>), BackendError> {
+    async fn send(
+        &self,
+        texts: &[String],
+        tagged: bool,
+    ) -> Result<(u16, Vec<String>), BackendError> {
         let b = &self.base;
         let body: Vec<serde_json::Value> = texts.iter().map(|t| json!({ "Text": t })).collect();
         let mut query = vec![
@@ -89,6 +94,9 @@ impl Azure {
         ];
         if let Some(c) = &self.protocol.category {
             query.push(("category", c.as_str()));
+        }
+        if tagged {
+            query.push(("textType", "html"));
         }
         let path_url = b.endpoint.split('?').next().unwrap_or_default();
         let url = reqwest::Url::parse_with_params(path_url, &query).map_err(|e| {
@@ -144,15 +152,17 @@ impl Azure {
     }
 }
 
-fn sent_text(base: &Base, r: &Request) -> String {
+fn sent_text(base: &Base, r: &Request, tagged: bool) -> String {
     match base.terms {
+        TermMode::Native if tagged => markup(&super::markup::to_tags(&r.text), &r.terms),
         TermMode::Native => markup(&r.text, &r.terms),
-        _ => base.sent_text(r),
+        _ => base.sent_text(r, tagged),
     }
 }
 
 impl Protocol for AzureApi {
     const KIND: BackendKind = BackendKind::Azure;
+    const MARKUP: bool = true;
 
     fn defaults() -> Defaults {
         Defaults {

@@ -106,6 +106,10 @@ impl ServerWords {
 /// One MT protocol. Everything else a backend needs is in [`Client`].
 pub trait Protocol: Sized + Send + Sync + 'static {
     const KIND: BackendKind;
+    /// Whether the API takes markup in its texts: a batch with inline
+    /// markers is then sent as markup, the markers as tags
+    /// ([`super::markup`]), and its answers turned back.
+    const MARKUP: bool = false;
 
     /// The defaults of a table of this kind.
     fn defaults() -> Defaults;
@@ -290,6 +294,38 @@ impl<P: Protocol> Client<P> {
         Err(self.status_error(&reply))
     }
 
+    /// The inline-marker check of one answer (see [`crate::inline`]): an
+    /// LLM whose English damaged the markers is asked again once, alone,
+    /// with what was wrong named in its prompt (the engine resends a
+    /// segment that fails with [`ErrorKind::BadResponse`]); a second
+    /// damaged answer, or any from an MT API (which would answer the same
+    /// request the same way), is kept with its markers removed, and the
+    /// pipeline notes that the formatting was not placed. Brackets in the
+    /// answer to a text without markers are removed.
+    fn check_markers(&self, r: &Request, english: &mut String) -> Result<(), BackendError> {
+        use crate::inline;
+        if !inline::has_markers(&r.text) {
+            if inline::has_markers(english) {
+                *english = inline::strip(english);
+            }
+            return Ok(());
+        }
+        match inline::check(&r.text, english) {
+            Ok(()) => Ok(()),
+            Err(why) if P::KIND.is_llm() && r.context.problem.is_none() => Err(BackendError::new(
+                ErrorKind::BadResponse,
+                format!(
+                    "{}: the English of {} damaged its formatting markers ({why}); keep each pair ⟦n⟧…⟦/n⟧ of the Arabic exactly once, around the English words that translate the marked Arabic",
+                    self.base.name, r.id
+                ),
+            )),
+            Err(_) => {
+                *english = inline::strip(english);
+                Ok(())
+            }
+        }
+    }
+
     /// The error for a non-2xx answer.
     pub fn status_error(&self, reply: &Reply) -> BackendError {
         let words = parse_error_body(&reply.body);
@@ -300,12 +336,18 @@ impl<P: Protocol> Client<P> {
 }
 
 impl Base {
-    /// The text sent for `r`: with its pinned terms written in when the
-    /// backend's term mode is `inline`, else as it is.
-    pub fn sent_text(&self, r: &Request) -> String {
+    /// The text sent for `r`: as markup when `tagged` (see
+    /// [`super::markup`]), with its pinned terms written in when the
+    /// backend's term mode is `inline`.
+    pub fn sent_text(&self, r: &Request, tagged: bool) -> String {
+        let text = if tagged {
+            super::markup::to_tags(&r.text)
+        } else {
+            r.text.clone()
+        };
         match self.terms {
-            TermMode::Inline => super::terms::inline(&r.text, &r.terms),
-            _ => r.text.clone(),
+            TermMode::Inline => super::terms::inline(&text, &r.terms),
+            _ => text,
         }
     }
 
@@ -604,18 +646,32 @@ impl<P: Protocol> Backend for Client<P> {
                     stray_ids: 0,
                 });
             }
-            match P::call(self, batch).await? {
-                Answer::Each(each) => Ok(each),
-                Answer::All(status, v) if v.len() != batch.len() => Err(self.base.bad_status(
-                    status,
-                    &format!("{} translations for {} texts", v.len(), batch.len()),
-                    false,
-                )),
-                Answer::All(_, v) => Ok(EachAnswer {
+            let mut answer = match P::call(self, batch).await? {
+                Answer::Each(each) => each,
+                Answer::All(status, v) if v.len() != batch.len() => {
+                    return Err(self.base.bad_status(
+                        status,
+                        &format!("{} translations for {} texts", v.len(), batch.len()),
+                        false,
+                    ));
+                }
+                Answer::All(_, v) => EachAnswer {
                     each: v.into_iter().map(Ok).collect(),
                     stray_ids: 0,
-                }),
+                },
+            };
+            let tagged = P::MARKUP && super::markup::tagged(batch);
+            for (r, res) in batch.iter().zip(answer.each.iter_mut()) {
+                if let Ok(english) = res {
+                    if tagged {
+                        *english = super::markup::from_tags(english);
+                    }
+                    if let Err(e) = self.check_markers(r, english) {
+                        *res = Err(e);
+                    }
+                }
             }
+            Ok(answer)
         })
     }
 

@@ -101,6 +101,7 @@ fn target_lang(name: &str, cfg: &BackendConfig) -> Result<String, ConfigError> {
 
 impl Protocol for DeepLApi {
     const KIND: BackendKind = BackendKind::Deepl;
+    const MARKUP: bool = true;
 
     fn defaults() -> Defaults {
         Defaults {
@@ -411,13 +412,17 @@ impl DeepL {
 
 impl DeepLApi {
     fn body(&self, base: &Base, batch: &[Request], glossary_id: Option<&str>) -> serde_json::Value {
-        let text: Vec<String> = batch.iter().map(|r| base.sent_text(r)).collect();
+        let tagged = super::markup::tagged(batch);
+        let text: Vec<String> = batch.iter().map(|r| base.sent_text(r, tagged)).collect();
         let mut body = json!({
             "text": text,
             "source_lang": base.source_lang,
             "target_lang": base.target_lang,
             "split_sentences": "0",
         });
+        if tagged {
+            body["tag_handling"] = json!("xml");
+        }
         if let Some(ctx) = batch.first().and_then(context) {
             body["context"] = json!(ctx);
         }

@@ -58,12 +58,13 @@ pub fn build(
 impl GoogleApi {
     /// The JSON body for a batch.
     pub fn body(&self, base: &Base, batch: &[Request]) -> serde_json::Value {
-        let q: Vec<String> = batch.iter().map(|r| base.sent_text(r)).collect();
+        let tagged = super::markup::tagged(batch);
+        let q: Vec<String> = batch.iter().map(|r| base.sent_text(r, tagged)).collect();
         let mut body = json!({
             "q": q,
             "source": base.source_lang,
             "target": base.target_lang,
-            "format": "text",
+            "format": if tagged { "html" } else { "text" },
         });
         if let Some(m) = &self.model {
             body["model"] = json!(m);
@@ -81,6 +82,7 @@ impl GoogleApi {
                 "check the url in the config",
             )
         })?;
+        let tagged = super::markup::tagged(batch);
         let request = b.http.post(url).json(&c.protocol.body(b, batch));
         let reply = c.exchange(request).await?;
         #[derive(Deserialize)]
@@ -110,10 +112,11 @@ impl GoogleApi {
                 .into_iter()
                 .zip(batch)
                 .map(|(t, r)| {
-                    if b.sent_text(r).contains('&') {
+                    // markup answers are decoded once, with their tags
+                    if tagged || b.sent_text(r, false).contains('&') {
                         t.translated
                     } else {
-                        unescape_entities(&t.translated)
+                        crate::xml::unescape_entities(&t.translated)
                     }
                 })
                 .collect(),
@@ -123,6 +126,7 @@ impl GoogleApi {
 
 impl Protocol for GoogleApi {
     const KIND: BackendKind = BackendKind::Google;
+    const MARKUP: bool = true;
 
     fn defaults() -> Defaults {
         Defaults {
@@ -281,62 +285,5 @@ impl Protocol for GoogleApi {
             }
             _ => {}
         }
-    }
-}
-
-/// Undo HTML entity escaping (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`,
-/// `&#39;`, `&#NNN;`, `&#xHH;`); anything else is left as it is.
-pub fn unescape_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 10);
-        let decoded = end.and_then(|e| {
-            let name = &rest[1..e];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                n if n.starts_with("#x") || n.starts_with("#X") => u32::from_str_radix(&n[2..], 16)
-                    .ok()
-                    .and_then(char::from_u32),
-                n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32),
-                _ => None,
-            };
-            c.map(|c| (c, e + 1))
-        });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unescapes_only_entities() {
-        assert_eq!(
-            unescape_entities("it&#39;s &quot;5 &gt; 2&quot; &amp; &#x41; &foo; & x"),
-            "it's \"5 > 2\" & A &foo; & x"
-        );
-        assert_eq!(unescape_entities("plain"), "plain");
     }
 }

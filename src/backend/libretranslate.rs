@@ -49,12 +49,13 @@ pub fn build(
 impl LibreTranslateApi {
     /// The JSON body for a batch.
     pub fn body(base: &Base, batch: &[Request]) -> serde_json::Value {
-        let q: Vec<String> = batch.iter().map(|r| base.sent_text(r)).collect();
+        let tagged = super::markup::tagged(batch);
+        let q: Vec<String> = batch.iter().map(|r| base.sent_text(r, tagged)).collect();
         let mut body = json!({
             "q": q,
             "source": base.source_lang,
             "target": base.target_lang,
-            "format": "text",
+            "format": if tagged { "html" } else { "text" },
         });
         if let Some(k) = &base.key {
             body["api_key"] = json!(k.expose());
@@ -97,6 +98,7 @@ impl LibreTranslateApi {
 
 impl Protocol for LibreTranslateApi {
     const KIND: BackendKind = BackendKind::Libretranslate;
+    const MARKUP: bool = true;
 
     fn defaults() -> Defaults {
         Defaults {

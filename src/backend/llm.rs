@@ -58,6 +58,14 @@ Answer with JSON only, no other text, in this exact shape:
 segment's Arabic, copied>\", \"en\": \"<English>\"}]}
 with exactly one entry for every segment id, in the same order, and no other ids.";
 
+/// Added to the system prompt when a segment carries inline markers
+/// (`crate::inline`): the answer is checked for them.
+pub const MARKERS_RULE: &str = "\n\nFormatting markers: some Arabic words are \
+wrapped in numbered markers, ⟦1⟧like this⟦/1⟧ (bold, italic or a link in the \
+source). Put every marker pair of a segment in its English exactly once, \
+around the English words that translate the marked Arabic (their order may \
+follow English word order); do not add, drop, renumber or translate markers.";
+
 /// The two messages of a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
@@ -94,6 +102,9 @@ pub fn build_prompt(batch: &[Request], with_terms: bool) -> Prompt {
         .filter(|t| seen.insert((t.source.as_str(), t.target.as_str())))
         .collect();
     let insist = with_terms && batch.iter().any(|r| r.insist && !r.terms.is_empty());
+    if batch.iter().any(|r| crate::inline::has_markers(&r.text)) {
+        system.push_str(MARKERS_RULE);
+    }
     if !terms.is_empty() {
         system.push_str(
             "\n\nRequired terminology: wherever the Arabic term on the left occurs \

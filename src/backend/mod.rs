@@ -21,6 +21,7 @@ pub mod http;
 pub mod kinds;
 pub mod libretranslate;
 pub mod llm;
+pub mod markup;
 pub mod ollama;
 pub mod openai;
 pub mod ratelimit;

@@ -6,7 +6,9 @@ order: paragraphs, headings (paragraph styles `Title` and `Heading N`, kept
 as headings), tables row by row and cell by cell, text boxes after the
 paragraph that anchors them (the `mc:Choice` of an alternate-content block
 only, never its duplicate fallback), then footnotes (`word/footnotes.xml`).
-Each paragraph's direction is recognised (`w:bidi`, or all runs `w:rtl`)
+Each paragraph's direction is recognised (its `w:bidi`, or its style's in
+`word/styles.xml` through `w:basedOn` and `w:docDefaults`, or all runs
+`w:rtl`)
 and carried in the document's metadata, so that output can honour it, as
 are its formatted runs (bold, italic, underline, links with their targets
 from `word/_rels/document.xml.rels`), kept beside the text, never in it.
@@ -116,7 +118,11 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Document, InputError> {
             }
         }
     }
-    let cx = Cx { links };
+    let styles = match part(name, &mut zip, "word/styles.xml")? {
+        Some(x) => Styles::read(&parse(name, "word/styles.xml", &x)?),
+        None => Styles::default(),
+    };
+    let cx = Cx { links, styles };
     let mut blocks = Vec::new();
     if let Some(b) = root.child("body") {
         walk(&cx, b, &mut blocks);
@@ -146,6 +152,79 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Document, InputError> {
 struct Cx {
     /// Relationship ids to their targets (hyperlink URLs).
     links: std::collections::HashMap<String, String>,
+    styles: Styles,
+}
+
+/// The paragraph directions `word/styles.xml` sets: each paragraph
+/// style's own `w:bidi` and the style it is `w:basedOn`, the default
+/// paragraph style, and the document defaults (`w:docDefaults`).
+#[derive(Debug, Default)]
+struct Styles {
+    /// Style id → (its own `w:bidi`, if it sets one; its `w:basedOn`).
+    own: std::collections::HashMap<String, (Option<bool>, Option<String>)>,
+    /// The paragraph style marked `w:default="1"`.
+    default: Option<String>,
+    /// `w:docDefaults/w:pPrDefault/w:pPr/w:bidi`.
+    doc_default: Option<bool>,
+}
+
+impl Styles {
+    fn read(root: &Element) -> Styles {
+        let mut s = Styles::default();
+        if let Some(b) = root
+            .child("docDefaults")
+            .and_then(|d| d.child("pPrDefault"))
+            .and_then(|d| d.child("pPr"))
+            .and_then(|p| p.child("bidi"))
+        {
+            s.doc_default = Some(on(b));
+        }
+        for st in root.elements().filter(|e| e.name == "style") {
+            if st.attr("w:type").is_some_and(|t| t != "paragraph") {
+                continue;
+            }
+            let Some(id) = st.attr("w:styleId") else {
+                continue;
+            };
+            if st
+                .attr("w:default")
+                .is_some_and(|d| d == "1" || d == "true")
+            {
+                s.default = Some(id.to_string());
+            }
+            let bidi = st.child("pPr").and_then(|p| p.child("bidi")).map(on);
+            let based = st
+                .child("basedOn")
+                .and_then(|b| b.attr("w:val"))
+                .map(str::to_string);
+            s.own.insert(id.to_string(), (bidi, based));
+        }
+        s
+    }
+
+    /// The direction a paragraph of style `id` (the default paragraph
+    /// style when `None`) gets from the styles: the first `w:bidi` up its
+    /// `w:basedOn` chain (at most 32 steps, so a loop ends), else the
+    /// document defaults'.
+    fn direction(&self, id: Option<&str>) -> Option<bool> {
+        let mut at = id.map(str::to_string).or_else(|| self.default.clone());
+        for _ in 0..32 {
+            let Some((bidi, based)) = at.as_ref().and_then(|i| self.own.get(i)) else {
+                break;
+            };
+            if bidi.is_some() {
+                return *bidi;
+            }
+            at = based.clone();
+        }
+        self.doc_default
+    }
+}
+
+/// Whether an on/off property is on (`w:val` absent, or other than `0`,
+/// `false`, `off`).
+fn on(e: &Element) -> bool {
+    !matches!(e.attr("w:val"), Some("0") | Some("false") | Some("off"))
 }
 
 /// The paragraphs of a container (body, cell, text box, footnote) in order.
@@ -183,11 +262,12 @@ fn paragraph(cx: &Cx, p: &Element, out: &mut Vec<Block>) {
     runs(p, &mut text, &mut boxes);
     let text = text.trim().to_string();
     if !text.is_empty() {
+        let inline = formatted(cx, p, &text);
         out.push(Block {
             text,
             heading: level,
-            rtl: direction(p),
-            inline: formatted(cx, p),
+            rtl: direction(&cx.styles, p),
+            inline,
         });
     }
     for b in boxes {
@@ -208,8 +288,11 @@ struct Piece {
 /// The formatted spans of a paragraph: runs that are bold (`w:b`, or
 /// `w:bCs`, which Word sets on bold Arabic), italic (`w:i`/`w:iCs`),
 /// underlined (`w:u` other than `none`) or inside a hyperlink; neighbouring
-/// runs with the same formatting make one span.
-fn formatted(cx: &Cx, p: &Element) -> Vec<crate::model::InlineFormat> {
+/// runs with the same formatting make one span. Each span's `start` is
+/// its character offset in `text`, the paragraph's text folded as
+/// `Document::from_blocks` folds it (`None` if the runs do not add up to
+/// that text).
+fn formatted(cx: &Cx, p: &Element, text: &str) -> Vec<crate::model::InlineFormat> {
     let mut pieces: Vec<Piece> = Vec::new();
     pieces_of(cx, p, None, &mut pieces);
     let mut spans: Vec<Piece> = Vec::new();
@@ -224,19 +307,50 @@ fn formatted(cx: &Cx, p: &Element) -> Vec<crate::model::InlineFormat> {
             _ => spans.push(pc),
         }
     }
-    spans
-        .into_iter()
-        .filter(|s| s.bold || s.italic || s.underline || s.link.is_some())
-        .map(|s| crate::model::InlineFormat {
+    // Where each raw character lands once white space is folded.
+    let raw: String = spans.iter().map(|s| s.text.as_str()).collect();
+    let fold = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let same = fold(&raw) == fold(text);
+    let mut folded_at = Vec::new();
+    let (mut n, mut space) = (0usize, false);
+    for c in raw.chars() {
+        if c.is_whitespace() {
+            space |= n > 0;
+            folded_at.push(n);
+        } else {
+            if std::mem::take(&mut space) {
+                n += 1;
+            }
+            folded_at.push(n);
+            n += 1;
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for s in spans {
+        let len = s.text.chars().count();
+        let first = s.text.chars().position(|c| !c.is_whitespace());
+        let start = first
+            .filter(|_| same)
+            .and_then(|i| folded_at.get(at + i).copied());
+        at += len;
+        if !(s.bold || s.italic || s.underline || s.link.is_some()) {
+            continue;
+        }
+        let f = crate::model::InlineFormat {
             para: 0,
-            text: s.text.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: fold(&s.text),
+            start,
             bold: s.bold,
             italic: s.italic,
             underline: s.underline,
             link: s.link,
-        })
-        .filter(|f| !f.text.is_empty())
-        .collect()
+        };
+        if !f.text.is_empty() {
+            out.push(f);
+        }
+    }
+    out
 }
 
 fn pieces_of(cx: &Cx, e: &Element, link: Option<&str>, out: &mut Vec<Piece>) {
@@ -289,15 +403,21 @@ fn runs<'a>(e: &'a Element, text: &mut String, boxes: &mut Vec<&'a Element>) {
     }
 }
 
-/// Whether a paragraph is right to left: its `w:pPr/w:bidi` (Word and
-/// LibreOffice set it on every right-to-left paragraph; `w:val="0"` or
-/// `"false"` says left to right), else whether every run with text is
-/// `w:rtl`. `None` when the paragraph says nothing either way (directions
-/// set only in `styles.xml` are not read).
-fn direction(p: &Element) -> Option<bool> {
-    let on = |e: &Element| !matches!(e.attr("w:val"), Some("0") | Some("false") | Some("off"));
-    if let Some(b) = p.child("pPr").and_then(|x| x.child("bidi")) {
+/// Whether a paragraph is right to left: its own `w:pPr/w:bidi`
+/// (`w:val="0"` or `"false"` says left to right), else the one its
+/// paragraph style sets (through `w:basedOn`, the default paragraph style,
+/// then `w:docDefaults`; see [`Styles`]), else whether every run with text
+/// is `w:rtl`. `None` when neither the paragraph nor the styles say.
+fn direction(styles: &Styles, p: &Element) -> Option<bool> {
+    let ppr = p.child("pPr");
+    if let Some(b) = ppr.and_then(|x| x.child("bidi")) {
         return Some(on(b));
+    }
+    let style = ppr
+        .and_then(|x| x.child("pStyle"))
+        .and_then(|s| s.attr("w:val"));
+    if let Some(d) = styles.direction(style) {
+        return Some(d);
     }
     let mut runs = Vec::new();
     text_runs(p, &mut runs);
@@ -332,4 +452,60 @@ fn heading_level(style: &str) -> Option<u8> {
     s.strip_prefix("heading")
         .and_then(|n| n.parse::<u8>().ok())
         .filter(|n| (1..=9).contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+
+    fn styles(body: &str) -> Styles {
+        Styles::read(&xml::parse(&format!("<w:styles {W}>{body}</w:styles>")).unwrap())
+    }
+
+    fn para(ppr: &str) -> Element {
+        xml::parse(&format!(
+            "<w:p {W}><w:pPr>{ppr}</w:pPr><w:r><w:t>نص</w:t></w:r><w:r><w:t>Text</w:t></w:r></w:p>"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn directions_come_from_styles_through_based_on_the_default_style_and_doc_defaults() {
+        // As Word writes an Arabic template: the direction on a base style,
+        // headings and quotes based on it, an English style that says LTR.
+        let s = styles(
+            r#"<w:docDefaults><w:pPrDefault><w:pPr><w:bidi w:val="0"/></w:pPr></w:pPrDefault></w:docDefaults>
+<w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/></w:style>
+<w:style w:type="paragraph" w:styleId="ArabicBody"><w:basedOn w:val="Normal"/><w:pPr><w:bidi/></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="ArabicQuote"><w:basedOn w:val="ArabicBody"/><w:pPr><w:ind w:left="720"/></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="EnglishNote"><w:basedOn w:val="ArabicQuote"/><w:pPr><w:bidi w:val="0"/></w:pPr></w:style>
+<w:style w:type="character" w:styleId="ArabicChar"><w:pPr><w:bidi/></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="LoopA"><w:basedOn w:val="LoopB"/></w:style>
+<w:style w:type="paragraph" w:styleId="LoopB"><w:basedOn w:val="LoopA"/></w:style>"#,
+        );
+        let dir = |ppr: &str| direction(&s, &para(ppr));
+        assert_eq!(dir(r#"<w:pStyle w:val="ArabicBody"/>"#), Some(true));
+        assert_eq!(dir(r#"<w:pStyle w:val="ArabicQuote"/>"#), Some(true));
+        assert_eq!(dir(r#"<w:pStyle w:val="EnglishNote"/>"#), Some(false));
+        // the paragraph's own w:bidi wins over its style's
+        assert_eq!(
+            dir(r#"<w:pStyle w:val="EnglishNote"/><w:bidi/>"#),
+            Some(true)
+        );
+        // no style: the default paragraph style, then the document defaults
+        assert_eq!(dir(""), Some(false));
+        // a loop of basedOn ends, at the document defaults
+        assert_eq!(dir(r#"<w:pStyle w:val="LoopA"/>"#), Some(false));
+        // a character style is not a paragraph style
+        assert_eq!(dir(r#"<w:pStyle w:val="ArabicChar"/>"#), Some(false));
+        // the default paragraph style itself right to left
+        let s = styles(
+            r#"<w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:pPr><w:bidi w:val="1"/></w:pPr></w:style>"#,
+        );
+        assert_eq!(direction(&s, &para("")), Some(true));
+        // nothing anywhere: not said (mixed runs)
+        assert_eq!(direction(&Styles::default(), &para("")), None);
+    }
 }

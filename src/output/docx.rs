@@ -4,13 +4,15 @@ bilingual table (`--to docx-table`), and reading an edited table back.
 
 The translated document keeps the source's layout as far as tarjama knows
 it: one Word paragraph per source paragraph, headings as `Heading N` styles,
-English left to right, and a Word source's bold, italic or underline when it
-covers the whole paragraph (a span inside a paragraph cannot be placed in
-the English; the table's notes list it). The bilingual table has one row per segment: id,
+English left to right, and a Word source's bold, italic, underline and links
+on the English words the engine marked as translating the formatted Arabic
+(`crate::inline`; when the English has no markers, from the memory or
+because the engine lost them, a format that covers the whole paragraph is
+still applied and the row's warning says what was not placed). The bilingual table has one row per segment: id,
 Arabic (paragraph `w:bidi`, runs `w:rtl`, unless the source marks the
 paragraph left to right; an Arabic complex-script font and `ar` language),
-English, and notes (terms missed, forbidden renderings,
-warnings); its header row is marked `w:tblHeader` so Word and LibreOffice
+English (with the marked formatting), and notes (terms missed, forbidden
+renderings, warnings, the source's formatting); its header row is marked `w:tblHeader` so Word and LibreOffice
 repeat it on each page. The title and source (path or URL) are written at
 the top of the table and in the document properties of both.
 
@@ -22,31 +24,46 @@ project's one XML writer, `crate::xml`.
 use std::io::Write;
 
 use super::{OutputError, ReadError};
-use crate::model::{AlignedPair, Bitext};
+use crate::model::{AlignedPair, Bitext, InlineFormat};
 use crate::xml::XmlOut;
 
 const W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+const R: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
 /// The font Arabic text is set in (installed with Debian's fonts-noto-core).
 pub const ARABIC_FONT: &str = "Noto Naskh Arabic";
 const LATIN_FONT: &str = "Liberation Serif";
 
+/// A stretch of English with its formatting.
+type Piece = (String, InlineFormat);
+
 /// The translated document.
 pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
     let mut x = XmlOut::new();
-    x.open("w:document", &[("xmlns:w", W)]);
+    x.open("w:document", &[("xmlns:w", W), ("xmlns:r", R)]);
     x.open("w:body", &[]);
-    let mut paras: Vec<(usize, Vec<String>)> = Vec::new();
+    // Each paragraph's English as pieces with their formatting.
+    let mut paras: Vec<(usize, Vec<Piece>, bool)> = Vec::new();
     for p in &doc.pairs {
-        let piece = match p.target.as_deref() {
-            Some(t) => t.split_whitespace().collect::<Vec<_>>().join(" "),
-            None => format!("[untranslated: {}]", p.id),
+        let marked = crate::inline::marked_of(p);
+        let mut pieces: Vec<Piece> = match (marked, p.target.as_deref()) {
+            (Some(m), Some(_)) => crate::inline::pieces(&flat(m))
+                .into_iter()
+                .map(|(t, open)| (t, crate::inline::format_of(&open, &p.formats)))
+                .collect(),
+            (_, Some(t)) => vec![(flat(t), InlineFormat::default())],
+            (_, None) => vec![(format!("[untranslated: {}]", p.id), InlineFormat::default())],
         };
         match paras.last_mut() {
-            Some((n, v)) if *n == p.para => v.push(piece),
-            _ => paras.push((p.para, vec![piece])),
+            Some((n, v, m)) if *n == p.para => {
+                v.push((" ".into(), InlineFormat::default()));
+                v.append(&mut pieces);
+                *m |= marked.is_some();
+            }
+            _ => paras.push((p.para, pieces, marked.is_some())),
         }
     }
-    for (n, pieces) in &paras {
+    let mut links: Vec<String> = Vec::new();
+    for (n, pieces, marked) in &paras {
         let level = doc
             .meta
             .headings
@@ -59,9 +76,8 @@ pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
             x.empty("w:pStyle", &[("w:val", &format!("Heading{}", l.min(3)))]);
             x.close("w:pPr");
         }
-        // A format that covers the whole source paragraph covers its
-        // English; a span inside it cannot be placed in the English (the
-        // bilingual table lists it for the reviewer).
+        // Without markers (English from the memory), a format that covers
+        // the whole source paragraph still covers its English.
         let source = flat(
             &doc.pairs
                 .iter()
@@ -70,24 +86,47 @@ pub fn render_document(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
                 .collect::<Vec<_>>()
                 .join(" "),
         );
-        let whole = doc
-            .meta
-            .inline
-            .iter()
-            .find(|f| f.para == *n && f.text == source);
-        run(
-            &mut x,
-            &pieces.join(" "),
-            whole.is_some_and(|f| f.bold),
-            whole.is_some_and(|f| f.italic),
-            whole.is_some_and(|f| f.underline),
-        );
+        let whole = (!marked)
+            .then(|| {
+                doc.meta
+                    .inline
+                    .iter()
+                    .find(|f| f.para == *n && f.text == source)
+            })
+            .flatten();
+        for (text, f) in pieces {
+            let f = whole.unwrap_or(f);
+            match &f.link {
+                Some(target) => {
+                    let id = match links.iter().position(|l| l == target) {
+                        Some(i) => i,
+                        None => {
+                            links.push(target.clone());
+                            links.len() - 1
+                        }
+                    };
+                    if let Some(anchor) = target.strip_prefix('#') {
+                        x.open("w:hyperlink", &[("w:anchor", anchor)]);
+                    } else {
+                        x.open("w:hyperlink", &[("r:id", &link_id(id))]);
+                    }
+                    run(&mut x, text, f.bold, f.italic, true);
+                    x.close("w:hyperlink");
+                }
+                None => run(&mut x, text, f.bold, f.italic, f.underline),
+            }
+        }
         x.close("w:p");
     }
     section(&mut x, false);
     x.close("w:body");
     x.close("w:document");
-    package(doc, x.finish())
+    package_with(doc, x.finish(), &links)
+}
+
+/// The relationship id of the `i`-th link of a document.
+fn link_id(i: usize) -> String {
+    format!("rIdLink{}", i + 1)
 }
 
 /// The bilingual table.
@@ -179,19 +218,28 @@ pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
         x.close("w:tc");
         cell_start(&mut x, widths[2]);
         x.open("w:p", &[]);
-        latin_run(&mut x, &flat(p.target.as_deref().unwrap_or("")), false);
+        match (crate::inline::marked_of(p), &p.target) {
+            // the formatting on the English words the engine marked
+            (Some(m), Some(_)) => {
+                for (text, open) in crate::inline::pieces(&flat(m)) {
+                    let f = crate::inline::format_of(&open, &p.formats);
+                    run(
+                        &mut x,
+                        &text,
+                        f.bold,
+                        f.italic,
+                        f.underline || f.link.is_some(),
+                    );
+                }
+            }
+            _ => latin_run(&mut x, &flat(p.target.as_deref().unwrap_or("")), false),
+        }
         x.close("w:p");
         x.close("w:tc");
         cell_start(&mut x, widths[3]);
         x.open("w:p", &[]);
         let mut note = notes(p);
-        let source = flat(&p.source);
-        for f in doc
-            .meta
-            .inline
-            .iter()
-            .filter(|f| f.para == p.para && source.contains(&f.text))
-        {
+        for f in &p.formats {
             if !note.is_empty() {
                 note.push_str("; ");
             }
@@ -427,13 +475,53 @@ const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </Relationships>
 "#;
 
-const DOC_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>
-</Relationships>
-"#;
+/// The document's relationships: its styles, and its links (external).
+fn doc_rels(links: &[String]) -> Vec<u8> {
+    let mut x = XmlOut::new();
+    x.open(
+        "Relationships",
+        &[(
+            "xmlns",
+            "http://schemas.openxmlformats.org/package/2006/relationships",
+        )],
+    );
+    x.empty(
+        "Relationship",
+        &[
+            ("Id", "rId1"),
+            (
+                "Type",
+                "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles",
+            ),
+            ("Target", "styles.xml"),
+        ],
+    );
+    for (i, l) in links.iter().enumerate() {
+        if l.starts_with('#') {
+            continue;
+        }
+        x.empty(
+            "Relationship",
+            &[
+                ("Id", &link_id(i)),
+                (
+                    "Type",
+                    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink",
+                ),
+                ("Target", l),
+                ("TargetMode", "External"),
+            ],
+        );
+    }
+    x.close("Relationships");
+    x.finish()
+}
 
 fn package(doc: &Bitext, document: Vec<u8>) -> Result<Vec<u8>, OutputError> {
+    package_with(doc, document, &[])
+}
+
+fn package_with(doc: &Bitext, document: Vec<u8>, links: &[String]) -> Result<Vec<u8>, OutputError> {
     let io = |e: std::io::Error| OutputError::Io {
         path: "the Word file being built".into(),
         error: e,
@@ -446,7 +534,7 @@ fn package(doc: &Bitext, document: Vec<u8>) -> Result<Vec<u8>, OutputError> {
         ("[Content_Types].xml", CONTENT_TYPES.as_bytes().to_vec()),
         ("_rels/.rels", RELS.as_bytes().to_vec()),
         ("docProps/core.xml", core(doc)),
-        ("word/_rels/document.xml.rels", DOC_RELS.as_bytes().to_vec()),
+        ("word/_rels/document.xml.rels", doc_rels(links)),
         ("word/document.xml", document),
         ("word/styles.xml", styles()),
     ];
@@ -544,4 +632,83 @@ fn cells(row: &crate::xml::Element) -> Vec<String> {
                 .join(" ")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DocMeta, Origin};
+
+    fn doc(target: &str, marked: Option<&str>) -> Bitext {
+        Bitext {
+            meta: DocMeta::default(),
+            pairs: vec![AlignedPair {
+                id: "p1s1".into(),
+                para: 1,
+                source: "قال الرئيس".into(),
+                target: Some(target.into()),
+                origin: Origin::Mt,
+                terms: vec![],
+                warnings: vec![],
+                suggestions: vec![],
+                start: 0,
+                end: 10,
+                formats: vec![
+                    InlineFormat {
+                        bold: true,
+                        ..InlineFormat::default()
+                    },
+                    InlineFormat {
+                        italic: true,
+                        link: Some("https://x.test/?a=1&b=2".into()),
+                        ..InlineFormat::default()
+                    },
+                ],
+                marked: marked.map(Into::into),
+                history: Vec::new(),
+            }],
+        }
+    }
+
+    fn part(bytes: &[u8], name: &str) -> String {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut z.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn marked_english_gets_runs_and_a_hyperlink_and_a_stale_one_is_ignored() {
+        let d = doc(
+            "The President said so",
+            Some("The ⟦1⟧President⟦/1⟧ said ⟦2⟧so⟦/2⟧"),
+        );
+        let bytes = render_document(&d).unwrap();
+        let body = part(&bytes, "word/document.xml");
+        let rels = part(&bytes, "word/_rels/document.xml.rels");
+        let runs: Vec<&str> = body.split("<w:r>").skip(1).collect();
+        assert_eq!(runs.len(), 4, "{body}");
+        assert!(runs[0].contains(">The </w:t>") && !runs[0].contains("<w:b/>"));
+        assert!(runs[1].contains("<w:b/>") && runs[1].contains(">President</w:t>"));
+        assert!(runs[2].contains("> said </w:t>") && !runs[2].contains("<w:b/>"));
+        assert!(runs[3].contains("<w:i/>") && runs[3].contains("<w:u w:val=\"single\"/>"));
+        assert!(body.contains("<w:hyperlink r:id=\"rIdLink1\">"), "{body}");
+        assert!(
+            rels.contains("Id=\"rIdLink1\"")
+                && rels.contains("Target=\"https://x.test/?a=1&amp;b=2\"")
+                && rels.contains("TargetMode=\"External\""),
+            "{rels}"
+        );
+        assert!(!body.contains('⟦'));
+        // the reviewer rewrote the English: the machine's marks do not apply
+        let d = doc("He said it", Some("The ⟦1⟧President⟦/1⟧ said ⟦2⟧so⟦/2⟧"));
+        let body = part(&render_document(&d).unwrap(), "word/document.xml");
+        assert!(body.contains(">He said it</w:t>"), "{body}");
+        assert!(
+            !body.contains("<w:b/>") && !body.contains("hyperlink"),
+            "{body}"
+        );
+        let table = part(&render_table(&d).unwrap(), "word/document.xml");
+        assert!(table.contains(">He said it</w:t>"), "{table}");
+    }
 }

@@ -174,9 +174,12 @@ fn number_of(numbers: &[(&str, &str)], t: &CheckedTerm) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// Render `text` with `spans` (any order, overlaps dropped) as `<mark>`s.
-fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
+/// Render `text` with `spans` (any order, overlaps dropped) as `<mark>`s,
+/// and the inline formatting `formats` (character ranges, in order) as
+/// `<b>`, `<i>`, `<u>` and `<a>` inside them.
+fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool, formats: &[Formatted]) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let html = |a: usize, b: usize| formatted_html(a, &chars[a..b], rtl, formats);
     spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
     let mut out = String::new();
     let mut pos = 0;
@@ -184,11 +187,8 @@ fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
         if s.start < pos || s.end > chars.len() || s.start >= s.end {
             continue;
         }
-        out.push_str(&text_html(
-            &chars[pos..s.start].iter().collect::<String>(),
-            rtl,
-        ));
-        let inner = text_html(&chars[s.start..s.end].iter().collect::<String>(), rtl);
+        out.push_str(&html(pos, s.start));
+        let inner = html(s.start, s.end);
         if s.num > 0 {
             let _ = write!(
                 out,
@@ -210,7 +210,60 @@ fn cell_html(text: &str, mut spans: Vec<Span>, rtl: bool) -> String {
         }
         pos = s.end;
     }
-    out.push_str(&text_html(&chars[pos..].iter().collect::<String>(), rtl));
+    out.push_str(&html(pos, chars.len()));
+    out
+}
+
+/// A character range of a cell's text and its inline formatting.
+type Formatted = (usize, usize, crate::model::InlineFormat);
+
+/// `piece`, which starts at character `at` of its cell, with the parts
+/// that `formats` cover wrapped in `<b>`, `<i>`, `<u>`, `<a href>`.
+fn formatted_html(at: usize, piece: &[char], rtl: bool, formats: &[Formatted]) -> String {
+    let mut out = String::new();
+    let mut pos = 0;
+    let end = piece.len();
+    for (s, e, f) in formats {
+        let (s, e) = ((*s).max(at) - at, (*e).min(at + end).saturating_sub(at));
+        if s >= e || s < pos || e > end {
+            continue;
+        }
+        out.push_str(&text_html(&piece[pos..s].iter().collect::<String>(), rtl));
+        let mut inner = text_html(&piece[s..e].iter().collect::<String>(), rtl);
+        for (on, tag) in [(f.bold, "b"), (f.italic, "i"), (f.underline, "u")] {
+            if on {
+                inner = format!("<{tag}>{inner}</{tag}>");
+            }
+        }
+        if let Some(l) = &f.link {
+            inner = format!("<a href=\"{}\">{inner}</a>", escape(l));
+        }
+        out.push_str(&inner);
+        pos = e;
+    }
+    out.push_str(&text_html(&piece[pos..].iter().collect::<String>(), rtl));
+    out
+}
+
+/// The character ranges of `target` that carry the row's inline
+/// formatting: from its marked English, when that is the same English.
+fn formats_of(pair: &AlignedPair, target: &str) -> Vec<Formatted> {
+    let Some(m) = crate::inline::marked_of(pair) else {
+        return Vec::new();
+    };
+    let pieces = crate::inline::pieces(m);
+    if pieces.iter().map(|(t, _)| t.as_str()).collect::<String>() != target {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (t, open) in pieces {
+        let n = t.chars().count();
+        if !open.is_empty() {
+            out.push((at, at + n, crate::inline::format_of(&open, &pair.formats)));
+        }
+        at += n;
+    }
     out
 }
 
@@ -319,7 +372,7 @@ pub(crate) fn source_cell(pair: &AlignedPair) -> String {
             });
         }
     }
-    cell_html(&pair.source, spans, true)
+    cell_html(&pair.source, spans, true, &[])
 }
 
 /// The English of a row with the same marks as [`source_cell`].
@@ -362,7 +415,7 @@ pub(crate) fn target_cell(pair: &AlignedPair, target: &str) -> String {
             }
         }
     }
-    cell_html(target, spans, false)
+    cell_html(target, spans, false, &formats_of(pair, target))
 }
 
 pub(crate) fn origin_label(o: Origin) -> &'static str {
@@ -795,7 +848,7 @@ fn flat(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Suggestion;
+    use crate::model::{InlineFormat, Suggestion};
 
     fn pair(source: &str, target: Option<&str>) -> AlignedPair {
         AlignedPair {
@@ -809,6 +862,8 @@ mod tests {
             suggestions: vec![],
             start: 100,
             end: 100 + source.chars().count(),
+            formats: Vec::new(),
+            marked: None,
             history: Vec::new(),
         }
     }
@@ -1034,5 +1089,42 @@ mod tests {
             ),
             "{html}"
         );
+    }
+    #[test]
+    fn inline_formatting_shows_as_tags_escaped_and_inside_term_marks() {
+        let mut p = pair(
+            "قال الرئيس إن 5 < 6",
+            Some("The President said 5 < 6 & \"so\""),
+        );
+        p.terms = vec![term("الرئيس", "President", 104, 110, "الرئيس", Some(true))];
+        p.formats = vec![
+            InlineFormat {
+                bold: true,
+                ..InlineFormat::default()
+            },
+            InlineFormat {
+                link: Some("https://x.test/?a=1&b=\"2\"".into()),
+                ..InlineFormat::default()
+            },
+        ];
+        p.marked = Some("The ⟦1⟧President said⟦/1⟧ ⟦2⟧5 < 6⟦/2⟧ & \"so\"".into());
+        let cell = target_cell(&p, p.target.as_deref().unwrap());
+        // the term mark is whole, the bold inside it and after it
+        assert!(
+            cell.contains("<b>President</b><sup class=\"tn\">1</sup></mark><b> said</b>"),
+            "{cell}"
+        );
+        assert!(
+            cell.contains(
+                "<a href=\"https://x.test/?a=1&amp;b=&quot;2&quot;\">5 &lt; 6</a> &amp; &quot;so&quot;"
+            ),
+            "{cell}"
+        );
+        assert!(!cell.contains('⟦'));
+        // a reviewer's English (the marked English no longer its own) is
+        // shown without the machine's formatting
+        p.target = Some("The president said five is less than six".into());
+        let cell = target_cell(&p, p.target.as_deref().unwrap());
+        assert!(!cell.contains("<b>") && !cell.contains("<a "), "{cell}");
     }
 }

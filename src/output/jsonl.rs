@@ -192,6 +192,8 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 5,
+                    formats: Vec::new(),
+                    marked: None,
                     history: Vec::new(),
                 },
                 AlignedPair {
@@ -205,6 +207,8 @@ mod tests {
                     suggestions: vec![],
                     start: 7,
                     end: 17,
+                    formats: Vec::new(),
+                    marked: None,
                     history: Vec::new(),
                 },
             ],

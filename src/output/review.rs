@@ -611,6 +611,8 @@ pub fn merge(
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    formats: Vec::new(),
+                    marked: None,
                     history: Vec::new(),
                 });
             }
@@ -741,6 +743,8 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            formats: Vec::new(),
+            marked: None,
             history: Vec::new(),
         };
         let mut doc = Bitext {

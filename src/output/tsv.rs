@@ -219,6 +219,8 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    formats: Vec::new(),
+                    marked: None,
                     history: Vec::new(),
                 },
                 AlignedPair {
@@ -232,6 +234,8 @@ mod tests {
                     suggestions: vec![],
                     start: 0,
                     end: 0,
+                    formats: Vec::new(),
+                    marked: None,
                     history: Vec::new(),
                 },
             ],

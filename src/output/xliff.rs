@@ -338,6 +338,8 @@ mod tests {
             suggestions: vec![],
             start: 0,
             end: 0,
+            formats: Vec::new(),
+            marked: None,
             history: Vec::new(),
         };
         let mut flagged = mk("p1s2", "روسيا <b> & \u{1}", Some("Russia <b> & \u{1b}ok"));

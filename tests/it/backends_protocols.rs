@@ -1302,3 +1302,135 @@ async fn azure_error_table_by_six_digit_code() {
     );
     assert_clean(&e, "az");
 }
+
+// ================================================================ inline markers
+
+/// A batch with a segment carrying inline markers goes as markup to each
+/// protocol that has it (LibreTranslate `format=html`, Google
+/// `format=html`, Azure `textType=html`; DeepL is tested end to end in
+/// `documents`): every text escaped, the markers as `<mN>` tags; the
+/// answers come back with the markers and the entities decoded. A batch
+/// without markers is sent as text, as before.
+#[tokio::test]
+async fn a_batch_with_inline_markers_goes_as_markup_and_comes_back_with_them() {
+    let marked = req("p1s1", "قال ⟦1⟧الرئيس⟦/1⟧ إن 5 < 6 & ⟦2⟧نعم⟦/2⟧");
+    let plain = req("p1s2", "الجملة 5 < 6 & تم");
+    let tags = "قال <m1>الرئيس</m1> إن 5 &lt; 6 &amp; <m2>نعم</m2>";
+    let lt = Server::start(fake::libretranslate(fake::LibreOptions {
+        api_key: Some(fake::LT_KEY.into()),
+        ..Default::default()
+    }))
+    .await;
+    let gg = Server::start(fake::google(fake::GOOGLE_KEY)).await;
+    let az = Server::start(fake::azure(fake::AZURE_KEY, None, false)).await;
+    let backends: Vec<(&str, Arc<dyn Backend>, &Server)> = vec![
+        (
+            "libretranslate",
+            libretranslate::build("lt", &lt_cfg(&lt.url, "")).unwrap(),
+            &lt,
+        ),
+        (
+            "google",
+            google::build("gg", &google_cfg(&gg.url, "")).unwrap(),
+            &gg,
+        ),
+        (
+            "azure",
+            azure::build("az", &azure_cfg(&az.url, "terms = \"off\"")).unwrap(),
+            &az,
+        ),
+    ];
+    for (name, b, server) in backends {
+        let got = b.translate(&[marked.clone(), plain.clone()]).await.unwrap();
+        assert_eq!(
+            got,
+            [en(&marked.text), en(&plain.text)],
+            "{name}: markers and entities come back as text"
+        );
+        let sent = server.requests();
+        let last = sent.last().unwrap();
+        let body = last.json();
+        let (texts, mode): (Vec<String>, String) = match name {
+            "azure" => (
+                body.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["Text"].as_str().unwrap().to_string())
+                    .collect(),
+                last.query.get("textType").cloned().unwrap_or_default(),
+            ),
+            _ => (
+                body["q"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_string())
+                    .collect(),
+                body["format"].as_str().unwrap().to_string(),
+            ),
+        };
+        assert_eq!(mode, "html", "{name}");
+        assert_eq!(texts, [tags, "الجملة 5 &lt; 6 &amp; تم"], "{name}");
+        // without markers: plain text, as before
+        b.translate(std::slice::from_ref(&plain)).await.unwrap();
+        let sent = server.requests();
+        let last = sent.last().unwrap();
+        let body = last.json();
+        match name {
+            "azure" => {
+                assert!(!last.query.contains_key("textType"), "{name}");
+                assert_eq!(body[0]["Text"], plain.text.as_str());
+            }
+            _ => {
+                assert_eq!(body["format"], "text", "{name}");
+                assert_eq!(body["q"][0], plain.text.as_str());
+            }
+        }
+    }
+}
+
+/// An MT engine's answer whose markers were damaged is kept without them
+/// (the pipeline notes the formatting was not placed); brackets in the
+/// answer to a text without markers are removed.
+#[tokio::test]
+async fn damaged_markers_from_an_mt_engine_are_removed_not_resent() {
+    let gg = Server::start(fake::google(fake::GOOGLE_KEY)).await;
+    let b = google::build("gg", &google_cfg(&gg.url, "")).unwrap();
+    let marked = req("p1s1", "قال ⟦1⟧الرئيس⟦/1⟧ إن ⟦2⟧الوفد⟦/2⟧ وصل");
+    let plain = req("p1s2", "وصل الوفد");
+    gg.push(Canned::json(
+        200,
+        json!({"data": {"translations": [
+            {"translatedText": "<m1>The president</m1> said <m2>the</m1> delegation</m2> came"},
+            {"translatedText": "The ⟦1⟧delegation came"},
+        ]}}),
+    ));
+    let got = b.translate(&[marked, plain]).await.unwrap();
+    assert_eq!(
+        got,
+        [
+            "The president said the delegation came",
+            "The delegation came"
+        ]
+    );
+    assert_eq!(gg.requests().len(), 1);
+}
+
+/// Azure's dynamic dictionary and inline markers together: the markup
+/// batch carries both, the dictionary's translation lands inside the
+/// marked run, the markers come back.
+#[tokio::test]
+async fn azure_dictionary_markup_and_inline_markers_go_together() {
+    let mut r = req("p1s1", "قال ⟦1⟧بوتين⟦/1⟧ إن وفد طالبان وصل & غادر");
+    r.terms = vec![term("بوتين", "Putin"), term("طالبان", "Taliban")];
+    let server = Server::start(fake::azure(fake::AZURE_KEY, None, false)).await;
+    let b = azure::build("az", &azure_cfg(&server.url, "")).unwrap();
+    let out = b.translate(std::slice::from_ref(&r)).await.unwrap();
+    assert_eq!(out, vec![en("قال ⟦1⟧Putin⟦/1⟧ إن وفد Taliban وصل & غادر")]);
+    let sent = &server.requests()[0];
+    assert_eq!(sent.query.get("textType").map(String::as_str), Some("html"));
+    assert_eq!(
+        sent.json()[0]["Text"],
+        "قال <m1><mstrans:dictionary translation=\"Putin\">بوتين</mstrans:dictionary></m1> إن وفد <mstrans:dictionary translation=\"Taliban\">طالبان</mstrans:dictionary> وصل &amp; غادر"
+    );
+}

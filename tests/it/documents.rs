@@ -506,7 +506,7 @@ fn docx_part(path: &Path, part: &str) -> String {
 }
 
 /// A project with an OpenAI-compatible fake backend.
-fn with_backend(dir: &Path, url: &str) {
+pub fn with_backend(dir: &Path, url: &str) {
     std::fs::write(
         dir.join("tarjama.toml"),
         format!(
@@ -830,9 +830,9 @@ fn inline_formatting_of_a_word_file_is_kept_for_the_editor() {
     assert_eq!(
         h["inline"],
         serde_json::json!([
-            {"para": 1, "text": "بيان عاجل من الخارجية.", "bold": true},
-            {"para": 2, "text": "سيرجي لافروف", "bold": true},
-            {"para": 2, "text": "مقابلة", "italic": true, "link": "https://example.com/interview"},
+            {"para": 1, "text": "بيان عاجل من الخارجية.", "start": 0, "bold": true},
+            {"para": 2, "text": "سيرجي لافروف", "start": 28, "bold": true},
+            {"para": 2, "text": "مقابلة", "start": 44, "italic": true, "link": "https://example.com/interview"},
         ])
     );
     assert!(
@@ -864,4 +864,436 @@ fn inline_formatting_of_a_word_file_is_kept_for_the_editor() {
         table.contains("source formatting: italic, link https://example.com/interview «مقابلة»")
     );
     assert!(table.contains("source formatting: bold «بيان عاجل من الخارجية.»"));
+}
+
+/// A Word file laid out as Word writes an Arabic article with inline
+/// formatting mid-sentence: runs split at each change, `w:rtl` and `w:bCs`
+/// on Arabic runs, a hyperlink through a relationship, a styles part.
+/// Paragraph 2 has "قال" in its first sentence plain and in its second
+/// bold (the bold one must be placed on the second sentence's English).
+pub fn formatted_docx(path: &Path) {
+    let rtl = "<w:rPr><w:rtl/></w:rPr>";
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document {W} xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><w:body>
+<w:p><w:pPr><w:pStyle w:val="Heading1"/><w:bidi/></w:pPr><w:r>{rtl}<w:t>روسيا وطالبان تبحثان التعاون</w:t></w:r></w:p>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r>{rtl}<w:t xml:space="preserve">قال مصدر إن الوفد وصل. ثم </w:t></w:r><w:r><w:rPr><w:b/><w:bCs/><w:rtl/></w:rPr><w:t>قال</w:t></w:r><w:r>{rtl}<w:t xml:space="preserve"> وزير الخارجية </w:t></w:r><w:r><w:rPr><w:b/><w:bCs/><w:rtl/></w:rPr><w:t>سيرجي</w:t></w:r><w:r><w:rPr><w:b/><w:bCs/><w:rtl/></w:rPr><w:t xml:space="preserve"> لافروف</w:t></w:r><w:r>{rtl}<w:t xml:space="preserve"> في </w:t></w:r><w:r><w:rPr><w:i/><w:iCs/><w:rtl/></w:rPr><w:t>مقابلة</w:t></w:r><w:r>{rtl}<w:t xml:space="preserve"> مع </w:t></w:r><w:hyperlink r:id="rId7" w:history="1"><w:r><w:rPr><w:rStyle w:val="Hyperlink"/><w:rtl/></w:rPr><w:t>وكالة تاس</w:t></w:r></w:hyperlink><w:r>{rtl}<w:t xml:space="preserve"> إن المحادثات مستمرة.</w:t></w:r></w:p>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r>{rtl}<w:t>وانتهى اللقاء دون بيان.</w:t></w:r></w:p>
+<w:sectPr/></w:body></w:document>"#
+    );
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let o = zip::write::SimpleFileOptions::default();
+    z.start_file("[Content_Types].xml", o).unwrap();
+    z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#).unwrap();
+    z.start_file("_rels/.rels", o).unwrap();
+    z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#).unwrap();
+    z.start_file("word/document.xml", o).unwrap();
+    z.write_all(body.as_bytes()).unwrap();
+    z.start_file("word/_rels/document.xml.rels", o).unwrap();
+    z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId7" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://tass.ru/a?b=1&amp;c=2" TargetMode="External"/></Relationships>"#).unwrap();
+    z.finish().unwrap();
+}
+
+/// The runs of a written Word document, paragraph by paragraph: each
+/// run's text with "b", "i", "u" and the link target it carries.
+pub fn word_runs(path: &Path) -> Vec<Vec<(String, String)>> {
+    let doc = tarjama::xml::parse(&docx_part(path, "word/document.xml")).unwrap();
+    let rels = tarjama::xml::parse(&docx_part(path, "word/_rels/document.xml.rels")).unwrap();
+    let target = |id: &str| {
+        rels.elements()
+            .find(|r| r.attr("Id") == Some(id))
+            .and_then(|r| r.attr("Target"))
+            .unwrap_or("?")
+            .to_string()
+    };
+    fn walk(
+        e: &tarjama::xml::Element,
+        link: Option<String>,
+        target: &dyn Fn(&str) -> String,
+        out: &mut Vec<(String, String)>,
+    ) {
+        for c in e.elements() {
+            match c.name.as_str() {
+                "r" => {
+                    let pr = c.child("rPr");
+                    let on = |n: &str| pr.and_then(|p| p.child(n)).is_some();
+                    let mut f = String::new();
+                    for (n, k) in [("b", "b"), ("i", "i"), ("u", "u")] {
+                        if on(n) {
+                            f.push_str(k);
+                        }
+                    }
+                    if let Some(l) = &link {
+                        f.push_str(&format!(" {l}"));
+                    }
+                    let text = c
+                        .child("t")
+                        .map(|t| t.text_skipping(&[]))
+                        .unwrap_or_default();
+                    out.push((text, f));
+                }
+                "hyperlink" => walk(c, c.attr("r:id").map(target), target, out),
+                _ => walk(c, link.clone(), target, out),
+            }
+        }
+    }
+    let mut ps = Vec::new();
+    doc.descendants("p", &mut ps);
+    ps.iter()
+        .map(|p| {
+            let mut out = Vec::new();
+            walk(p, None, &target, &mut out);
+            out
+        })
+        .collect()
+}
+
+/// A project with an LLM fake and the formatted Word file as `in.docx`.
+fn formatted_project() -> (
+    std::sync::Arc<support::Fake>,
+    support::BackgroundServer,
+    tempfile::TempDir,
+) {
+    let fake = support::Fake::new();
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    with_backend(dir.path(), server.url());
+    formatted_docx(&dir.path().join("in.docx"));
+    (fake, server, dir)
+}
+
+/// The English words a run must hold: the fake's rendering of the Arabic
+/// it translates.
+fn fake_words(ar: &str) -> String {
+    support::fake_english(ar)
+        .trim_start_matches("EN ")
+        .to_string()
+}
+
+/// The formatted runs of a paragraph: (text, format) for each run with one.
+fn formatted_runs(p: &[(String, String)]) -> Vec<(String, String)> {
+    p.iter()
+        .filter(|(_, f)| !f.is_empty())
+        .map(|(t, f)| (t.trim().to_string(), f.clone()))
+        .collect()
+}
+
+#[test]
+fn bold_italic_and_links_inside_sentences_land_on_the_right_english_words_through_an_llm() {
+    let (fake, _server, dir) = formatted_project();
+    let d = dir.path();
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o", "out.docx"])
+        .assert()
+        .success();
+    // What the engine was sent: the second sentence's spans as markers,
+    // with the rule in the system prompt; the first sentence unmarked.
+    let body = fake.log.last_body();
+    let segs = support::llm_segments(&body, "messages");
+    let texts: Vec<&str> = segs.iter().map(|(_, a)| a.as_str()).collect();
+    assert!(texts.contains(&"قال مصدر إن الوفد وصل."), "{texts:?}");
+    assert!(
+        texts.contains(
+            &"ثم ⟦1⟧قال⟦/1⟧ وزير الخارجية ⟦2⟧سيرجي لافروف⟦/2⟧ في ⟦3⟧مقابلة⟦/3⟧ مع ⟦4⟧وكالة تاس⟦/4⟧ إن المحادثات مستمرة."
+        ),
+        "{texts:?}"
+    );
+    assert!(body.to_string().contains("Formatting markers"));
+    let runs = word_runs(&d.join("out.docx"));
+    assert_eq!(runs.len(), 3);
+    // The headline and the last paragraph are plain; no marker anywhere.
+    assert!(formatted_runs(&runs[0]).is_empty() && formatted_runs(&runs[2]).is_empty());
+    let all: String = runs.iter().flatten().map(|(t, _)| t.as_str()).collect();
+    assert!(!all.contains('⟦') && !all.contains('⟧'), "{all}");
+    assert_eq!(
+        formatted_runs(&runs[1]),
+        [
+            (fake_words("قال"), "b".to_string()),
+            (fake_words("سيرجي لافروف"), "b".to_string()),
+            (fake_words("مقابلة"), "i".to_string()),
+            (
+                fake_words("وكالة تاس"),
+                "u https://tass.ru/a?b=1&c=2".to_string()
+            ),
+        ]
+    );
+    // The first sentence's "قال" stayed plain.
+    assert!(
+        runs[1][0]
+            .0
+            .starts_with(&format!("EN {}", fake_words("قال مصدر"))),
+        "{:?}",
+        runs[1]
+    );
+    // The memory holds the plain English (no markers), under the plain key:
+    // a rerun sends nothing and places no formatting (with a note).
+    let out = d.join("out.jsonl");
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(fake.log.count(), 1);
+    let (_, rows) = jsonl(&out);
+    let row = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().starts_with("ثم"))
+        .unwrap();
+    assert!(!row["target"].as_str().unwrap().contains('⟦'));
+    assert!(row.get("marked").is_none());
+    assert!(
+        row["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("formatting not placed: bold «قال», bold «سيرجي لافروف»"),
+        "{row}"
+    );
+    let tmx = d.join("tm.tmx");
+    tarjama(d)
+        .args(["memory", "export", "-o"])
+        .arg(&tmx)
+        .assert()
+        .success();
+    let tmx = std::fs::read_to_string(&tmx).unwrap();
+    assert!(tmx.contains("syrjy lafrwf") && !tmx.contains('⟦'), "{tmx}");
+}
+
+#[test]
+fn markers_an_llm_damages_are_asked_for_again_once_then_the_formatting_is_dropped_with_a_note() {
+    let (fake, _server, dir) = formatted_project();
+    let d = dir.path();
+    // Damaged once: the segment is asked again alone, with what was wrong.
+    fake.push(support::Fault::CrossMarkers);
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o", "a.jsonl"])
+        .assert()
+        .success();
+    assert_eq!(fake.log.count(), 2);
+    let again = fake.log.last_body().to_string();
+    assert!(again.contains("damaged its formatting markers"), "{again}");
+    assert!(again.contains("comes before"), "{again}");
+    let (_, rows) = jsonl(&d.join("a.jsonl"));
+    let row = rows.iter().find(|r| r.get("marked").is_some()).unwrap();
+    assert!(
+        row["marked"]
+            .as_str()
+            .unwrap()
+            .contains("⟦2⟧syrjy lafrwf⟦/2⟧")
+    );
+    assert!(row["warnings"].as_array().unwrap().is_empty(), "{row}");
+
+    // Damaged every time: the English is kept without its markers, the
+    // formatting is not placed, and the row says so.
+    let (fake, _server, dir) = formatted_project();
+    let d = dir.path();
+    fake.set_always(Some(support::Fault::CrossMarkers));
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o", "b.jsonl"])
+        .assert()
+        .success();
+    assert_eq!(fake.log.count(), 2);
+    let (_, rows) = jsonl(&d.join("b.jsonl"));
+    let row = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().starts_with("ثم"))
+        .unwrap();
+    let target = row["target"].as_str().unwrap();
+    assert!(
+        target.contains("syrjy lafrwf") && !target.contains('⟦'),
+        "{row}"
+    );
+    assert!(row.get("marked").is_none());
+    assert!(
+        row["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("formatting not placed: bold «قال», bold «سيرجي لافروف», italic «مقابلة», link https://tass.ru/a?b=1&c=2 «وكالة تاس» (the engine's English did not keep its markers)"),
+        "{row}"
+    );
+    tarjama(d)
+        .args(["-q", "render", "b.jsonl", "--to", "docx", "-o", "b.docx"])
+        .assert()
+        .success();
+    let runs = word_runs(&d.join("b.docx"));
+    assert!(
+        runs.iter().all(|p| formatted_runs(p).is_empty()),
+        "{runs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markers_go_to_deepl_as_xml_tags_and_come_back_on_the_right_words() {
+    use crate::support::vendors::{self as pfake, Canned, Server};
+    let state = std::sync::Arc::new(pfake::DeepLState::default());
+    let server = Server::start(pfake::deepl(pfake::DEEPL_KEY, state)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    std::fs::write(
+        d.join("tarjama.toml"),
+        format!(
+            "default_backend = \"dl\"\n[memory]\npath = \"tm.sqlite\"\n[backends.dl]\nkind = \"deepl\"\nurl = \"{}\"\napi_key_env = \"TARJAMA_TEST_DEEPL_KEY\"\nterms = \"off\"\nmax_retries = 0\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    formatted_docx(&d.join("in.docx"));
+    let run = |d: PathBuf, out: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            tarjama(&d)
+                .env("TARJAMA_TEST_DEEPL_KEY", pfake::DEEPL_KEY)
+                .args(["-q", "translate", "in.docx", "--no-memory", "-o", out])
+                .assert()
+                .success();
+        })
+    };
+    run(d.clone(), "out.docx").await.unwrap();
+    let sent = server.requests_to("/v2/translate");
+    assert_eq!(sent.len(), 1);
+    let body = sent[0].json();
+    assert_eq!(body["tag_handling"], "xml");
+    let texts = body["text"].to_string();
+    assert!(
+        texts.contains("<m2>سيرجي لافروف</m2> في <m3>مقابلة</m3> مع <m4>وكالة تاس</m4>"),
+        "{texts}"
+    );
+    assert!(!texts.contains('⟦'));
+    // The fake DeepL answers en(<text>), tags kept where they were.
+    let runs = word_runs(&d.join("out.docx"));
+    assert_eq!(
+        formatted_runs(&runs[1]),
+        [
+            ("قال".to_string(), "b".to_string()),
+            ("سيرجي لافروف".to_string(), "b".to_string()),
+            ("مقابلة".to_string(), "i".to_string()),
+            (
+                "وكالة تاس".to_string(),
+                "u https://tass.ru/a?b=1&c=2".to_string()
+            ),
+        ]
+    );
+    // A reply whose tags cross: not asked again (DeepL would answer the
+    // same), the English kept without the formatting, and a note.
+    let damaged = json_reply_crossing(&body);
+    server.push(Canned::json(200, damaged));
+    run(d.clone(), "b.jsonl").await.unwrap();
+    assert_eq!(server.requests_to("/v2/translate").len(), 2);
+    let (_, rows) = jsonl(&d.join("b.jsonl"));
+    let row = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().starts_with("ثم"))
+        .unwrap();
+    assert!(row.get("marked").is_none(), "{row}");
+    assert_eq!(
+        row["target"].as_str().unwrap(),
+        "en(ثم قال وزير الخارجية سيرجي لافروف في مقابلة مع وكالة تاس إن المحادثات مستمرة.)"
+    );
+    assert!(
+        row["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("formatting not placed: bold «قال»"),
+        "{row}"
+    );
+}
+
+/// DeepL's answer to `body` with the tags of the marked text crossed
+/// (`</m1>` moved after `<m2>`).
+fn json_reply_crossing(body: &Value) -> Value {
+    let out: Vec<Value> = body["text"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let t = t.as_str().unwrap();
+            let t = if t.contains("<m2>") {
+                t.replacen("</m1>", "", 1).replacen("<m2>", "<m2></m1>", 1)
+            } else {
+                t.to_string()
+            };
+            serde_json::json!({"detected_source_language": "AR", "text": format!("en({t})")})
+        })
+        .collect();
+    serde_json::json!({ "translations": out })
+}
+
+/// The LLM answer alignment check does not read inline markers as the
+/// text's numbers or first words: answers that keep the markers, and
+/// first words copied without them, are not taken for swapped answers.
+#[test]
+fn inline_markers_do_not_disturb_the_llm_alignment_check() {
+    use tarjama::backend::align::misaligned;
+    let req = |id: &str, text: &str| tarjama::model::Request {
+        id: id.into(),
+        text: text.into(),
+        terms: vec![],
+        context: Default::default(),
+        insist: false,
+    };
+    let batch = [
+        req("p1s1", "قال ⟦1⟧الوزير⟦/1⟧ إن ⟦2⟧الوفد⟦/2⟧ وصل في 2024."),
+        req("p1s2", "وأضاف ⟦1⟧المتحدث⟦/1⟧ أن 15 شخصا أصيبوا."),
+        req("p1s3", "وانتهى اللقاء في ⟦1⟧بيروت⟦/1⟧ مساء 3 أكتوبر."),
+    ];
+    let answers = vec![
+        (
+            "The ⟦1⟧minister⟦/1⟧ said ⟦2⟧the delegation⟦/2⟧ arrived in 2024.".to_string(),
+            Some("قال الوزير إن".to_string()),
+        ),
+        (
+            "The ⟦1⟧spokesman⟦/1⟧ added that 15 people were hurt.".to_string(),
+            Some("وأضاف ⟦1⟧المتحدث⟦/1⟧ أن".to_string()),
+        ),
+        (
+            "The meeting ended in ⟦1⟧Beirut⟦/1⟧ on the evening of 3 October.".to_string(),
+            Some("وانتهى اللقاء في".to_string()),
+        ),
+    ];
+    assert_eq!(misaligned(&batch, &answers), [false, false, false]);
+    // the check still works on marked segments: swapped answers are caught
+    let swapped = vec![answers[1].clone(), answers[0].clone(), answers[2].clone()];
+    let bad = misaligned(&batch, &swapped);
+    assert!(bad[0] && bad[1], "{bad:?}");
+}
+
+/// A bold run across a sentence boundary cannot be placed in either
+/// sentence's English: the sentence where it starts says so, the bold
+/// runs of the next sentence are still placed.
+#[test]
+fn a_formatted_run_across_two_sentences_is_reported_where_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document {W}><w:body>
+<w:p><w:pPr><w:bidi/></w:pPr><w:r><w:t xml:space="preserve">قال الوزير إن الاجتماع </w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>انتهى. وأضاف</w:t></w:r><w:r><w:t xml:space="preserve"> أن </w:t></w:r><w:r><w:rPr><w:i/></w:rPr><w:t>الوفد</w:t></w:r><w:r><w:t xml:space="preserve"> غادر.</w:t></w:r></w:p>
+<w:sectPr/></w:body></w:document>"#
+    );
+    handmade_docx(&d.join("in.docx"), &body, None);
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o", "in.jsonl"])
+        .assert()
+        .success();
+    let (_, rows) = jsonl(&d.join("in.jsonl"));
+    assert_eq!(rows.len(), 2);
+    let w0: Vec<&str> = rows[0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        w0.contains(
+            &"formatting not placed: bold «انتهى. وأضاف» (it runs across two sentences); apply it by hand"
+        ),
+        "{w0:?}"
+    );
+    assert!(rows[0].get("formats").is_none());
+    // the second sentence's italic run is placed (in the request, offline
+    // here: it is in the row's formats)
+    assert_eq!(rows[1]["formats"][0]["text"], "الوفد");
+    assert!(
+        !rows[1]["warnings"]
+            .to_string()
+            .contains("formatting not placed: bold")
+    );
 }

@@ -510,6 +510,8 @@ fn every_xml_writer_keeps_cr_and_never_writes_control_characters() {
         suggestions: vec![],
         start: 0,
         end: 0,
+        formats: Vec::new(),
+        marked: None,
         history: Vec::new(),
     };
     let doc = Bitext {

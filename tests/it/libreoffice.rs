@@ -182,6 +182,7 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         ("cnn-arabic-2013-newspaper.html", "page"),
         ("assabah-2019-sudan-interview.html", "assabah"),
         ("lbci-2026-trump-hair.html", "lbci"),
+        ("bbc-arabic-2024-bushnell.html", "bbc"),
     ] {
         std::fs::copy(
             repo().join("tests/fixtures/pages").join(fixture),
@@ -230,6 +231,8 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
             "assabah-table.docx",
             "lbci.docx",
             "lbci-table.docx",
+            "bbc.docx",
+            "bbc-table.docx",
         ],
     );
     let converted = started.elapsed();
@@ -245,6 +248,8 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         (d.join("assabah.jsonl"), "assabah-table.pdf", true),
         (d.join("lbci.jsonl"), "lbci.pdf", false),
         (d.join("lbci.jsonl"), "lbci-table.pdf", true),
+        (d.join("bbc.jsonl"), "bbc.pdf", false),
+        (d.join("bbc.jsonl"), "bbc-table.pdf", true),
     ] {
         let text = pdf_text(&d.join("pdf").join(pdf));
         let have: std::collections::HashSet<String> = words(&text).into_iter().collect();
@@ -315,7 +320,7 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
     let png = std::fs::read(shots.join("bilingual-table.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     eprintln!(
-        "LibreOffice converted 8 Word files in {:.1}s; screenshot: {}",
+        "LibreOffice converted 10 Word files in {:.1}s; screenshot: {}",
         converted.as_secs_f64(),
         shots.join("bilingual-table.png").display()
     );
@@ -355,4 +360,152 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         .unwrap()
         .expect("the edit is in the memory");
     assert_eq!(h.target, after);
+}
+
+/// A document LibreOffice writes from an `.fodt` whose right-to-left
+/// paragraphs get their direction from a paragraph style only (as an
+/// Arabic template does): `w:bidi` in styles.xml, none on the paragraph.
+const RTL_STYLE_FODT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0" office:version="1.3" office:mimetype="application/vnd.oasis.opendocument.text">
+<office:styles>
+<style:style style:name="Arabic_Body" style:family="paragraph"><style:paragraph-properties style:writing-mode="rl-tb" fo:text-align="end"/></style:style>
+<style:style style:name="English_Note" style:family="paragraph" style:parent-style-name="Arabic_Body"><style:paragraph-properties style:writing-mode="lr-tb"/></style:style>
+</office:styles>
+<office:body><office:text>
+<text:p text:style-name="Arabic_Body">فقرة عربية أولى.</text:p>
+<text:p text:style-name="Arabic_Body">ونقلت وكالة Reuters الخبر عن مصدر.</text:p>
+<text:p text:style-name="English_Note">An English note.</text:p>
+</office:text></office:body></office:document>
+"#;
+
+#[test]
+fn libreoffice_sees_the_inline_formatting_on_the_english_words_and_style_directions_are_read() {
+    let Some(soffice_bin) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A Word file with bold, italic and a link mid-sentence, translated
+    // through an LLM fake to the document and to the table.
+    let fake = support::Fake::new();
+    let server = support::serve_in_background(support::openai(fake.clone()));
+    crate::documents::with_backend(d, server.url());
+    crate::documents::formatted_docx(&d.join("in.docx"));
+    // Translated once; both Word files rendered from the draft (a second
+    // translate would take the plain English from the memory).
+    tarjama(d)
+        .args(["-q", "translate", "in.docx", "-o", "draft.jsonl"])
+        .assert()
+        .success();
+    for (to, file) in [
+        ("docx", "formatted.docx"),
+        ("docx-table", "formatted-table.docx"),
+    ] {
+        tarjama(d)
+            .args(["-q", "render", "draft.jsonl", "--to", to, "-o", file])
+            .assert()
+            .success();
+    }
+    std::fs::write(d.join("rtl-style.fodt"), RTL_STYLE_FODT).unwrap();
+    // LibreOffice reads both Word files (as HTML, where its formatting
+    // shows as tags) and writes the .fodt as a Word file.
+    soffice(
+        &soffice_bin,
+        d,
+        &[
+            "--convert-to",
+            "html",
+            "--outdir",
+            "html",
+            "formatted.docx",
+            "formatted-table.docx",
+        ],
+    );
+    soffice(&soffice_bin, d, &["--convert-to", "docx", "rtl-style.fodt"]);
+
+    let en = |ar: &str| {
+        support::fake_english(ar)
+            .trim_start_matches("EN ")
+            .to_string()
+    };
+    // Text without tags, white space folded.
+    let text = |s: &str| -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in s.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    for file in ["formatted.html", "formatted-table.html"] {
+        let html = std::fs::read_to_string(d.join("html").join(file)).unwrap();
+        let flat: String = html.split_whitespace().collect::<Vec<_>>().join(" ");
+        // The words each format covers, as LibreOffice reads them.
+        let inside = |open: &str, close: &str| -> Vec<String> {
+            flat.split(open)
+                .skip(1)
+                .filter_map(|s| s.split(close).next())
+                .map(text)
+                .collect()
+        };
+        let bold = inside("<b>", "</b>");
+        let italic = inside("<i>", "</i>");
+        assert!(
+            bold.contains(&en("سيرجي لافروف")),
+            "{file}: bold {bold:?}\n{flat}"
+        );
+        assert!(bold.contains(&en("قال")), "{file}: bold {bold:?}");
+        assert!(italic.contains(&en("مقابلة")), "{file}: italic {italic:?}");
+        // the first sentence's plain "قال" is not bold
+        assert!(!bold.iter().any(|b| b.contains(&en("قال مصدر"))), "{file}");
+        if file == "formatted.html" {
+            let link = inside("href=\"https://tass.ru/a?b=1&amp;c=2\"", "</a>");
+            assert_eq!(link, [en("وكالة تاس")], "{file}: link\n{flat}");
+        }
+        assert!(!flat.contains('⟦'), "{file}");
+    }
+
+    // The directions of the Word file LibreOffice made: paragraphs 1 and 2
+    // right to left by their style alone (paragraph 2's runs are not all
+    // right to left), paragraph 3 left to right by its style.
+    let docx = d.join("rtl-style.docx");
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&docx).unwrap()).unwrap();
+    let mut body = String::new();
+    z.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut body)
+        .unwrap();
+    assert!(
+        !body.contains("<w:bidi"),
+        "LibreOffice put w:bidi on a paragraph:\n{body}"
+    );
+    tarjama(d)
+        .args([
+            "-q",
+            "translate",
+            "rtl-style.docx",
+            "--no-memory",
+            "--to",
+            "jsonl",
+            "-o",
+            "rtl.jsonl",
+        ])
+        .assert()
+        .success();
+    let header: Value = serde_json::from_str(
+        std::fs::read_to_string(d.join("rtl.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        header["rtl_paragraphs"],
+        serde_json::json!([1, 2]),
+        "{header}"
+    );
 }

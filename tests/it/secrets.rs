@@ -299,6 +299,8 @@ fn hostile_doc() -> tarjama::model::Bitext {
             suggestions: vec![],
             start: 0,
             end: 0,
+            formats: Vec::new(),
+            marked: None,
             history: Vec::new(),
         })
         .collect();

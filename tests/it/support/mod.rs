@@ -542,11 +542,15 @@ pub enum Fault {
     Truncated,
     /// A well-formed answer with one translation too few.
     WrongCount,
+    /// Answers whose English has its inline markers out of order (every
+    /// `⟦/n⟧` moved to the front, before its `⟦n⟧`), as a careless model
+    /// writes them.
+    CrossMarkers,
 }
 
 impl Fault {
     /// The names of [`Fault::name`], in a fixed order.
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
         "429+retry-after",
         "429",
         "429+retry-after-ms",
@@ -559,6 +563,7 @@ impl Fault {
         "html",
         "truncated",
         "wrong-count",
+        "cross-markers",
     ];
 
     /// Every kind of fault a server answers with: 429 with and without
@@ -594,6 +599,7 @@ impl Fault {
             Fault::Html => "html",
             Fault::Truncated => "truncated",
             Fault::WrongCount => "wrong-count",
+            Fault::CrossMarkers => "cross-markers",
         }
     }
 }
@@ -926,7 +932,9 @@ impl Fake {
                 "text/html",
                 "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
             )),
-            Some(f @ (Fault::Truncated | Fault::WrongCount)) => Verdict::Answer(Some(f)),
+            Some(f @ (Fault::Truncated | Fault::WrongCount | Fault::CrossMarkers)) => {
+                Verdict::Answer(Some(f))
+            }
         }
     }
 }
@@ -1036,13 +1044,29 @@ fn llm_content(
     let misbehaving = fake.misbehaving.lock().unwrap().clone();
     let mut items: Vec<Value> = asked
         .iter()
-        .map(|a| match &misbehaving {
-            Some(_) => json!({
-                "id": a.id,
-                "ar_start": misbehaving::first_words(&a.ar),
-                "en": fake.english(a),
-            }),
-            None => json!({"id": a.id, "en": fake.english(a)}),
+        .map(|a| {
+            let mut en = fake.english(a);
+            if matches!(fault, Some(Fault::CrossMarkers)) {
+                // every closing marker moved to the front of the text, so
+                // it comes before its opening one
+                let closes: Vec<String> = (1..=9).map(|n| format!("⟦/{n}⟧")).collect();
+                let mut moved = String::new();
+                for c in &closes {
+                    if en.contains(c.as_str()) {
+                        en = en.replace(c.as_str(), "");
+                        moved.push_str(c);
+                    }
+                }
+                en = format!("{moved}{en}");
+            }
+            match &misbehaving {
+                Some(_) => json!({
+                    "id": a.id,
+                    "ar_start": misbehaving::first_words(&a.ar),
+                    "en": en,
+                }),
+                None => json!({"id": a.id, "en": en}),
+            }
         })
         .collect();
     let over = fake

@@ -436,14 +436,6 @@ pub fn google_error(code: u16, message: &str, reason: &str) -> Canned {
     )
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 pub fn google(key: &'static str) -> impl Fn(&Recorded) -> Canned {
     move |r: &Recorded| {
         if r.path != "/language/translate/v2" {
@@ -487,13 +479,20 @@ pub fn google(key: &'static str) -> impl Fn(&Recorded) -> Canned {
         {
             return google_error(400, "Bad language pair: {0}", "invalid");
         }
-        // The default format is html: the answer is then entity-escaped.
+        // The default format is html: the text is then read as HTML, its
+        // tags and entities kept as sent, and quotes in the answer come
+        // entity-escaped (`&#39;`, `&quot;`), as Google writes them.
         let html = body.get("format").and_then(Value::as_str) != Some("text");
         let out: Vec<Value> = q
             .iter()
             .map(|t| {
                 let e = en(t);
-                json!({ "translatedText": if html { html_escape(&e) } else { e } })
+                let e = if html {
+                    e.replace('"', "&quot;").replace('\'', "&#39;")
+                } else {
+                    e
+                };
+                json!({ "translatedText": e })
             })
             .collect();
         Canned::json(200, json!({ "data": { "translations": out } }))
