@@ -317,9 +317,9 @@ fn write(
                     error,
                 })?;
             }
-            crate::output::write_atomic(p, &bytes).map_err(err)
+            crate::atomic::write_atomic(p, &bytes).map_err(|e| err(e.into()))
         }
-        None => crate::output::write_atomic(Path::new("-"), &bytes).map_err(err),
+        None => crate::atomic::write_atomic(Path::new("-"), &bytes).map_err(|e| err(e.into())),
     }
 }
 

@@ -31,6 +31,7 @@ assert_eq!(texts, ["قال د. أحمد إن الاجتماع انتهى.", "ه�
 
 #![forbid(unsafe_code)]
 
+pub mod atomic;
 pub mod backend;
 pub mod config;
 pub mod glossary;
@@ -39,6 +40,7 @@ pub mod input;
 pub mod job;
 pub mod memory;
 pub mod model;
+pub mod net;
 pub mod normalize;
 pub mod output;
 pub mod pipeline;

@@ -1,8 +1,8 @@
 /*!
 The HTTP plumbing every backend shares: one request with a timeout, transport
-failures mapped to [`BackendError`]s, `Retry-After` parsing, and redaction of
-secrets from URLs, so that protocol modules only deal with their own bodies
-and error codes.
+failures mapped to [`BackendError`]s and `Retry-After` parsing (the client
+and the redaction of secrets from URLs are [`crate::net`]'s), so that
+protocol modules only deal with their own bodies and error codes.
 */
 
 use std::time::{Duration, SystemTime};
@@ -10,16 +10,8 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::HeaderMap;
 
 use super::{BackendError, ErrorKind};
-
-/// The HTTP client of one backend (and of page fetches): tarjama's user
-/// agent and a connect timeout of at most 10 s.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .user_agent(concat!("tarjama/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
-}
+use crate::net::error_text as clean;
+pub use crate::net::{client, redact_url};
 
 /// An answer from the server, whatever its status.
 #[derive(Debug, Clone)]
@@ -95,37 +87,6 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// `url` with any user info and the values of secret-looking query
-/// parameters (`key`, `api_key`, `token`, ...) replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    let Ok(mut u) = reqwest::Url::parse(url) else {
-        return url.to_string();
-    };
-    if !u.username().is_empty() {
-        let _ = u.set_username("***");
-    }
-    if u.password().is_some() {
-        let _ = u.set_password(Some("***"));
-    }
-    if u.query().is_some() {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let lk = k.to_ascii_lowercase();
-                let secret = ["key", "token", "secret", "password", "auth", "sig"]
-                    .iter()
-                    .any(|s| lk.contains(s));
-                (
-                    k.into_owned(),
-                    if secret { "***".into() } else { v.into_owned() },
-                )
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.to_string()
-}
-
 /// Send a prepared request and read the whole answer. Transport failures
 /// become `Unreachable` or `Timeout` errors that name `backend` and the
 /// redacted URL; HTTP error statuses are returned as a [`Reply`] for the
@@ -194,15 +155,6 @@ fn transport_error(
     }
 }
 
-/// A reqwest error's text without its URL (which may carry a key).
-fn clean(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url() {
-        s = s.replace(u.as_str(), &redact_url(u.as_str()));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,15 +174,5 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h, now), None);
-    }
-
-    #[test]
-    fn urls_lose_their_secrets() {
-        let r = redact_url(
-            "https://u:p@translation.googleapis.com/language/translate/v2?key=SECRET123&x=1",
-        );
-        assert!(!r.contains("SECRET123"), "{r}");
-        assert!(!r.contains("u:p"), "{r}");
-        assert!(r.contains("x=1"), "{r}");
     }
 }

@@ -611,7 +611,7 @@ fn emit(text: &str, output: Option<&Path>, force: bool) -> anyhow::Result<()> {
             if std::fs::metadata(p).is_ok_and(|m| m.is_file()) && !force {
                 bail!("{} exists; pass --force to replace it", p.display());
             }
-            tarjama::output::write_atomic(p, text.as_bytes())?;
+            tarjama::atomic::write_atomic(p, text.as_bytes())?;
         }
         None => {
             let mut out = stdout();
@@ -923,7 +923,7 @@ fn run_init(global: &GlobalArgs, a: &InitArgs) -> anyhow::Result<Outcome> {
             }
             continue;
         }
-        tarjama::output::write_atomic(&path, text.as_bytes())?;
+        tarjama::atomic::write_atomic(&path, text.as_bytes())?;
         println!("installed {}", path.display());
     }
     Ok(Outcome::Success)

@@ -288,7 +288,7 @@ fn export(path: &Path, access: &MemoryAccess, args: ExportArgs) -> anyhow::Resul
     let mut buf = Vec::new();
     write_tmx(&mut buf, &header, &units)?;
     match &args.output {
-        Some(o) => tarjama::output::write_atomic(o, &buf)
+        Some(o) => tarjama::atomic::write_atomic(o, &buf)
             .with_context(|| format!("writing {}", o.display()))?,
         None => {
             let stdout = std::io::stdout();

@@ -15,16 +15,13 @@ use super::{COLUMNS, Entry, Glossary, GlossaryError, TsvFile, parse_tsv};
 use crate::normalize::key;
 
 /// Write `bytes` to `path` through the one atomic write
-/// ([`crate::output::write_atomic`]), its error as a glossary error: a
+/// ([`crate::atomic::write_atomic`]), its error as a glossary error: a
 /// glossary reached through a symbolic link edits the linked file, and its
 /// permissions are kept.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GlossaryError> {
-    crate::output::write_atomic(path, bytes).map_err(|e| GlossaryError::Write {
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GlossaryError> {
+    crate::atomic::write_atomic(path, bytes).map_err(|e| GlossaryError::Write {
         path: path.to_path_buf(),
-        source: match e {
-            crate::output::OutputError::Io { error, .. } => error,
-            other => std::io::Error::other(other.to_string()),
-        },
+        source: e.error,
     })
 }
 

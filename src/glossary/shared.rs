@@ -529,12 +529,7 @@ impl SharedGlossary {
         let mut out = Vec::new();
         for (path, entries) in files {
             let text = format::export(entries, format::Format::Tsv)?;
-            crate::output::write_atomic(&path, text.as_bytes()).map_err(|e| {
-                GlossaryError::Write {
-                    path: path.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                }
-            })?;
+            edit::write_file(&path, text.as_bytes())?;
             out.push((path, entries.len()));
         }
         Ok(out)

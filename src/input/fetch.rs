@@ -44,13 +44,13 @@ pub fn get(url: &str, timeout: Duration) -> Result<(Vec<u8>, Option<String>), In
 
 fn fail(url: &str, message: String) -> InputError {
     InputError::Fetch {
-        source_name: crate::backend::http::redact_url(url),
+        source_name: crate::net::redact_url(url),
         message,
     }
 }
 
 async fn get_async(url: &str, timeout: Duration) -> Result<(Vec<u8>, Option<String>), InputError> {
-    let client = crate::backend::http::client(timeout).map_err(|e| fail(url, e))?;
+    let client = crate::net::client(timeout).map_err(|e| fail(url, e))?;
     let work = async {
         let mut resp = client
             .get(url)
@@ -66,7 +66,7 @@ async fn get_async(url: &str, timeout: Duration) -> Result<(Vec<u8>, Option<Stri
             ));
         }
         let too_big = |size: u64| InputError::TooLarge {
-            source_name: crate::backend::http::redact_url(url),
+            source_name: crate::net::redact_url(url),
             what: "web page",
             size,
             limit: MAX_PAGE_BYTES,
@@ -106,10 +106,6 @@ fn transport(e: &reqwest::Error) -> String {
     } else if e.is_connect() {
         "cannot connect; check the address (or save the page and translate the file)".into()
     } else {
-        let mut s = e.to_string();
-        if let Some(u) = e.url() {
-            s = s.replace(u.as_str(), &crate::backend::http::redact_url(u.as_str()));
-        }
-        format!("download failed: {s}")
+        format!("download failed: {}", crate::net::error_text(e))
     }
 }

@@ -17,7 +17,7 @@ repeat it on each page. The title and source (path or URL) are written at
 the top of the table and in the document properties of both.
 
 Zips are written with the `zip` crate into memory; the bytes go through
-[`super::write_atomic`] like every other output. XML goes through the
+[`crate::atomic::write_atomic`] like every other output. XML goes through the
 project's one XML writer, `crate::xml`.
 */
 

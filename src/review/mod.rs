@@ -533,7 +533,8 @@ impl Session {
 
     /// Write the review file atomically.
     pub fn write(&self) -> Result<(), ReviewError> {
-        output::write_atomic(&self.review_path, self.review_text().as_bytes())?;
+        crate::atomic::write_atomic(&self.review_path, self.review_text().as_bytes())
+            .map_err(OutputError::from)?;
         Ok(())
     }
 
