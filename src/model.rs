@@ -197,6 +197,26 @@ pub struct CheckedTerm {
     /// Forbidden renderings that were found in the English.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbidden_found: Vec<String>,
+    /// The hit of an ambiguous entry: a hint, never checked (so `honoured`
+    /// stays `None`), also when a reviewer's English is checked again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
+}
+
+impl CheckedTerm {
+    /// A hit not checked yet: there is no English to check it against.
+    pub fn unchecked(h: &TermHit) -> CheckedTerm {
+        CheckedTerm {
+            source: h.source.clone(),
+            target: h.target.clone(),
+            start: h.start,
+            end: h.end,
+            surface: h.surface.clone(),
+            honoured: None,
+            forbidden_found: Vec::new(),
+            ambiguous: h.ambiguous,
+        }
+    }
 }
 
 /// A fuzzy match from the translation memory, offered to the reviewer.

@@ -1066,18 +1066,7 @@ pub fn finish(
         let terms = if u.target.is_some() {
             u.terms
         } else {
-            u.hits
-                .iter()
-                .map(|h| CheckedTerm {
-                    source: h.source.clone(),
-                    target: h.target.clone(),
-                    start: h.start,
-                    end: h.end,
-                    surface: h.surface.clone(),
-                    honoured: None,
-                    forbidden_found: Vec::new(),
-                })
-                .collect()
+            u.hits.iter().map(CheckedTerm::unchecked).collect()
         };
         for t in &terms {
             match t.honoured {

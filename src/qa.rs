@@ -141,18 +141,7 @@ pub fn glossary_terms(
     let hits = matcher.find(&segment);
     match english.filter(|e| !e.trim().is_empty()) {
         Some(e) => check_terms(&hits, e),
-        None => hits
-            .into_iter()
-            .map(|h| CheckedTerm {
-                source: h.source,
-                target: h.target,
-                start: h.start,
-                end: h.end,
-                surface: h.surface,
-                honoured: None,
-                forbidden_found: Vec::new(),
-            })
-            .collect(),
+        None => hits.iter().map(CheckedTerm::unchecked).collect(),
     }
 }
 
@@ -618,6 +607,7 @@ mod tests {
             surface: "طالبان".into(),
             honoured,
             forbidden_found: forbidden.iter().map(|s| s.to_string()).collect(),
+            ambiguous: false,
         }
     }
 

@@ -52,6 +52,7 @@ pub fn check_terms(hits: &[TermHit], english: &str) -> Vec<CheckedTerm> {
                 .filter(|f| contains(&words, &tokens(f), false))
                 .cloned()
                 .collect(),
+            ambiguous: h.ambiguous,
         })
         .collect()
 }

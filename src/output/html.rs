@@ -884,6 +884,7 @@ mod tests {
             surface: surface.into(),
             honoured,
             forbidden_found: vec![],
+            ambiguous: false,
         }
     }
 

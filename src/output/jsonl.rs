@@ -187,6 +187,7 @@ mod tests {
                         surface: "عنوان".into(),
                         honoured: Some(true),
                         forbidden_found: vec![],
+                        ambiguous: false,
                     }],
                     warnings: vec![],
                     suggestions: vec![],

@@ -511,7 +511,7 @@ pub fn recheck_terms(terms: &[CheckedTerm], english: &str) -> Vec<CheckedTerm> {
             target: t.target.clone(),
             kind: None,
             forbidden: t.forbidden_found.clone(),
-            ambiguous: false,
+            ambiguous: t.ambiguous,
         })
         .collect();
     crate::glossary::check::check_terms(&hits, english)
@@ -766,6 +766,7 @@ mod tests {
             surface: "طالبان".into(),
             honoured: Some(false),
             forbidden_found: vec!["Taleban".into()],
+            ambiguous: false,
         }];
         doc
     }
@@ -783,6 +784,24 @@ mod tests {
         let r = recheck_terms(t, "the Talibanistan");
         assert_eq!(r[0].honoured, Some(false));
         assert!(r[0].forbidden_found.is_empty());
+    }
+
+    #[test]
+    fn an_ambiguous_hit_stays_a_hint_when_the_english_is_checked_again() {
+        let mut t = base().pairs[0].terms.clone();
+        t[0].ambiguous = true;
+        t[0].honoured = None;
+        // a reviewer's English without the entry's rendering: not a miss
+        let r = recheck_terms(&t, "The envoy met them");
+        assert_eq!(r[0].honoured, None);
+        assert!(r[0].ambiguous);
+        // the flag survives the JSONL round trip a review goes through
+        let line = serde_json::to_string(&r[0]).unwrap();
+        let back: CheckedTerm = serde_json::from_str(&line).unwrap();
+        assert!(back.ambiguous, "{line}");
+        // and a pinned hit is still checked
+        let r = recheck_terms(&base().pairs[0].terms, "The envoy met them");
+        assert_eq!(r[0].honoured, Some(false));
     }
 
     #[test]

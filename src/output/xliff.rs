@@ -351,6 +351,7 @@ mod tests {
             surface: "روسيا".into(),
             honoured: Some(false),
             forbidden_found: vec![],
+            ambiguous: false,
         }];
         flagged.suggestions = vec![Suggestion {
             score: 80,
