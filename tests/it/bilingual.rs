@@ -390,16 +390,13 @@ fn the_alignment_check_passes_real_human_translations_and_catches_swaps() {
             upper_bound(news_total.alarms, news_total.segments) < 0.01,
             "echo {echo}: {news_total}"
         );
-        // Lower bounds: what was measured (README states the figures).
-        let (swaps, rotations) = if echo { (99.0, 99.0) } else { (25.0, 35.0) };
-        assert!(
-            pct(total.swaps_caught, total.swaps) >= swaps,
-            "echo {echo}: {total}"
-        );
-        assert!(
-            pct(total.rotations_caught, total.rotations) >= rotations,
-            "echo {echo}: {total}"
-        );
+        // Lower bounds: what was measured (README states the figures). With
+        // the copied words, only two sentences that begin with the same
+        // three words can be exchanged unseen.
+        let (swaps, rotations) = if echo { (3826, 15280) } else { (1062, 5912) };
+        assert_eq!((total.swaps, total.rotations), (3829, 15280));
+        assert!(total.swaps_caught >= swaps, "echo {echo}: {total}");
+        assert!(total.rotations_caught >= rotations, "echo {echo}: {total}");
     }
     for r in report {
         eprintln!("{r}");
@@ -603,8 +600,9 @@ fn merged_in(sample: &Sample, step: usize, report: &mut Vec<String>, missed: &mu
             alarms as f64 * 100.0 / clean as f64
         ));
         assert_eq!(caught + unseeable + missed.len() - missed_before, shapes);
+        // the price, as measured (README): under 2.5% of them
         assert!(
-            alarms * 20 < clean,
+            alarms * 40 < clean,
             "{name}: {alarms}/{clean} (echo {echo})"
         );
     }
