@@ -285,15 +285,15 @@ fn holds(answer: &str, theirs: &str, at_start: bool) -> bool {
 ///   whole (a neighbour translated twice).
 /// - It is missing: merged when the answer fits the two sources joined
 ///   clearly better than its own ([`MERGE_MARGIN`]: numbers, names, terms
-///   and length), or when the answer has more sentences than the target's
-///   Arabic ([`source_sentences`]) and a cut between them, leaving the
-///   target at least as many sentences as its Arabic has, leaves on the
-///   neighbour's side about the length the neighbour's English would have
-///   (within a factor of [`TAIL_FIT`]) and on the target's side enough for
-///   it (at least 0.4 of its expected length). The second test catches a
-///   short neighbour swallowed, whose few words change the length too
-///   little for the first; it leaves alone a source of two sentences
-///   translated by two.
+///   and length), or when the answer has two sentences or more and a cut
+///   between them leaves on the neighbour's side about the length the
+///   neighbour's English would have (within a factor of [`TAIL_FIT`]) and
+///   on the target's side enough for it: at least 0.4 of its expected
+///   length, 0.8 when the cut leaves it fewer sentences than its Arabic
+///   has ([`source_sentences`]), so that an Arabic of two sentences
+///   translated by two is no merge. The second test catches a short
+///   neighbour swallowed, whose few words change the length too little for
+///   the first.
 pub fn merged(
     target: &Request,
     other: &Request,
@@ -326,8 +326,7 @@ pub fn merged(
         return true;
     }
     let told = sentences(&answer.0);
-    // A source of several sentences is translated by as many: only the
-    // sentences beyond the source's own can be a neighbour's.
+    // a source of several sentences is translated by about as many
     let own = source_sentences(&target.text);
     if told.len() < 2 {
         return false;
