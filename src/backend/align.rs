@@ -143,6 +143,7 @@ struct Source {
 struct Answer {
     numbers: Vec<String>,
     words: Vec<String>,
+    /// the copied first words, folded (see [`fold_arabic`])
     echo: Option<String>,
     chars: f64,
 }
@@ -165,14 +166,12 @@ fn score(req: &Request, s: &Source, a: &Answer) -> f64 {
         .filter(|t| honoured(&t.target, &a.words))
         .count() as f64;
     // the copied first words
-    if let Some(echo) = &a.echo {
-        let e = fold_arabic(echo);
-        if !e.is_empty()
-            && !s.folded_start.is_empty()
-            && (s.folded_start.starts_with(&e) || e.starts_with(&s.folded_start))
-        {
-            v += 3.0;
-        }
+    if let Some(e) = &a.echo
+        && !e.is_empty()
+        && !s.folded_start.is_empty()
+        && (s.folded_start.starts_with(e.as_str()) || e.starts_with(&s.folded_start))
+    {
+        v += 3.0;
     }
     // length ratio
     if s.chars > 0.0 && a.chars > 0.0 {
@@ -289,9 +288,12 @@ fn holds(answer: &str, theirs: &str, at_start: bool) -> bool {
 ///   and length), or when the answer has two sentences or more and a cut
 ///   between them leaves on the neighbour's side about the length the
 ///   neighbour's English would have (within a factor of [`TAIL_FIT`]) and
-///   on the target's side enough for it (at least 0.4 of its expected
-///   length). The second test catches a short neighbour swallowed, whose
-///   few words change the length too little for the first.
+///   on the target's side enough for it: at least 0.4 of its expected
+///   length, 0.8 when the cut leaves it fewer sentences than its Arabic
+///   has ([`source_sentences`]), so that an Arabic of two sentences
+///   translated by two is no merge. The second test catches a short
+///   neighbour swallowed, whose few words change the length too little for
+///   the first.
 pub fn merged(
     target: &Request,
     other: &Request,
@@ -324,6 +326,8 @@ pub fn merged(
         return true;
     }
     let told = sentences(&answer.0);
+    // a source of several sentences is translated by about as many
+    let own = source_sentences(&target.text);
     if told.len() < 2 {
         return false;
     }
@@ -340,9 +344,56 @@ pub fn merged(
         };
         let theirs: f64 = theirs.iter().map(|s| non_space(s)).sum();
         let mine: f64 = mine.iter().map(|s| non_space(s)).sum();
+        // a cut that leaves the target fewer sentences than its Arabic
+        // has must leave it most of its length (a source of two sentences
+        // translated by two is no merge)
+        let least = if told.len() - k >= own { 0.4 } else { 0.8 };
         (theirs / (o_len * LENGTH_RATIO)).ln().abs() < TAIL_FIT.ln()
-            && mine / (t_len * LENGTH_RATIO) >= 0.4
+            && mine / (t_len * LENGTH_RATIO) >= least
     })
+}
+
+/// How many sentences an Arabic source holds: one, and one more for each
+/// full stop, question or exclamation mark (Arabic or Latin) followed by
+/// white space and then a letter, a digit or an opening quote. Not counted: an
+/// ellipsis, a decimal point, and a full stop after a word of one or two
+/// letters (initials: `دي. كي. أريا`, `U.S.`).
+pub fn source_sentences(text: &str) -> usize {
+    let chars: Vec<char> = text.trim().chars().collect();
+    let word_before = |k: usize| {
+        chars[..k]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_alphanumeric())
+            .count()
+    };
+    1 + (0..chars.len())
+        .filter(|&k| {
+            let mark = match chars[k] {
+                '.' => {
+                    (k == 0 || chars[k - 1] != '.')
+                        && chars.get(k + 1) != Some(&'.')
+                        && word_before(k) >= 3
+                }
+                '!' | '?' | '؟' => true,
+                _ => false,
+            };
+            if !mark || !chars.get(k + 1).is_some_and(|c| c.is_whitespace()) {
+                return false;
+            }
+            let Some(next) = (k + 1..chars.len()).find(|&i| !chars[i].is_whitespace()) else {
+                return false;
+            };
+            match chars[next] {
+                c if c.is_alphanumeric() => true,
+                '«' | '“' => true,
+                // a straight quote opens against a word; one followed by
+                // a space closes (`؟ " تسأل`: the question is quoted)
+                '"' => chars.get(next + 1).is_some_and(|c| !c.is_whitespace()),
+                _ => false,
+            }
+        })
+        .count()
 }
 
 fn source(r: &Request) -> Source {
@@ -358,7 +409,7 @@ fn parse_answer((en, echo): &(String, Option<String>)) -> Answer {
     Answer {
         numbers: numbers(en),
         words: tokens(en),
-        echo: echo.clone(),
+        echo: echo.as_deref().map(fold_arabic),
         chars: en.chars().filter(|c| !c.is_whitespace()).count() as f64,
     }
 }
@@ -429,27 +480,46 @@ pub fn best_pairing(m: &[Vec<f64>]) -> Vec<usize> {
     best
 }
 
+/// How well each answer fits each source: `m[i][j]` scores `answers[j]`
+/// as the English of `batch[i]` (numbers, names, pinned terms, copied
+/// first words, length). Both slices must be the same length.
+pub fn scores(batch: &[Request], answers: &[(String, Option<String>)]) -> Vec<Vec<f64>> {
+    let sources: Vec<Source> = batch.iter().map(source).collect();
+    let parsed: Vec<Answer> = answers.iter().map(parse_answer).collect();
+    batch
+        .iter()
+        .zip(&sources)
+        .map(|(r, s)| parsed.iter().map(|a| score(r, s, a)).collect())
+        .collect()
+}
+
 /// For each segment of `batch`, whether its answer is misaligned.
 /// `answers[i]` is the English for `batch[i]` and the first words the model
-/// copied, if it did. The best pairing of the whole batch is found (see
-/// [`best_pairing`]); each of its cycles (two answers exchanged, three
-/// rotated, …) that scores better than the pairing by id by more than
-/// [`MARGIN`] marks its segments misaligned. So does any exchange of two
-/// answers that clears the margin on its own, should the best pairing
-/// have taken another route through those segments.
+/// copied, if it did. The answers are scored against every source
+/// ([`scores`]) and judged by [`misaligned_scores`].
 pub fn misaligned(batch: &[Request], answers: &[(String, Option<String>)]) -> Vec<bool> {
     let n = batch.len().min(answers.len());
     let mut out = vec![false; batch.len()];
     if n < 2 {
         return out;
     }
-    let sources: Vec<Source> = batch[..n].iter().map(source).collect();
-    let parsed: Vec<Answer> = answers[..n].iter().map(parse_answer).collect();
-    let mut m = vec![vec![0.0; n]; n];
-    for i in 0..n {
-        for j in 0..n {
-            m[i][j] = score(&batch[i], &sources[i], &parsed[j]);
-        }
+    let bad = misaligned_scores(&scores(&batch[..n], &answers[..n]));
+    out[..n].copy_from_slice(&bad);
+    out
+}
+
+/// The judgement of [`misaligned`] on a square score matrix (`m[i][j]`:
+/// answer `j` as the English of source `i`). The best pairing of the whole
+/// batch is found (see [`best_pairing`]); each of its cycles (two answers
+/// exchanged, three rotated, …) that scores better than the pairing by id
+/// by more than [`MARGIN`] marks its segments misaligned. So does any
+/// exchange of two answers that clears the margin on its own, should the
+/// best pairing have taken another route through those segments.
+pub fn misaligned_scores(m: &[Vec<f64>]) -> Vec<bool> {
+    let n = m.len();
+    let mut out = vec![false; n];
+    if n < 2 {
+        return out;
     }
     for i in 0..n {
         for j in i + 1..n {
@@ -460,7 +530,7 @@ pub fn misaligned(batch: &[Request], answers: &[(String, Option<String>)]) -> Ve
             }
         }
     }
-    let best = best_pairing(&m);
+    let best = best_pairing(m);
     let mut seen = vec![false; n];
     for start in 0..n {
         if seen[start] || best[start] == start {
@@ -654,6 +724,42 @@ mod tests {
         // a neighbour's words inside a sentence are no merge
         let alone = a("Talks were of no avail, the spokesman said.", None);
         assert!(!merged(&long, &short, false, &alone, Some("no avail")));
+    }
+
+    #[test]
+    fn arabic_sentences_are_counted_at_their_marks() {
+        assert_eq!(
+            source_sentences("خلق كل شيء من مادة. وخلقت المواد من ذرات."),
+            2
+        );
+        assert_eq!(source_sentences("هل انتهى؟ نعم! انتهى."), 3);
+        // initials, an ellipsis, a decimal point: one sentence
+        assert_eq!(
+            source_sentences("وقال نائب المفتش دي. كي. أريا إن ذلك حدث."),
+            1
+        );
+        assert_eq!(source_sentences("قال: يتحدث كثيرا... كنت أستعد."), 1);
+        assert_eq!(source_sentences("ارتفع بنسبة 2.5 في المئة."), 1);
+        // a quoted question, then who asked it: one sentence
+        assert_eq!(source_sentences("\" ماذا يعني هذا ؟ \" تسأل المدونة ."), 1);
+        // a quote that opens the next sentence
+        assert_eq!(source_sentences("انتهى الاجتماع. \"لن نعود\" قال."), 2);
+    }
+
+    #[test]
+    fn two_sentences_for_two_are_no_merge() {
+        // a source of two sentences translated by two, the neighbour's
+        // entry missing: not merged
+        let two = req("خلق كل شيء في الكون من مادة. خلقت كل المواد من جزيئات صغيرة تسمى بالذرات.");
+        let next = req("الذرات صغيرة جدا لدرجة أن تريليونات منها يمكن أن تتسع في النقطة.");
+        let en = "Everything in the Universe is made of matter. All matter is made of tiny particles called atoms.";
+        assert!(!merged(&two, &next, false, &a(en, None), None));
+        // the neighbour swallowed: merged
+        let both = a(
+            &format!("{en} Atoms are so tiny that trillions of them could fit into the period."),
+            None,
+        );
+        assert!(merged(&two, &next, false, &both, None));
     }
 
     #[test]

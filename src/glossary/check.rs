@@ -9,7 +9,8 @@ rendering that is present, is reported to the reviewer.
 The comparison is on words, tolerant of case, a leading "the" (the target
 "the Kremlin" is honoured by "Kremlin spokesman"), a possessive 's and a
 plural s/es; a parenthesised abbreviation in the target ("Islamic State
-(IS)") may be left out. Curly apostrophes count as straight ones.
+(IS)") may be left out. Curly apostrophes count as straight ones. An
+acronym of two or three capitals (`US`, `WHO`) matches only in capitals.
 */
 
 use crate::model::{CheckedTerm, TermHit};
@@ -120,19 +121,52 @@ fn form_honoured(target: &str, english_words: &[String]) -> bool {
 }
 
 /// Lower-cased words: runs of letters and digits, a possessive 's dropped.
+/// A word of two or three capitals keeps its case ([`is_acronym`]): `US`
+/// is not `us`, `WHO` is not `who`.
 pub fn tokens(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase().replace(['’', '‘', 'ʼ'], "'");
+    let text = text.replace(['’', '‘', 'ʼ'], "'");
     let mut out = Vec::new();
-    for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
+    for raw in text.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
         let w = raw.trim_matches('\'');
-        let w = w.strip_suffix("'s").unwrap_or(w);
+        let w = w
+            .strip_suffix("'s")
+            .or_else(|| w.strip_suffix("'S"))
+            .unwrap_or(w);
         for part in w.split('\'') {
-            if !part.is_empty() {
+            if is_acronym(part) {
                 out.push(part.to_string());
+            } else if !part.is_empty() {
+                out.push(part.to_lowercase());
             }
         }
     }
     out
+}
+
+/// A word of two or three capital letters (`US`, `UN`, `WHO`), which
+/// matches only itself: many are also common words in lower case.
+pub fn is_acronym(word: &str) -> bool {
+    (2..=3).contains(&word.chars().count()) && word.chars().all(|c| c.is_uppercase())
+}
+
+/// Whether the English word `h` is the glossary word `n`: an acronym
+/// exactly, any other word in any case; with `plural`, `h` may add s/es
+/// (or y → ies).
+fn same(h: &str, n: &str, plural: bool) -> bool {
+    if h == n {
+        return true;
+    }
+    if is_acronym(n) {
+        return false;
+    }
+    let lower;
+    let h = if is_acronym(h) {
+        lower = h.to_lowercase();
+        lower.as_str()
+    } else {
+        h
+    };
+    h == n || (plural && is_plural(h, n))
 }
 
 /// Whether `needle` occurs as consecutive words of `hay`; with `plural`,
@@ -141,11 +175,8 @@ fn contains(hay: &[String], needle: &[String], plural: bool) -> bool {
     if needle.is_empty() || needle.len() > hay.len() {
         return false;
     }
-    hay.windows(needle.len()).any(|w| {
-        w.iter()
-            .zip(needle)
-            .all(|(h, n)| h == n || (plural && is_plural(h, n)))
-    })
+    hay.windows(needle.len())
+        .any(|w| w.iter().zip(needle).all(|(h, n)| same(h, n, plural)))
 }
 
 /// Non-overlapping occurrences of `needle` in `hay` (see [`contains`]).
@@ -158,7 +189,7 @@ fn count(hay: &[String], needle: &[String], plural: bool) -> usize {
         let here = hay[i..i + needle.len()]
             .iter()
             .zip(needle)
-            .all(|(h, w)| h == w || (plural && is_plural(h, w)));
+            .all(|(h, w)| same(h, w, plural));
         if here {
             n += 1;
             i += needle.len();
@@ -279,6 +310,18 @@ mod tests {
         let hints = crate::pipeline::hint_terms(&both);
         assert_eq!(hints.len(), 1);
         assert_eq!(hints[0].target, "Benin");
+    }
+
+    #[test]
+    fn a_short_acronym_matches_only_in_capitals() {
+        assert!(ok("United States|US", "He arrived in the US with 4 cents."));
+        assert!(!ok("United States|US", "He told us nothing."));
+        assert!(ok("World Health Organization|WHO", "WHO said on Monday."));
+        assert!(!ok("World Health Organization|WHO", "Those who stayed."));
+        // other words in any case, an acronym's possessive too
+        assert!(ok("Kremlin", "THE KREMLIN SAID"));
+        assert!(ok("United Nations|UN", "the UN's envoy"));
+        assert_eq!(tokens("US and us, WHO's"), ["US", "and", "us", "WHO"]);
     }
 
     #[test]

@@ -88,9 +88,9 @@ fn seed_article_every_name_with_exact_spans() {
             .or_default() += 1;
     }
     let want: BTreeMap<String, usize> = [
-        ("Russia", 13),
+        ("Russia|Russian", 13),
         ("Taliban", 14),
-        ("Afghanistan", 10),
+        ("Afghanistan|Afghan", 10),
         ("Moscow", 4),
         ("Moscow Format", 2),
         ("Sergei Lavrov", 1),
@@ -101,17 +101,17 @@ fn seed_article_every_name_with_exact_spans() {
         ("TASS", 1),
         ("Dmitry Medvedev", 1),
         ("Russian Security Council", 1),
-        ("St Petersburg", 1),
+        ("St Petersburg|St. Petersburg|Saint Petersburg", 1),
         ("the Kremlin", 2),
         ("Dmitry Peskov", 2),
         ("Peskov", 1),
         ("Islamic State Khorasan", 3),
-        ("Islamic State", 1),
+        ("Islamic State|ISIS|ISIL", 1),
         ("Bamiyan", 3),
-        ("Australia", 2),
-        ("Spain", 2),
-        ("Lithuania", 2),
-        ("Norway", 2),
+        ("Australia|Australian", 2),
+        ("Spain|Spanish", 2),
+        ("Lithuania|Lithuanian", 2),
+        ("Norway|Norwegian", 2),
         ("Russian Foreign Ministry", 5),
     ]
     .into_iter()
@@ -547,7 +547,7 @@ fn starter_glossaries_know_the_common_phrases() {
             vec![
                 ("مسقط", "Muscat"),
                 ("القاهرة", "Cairo"),
-                ("المغرب", "Morocco"),
+                ("المغرب", "Morocco|Moroccan"),
             ],
         ),
         (
