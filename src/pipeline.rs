@@ -984,7 +984,7 @@ fn flag_terms(u: &mut Unit) {
                     format!(
                         "{} → {} (occurrence {nth} of {}: the English has it {} time{})",
                         t.surface,
-                        t.target,
+                        crate::glossary::check::shown(&t.target),
                         same.len(),
                         same.iter().filter(|o| o.honoured == Some(true)).count(),
                         if same.iter().filter(|o| o.honoured == Some(true)).count() == 1 {
@@ -994,7 +994,11 @@ fn flag_terms(u: &mut Unit) {
                         }
                     )
                 } else {
-                    format!("{} → {}", t.surface, t.target)
+                    format!(
+                        "{} → {}",
+                        t.surface,
+                        crate::glossary::check::shown(&t.target)
+                    )
                 }
             })
             .collect();

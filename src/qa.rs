@@ -206,7 +206,8 @@ pub fn term_findings(pair: &AlignedPair, terms: &[CheckedTerm]) -> Vec<Finding> 
                 Severity::Error,
                 format!(
                     "pinned term {} → \"{}\" is missing from the translation",
-                    t.source, t.target
+                    t.source,
+                    crate::glossary::check::shown(&t.target)
                 ),
             ));
         }
@@ -243,7 +244,8 @@ pub fn term_findings(pair: &AlignedPair, terms: &[CheckedTerm]) -> Vec<Finding> 
                     Severity::Error,
                     format!(
                         "forbidden rendering \"{f}\" used for {}; the glossary says \"{}\"",
-                        t.source, t.target
+                        t.source,
+                        crate::glossary::check::shown(&t.target)
                     ),
                 ));
             }

@@ -69,6 +69,16 @@ pub fn forms(target: &str) -> Vec<&str> {
     if v.is_empty() { vec![target] } else { v }
 }
 
+/// An entry's English as a reader sees it: the preferred form, then the
+/// other accepted ones (`UN (or United Nations, U.N.)`), never the raw
+/// `UN|United Nations|U.N.` cell.
+pub fn shown(target: &str) -> String {
+    match forms(target).split_first() {
+        Some((first, rest)) if !rest.is_empty() => format!("{first} (or {})", rest.join(", ")),
+        _ => preferred(target).to_string(),
+    }
+}
+
 /// The preferred English form of an entry (the first of its [`forms`]).
 pub fn preferred(target: &str) -> &str {
     forms(target)[0]
@@ -210,6 +220,16 @@ fn is_plural(h: &str, n: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_shown_with_its_accepted_forms() {
+        assert_eq!(
+            shown("UN|United Nations|U.N."),
+            "UN (or United Nations, U.N.)"
+        );
+        assert_eq!(shown("Taliban"), "Taliban");
+        assert_eq!(shown(" Russia | Russian "), "Russia (or Russian)");
+    }
 
     fn hit(target: &str, forbidden: &[&str]) -> TermHit {
         TermHit {

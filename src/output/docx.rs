@@ -262,13 +262,14 @@ pub fn render_table(doc: &Bitext) -> Result<Vec<u8>, OutputError> {
 /// What a reviewer should know about a row: flags, missed terms, warnings,
 /// the answers of a re-requested segment.
 pub fn notes(p: &AlignedPair) -> String {
+    use crate::glossary::check::shown;
     let mut out: Vec<String> = Vec::new();
     for t in &p.terms {
         if t.honoured == Some(false) {
-            out.push(format!("term missed: {} → {}", t.source, t.target));
+            out.push(format!("term missed: {} → {}", t.source, shown(&t.target)));
         }
         for f in &t.forbidden_found {
-            out.push(format!("forbidden: {f} (use {})", t.target));
+            out.push(format!("forbidden: {f} (use {})", shown(&t.target)));
         }
     }
     out.extend(p.warnings.iter().cloned());

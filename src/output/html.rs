@@ -25,6 +25,7 @@ override and isolate controls from the input are shown as visible badges
 instead of being obeyed, so a translation cannot disguise itself.
 */
 
+use crate::glossary::check::shown;
 use std::fmt::Write as _;
 
 use crate::model::{AlignedPair, Bitext, CheckedTerm, Origin};
@@ -355,7 +356,12 @@ pub(crate) fn source_cell(pair: &AlignedPair) -> String {
             if !t.forbidden_found.is_empty() {
                 class = "term forbidden";
             }
-            let mut title = format!("{} → {} (glossary; {})", t.source, t.target, term_state(t));
+            let mut title = format!(
+                "{} → {} (glossary; {})",
+                t.source,
+                shown(&t.target),
+                term_state(t)
+            );
             if !t.forbidden_found.is_empty() {
                 let _ = write!(
                     title,
@@ -393,7 +399,8 @@ pub(crate) fn target_cell(pair: &AlignedPair, target: &str) -> String {
                         class: "forbidden",
                         title: format!(
                             "forbidden rendering for {}; the glossary says {}",
-                            t.source, t.target
+                            t.source,
+                            shown(&t.target)
                         ),
                         num: number_of(&numbers, t),
                     });
@@ -402,16 +409,19 @@ pub(crate) fn target_cell(pair: &AlignedPair, target: &str) -> String {
         }
     }
     for t in &pair.terms {
-        let needle: Vec<char> = t.target.chars().collect();
-        for (s, e) in find_all(&chars, &needle, true) {
-            if !overlaps(&spans, s, e) {
-                spans.push(Span {
-                    start: s,
-                    end: e,
-                    class: "term",
-                    title: format!("{} ← {} (glossary)", t.target, t.source),
-                    num: number_of(&numbers, t),
-                });
+        // any accepted form marks the term on the English side
+        for form in crate::glossary::check::forms(&t.target) {
+            let needle: Vec<char> = form.chars().collect();
+            for (s, e) in find_all(&chars, &needle, true) {
+                if !overlaps(&spans, s, e) {
+                    spans.push(Span {
+                        start: s,
+                        end: e,
+                        class: "term",
+                        title: format!("{form} ← {} (glossary)", t.source),
+                        num: number_of(&numbers, t),
+                    });
+                }
             }
         }
     }
@@ -519,7 +529,7 @@ pub(crate) fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
         pair.terms.iter().any(|t| {
             (t.honoured == Some(false)
                 && w.contains("pinned term")
-                && w.contains(&t.target.to_lowercase()))
+                && w.contains(&shown(&t.target).to_lowercase()))
                 || (!t.forbidden_found.is_empty() && w.contains("forbidden rendering"))
         })
     };
@@ -540,7 +550,7 @@ pub(crate) fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
                 out,
                 "<li class=\"missed\">Pinned term missing: <bdi lang=\"ar\" dir=\"rtl\">{}</bdi> → {}</li>",
                 escape(&t.source),
-                text_html(&t.target, false)
+                text_html(&shown(&t.target), false)
             );
         }
         for f in &t.forbidden_found {
@@ -549,7 +559,7 @@ pub(crate) fn notes_html(pair: &AlignedPair, common: Option<&str>) -> String {
                 "<li class=\"forbidden\">Forbidden rendering “{}” used for <bdi lang=\"ar\" dir=\"rtl\">{}</bdi>; the glossary says {}</li>",
                 text_html(f, false),
                 escape(&t.source),
-                text_html(&t.target, false)
+                text_html(&shown(&t.target), false)
             );
         }
     }
@@ -893,6 +903,31 @@ mod tests {
             meta: Default::default(),
             pairs: vec![p],
         }
+    }
+
+    #[test]
+    fn an_accepted_form_is_marked_and_the_entry_shown_as_a_reader_reads_it() {
+        let mut p = pair("قالت الأمم المتحدة", Some("The United Nations said"));
+        p.terms = vec![term(
+            "الأمم المتحدة",
+            "UN|United Nations|U.N.",
+            105,
+            118,
+            "الأمم المتحدة",
+            Some(true),
+        )];
+        let english = target_cell(&p, p.target.as_deref().unwrap());
+        assert!(
+            english.contains("United Nations<sup class=\"tn\">1</sup></mark>"),
+            "the accepted form is marked with the term's number: {english}"
+        );
+        let arabic = source_cell(&p);
+        assert!(arabic.contains("UN (or United Nations, U.N.)"), "{arabic}");
+        assert!(!arabic.contains("UN|United"), "{arabic}");
+        p.terms[0].honoured = Some(false);
+        p.target = Some("They said".into());
+        let notes = notes_html(&p, None);
+        assert!(notes.contains("→ UN (or United Nations, U.N.)"), "{notes}");
     }
 
     #[test]

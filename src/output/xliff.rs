@@ -40,13 +40,14 @@ fn unit_notes(p: &AlignedPair) -> Vec<(&'static str, String)> {
             Some(false) => "MISSING from the translation",
             None => "not checked",
         };
-        notes.push(("glossary", format!("{} = {} ({state})", t.source, t.target)));
+        let target = crate::glossary::check::shown(&t.target);
+        notes.push(("glossary", format!("{} = {target} ({state})", t.source)));
         for f in &t.forbidden_found {
             notes.push((
                 "glossary",
                 format!(
-                    "forbidden rendering \"{f}\" used for {}; use {}",
-                    t.source, t.target
+                    "forbidden rendering \"{f}\" used for {}; use {target}",
+                    t.source
                 ),
             ));
         }
