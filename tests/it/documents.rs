@@ -107,6 +107,10 @@ pub const REAL_PAGES: &[(&str, &str)] = &[
         "bbc-arabic-2024-bushnell.html",
         "bbc-arabic-2024-bushnell.expected.txt",
     ),
+    (
+        "rt-arabic-2020-syria-corona.html",
+        "rt-arabic-2020-syria-corona.expected.txt",
+    ),
 ];
 
 fn expected_paragraphs(file: &str) -> Vec<String> {
@@ -232,6 +236,46 @@ fn real_saved_news_pages_give_their_article_paragraphs() {
         assert!(!text.contains(without), "{without} leaked in");
     }
     assert_eq!(h["headings"], serde_json::json!([[1, 1]]));
+    // RT Arabic: the headline; its date box as the two times it marks
+    // (published, updated), without the section link beside them; the
+    // body without the "read more" box inside it (a linked headline over a
+    // lazy-loaded picture whose <noscript> fallback is markup, not text),
+    // the photo credit and caption, the tags, the comment button, the
+    // "headlines" and "most read" lists and the cookie notice.
+    assert_eq!(
+        expected_paragraphs("rt-arabic-2020-syria-corona.expected.txt").len(),
+        7
+    );
+    let (h, all) = sources(
+        dir.path(),
+        repo()
+            .join(PAGES)
+            .join("rt-arabic-2020-syria-corona.html")
+            .to_str()
+            .unwrap(),
+    );
+    assert_eq!(all[1], "تاريخ النشر:07.04.2020 | 17:38 GMT |");
+    assert_eq!(all[2], "آخر تحديث:07.04.2020 | 18:05 GMT |");
+    let text = all.join(" ");
+    for without in [
+        "أخبار العالم العربي",
+        "إقرأ المزيد",
+        "مكافأة مالية للقائمين",
+        "Reuters",
+        "تدابير احترازية",
+        "امراض",
+        "شارك بالتعليقات",
+        "العناوين",
+        "الأكثر قراءة",
+        "ملفات تعريف الارتباط",
+    ] {
+        assert!(!text.contains(without), "{without} leaked in");
+    }
+    assert_eq!(h["headings"], serde_json::json!([[1, 1]]));
+    assert_eq!(
+        h["title"],
+        "الصحة السورية: إصابات كورونا المسجلة حتى اليوم 19 شفي منها 3 وتوفيت حالتان"
+    );
 }
 
 /// Every real page goes to both Word outputs: one paragraph (or row) per
