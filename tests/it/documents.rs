@@ -124,6 +124,15 @@ fn expected_paragraphs(file: &str) -> Vec<String> {
 
 #[test]
 fn real_saved_news_pages_give_their_article_paragraphs() {
+    // README's count of real sites is the count of sites here (the CNN
+    // article's several saves are one site).
+    let sites: std::collections::BTreeSet<&str> = REAL_PAGES
+        .iter()
+        .map(|(page, _)| page.split("-20").next().unwrap())
+        .collect();
+    assert_eq!(sites.len(), 5, "{sites:?}");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(fold(&readme).contains("Tested on saved pages of five real Arabic news sites"));
     assert_eq!(expected_paragraphs("cnn-arabic-2013.expected.txt").len(), 8);
     assert_eq!(
         expected_paragraphs("assabah-2019-sudan-interview.expected.txt").len(),
