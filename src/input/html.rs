@@ -12,10 +12,12 @@ have to be cut into paragraphs, and because a small scoring rule kept here
 can be read and tested against real Arabic pages) and keeps:
 
 - the headline (the page's `<h1>`; `og:title` or `<title>` as the title);
-- a dateline or byline between the headline and the body when it is marked
-  (`<time>`, or a class/id/itemprop naming date, time, author or byline; a
-  marked box that holds `<time>`s gives those, each a paragraph, without
-  the section link beside them);
+- a dateline, byline or lead between the headline and the body when it is
+  marked (`<time>`, or a class/id/itemprop naming date, time, author,
+  byline, lead, standfirst or description; a marked box that holds
+  `<time>`s gives those, each a paragraph, without the section link beside
+  them; one whose text holds a web address is microdata, and one that
+  repeats the headline says nothing new: both are left out);
 - the body: the element whose own paragraphs (a `<p>` alone in a `<div>`
   counts as one) hold the most text, flattened
   into paragraphs (`<p>`, headings, list items, `<br>`-separated runs),
@@ -312,6 +314,7 @@ fn page_wide_form(e: &ElementRef) -> bool {
             .is_some_and(|p| p.value().name() == "body")
 }
 
+/// A dateline, byline or lead marked as such (see the module docs).
 fn marked_meta(e: &ElementRef) -> bool {
     let v = e.value();
     if v.name() == "time" {
@@ -331,9 +334,21 @@ fn marked_meta(e: &ElementRef) -> bool {
     {
         return false;
     }
-    ["date", "time", "byline", "author", "dateline", "published"]
-        .iter()
-        .any(|m| words.contains(m))
+    // A lead (standfirst) in a box of its own before the body: Sputnik
+    // Arabic's `b-article__lead`, marked `itemprop="description"` too.
+    [
+        "date",
+        "time",
+        "byline",
+        "author",
+        "dateline",
+        "published",
+        "lead",
+        "standfirst",
+        "description",
+    ]
+    .iter()
+    .any(|m| words.contains(m))
 }
 
 /// The text of a dateline or byline without the section label a page may
@@ -610,11 +625,12 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
     let body_ancestors: std::collections::HashSet<_> = body.ancestors().map(|a| a.id()).collect();
     let h1_in_body = h1.is_some_and(|h| h.ancestors().any(|a| a.id() == body_id));
     if let Some(h) = h1.filter(|_| !h1_in_body) {
-        let t = fold(&h.text().collect::<String>());
-        if !t.is_empty() {
-            blocks.push(super::Block::heading(t, 1));
+        let headline = fold(&h.text().collect::<String>());
+        if !headline.is_empty() {
+            blocks.push(super::Block::heading(headline.clone(), 1));
         }
-        // Marked datelines and bylines between the headline and the body.
+        // Marked datelines, bylines and leads between the headline and the
+        // body.
         let mut after_h1 = false;
         let mut taken = std::collections::HashSet::new();
         for e in &all {
@@ -638,7 +654,16 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
                 let mut t = String::new();
                 meta_text(&part, 0, &mut t);
                 let t = fold(&t);
-                if !t.is_empty() {
+                // A web address in it marks data for machines (schema.org
+                // microdata: Sputnik Arabic's hidden author item with its
+                // logo's URL), not a line a reader sees.
+                // A lead that repeats the headline (LBCI's `body-lead` box)
+                // is not said twice.
+                if !t.is_empty()
+                    && t != headline
+                    && !t.contains("http://")
+                    && !t.contains("https://")
+                {
                     blocks.push(super::Block::para(t));
                 }
             }
@@ -771,6 +796,49 @@ mod tests {
                 "عنوان الخبر",
                 "تاريخ النشر:07.04.2020 | 17:38 GMT",
                 "آخر تحديث:07.04.2020 | 18:05 GMT",
+                "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
+                "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marked_lead_is_read_unless_it_repeats_the_headline_and_microdata_is_not() {
+        // Sputnik Arabic's shapes: a hidden schema.org author item (a name
+        // and a logo's address) and a lead box before the body; LBCI's lead
+        // box repeating the headline.
+        let body = r#"<div class="b-article__text"><p>الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.</p>
+<p>الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا.</p></div>"#;
+        let page = |lead: &str| {
+            format!(
+                r#"<html><body><h1>عنوان الخبر</h1><time>02:27 08.04.2020</time>
+<div class="b-article__meta"><div itemprop="author" itemscope=""><div itemprop="name">Sputnik</div><div itemprop="logo"><div itemprop="url">https://example.com/i/logo.png</div></div></div></div>
+<div itemprop="description" class="b-article__lead"><p>{lead}</p></div>{body}</body></html>"#
+            )
+        };
+        let texts = |html: &str| -> Vec<String> {
+            extract(html)
+                .unwrap()
+                .blocks
+                .into_iter()
+                .map(|b| b.text)
+                .collect()
+        };
+        assert_eq!(
+            texts(&page("مقدمة الخبر في سطر واحد.")),
+            [
+                "عنوان الخبر",
+                "02:27 08.04.2020",
+                "مقدمة الخبر في سطر واحد.",
+                "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
+                "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
+            ]
+        );
+        assert_eq!(
+            texts(&page("عنوان الخبر")),
+            [
+                "عنوان الخبر",
+                "02:27 08.04.2020",
                 "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
                 "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
             ]

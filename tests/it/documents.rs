@@ -111,6 +111,10 @@ pub const REAL_PAGES: &[(&str, &str)] = &[
         "rt-arabic-2020-syria-corona.html",
         "rt-arabic-2020-syria-corona.expected.txt",
     ),
+    (
+        "sputnik-arabic-2020-china-corona.html",
+        "sputnik-arabic-2020-china-corona.expected.txt",
+    ),
 ];
 
 fn expected_paragraphs(file: &str) -> Vec<String> {
@@ -130,9 +134,9 @@ fn real_saved_news_pages_give_their_article_paragraphs() {
         .iter()
         .map(|(page, _)| page.split("-20").next().unwrap())
         .collect();
-    assert_eq!(sites.len(), 5, "{sites:?}");
+    assert_eq!(sites.len(), 6, "{sites:?}");
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    assert!(fold(&readme).contains("Tested on saved pages of five real Arabic news sites"));
+    assert!(fold(&readme).contains("Tested on saved pages of six real Arabic news sites"));
     assert_eq!(expected_paragraphs("cnn-arabic-2013.expected.txt").len(), 8);
     assert_eq!(
         expected_paragraphs("assabah-2019-sudan-interview.expected.txt").len(),
@@ -284,6 +288,46 @@ fn real_saved_news_pages_give_their_article_paragraphs() {
     assert_eq!(
         h["title"],
         "الصحة السورية: إصابات كورونا المسجلة حتى اليوم 19 شفي منها 3 وتوفيت حالتان"
+    );
+    // Sputnik Arabic: the headline, the <time>, the lead in its own marked
+    // box before the body, and the body without the related-story box and
+    // the video embedded inside its paragraphs; without the photo credit,
+    // the hidden schema.org author item (with its logo's web address), the
+    // short-link button, the share and like counters, the "see also" and
+    // tag lists, the comment forms and rules, and the sidebar.
+    assert_eq!(
+        expected_paragraphs("sputnik-arabic-2020-china-corona.expected.txt").len(),
+        12
+    );
+    let (h, all) = sources(
+        dir.path(),
+        repo()
+            .join(PAGES)
+            .join("sputnik-arabic-2020-china-corona.html")
+            .to_str()
+            .unwrap(),
+    );
+    assert_eq!(all[1], "GMT 02:27 08.04.2020");
+    assert!(all[2].starts_with("أعلنت السلطات الصحية في الصين"));
+    let text = all.join(" ");
+    for without in [
+        "AFP",
+        "https://",
+        "انسخ الرابط",
+        "الحصيلة الأضخم في العالم",
+        "REUTERS",
+        "انظر أيضا",
+        "الكلمات الدلالية",
+        "معايير المجتمع",
+        "آخر الأخبار",
+        "جميع الحقوق محفوظة",
+    ] {
+        assert!(!text.contains(without), "{without} leaked in");
+    }
+    assert_eq!(h["headings"], serde_json::json!([[1, 1]]));
+    assert_eq!(
+        h["title"],
+        "الصين تسجل 62 إصابة جديدة بفيروس كورونا المستجد في عموم البلاد"
     );
 }
 

@@ -184,6 +184,7 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         ("lbci-2026-trump-hair.html", "lbci"),
         ("bbc-arabic-2024-bushnell.html", "bbc"),
         ("rt-arabic-2020-syria-corona.html", "rt"),
+        ("sputnik-arabic-2020-china-corona.html", "sputnik"),
     ] {
         std::fs::copy(
             repo().join("tests/fixtures/pages").join(fixture),
@@ -236,6 +237,8 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
             "bbc-table.docx",
             "rt.docx",
             "rt-table.docx",
+            "sputnik.docx",
+            "sputnik-table.docx",
         ],
     );
     let converted = started.elapsed();
@@ -255,6 +258,8 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         (d.join("bbc.jsonl"), "bbc-table.pdf", true),
         (d.join("rt.jsonl"), "rt.pdf", false),
         (d.join("rt.jsonl"), "rt-table.pdf", true),
+        (d.join("sputnik.jsonl"), "sputnik.pdf", false),
+        (d.join("sputnik.jsonl"), "sputnik-table.pdf", true),
     ] {
         let text = pdf_text(&d.join("pdf").join(pdf));
         let have: std::collections::HashSet<String> = words(&text).into_iter().collect();
