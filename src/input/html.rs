@@ -12,13 +12,18 @@ have to be cut into paragraphs, and because a small scoring rule kept here
 can be read and tested against real Arabic pages) and keeps:
 
 - the headline (the page's `<h1>`; `og:title` or `<title>` as the title);
-- a dateline or byline between the headline and the body when it is marked
-  (`<time>`, or a class/id/itemprop naming date, time, author or byline);
+- a dateline, byline or lead between the headline and the body when it is
+  marked (`<time>`, or a class/id/itemprop naming date, time, author,
+  byline, lead, standfirst or description; a marked box that holds
+  `<time>`s gives those, each a paragraph, without the section link beside
+  them; one whose text holds a web address is microdata, and one that
+  repeats the headline says nothing new: both are left out);
 - the body: the element whose own paragraphs (a `<p>` alone in a `<div>`
   counts as one) hold the most text, flattened
   into paragraphs (`<p>`, headings, list items, `<br>`-separated runs),
   without sub-blocks that are boilerplate (class or id naming share, social,
-  related, comment, nav, ad, tags...) or that hold little text next to it.
+  related, comment, nav, ad, tags...) or that hold little text next to it
+  (text as a reader sees it: a `<noscript>` fallback's markup is not text).
 
 A page with no such body is an error ("no article found"), never an empty
 translation.
@@ -309,6 +314,7 @@ fn page_wide_form(e: &ElementRef) -> bool {
             .is_some_and(|p| p.value().name() == "body")
 }
 
+/// A dateline, byline or lead marked as such (see the module docs).
 fn marked_meta(e: &ElementRef) -> bool {
     let v = e.value();
     if v.name() == "time" {
@@ -328,9 +334,21 @@ fn marked_meta(e: &ElementRef) -> bool {
     {
         return false;
     }
-    ["date", "time", "byline", "author", "dateline", "published"]
-        .iter()
-        .any(|m| words.contains(m))
+    // A lead (standfirst) in a box of its own before the body: Sputnik
+    // Arabic's `b-article__lead`, marked `itemprop="description"` too.
+    [
+        "date",
+        "time",
+        "byline",
+        "author",
+        "dateline",
+        "published",
+        "lead",
+        "standfirst",
+        "description",
+    ]
+    .iter()
+    .any(|m| words.contains(m))
 }
 
 /// The text of a dateline or byline without the section label a page may
@@ -352,6 +370,28 @@ fn meta_text(e: &ElementRef, depth: usize, out: &mut String) {
             _ => {}
         }
     }
+}
+
+/// What of a marked dateline box is read: the `<time>` elements it holds,
+/// each a paragraph, when it holds any (RT Arabic's `time-public` box: the
+/// publication and update times, each in its own `<p>` with the section's
+/// link after it), else the whole box.
+fn dateline_parts<'a>(e: &ElementRef<'a>) -> Vec<ElementRef<'a>> {
+    if e.value().name() == "time" {
+        return vec![*e];
+    }
+    let times: Vec<ElementRef> = e
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|d| d.value().name() == "time")
+        .filter(|d| {
+            !d.ancestors()
+                .take_while(|a| a.id() != e.id())
+                .filter_map(ElementRef::wrap)
+                .any(|a| a.value().name() == "time" || is_skipped(&a))
+        })
+        .collect();
+    if times.is_empty() { vec![*e] } else { times }
 }
 
 /// The elements of a page in document order, each with whether an
@@ -389,7 +429,7 @@ fn own_score(e: &ElementRef) -> usize {
                 }
                 let name = c.value().name();
                 if name == "p" || !BLOCKS.contains(&name) || paragraph_wrapper(&c) {
-                    n += letters(&c.text().collect::<String>());
+                    n += text_letters(&c);
                 }
             }
             _ => {}
@@ -419,6 +459,33 @@ fn paragraph_wrapper(e: &ElementRef) -> bool {
 
 fn letters(s: &str) -> usize {
     s.chars().filter(|c| c.is_alphanumeric()).count()
+}
+
+/// Whether an element's content is code or markup kept as text, never
+/// shown: html5ever keeps a `<noscript>`'s content as raw text, so a link
+/// around a lazy-loaded picture (RT Arabic's "read more" box) would count
+/// its `<img src=…>` fallback as letters.
+fn is_unshown(name: &str) -> bool {
+    matches!(name, "script" | "style" | "noscript" | "template")
+}
+
+/// The letters of `e`'s text as a reader sees it (no [`is_unshown`]
+/// content), iteratively, down to [`MAX_DEPTH`].
+fn text_letters(e: &ElementRef) -> usize {
+    let mut n = 0;
+    let mut stack = vec![(*e, 0usize)];
+    while let Some((el, depth)) = stack.pop() {
+        for child in el.children() {
+            match child.value() {
+                Node::Text(t) => n += letters(t),
+                Node::Element(v) if !is_unshown(v.name()) && depth < MAX_DEPTH => {
+                    stack.push((ElementRef::wrap(child).expect("element"), depth + 1));
+                }
+                _ => {}
+            }
+        }
+    }
+    n
 }
 
 /// Fold white space to single spaces and trim.
@@ -492,10 +559,7 @@ fn inline_text(e: &ElementRef, depth: usize, out: &mut String) {
             Node::Element(el) if el.name() == "br" => out.push(' '),
             Node::Element(_) => {
                 let c = ElementRef::wrap(child).expect("element");
-                if !matches!(
-                    c.value().name(),
-                    "script" | "style" | "noscript" | "template"
-                ) {
+                if !is_unshown(c.value().name()) {
                     inline_text(&c, depth + 1, out);
                 }
             }
@@ -561,11 +625,12 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
     let body_ancestors: std::collections::HashSet<_> = body.ancestors().map(|a| a.id()).collect();
     let h1_in_body = h1.is_some_and(|h| h.ancestors().any(|a| a.id() == body_id));
     if let Some(h) = h1.filter(|_| !h1_in_body) {
-        let t = fold(&h.text().collect::<String>());
-        if !t.is_empty() {
-            blocks.push(super::Block::heading(t, 1));
+        let headline = fold(&h.text().collect::<String>());
+        if !headline.is_empty() {
+            blocks.push(super::Block::heading(headline.clone(), 1));
         }
-        // Marked datelines and bylines between the headline and the body.
+        // Marked datelines, bylines and leads between the headline and the
+        // body.
         let mut after_h1 = false;
         let mut taken = std::collections::HashSet::new();
         for e in &all {
@@ -585,11 +650,22 @@ pub fn extract(html: &str) -> Result<Page, PageError> {
             if e.ancestors().any(|a| taken.contains(&a.id())) {
                 continue;
             }
-            let mut t = String::new();
-            meta_text(e, 0, &mut t);
-            let t = fold(&t);
-            if !t.is_empty() {
-                blocks.push(super::Block::para(t));
+            for part in dateline_parts(e) {
+                let mut t = String::new();
+                meta_text(&part, 0, &mut t);
+                let t = fold(&t);
+                // A web address in it marks data for machines (schema.org
+                // microdata: Sputnik Arabic's hidden author item with its
+                // logo's URL), not a line a reader sees.
+                // A lead that repeats the headline (LBCI's `body-lead` box)
+                // is not said twice.
+                if !t.is_empty()
+                    && t != headline
+                    && !t.contains("http://")
+                    && !t.contains("https://")
+                {
+                    blocks.push(super::Block::para(t));
+                }
             }
             taken.insert(e.id());
         }
@@ -699,6 +775,74 @@ mod tests {
         // Real pages are far below it; unclosed paragraphs do not count.
         assert!(nesting(&"<p>نص ".repeat(5000)) < 5);
         assert_eq!(nesting("<div><img src=x><br/><span>a</span></div>"), 2);
+    }
+
+    #[test]
+    fn a_date_box_gives_its_times_and_a_noscript_fallback_is_not_text() {
+        // RT Arabic's shapes: a date box with two <time>s and the section's
+        // link, and a "read more" link box whose picture has a <noscript>
+        // fallback (raw markup to html5ever, letters to a naive count).
+        let html = r#"<html><body><div class="article"><h1 class="heading">عنوان الخبر</h1>
+<div class="time-public"><p><time><span>تاريخ النشر:</span><span>07.04.2020</span> | 17:38 GMT</time></p>
+<p><time><span>آخر تحديث:</span><span>07.04.2020</span> | 18:05 GMT</time><a href="/middle_east/">أخبار العالم العربي</a></p></div>
+<div class="text"><p>الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.</p>
+<div class="box"><div>إقرأ المزيد</div><a href="/middle_east/1101593/"><picture><img src="data:,"></picture><noscript><img src="https://cdni.example.com/media/pics/2020.04/original/5e8c690c4c59b729925f4b17.JPG" alt="سوريا مكافأة مالية للقائمين على تنفيذ حظر التجول"></noscript><span>خبر آخر مرتبط</span></a></div>
+<p>الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا.</p></div></div></body></html>"#;
+        let p = extract(html).unwrap();
+        let texts: Vec<&str> = p.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "عنوان الخبر",
+                "تاريخ النشر:07.04.2020 | 17:38 GMT",
+                "آخر تحديث:07.04.2020 | 18:05 GMT",
+                "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
+                "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marked_lead_is_read_unless_it_repeats_the_headline_and_microdata_is_not() {
+        // Sputnik Arabic's shapes: a hidden schema.org author item (a name
+        // and a logo's address) and a lead box before the body; LBCI's lead
+        // box repeating the headline.
+        let body = r#"<div class="b-article__text"><p>الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.</p>
+<p>الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا.</p></div>"#;
+        let page = |lead: &str| {
+            format!(
+                r#"<html><body><h1>عنوان الخبر</h1><time>02:27 08.04.2020</time>
+<div class="b-article__meta"><div itemprop="author" itemscope=""><div itemprop="name">Sputnik</div><div itemprop="logo"><div itemprop="url">https://example.com/i/logo.png</div></div></div></div>
+<div itemprop="description" class="b-article__lead"><p>{lead}</p></div>{body}</body></html>"#
+            )
+        };
+        let texts = |html: &str| -> Vec<String> {
+            extract(html)
+                .unwrap()
+                .blocks
+                .into_iter()
+                .map(|b| b.text)
+                .collect()
+        };
+        assert_eq!(
+            texts(&page("مقدمة الخبر في سطر واحد.")),
+            [
+                "عنوان الخبر",
+                "02:27 08.04.2020",
+                "مقدمة الخبر في سطر واحد.",
+                "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
+                "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
+            ]
+        );
+        assert_eq!(
+            texts(&page("عنوان الخبر")),
+            [
+                "عنوان الخبر",
+                "02:27 08.04.2020",
+                "الفقرة الأولى من الخبر وفيها ما يكفي من الكلمات لتكون فقرة حقيقية من مقال إخباري طويل كتبه مراسل في العاصمة.",
+                "الفقرة الثانية من الخبر وهي أيضا طويلة بما يكفي لتحسب من نص المقال الذي نشره الموقع هنا."
+            ]
+        );
     }
 
     #[test]

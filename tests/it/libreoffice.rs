@@ -183,6 +183,8 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         ("assabah-2019-sudan-interview.html", "assabah"),
         ("lbci-2026-trump-hair.html", "lbci"),
         ("bbc-arabic-2024-bushnell.html", "bbc"),
+        ("rt-arabic-2020-syria-corona.html", "rt"),
+        ("sputnik-arabic-2020-china-corona.html", "sputnik"),
     ] {
         std::fs::copy(
             repo().join("tests/fixtures/pages").join(fixture),
@@ -233,6 +235,10 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
             "lbci-table.docx",
             "bbc.docx",
             "bbc-table.docx",
+            "rt.docx",
+            "rt-table.docx",
+            "sputnik.docx",
+            "sputnik-table.docx",
         ],
     );
     let converted = started.elapsed();
@@ -250,6 +256,10 @@ fn libreoffice_opens_every_word_file_and_an_edited_table_comes_back() {
         (d.join("lbci.jsonl"), "lbci-table.pdf", true),
         (d.join("bbc.jsonl"), "bbc.pdf", false),
         (d.join("bbc.jsonl"), "bbc-table.pdf", true),
+        (d.join("rt.jsonl"), "rt.pdf", false),
+        (d.join("rt.jsonl"), "rt-table.pdf", true),
+        (d.join("sputnik.jsonl"), "sputnik.pdf", false),
+        (d.join("sputnik.jsonl"), "sputnik-table.pdf", true),
     ] {
         let text = pdf_text(&d.join("pdf").join(pdf));
         let have: std::collections::HashSet<String> = words(&text).into_iter().collect();
