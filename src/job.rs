@@ -52,7 +52,13 @@ use crate::segment::{SegmentOptions, Segmenter};
 /// folder of thousands is never all in memory.
 pub const READ_AHEAD: usize = 256;
 
-/// Requests of a document sent together while it is looked up.
+/// Requests of a document sent together while it is looked up: the first
+/// group is this small, so that the first request leaves after a few
+/// look-ups, and each next one twice as large, up to [`SEND_EVERY`].
+const FIRST_GROUP: usize = 8;
+
+/// The largest group of a document's requests sent together while it is
+/// looked up.
 const SEND_EVERY: usize = 256;
 
 /// Answers applied before their translations are committed together.
@@ -588,16 +594,20 @@ impl Stream<'_> {
                 re_requested: 0,
             },
         );
-        // Segments to send go out in groups of SEND_EVERY as they are looked
-        // up: a long document's first requests are out while the rest is
-        // looked up, and a short one's go together (batches never depend
-        // on how fast the look-ups were).
+        // Segments to send go out in groups as they are looked up (8, 16,
+        // 32... up to SEND_EVERY): a long document's first requests are out
+        // after a few look-ups while the rest is looked up, and a short
+        // one's go together. A part-full batch waits for the next group
+        // (the engine's linger), so batches stay full while look-ups are
+        // fast.
         let mut queued: Vec<Request> = Vec::new();
+        let mut group = FIRST_GROUP;
         for (n, segment) in segments.into_iter().enumerate() {
-            if queued.len() >= SEND_EVERY {
+            if queued.len() >= group {
                 for r in queued.drain(..) {
                     self.send(r);
                 }
+                group = (group * 2).min(SEND_EVERY);
             }
             if n > 0 {
                 self.catch_up(events, sink);
@@ -939,6 +949,9 @@ fn stream(
     let info = translator.info().clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // The engine (HTTP client, request bodies, answers) by name, for
+        // the pipeline benchmark's CPU split.
+        .thread_name("tarjama-engine")
         .enable_all()
         .build()
         .map_err(JobError::Runtime)?;
