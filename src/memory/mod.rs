@@ -716,8 +716,8 @@ impl Memory {
         let mut scored: Vec<(u8, i64)> = candidates
             .iter()
             .filter_map(|(id, cand)| {
-                let s = fuzzy::similarity(&query, &fuzzy::tokens(cand));
-                (s >= min_score).then_some((s, *id))
+                fuzzy::similarity_at_least(&query, &fuzzy::tokens(cand), min_score)
+                    .map(|s| (s, *id))
             })
             .collect();
         scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
