@@ -12,7 +12,8 @@ batches are filled across article boundaries (the last segments of one
 article share a request with the first of the next; each output still holds
 exactly its own segments, in order). A segment repeated anywhere in the job
 is sent once. Every answer is applied and committed as it arrives, through
-the one memory connection the job was given (crash-safe: a rerun sends
+the one memory connection the job was given (fuzzy suggestions come from
+the memory as the job found it, not from its own answers) (crash-safe: a rerun sends
 nothing already stored, and finishes the re-requests an interrupted run left
 pending); an answer that misses a pinned term is re-requested at once, in
 the same stream. Each document is written, on a thread of its own, as soon
@@ -349,6 +350,15 @@ fn add_summary(total: &mut RunSummary, s: &RunSummary) {
 pub fn run(job: Job, sink: &mut impl Sink) -> Result<Outcome, JobError> {
     let started = Instant::now();
     let Job { mut memory, work } = job;
+    // Suggestions come from the memory as the job found it: they do not
+    // depend on the order answers arrive in, and a look-up does not score
+    // the sentences this job translated moments before.
+    memory
+        .freeze_suggestions()
+        .map_err(|error| JobError::Memory {
+            context: "reading the memory".into(),
+            error,
+        })?;
     let mut outcome = match (&work.translator, work.dry_run) {
         (_, true) => dry_run(&work, &memory, sink)?,
         (None, false) => offline(&work, &memory, sink)?,

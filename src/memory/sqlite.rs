@@ -19,6 +19,9 @@ pub struct SqliteStore {
     /// Sources this connection created whose words are not in the word
     /// index yet (see [`Staged`]).
     staged: Staged,
+    /// Fuzzy candidates above this source id are not wanted
+    /// ([`Memory::freeze_suggestions`]).
+    candidates_up_to: i64,
 }
 
 /// How many new sources wait before their words are written to the index
@@ -202,6 +205,7 @@ impl SqliteStore {
             conn,
             path,
             staged: Staged::default(),
+            candidates_up_to: i64::MAX,
         };
         loop {
             match mem.setup() {
@@ -631,11 +635,14 @@ impl SqliteStore {
                 let sql = format!(
                     "SELECT s.id, s.norm FROM sources s WHERE s.id IN
                        (SELECT source_id FROM tokens
-                        WHERE ntokens BETWEEN ? AND ? AND token IN ({placeholders}))"
+                        WHERE ntokens BETWEEN ? AND ? AND source_id <= ? AND token IN ({placeholders}))"
                 );
                 let mut stmt = self.conn.prepare_cached(&sql)?;
-                let mut args: Vec<rusqlite::types::Value> =
-                    vec![(lo as i64).into(), (hi as i64).into()];
+                let mut args: Vec<rusqlite::types::Value> = vec![
+                    (lo as i64).into(),
+                    (hi as i64).into(),
+                    self.candidates_up_to.into(),
+                ];
                 args.extend(
                     chosen
                         .iter()
@@ -651,22 +658,35 @@ impl SqliteStore {
             // A query repeating few words: no word is sure to be shared, so
             // scan the sources of a fitting length (bounded).
             let mut stmt = self.conn.prepare_cached(
-                "SELECT id, norm FROM sources WHERE ntokens BETWEEN ?1 AND ?2 LIMIT 20000",
+                "SELECT id, norm FROM sources WHERE ntokens BETWEEN ?1 AND ?2 AND id <= ?3
+                 LIMIT 20000",
             )?;
             out = stmt
-                .query_map(params![lo as i64, hi as i64], |r| {
+                .query_map(params![lo as i64, hi as i64, self.candidates_up_to], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?
                 .collect::<Result<_, _>>()?;
             None
         };
-        if !self.staged.sources.is_empty() {
+        if !self.staged.sources.is_empty() && self.staged.sources[0].0 <= self.candidates_up_to {
             // Another connection may have indexed a staged source already.
             let seen: std::collections::HashSet<i64> = out.iter().map(|(id, _)| *id).collect();
             self.staged
                 .candidates(chosen.as_deref(), lo, hi, &seen, &mut out);
         }
         Ok(out)
+    }
+
+    /// The highest source id (0: none).
+    pub(super) fn max_source_id(&self) -> Result<i64, MemoryError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM sources", [], |r| r.get(0))?)
+    }
+
+    /// Leave sources above `max_id` out of the fuzzy candidates.
+    pub(super) fn limit_candidates(&mut self, max_id: i64) {
+        self.candidates_up_to = max_id;
     }
 
     /// The source row of exactly this normalised text.

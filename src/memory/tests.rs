@@ -360,6 +360,46 @@ fn a_wrong_word_count_in_the_index_is_reported() {
 }
 
 #[test]
+fn frozen_suggestions_come_from_the_memory_as_it_was() {
+    both(|| {
+        let mut m = fresh();
+        m.store_mt(&[mt("k2", S2, "two")]).unwrap();
+        let before: Vec<String> = m
+            .fuzzy(S3, 75, 5)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.target)
+            .collect();
+        assert_eq!(before, ["two"]);
+        m.freeze_suggestions().unwrap();
+        // Stored after the freeze: found exactly, never suggested.
+        let s4 = "وقال المتحدث إن الاجتماع انتهى دون اتفاق نهائي أمس.";
+        m.store_mt(&[mt("k3", S3, "three"), mt("k4", s4, "four")])
+            .unwrap();
+        m.add_pairs(&[human(S3, "three, by hand")]).unwrap();
+        assert_eq!(
+            m.lookup("k3", S3).unwrap().unwrap().target,
+            "three, by hand"
+        );
+        let after: Vec<String> = m
+            .fuzzy(S3, 75, 5)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.target)
+            .collect();
+        assert_eq!(after, ["two"]);
+        let found: Vec<String> = m
+            .search(S3, 75, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.pair.target)
+            .filter(|t| t != "three" && t != "three, by hand")
+            .collect();
+        assert_eq!(found, ["two"]);
+    });
+}
+
+#[test]
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tm.sqlite");
