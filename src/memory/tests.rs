@@ -362,6 +362,11 @@ fn a_wrong_word_count_in_the_index_is_reported() {
 #[test]
 fn frozen_suggestions_come_from_the_memory_as_it_was() {
     both(|| {
+        // Frozen empty: nothing stored since is suggested.
+        let mut m = fresh();
+        m.freeze_suggestions().unwrap();
+        m.store_mt(&[mt("k2", S2, "two")]).unwrap();
+        assert!(m.fuzzy(S3, 75, 5).unwrap().is_empty());
         let mut m = fresh();
         m.store_mt(&[mt("k2", S2, "two")]).unwrap();
         let before: Vec<String> = m
