@@ -62,6 +62,9 @@ const FIRST_GROUP: usize = 8;
 /// looked up.
 const SEND_EVERY: usize = 256;
 
+/// Threads writing a folder's outputs.
+const WRITERS: usize = 4;
+
 /// Answers applied before their translations are committed together.
 const COMMIT_EVERY: usize = 64;
 
@@ -1032,10 +1035,28 @@ fn stream(
             });
         }
         let (write_tx, write_rx) = std_mpsc::channel::<ToWrite>();
-        {
+        // Writing a file waits for the disk twice (the file and its folder
+        // are synced): a folder's outputs are written by a few threads, so
+        // that a slow disk does not hold the reading back. Standard output
+        // keeps one writer, in order.
+        let writers = if job.documents.iter().all(|d| d.output.is_some()) {
+            WRITERS
+        } else {
+            1
+        };
+        let write_rx = Arc::new(std::sync::Mutex::new(write_rx));
+        for _ in 0..writers {
             let ev = ev_tx.clone();
+            let write_rx = write_rx.clone();
             scope.spawn(move || {
-                for w in write_rx {
+                loop {
+                    let Ok(w) = write_rx
+                        .lock()
+                        .map_err(drop)
+                        .and_then(|rx| rx.recv().map_err(drop))
+                    else {
+                        break;
+                    };
                     let name = w.report.name.clone();
                     let r = write(
                         &name,
