@@ -1049,14 +1049,11 @@ fn stream(
             let ev = ev_tx.clone();
             let write_rx = write_rx.clone();
             scope.spawn(move || {
-                loop {
-                    let Ok(w) = write_rx
-                        .lock()
-                        .map_err(drop)
-                        .and_then(|rx| rx.recv().map_err(drop))
-                    else {
-                        break;
-                    };
+                while let Ok(w) = write_rx
+                    .lock()
+                    .map_err(drop)
+                    .and_then(|rx| rx.recv().map_err(drop))
+                {
                     let name = w.report.name.clone();
                     let r = write(
                         &name,

@@ -24,6 +24,9 @@ pub struct SqliteStore {
     candidates_up_to: i64,
 }
 
+/// A source created by this connection: id, normalised text, word count.
+type NewSource = (i64, String, usize);
+
 /// How many new sources wait before their words are written to the index
 /// together. Each commit of a job's answers would otherwise write some
 /// twenty random pages of the index per sentence.
@@ -36,8 +39,7 @@ const STAGE_LIMIT: usize = 512;
 /// indexes; meanwhile fuzzy look-ups find them here.
 #[derive(Default)]
 struct Staged {
-    /// (source id, normalised text, word count)
-    sources: Vec<(i64, String, usize)>,
+    sources: Vec<NewSource>,
     /// Each distinct word → positions in `sources`.
     words: HashMap<String, Vec<usize>>,
 }
@@ -69,8 +71,7 @@ impl Staged {
         seen: &std::collections::HashSet<i64>,
         out: &mut Vec<(i64, String)>,
     ) {
-        let fits =
-            |&(id, _, n): &(i64, String, usize)| (lo..=hi).contains(&n) && !seen.contains(&id);
+        let fits = |&(id, _, n): &NewSource| (lo..=hi).contains(&n) && !seen.contains(&id);
         match words {
             Some(words) => {
                 let mut at: Vec<usize> = words
@@ -396,7 +397,7 @@ impl SqliteStore {
     fn source_id(
         tx: &rusqlite::Transaction<'_>,
         norm: &str,
-        created: &mut Vec<(i64, String, usize)>,
+        created: &mut Vec<NewSource>,
     ) -> Result<i64, MemoryError> {
         if let Some(id) = tx
             .prepare_cached("SELECT id FROM sources WHERE norm = ?1")?
@@ -421,8 +422,8 @@ impl SqliteStore {
     fn stage(
         tx: &rusqlite::Transaction<'_>,
         staged: &Staged,
-        created: Vec<(i64, String, usize)>,
-    ) -> Result<Option<Vec<(i64, String, usize)>>, MemoryError> {
+        created: Vec<NewSource>,
+    ) -> Result<Option<Vec<NewSource>>, MemoryError> {
         if staged.sources.len() + created.len() < STAGE_LIMIT {
             return Ok(Some(created));
         }
@@ -437,7 +438,7 @@ impl SqliteStore {
 
     /// Keep what [`SqliteStore::stage`] decided once its transaction
     /// committed: more staged sources, or none (they were written).
-    fn staged_after_commit(&mut self, outcome: Option<Vec<(i64, String, usize)>>) {
+    fn staged_after_commit(&mut self, outcome: Option<Vec<NewSource>>) {
         match outcome {
             Some(created) => {
                 for (id, norm, n) in created {
