@@ -737,7 +737,8 @@ impl Memory {
     fn scored_sources(&self, source: &str, min_score: u8) -> Result<Vec<(u8, i64)>, MemoryError> {
         let norm = normalize_key(source);
         let query = fuzzy::tokens(&norm);
-        if query.is_empty() {
+        if query.is_empty() || self.suggest_up_to == Some(0) {
+            // Nothing to say, or frozen while the memory was empty.
             return Ok(Vec::new());
         }
         let k = fuzzy::max_edits(query.len(), min_score);

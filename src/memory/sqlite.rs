@@ -607,11 +607,6 @@ impl SqliteStore {
         lo: usize,
         hi: usize,
     ) -> Result<Vec<(i64, String)>, MemoryError> {
-        if self.candidates_up_to <= 0 {
-            // Frozen while the memory was empty: nothing to suggest, and
-            // the index holds only sources stored since.
-            return Ok(Vec::new());
-        }
         let mut out: Vec<(i64, String)>;
         let chosen: Option<Vec<&str>> = if distinct.len() > k {
             // Document frequencies of the query's words, in one statement.
