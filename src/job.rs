@@ -12,12 +12,13 @@ batches are filled across article boundaries (the last segments of one
 article share a request with the first of the next; each output still holds
 exactly its own segments, in order). A segment repeated anywhere in the job
 is sent once. Every answer is applied and committed as it arrives, through
-the one memory connection the job was given (fuzzy suggestions come from
-the memory as the job found it, not from its own answers) (crash-safe: a rerun sends
+the one memory connection the job was given (crash-safe: a rerun sends
 nothing already stored, and finishes the re-requests an interrupted run left
-pending); an answer that misses a pinned term is re-requested at once, in
-the same stream. Each document is written, on a thread of its own, as soon
-as its last segment is in.
+pending); fuzzy suggestions come from the memory as the job found it, not
+from its own answers; an answer that misses a pinned term is re-requested at once, in
+the same stream. Each document is written as soon as its last segment is
+in, by writer threads of their own (four for a folder, one for standard
+output).
 
 With a memory other processes share (a desk's PostgreSQL database), each
 segment is claimed before it is sent; one another process has in flight is
