@@ -74,6 +74,19 @@ pub fn similarity_at_least(a: &[&str], b: &[&str], min_score: u8) -> Option<u8> 
     if a.len().abs_diff(b.len()) > allowed {
         return None;
     }
+    let dist = levenshtein_within(a, b, allowed)?;
+    Some(((longest - dist.min(longest)) * 100 / longest) as u8)
+}
+
+/// Edit distance in words (one row of the classic table; strsim's
+/// `generic_levenshtein` wants owned collections, this works on slices).
+pub fn word_levenshtein(a: &[&str], b: &[&str]) -> usize {
+    levenshtein_within(a, b, usize::MAX).expect("no limit")
+}
+
+/// The edit distance in words if it is at most `limit`, else `None`, given
+/// up as soon as a whole row of the table is past `limit`.
+fn levenshtein_within(a: &[&str], b: &[&str], limit: usize) -> Option<usize> {
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, x) in a.iter().enumerate() {
         let mut diag = row[0];
@@ -89,32 +102,11 @@ pub fn similarity_at_least(a: &[&str], b: &[&str], min_score: u8) -> Option<u8> 
             best = best.min(row[j + 1]);
             diag = up;
         }
-        if best > allowed {
+        if best > limit {
             return None;
         }
     }
-    let dist = row[b.len()];
-    (dist <= allowed).then(|| ((longest - dist.min(longest)) * 100 / longest) as u8)
-}
-
-/// Edit distance in words (one row of the classic table; strsim's
-/// `generic_levenshtein` wants owned collections, this works on slices).
-pub fn word_levenshtein(a: &[&str], b: &[&str]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let up = row[j + 1];
-            row[j + 1] = if x == y {
-                diag
-            } else {
-                1 + diag.min(up).min(row[j])
-            };
-            diag = up;
-        }
-    }
-    row[b.len()]
+    Some(row[b.len()]).filter(|&d| d <= limit)
 }
 
 /// The most words a candidate may differ by from a query of `n` words and
