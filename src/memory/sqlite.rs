@@ -219,8 +219,10 @@ impl SqliteStore {
                 }
             }
         }
-        // Sources a process that died left out of the word index.
-        mem.index_leftovers()?;
+        // Sources a process that died left out of the word index: indexed
+        // now when the file can be written (a read-only file keeps its
+        // list, and fuzzy look-ups miss those sources until then).
+        let _ = mem.index_leftovers();
         Ok(mem)
     }
 
