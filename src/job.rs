@@ -14,9 +14,11 @@ exactly its own segments, in order). A segment repeated anywhere in the job
 is sent once. Every answer is applied and committed as it arrives, through
 the one memory connection the job was given (crash-safe: a rerun sends
 nothing already stored, and finishes the re-requests an interrupted run left
-pending); an answer that misses a pinned term is re-requested at once, in
-the same stream. Each document is written, on a thread of its own, as soon
-as its last segment is in.
+pending); fuzzy suggestions come from the memory as the job found it, not
+from its own answers; an answer that misses a pinned term is re-requested at once, in
+the same stream. Each document is written as soon as its last segment is
+in, by writer threads of their own (four for a folder, one for standard
+output).
 
 With a memory other processes share (a desk's PostgreSQL database), each
 segment is claimed before it is sent, and so is the re-request of a pending
@@ -58,8 +60,17 @@ pub mod inputs;
 /// folder of thousands is never all in memory.
 pub const READ_AHEAD: usize = 256;
 
-/// Requests of a document sent together while it is looked up.
+/// Requests of a document sent together while it is looked up: the first
+/// group is this small, so that the first request leaves after a few
+/// look-ups, and each next one twice as large, up to [`SEND_EVERY`].
+const FIRST_GROUP: usize = 8;
+
+/// The largest group of a document's requests sent together while it is
+/// looked up.
 const SEND_EVERY: usize = 256;
+
+/// Threads writing a folder's outputs.
+const WRITERS: usize = 4;
 
 /// Answers applied before their translations are committed together.
 const COMMIT_EVERY: usize = 64;
@@ -349,6 +360,15 @@ fn add_summary(total: &mut RunSummary, s: &RunSummary) {
 pub fn run(job: Job, sink: &mut impl Sink) -> Result<Outcome, JobError> {
     let started = Instant::now();
     let Job { mut memory, work } = job;
+    // Suggestions come from the memory as the job found it: they do not
+    // depend on the order answers arrive in, and a look-up does not score
+    // the sentences this job translated moments before.
+    memory
+        .freeze_suggestions()
+        .map_err(|error| JobError::Memory {
+            context: "reading the memory".into(),
+            error,
+        })?;
     let mut outcome = match (&work.translator, work.dry_run) {
         (_, true) => dry_run(&work, &memory, sink)?,
         (None, false) => offline(&work, &memory, sink)?,
@@ -594,16 +614,20 @@ impl Stream<'_> {
                 re_requested: 0,
             },
         );
-        // Segments to send go out in groups of SEND_EVERY as they are looked
-        // up: a long document's first requests are out while the rest is
-        // looked up, and a short one's go together (batches never depend
-        // on how fast the look-ups were).
+        // Segments to send go out in groups as they are looked up (8, 16,
+        // 32... up to SEND_EVERY): a long document's first requests are out
+        // after a few look-ups while the rest is looked up, and a short
+        // one's go together. A part-full batch waits for the next group
+        // (the engine's linger), so batches stay full while look-ups are
+        // fast.
         let mut queued: Vec<Request> = Vec::new();
+        let mut group = FIRST_GROUP;
         for (n, segment) in segments.into_iter().enumerate() {
-            if queued.len() >= SEND_EVERY {
+            if queued.len() >= group {
                 for r in queued.drain(..) {
                     self.send(r);
                 }
+                group = (group * 2).min(SEND_EVERY);
             }
             if n > 0 {
                 self.catch_up(events, sink);
@@ -956,6 +980,9 @@ fn stream(
     let info = translator.info().clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // The engine (HTTP client, request bodies, answers) by name, for
+        // the pipeline benchmark's CPU split.
+        .thread_name("tarjama-engine")
         .enable_all()
         .build()
         .map_err(JobError::Runtime)?;
@@ -1026,10 +1053,25 @@ fn stream(
             });
         }
         let (write_tx, write_rx) = std_mpsc::channel::<ToWrite>();
-        {
+        // Writing a file waits for the disk twice (the file and its folder
+        // are synced): a folder's outputs are written by a few threads, so
+        // that a slow disk does not hold the reading back. Standard output
+        // keeps one writer, in order.
+        let writers = if job.documents.iter().all(|d| d.output.is_some()) {
+            WRITERS
+        } else {
+            1
+        };
+        let write_rx = Arc::new(std::sync::Mutex::new(write_rx));
+        for _ in 0..writers {
             let ev = ev_tx.clone();
+            let write_rx = write_rx.clone();
             scope.spawn(move || {
-                for w in write_rx {
+                while let Ok(w) = write_rx
+                    .lock()
+                    .map_err(drop)
+                    .and_then(|rx| rx.recv().map_err(drop))
+                {
                     let name = w.report.name.clone();
                     let r = write(
                         &name,

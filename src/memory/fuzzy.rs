@@ -59,13 +59,39 @@ pub fn similarity(a: &[&str], b: &[&str]) -> u8 {
     pct as u8
 }
 
+/// [`similarity`] when it is at least `min_score`, else `None`, found
+/// sooner: a length difference or a row of the table already past the
+/// edits `min_score` allows ends the count (most candidates of a fuzzy
+/// look-up are rejected this way).
+pub fn similarity_at_least(a: &[&str], b: &[&str], min_score: u8) -> Option<u8> {
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return (100 >= min_score).then_some(100);
+    }
+    // pct = (longest - d) * 100 / longest >= min  <=>  d <= allowed
+    let need = (usize::from(min_score) * longest).div_ceil(100);
+    let allowed = longest.checked_sub(need)?;
+    if a.len().abs_diff(b.len()) > allowed {
+        return None;
+    }
+    let dist = levenshtein_within(a, b, allowed)?;
+    Some(((longest - dist.min(longest)) * 100 / longest) as u8)
+}
+
 /// Edit distance in words (one row of the classic table; strsim's
 /// `generic_levenshtein` wants owned collections, this works on slices).
 pub fn word_levenshtein(a: &[&str], b: &[&str]) -> usize {
+    levenshtein_within(a, b, usize::MAX).expect("no limit")
+}
+
+/// The edit distance in words if it is at most `limit`, else `None`, given
+/// up as soon as a whole row of the table is past `limit`.
+fn levenshtein_within(a: &[&str], b: &[&str], limit: usize) -> Option<usize> {
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, x) in a.iter().enumerate() {
         let mut diag = row[0];
         row[0] = i + 1;
+        let mut best = row[0];
         for (j, y) in b.iter().enumerate() {
             let up = row[j + 1];
             row[j + 1] = if x == y {
@@ -73,10 +99,14 @@ pub fn word_levenshtein(a: &[&str], b: &[&str]) -> usize {
             } else {
                 1 + diag.min(up).min(row[j])
             };
+            best = best.min(row[j + 1]);
             diag = up;
         }
+        if best > limit {
+            return None;
+        }
     }
-    row[b.len()]
+    Some(row[b.len()]).filter(|&d| d <= limit)
 }
 
 /// The most words a candidate may differ by from a query of `n` words and
@@ -134,6 +164,26 @@ mod tests {
                 word_levenshtein(&a, &b),
                 strsim::generic_levenshtein(&a, &b),
                 "{a:?} {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn early_rejection_agrees_with_the_full_score() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..5000 {
+            let a: Vec<&str> = (0..rng.usize(0..10))
+                .map(|_| ["x", "y", "z", "w"][rng.usize(..4)])
+                .collect();
+            let b: Vec<&str> = (0..rng.usize(0..10))
+                .map(|_| ["x", "y", "z", "w"][rng.usize(..4)])
+                .collect();
+            let min = [0, 1, 50, 60, 75, 76, 90, 99, 100][rng.usize(..9)];
+            let full = similarity(&a, &b);
+            assert_eq!(
+                similarity_at_least(&a, &b, min),
+                (full >= min).then_some(full),
+                "{a:?} {b:?} {min}"
             );
         }
     }

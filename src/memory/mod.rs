@@ -429,6 +429,13 @@ pub trait Store: Send {
         hi: usize,
     ) -> Result<Vec<(i64, String)>, MemoryError>;
     fn exact_source(&self, norm: &str) -> Result<Option<i64>, MemoryError>;
+    /// The highest source id so far (0 when there is none): the memory as
+    /// a job found it, for [`Memory::freeze_suggestions`].
+    fn max_source_id(&self) -> Result<i64, MemoryError>;
+    /// From now on, [`Store::candidates`] need not return sources above
+    /// `max_id` (the caller drops them anyway); an implementation may use
+    /// it to read less.
+    fn limit_candidates(&mut self, _max_id: i64) {}
     fn source_pairs(&self, sid: i64, best_only: bool) -> Result<Vec<StoredPair>, MemoryError>;
     fn pairs(&self) -> Result<Vec<StoredPair>, MemoryError>;
     fn stats(&self) -> Result<Stats, MemoryError>;
@@ -497,6 +504,12 @@ impl Store for SqliteStore {
     }
     fn exact_source(&self, norm: &str) -> Result<Option<i64>, MemoryError> {
         SqliteStore::exact_source(self, norm)
+    }
+    fn max_source_id(&self) -> Result<i64, MemoryError> {
+        SqliteStore::max_source_id(self)
+    }
+    fn limit_candidates(&mut self, max_id: i64) {
+        SqliteStore::limit_candidates(self, max_id)
     }
     fn source_pairs(&self, sid: i64, best_only: bool) -> Result<Vec<StoredPair>, MemoryError> {
         SqliteStore::source_pairs(self, sid, best_only)
@@ -580,6 +593,9 @@ impl Store for SqliteStore {
 pub struct Memory {
     store: Box<dyn Store>,
     lease: Duration,
+    /// Set by [`Memory::freeze_suggestions`]: fuzzy matches come from the
+    /// sources up to this id only.
+    suggest_up_to: Option<i64>,
 }
 
 impl std::fmt::Debug for Memory {
@@ -595,6 +611,7 @@ impl Memory {
         Memory {
             store,
             lease: access.lease.unwrap_or(DEFAULT_LEASE),
+            suggest_up_to: None,
         }
     }
 
@@ -727,6 +744,19 @@ impl Memory {
         self.store.add_pairs(pairs)
     }
 
+    /// From now on, fuzzy suggestions ([`Memory::fuzzy`], [`Memory::search`])
+    /// come from the memory as it is now: what is stored later (a job's own
+    /// answers) is not offered. A job calls this when it starts, so that
+    /// its suggestions do not depend on the order its answers arrive in,
+    /// and a segment's look-up does not score the sentences the same job
+    /// translated moments before.
+    pub fn freeze_suggestions(&mut self) -> Result<(), MemoryError> {
+        let max = self.store.max_source_id()?;
+        self.suggest_up_to = Some(max);
+        self.store.limit_candidates(max);
+        Ok(())
+    }
+
     /// Close matches of `source` (word-level similarity of at least
     /// `min_score` percent on normalised text), best first, human first at
     /// equal scores, at most `limit`, one per distinct source (its best
@@ -770,7 +800,8 @@ impl Memory {
     fn scored_sources(&self, source: &str, min_score: u8) -> Result<Vec<(u8, i64)>, MemoryError> {
         let norm = normalize_key(source);
         let query = fuzzy::tokens(&norm);
-        if query.is_empty() {
+        if query.is_empty() || self.suggest_up_to == Some(0) {
+            // Nothing to say, or frozen while the memory was empty.
             return Ok(Vec::new());
         }
         let k = fuzzy::max_edits(query.len(), min_score);
@@ -779,11 +810,13 @@ impl Memory {
         distinct.sort_unstable();
         distinct.dedup();
         let candidates = self.store.candidates(&distinct, k, lo, hi)?;
+        let up_to = self.suggest_up_to.unwrap_or(i64::MAX);
         let mut scored: Vec<(u8, i64)> = candidates
             .iter()
+            .filter(|(id, _)| *id <= up_to)
             .filter_map(|(id, cand)| {
-                let s = fuzzy::similarity(&query, &fuzzy::tokens(cand));
-                (s >= min_score).then_some((s, *id))
+                fuzzy::similarity_at_least(&query, &fuzzy::tokens(cand), min_score)
+                    .map(|s| (s, *id))
             })
             .collect();
         scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));

@@ -786,6 +786,11 @@ impl Store for PgStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    fn max_source_id(&self) -> Result<i64, MemoryError> {
+        let rows = self.query("SELECT coalesce(max(id), 0)::bigint FROM sources", &[])?;
+        Ok(rows.first().map_or(0, |r| r.get(0)))
+    }
+
     fn exact_source(&self, norm: &str) -> Result<Option<i64>, MemoryError> {
         let rows = self.query(
             "SELECT id FROM sources WHERE md5(norm) = md5($1) AND norm = $1",

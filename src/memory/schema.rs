@@ -6,18 +6,25 @@ of the file (or of a bug report) can see every table at once.
 count, and is what the fuzzy index points at; `pairs` holds translations of
 a source (machine ones under a cache key, reviewed and human ones without);
 `tokens` and `token_df` are the word index used to find fuzzy candidates
-without reading the whole table.
+without reading the whole table; `tokens` carries each source's word count
+in its key, so that a candidate query reads only the sources of a length
+that can reach the threshold.
 
 Version history (`PRAGMA user_version`):
 - 1: origins `mt` and `human`;
 - 2: origin `reviewed` (a reviewer kept the engine's English), `pending`
   (an answer that missed a pinned term, waiting for its re-request) and
   `document` (the input the pair was stored from). A version 1 file is
-  copied to a backup and migrated when it is opened.
+  copied to a backup and migrated when it is opened;
+- 3: `tokens` keyed by (word, word count, source), so that the fuzzy
+  candidate query is bounded by sentence length, and `unindexed`, the new
+  sources whose words a connection has not written to the index yet (it
+  writes them in batches). Older files are backed up and migrated on open
+  (the index is rebuilt from `sources`).
 */
 
 /// Bumped when the layout changes; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The `pairs` table of the current version, under a given name (the
 /// migration builds it beside the old one).
@@ -59,18 +66,49 @@ CREATE INDEX IF NOT EXISTS sources_ntokens ON sources(ntokens);
 {}
 {INDEXES}
 
-CREATE TABLE IF NOT EXISTS tokens (
-    token     TEXT NOT NULL,
-    source_id INTEGER NOT NULL REFERENCES sources(id),
-    PRIMARY KEY (token, source_id)
-) WITHOUT ROWID;
+{}
 
 CREATE TABLE IF NOT EXISTS token_df (
     token TEXT PRIMARY KEY,
     n     INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- sources whose words are not in `tokens` yet: a connection writes the
+-- index of its new sources in batches, and the next opening indexes what
+-- a process that died left here
+CREATE TABLE IF NOT EXISTS unindexed (
+    source_id INTEGER PRIMARY KEY REFERENCES sources(id)
+);
 ",
-        pairs_table("pairs")
+        pairs_table("pairs"),
+        tokens_table("tokens")
+    )
+}
+
+/// The word index of the current version, under a given name: a source's
+/// distinct words, with its word count in the key (a candidate query reads
+/// only the lengths that can reach the threshold).
+pub fn tokens_table(name: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (
+    token     TEXT NOT NULL,
+    ntokens   INTEGER NOT NULL,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    PRIMARY KEY (token, ntokens, source_id)
+) WITHOUT ROWID;"
+    )
+}
+
+/// Version 2 to 3: the word index rebuilt with each source's word count in
+/// its key. Runs in a transaction.
+pub fn migrate_2_to_3() -> String {
+    format!(
+        "{}
+INSERT INTO tokens_v3 (token, ntokens, source_id)
+    SELECT t.token, s.ntokens, t.source_id FROM tokens t JOIN sources s ON s.id = t.source_id;
+DROP TABLE tokens;
+ALTER TABLE tokens_v3 RENAME TO tokens;",
+        tokens_table("tokens_v3")
     )
 }
 

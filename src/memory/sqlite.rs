@@ -16,6 +16,94 @@ use super::*;
 pub struct SqliteStore {
     pub(super) conn: Connection,
     path: Option<PathBuf>,
+    /// Sources this connection created whose words are not in the word
+    /// index yet (see [`Staged`]).
+    staged: Staged,
+    /// Fuzzy candidates above this source id are not wanted
+    /// ([`Memory::freeze_suggestions`]).
+    candidates_up_to: i64,
+}
+
+/// A source created by this connection: id, normalised text, word count.
+type NewSource = (i64, String, usize);
+
+/// How many new sources wait before their words are written to the index
+/// together. Each commit of a job's answers would otherwise write some
+/// twenty random pages of the index per sentence.
+const STAGE_LIMIT: usize = 512;
+
+/// New sources whose words are not in the word index yet: written together
+/// once [`STAGE_LIMIT`] of them wait, and when the memory is closed. Each
+/// is listed in the `unindexed` table in the transaction that creates it, so
+/// a process that dies before writing them leaves a list the next opening
+/// indexes; meanwhile fuzzy look-ups find them here.
+#[derive(Default)]
+struct Staged {
+    sources: Vec<NewSource>,
+    /// Each distinct word → positions in `sources`.
+    words: HashMap<String, Vec<usize>>,
+}
+
+impl Staged {
+    fn push(&mut self, id: i64, norm: String, ntokens: usize) {
+        let at = self.sources.len();
+        let mut words = fuzzy::tokens(&norm);
+        words.sort_unstable();
+        words.dedup();
+        for w in words {
+            self.words.entry(w.to_string()).or_default().push(at);
+        }
+        self.sources.push((id, norm, ntokens));
+    }
+
+    fn clear(&mut self) {
+        self.sources.clear();
+        self.words.clear();
+    }
+
+    /// The staged sources of `lo..=hi` words holding one of `words` (all of
+    /// that length when `words` is `None`), not among `seen`.
+    fn candidates(
+        &self,
+        words: Option<&[&str]>,
+        lo: usize,
+        hi: usize,
+        seen: &std::collections::HashSet<i64>,
+        out: &mut Vec<(i64, String)>,
+    ) {
+        let fits = |&(id, _, n): &NewSource| (lo..=hi).contains(&n) && !seen.contains(&id);
+        match words {
+            Some(words) => {
+                let mut at: Vec<usize> = words
+                    .iter()
+                    .filter_map(|w| self.words.get(*w))
+                    .flatten()
+                    .copied()
+                    .collect();
+                at.sort_unstable();
+                at.dedup();
+                out.extend(
+                    at.into_iter()
+                        .map(|i| &self.sources[i])
+                        .filter(|s| fits(s))
+                        .map(|(id, norm, _)| (*id, norm.clone())),
+                );
+            }
+            None => out.extend(
+                self.sources
+                    .iter()
+                    .filter(|s| fits(s))
+                    .map(|(id, norm, _)| (*id, norm.clone())),
+            ),
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // What is not written now is written by the next opening.
+        let _ = self.flush_index();
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -114,15 +202,28 @@ impl SqliteStore {
         // journal-mode switch and the schema set-up can meet a lock that
         // the busy handler does not wait for, so they are retried.
         let deadline = std::time::Instant::now() + SETUP_PATIENCE;
-        let mut mem = SqliteStore { conn, path };
+        let mut mem = SqliteStore {
+            conn,
+            path,
+            staged: Staged::default(),
+            candidates_up_to: i64::MAX,
+        };
         loop {
             match mem.setup() {
                 Err(MemoryError::Sql(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20 + fastrand::u64(0..40)));
                 }
-                r => return r.map(|()| mem),
+                r => {
+                    r?;
+                    break;
+                }
             }
         }
+        // Sources a process that died left out of the word index: indexed
+        // now when the file can be written (a read-only file keeps its
+        // list, and fuzzy look-ups miss those sources until then).
+        let _ = mem.index_leftovers();
+        Ok(mem)
     }
 
     fn setup(&mut self) -> Result<(), MemoryError> {
@@ -140,6 +241,10 @@ impl SqliteStore {
         // is in the WAL file); only a power cut may lose the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // The word index is written and read at random places: a page cache
+        // of 32 MiB (the default is 2 MiB) keeps a job's working set in
+        // memory instead of re-reading pages from the OS on every commit.
+        conn.pragma_update(None, "cache_size", -32 * 1024)?;
         let version = self.version()?;
         if version == schema::SCHEMA_VERSION {
             return Ok(());
@@ -181,6 +286,9 @@ impl SqliteStore {
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version == 1 {
             tx.execute_batch(&schema::migrate_1_to_2())?;
+        }
+        if (1..=2).contains(&version) {
+            tx.execute_batch(&schema::migrate_2_to_3())?;
         }
         if version < schema::SCHEMA_VERSION {
             tx.execute_batch(&schema::create())?;
@@ -285,9 +393,14 @@ impl SqliteStore {
             .optional()?)
     }
 
-    /// The id of the source row for `norm`, creating it (and indexing its
-    /// words) when new. Must run inside a transaction.
-    fn source_id(tx: &rusqlite::Transaction<'_>, norm: &str) -> Result<i64, MemoryError> {
+    /// The id of the source row for `norm`, creating it when new (listed in
+    /// `unindexed`, and in `created` for the staged word index). Must run
+    /// inside a transaction.
+    fn source_id(
+        tx: &rusqlite::Transaction<'_>,
+        norm: &str,
+        created: &mut Vec<NewSource>,
+    ) -> Result<i64, MemoryError> {
         if let Some(id) = tx
             .prepare_cached("SELECT id FROM sources WHERE norm = ?1")?
             .query_row([norm], |r| r.get(0))
@@ -295,23 +408,97 @@ impl SqliteStore {
         {
             return Ok(id);
         }
-        let words = fuzzy::tokens(norm);
+        let n = fuzzy::tokens(norm).len();
         tx.prepare_cached("INSERT INTO sources (norm, ntokens) VALUES (?1, ?2)")?
-            .execute(params![norm, words.len() as i64])?;
+            .execute(params![norm, n as i64])?;
         let id = tx.last_insert_rowid();
-        let mut distinct = words;
-        distinct.sort_unstable();
-        distinct.dedup();
-        let mut ins = tx.prepare_cached("INSERT INTO tokens (token, source_id) VALUES (?1, ?2)")?;
-        let mut df = tx.prepare_cached(
-            "INSERT INTO token_df (token, n) VALUES (?1, 1)
-             ON CONFLICT(token) DO UPDATE SET n = n + 1",
-        )?;
-        for w in distinct {
-            ins.execute(params![w, id])?;
-            df.execute([w])?;
-        }
+        tx.prepare_cached("INSERT INTO unindexed (source_id) VALUES (?1)")?
+            .execute([id])?;
+        created.push((id, norm.to_string(), n));
         Ok(id)
+    }
+
+    /// After a write transaction's inserts: the sources it created join the
+    /// staged ones; once [`STAGE_LIMIT`] wait, all their words are written
+    /// in `tx`. Returns the new staged list, to keep once `tx` commits.
+    fn stage(
+        tx: &rusqlite::Transaction<'_>,
+        staged: &Staged,
+        created: Vec<NewSource>,
+    ) -> Result<Option<Vec<NewSource>>, MemoryError> {
+        if staged.sources.len() + created.len() < STAGE_LIMIT {
+            return Ok(Some(created));
+        }
+        let all = staged
+            .sources
+            .iter()
+            .map(|(id, norm, _)| (*id, norm.as_str()))
+            .chain(created.iter().map(|(id, norm, _)| (*id, norm.as_str())));
+        write_index(tx, all)?;
+        Ok(None)
+    }
+
+    /// Keep what [`SqliteStore::stage`] decided once its transaction
+    /// committed: more staged sources, or none (they were written).
+    fn staged_after_commit(&mut self, outcome: Option<Vec<NewSource>>) {
+        match outcome {
+            Some(created) => {
+                for (id, norm, n) in created {
+                    self.staged.push(id, norm, n);
+                }
+            }
+            None => self.staged.clear(),
+        }
+    }
+
+    /// Write the staged sources' words to the index now.
+    pub fn flush_index(&mut self) -> Result<(), MemoryError> {
+        if self.staged.sources.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        write_index(
+            &tx,
+            self.staged
+                .sources
+                .iter()
+                .map(|(id, norm, _)| (*id, norm.as_str())),
+        )?;
+        tx.commit()?;
+        self.staged.clear();
+        Ok(())
+    }
+
+    /// Index the sources listed in `unindexed` that no live connection of
+    /// this one staged: those a process that died left.
+    fn index_leftovers(&mut self) -> Result<(), MemoryError> {
+        let any: Option<i64> = self
+            .conn
+            .query_row("SELECT source_id FROM unindexed LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        if any.is_none() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let left: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT s.id, s.norm FROM unindexed u JOIN sources s ON s.id = u.source_id",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        write_index(&tx, left.iter().map(|(id, n)| (*id, n.as_str())))?;
+        // Listed but gone (removed meanwhile).
+        tx.execute(
+            "DELETE FROM unindexed WHERE source_id NOT IN (SELECT id FROM sources)",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
@@ -329,9 +516,12 @@ impl SqliteStore {
     /// (committed before this returns). An existing key is overwritten.
     pub fn store_mt(&mut self, entries: &[MtEntry]) -> Result<(), MemoryError> {
         let now = time::now_unix();
-        let tx = self.write_transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut created = Vec::new();
         for e in entries {
-            let sid = SqliteStore::source_id(&tx, &normalize_key(&e.source))?;
+            let sid = SqliteStore::source_id(&tx, &normalize_key(&e.source), &mut created)?;
             tx.prepare_cached(
                 "INSERT INTO pairs (source_id, cache_key, source, target, origin, backend, model, created, updated, pending, document)
                  VALUES (?1, ?2, ?3, ?4, 'mt', ?5, ?6, ?7, ?7, ?8, ?9)
@@ -352,7 +542,9 @@ impl SqliteStore {
                 e.document
             ])?;
         }
+        let staged = SqliteStore::stage(&tx, &self.staged, created)?;
         tx.commit()?;
+        self.staged_after_commit(staged);
         Ok(())
     }
 
@@ -361,13 +553,16 @@ impl SqliteStore {
     pub fn add_pairs(&mut self, pairs: &[NewPair]) -> Result<AddStats, MemoryError> {
         let now = time::now_unix();
         let mut stats = AddStats::default();
-        let tx = self.write_transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut created = Vec::new();
         for p in pairs {
             if p.source.trim().is_empty() || p.target.trim().is_empty() {
                 stats.skipped += 1;
                 continue;
             }
-            let sid = SqliteStore::source_id(&tx, &normalize_key(&p.source))?;
+            let sid = SqliteStore::source_id(&tx, &normalize_key(&p.source), &mut created)?;
             let origin = p.origin.as_str();
             let updated = tx
                 .prepare_cached(
@@ -397,13 +592,16 @@ impl SqliteStore {
             ])?;
             stats.added += 1;
         }
+        let staged = SqliteStore::stage(&tx, &self.staged, created)?;
         tx.commit()?;
+        self.staged_after_commit(staged);
         Ok(stats)
     }
 
     /// Fuzzy candidates: the sources of `lo..=hi` words that contain one
     /// of the `k + 1` rarest of the query's `distinct` words (all sources
-    /// of that length when the query has at most `k` distinct words).
+    /// of that length when the query has at most `k` distinct words),
+    /// from the word index and from the sources staged for it.
     pub(super) fn candidates(
         &self,
         distinct: &[&str],
@@ -411,7 +609,8 @@ impl SqliteStore {
         lo: usize,
         hi: usize,
     ) -> Result<Vec<(i64, String)>, MemoryError> {
-        Ok(if distinct.len() > k {
+        let mut out: Vec<(i64, String)>;
+        let chosen: Option<Vec<&str>> = if distinct.len() > k {
             // Document frequencies of the query's words, in one statement.
             let dfs: HashMap<String, i64> = {
                 let placeholders = vec!["?"; distinct.len()].join(",");
@@ -430,37 +629,67 @@ impl SqliteStore {
             // Any k + 1 distinct words will do; the rarest give the fewest
             // candidates.
             let chosen: Vec<&str> = by_df.iter().take(k + 1).map(|(_, w)| *w).collect();
-            if by_df.iter().take(k + 1).all(|(n, _)| *n == 0) {
-                return Ok(Vec::new());
-            }
-            let placeholders = vec!["?"; chosen.len()].join(",");
-            let sql = format!(
-                "SELECT s.id, s.norm FROM sources s WHERE s.ntokens BETWEEN ? AND ? AND s.id IN
-                   (SELECT source_id FROM tokens WHERE token IN ({placeholders}))"
-            );
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut args: Vec<rusqlite::types::Value> =
-                vec![(lo as i64).into(), (hi as i64).into()];
-            args.extend(
-                chosen
-                    .iter()
-                    .map(|w| rusqlite::types::Value::from(w.to_string())),
-            );
-            stmt.query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?
+            out = if by_df.iter().take(k + 1).all(|(n, _)| *n == 0) {
+                Vec::new()
+            } else {
+                let placeholders = vec!["?"; chosen.len()].join(",");
+                // The index's key (word, word count, source) makes this one
+                // range per chosen word, over the fitting lengths only.
+                let sql = format!(
+                    "SELECT s.id, s.norm FROM sources s WHERE s.id IN
+                       (SELECT source_id FROM tokens
+                        WHERE ntokens BETWEEN ? AND ? AND source_id <= ? AND token IN ({placeholders}))"
+                );
+                let mut stmt = self.conn.prepare_cached(&sql)?;
+                let mut args: Vec<rusqlite::types::Value> = vec![
+                    (lo as i64).into(),
+                    (hi as i64).into(),
+                    self.candidates_up_to.into(),
+                ];
+                args.extend(
+                    chosen
+                        .iter()
+                        .map(|w| rusqlite::types::Value::from(w.to_string())),
+                );
+                stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?
+            };
+            Some(chosen)
         } else {
             // A query repeating few words: no word is sure to be shared, so
             // scan the sources of a fitting length (bounded).
             let mut stmt = self.conn.prepare_cached(
-                "SELECT id, norm FROM sources WHERE ntokens BETWEEN ?1 AND ?2 LIMIT 20000",
+                "SELECT id, norm FROM sources WHERE ntokens BETWEEN ?1 AND ?2 AND id <= ?3
+                 LIMIT 20000",
             )?;
-            stmt.query_map(params![lo as i64, hi as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?
-        })
+            out = stmt
+                .query_map(params![lo as i64, hi as i64, self.candidates_up_to], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            None
+        };
+        if !self.staged.sources.is_empty() && self.staged.sources[0].0 <= self.candidates_up_to {
+            // Another connection may have indexed a staged source already.
+            let seen: std::collections::HashSet<i64> = out.iter().map(|(id, _)| *id).collect();
+            self.staged
+                .candidates(chosen.as_deref(), lo, hi, &seen, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// The highest source id (0: none).
+    pub(super) fn max_source_id(&self) -> Result<i64, MemoryError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM sources", [], |r| r.get(0))?)
+    }
+
+    /// Leave sources above `max_id` out of the fuzzy candidates.
+    pub(super) fn limit_candidates(&mut self, max_id: i64) {
+        self.candidates_up_to = max_id;
     }
 
     /// The source row of exactly this normalised text.
@@ -630,6 +859,10 @@ impl SqliteStore {
                 "SELECT count(*) FROM token_df d WHERE n <> (SELECT count(*) FROM tokens t WHERE t.token = d.token)",
                 "word index count(s) out of step with the index",
             ),
+            (
+                "SELECT count(*) FROM tokens t JOIN sources s ON s.id = t.source_id WHERE t.ntokens <> s.ntokens",
+                "word index entries with a wrong word count",
+            ),
         ] {
             let n = count(sql)?;
             if n > 0 {
@@ -655,11 +888,21 @@ impl SqliteStore {
         if !wrong.is_empty() {
             problems.push(super::misfiled(&wrong));
         }
+        let indexed: HashMap<i64, i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT source_id, count(*) FROM tokens GROUP BY source_id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        // Sources another connection has not indexed yet.
+        let unindexed: std::collections::HashSet<i64> = {
+            let mut stmt = self.conn.prepare("SELECT source_id FROM unindexed")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
         let mut stmt = self.conn.prepare("SELECT id, norm, ntokens FROM sources")?;
         let mut bad_index = 0;
-        let mut tok = self
-            .conn
-            .prepare("SELECT count(*) FROM tokens WHERE source_id = ?1")?;
         for row in stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -672,8 +915,13 @@ impl SqliteStore {
             let mut distinct = words.clone();
             distinct.sort_unstable();
             distinct.dedup();
-            let indexed: i64 = tok.query_row([id], |r| r.get(0))?;
-            if n != words.len() as i64 || indexed != distinct.len() as i64 {
+            let indexed = indexed.get(&id).copied().unwrap_or(0);
+            let expected = if unindexed.contains(&id) {
+                0
+            } else {
+                distinct.len() as i64
+            };
+            if n != words.len() as i64 || indexed != expected {
                 bad_index += 1;
             }
         }
@@ -689,6 +937,7 @@ impl SqliteStore {
     /// word index), then rebuild the file without free pages.
     pub fn vacuum(&mut self) -> Result<VacuumStats, MemoryError> {
         let bytes_before = self.file_bytes();
+        self.flush_index()?;
         let tx = self.write_transaction()?;
         let orphans: Vec<i64> = {
             let mut stmt = tx.prepare(
@@ -703,6 +952,7 @@ impl SqliteStore {
                 [id],
             )?;
             tx.execute("DELETE FROM tokens WHERE source_id = ?1", [id])?;
+            tx.execute("DELETE FROM unindexed WHERE source_id = ?1", [id])?;
             tx.execute("DELETE FROM sources WHERE id = ?1", [id])?;
         }
         tx.execute("DELETE FROM token_df WHERE n <= 0", [])?;
@@ -731,6 +981,42 @@ impl SqliteStore {
             Ok(Err(rows))
         }
     }
+}
+
+/// Write the words of `sources` (id, normalised text) to the index in
+/// `tx`: each one still listed in `unindexed` (another connection may have
+/// written it meanwhile), sorted so that the inserts walk the index in
+/// order, with one document-frequency update per distinct word.
+fn write_index<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    sources: impl Iterator<Item = (i64, &'a str)>,
+) -> Result<(), MemoryError> {
+    let mut rows: Vec<(&str, i64, i64)> = Vec::new();
+    let mut claim = tx.prepare_cached("DELETE FROM unindexed WHERE source_id = ?1")?;
+    for (id, norm) in sources {
+        if claim.execute([id])? == 0 {
+            continue;
+        }
+        let mut words = fuzzy::tokens(norm);
+        let n = words.len() as i64;
+        words.sort_unstable();
+        words.dedup();
+        rows.extend(words.into_iter().map(|w| (w, n, id)));
+    }
+    rows.sort_unstable();
+    let mut ins =
+        tx.prepare_cached("INSERT INTO tokens (token, ntokens, source_id) VALUES (?1, ?2, ?3)")?;
+    for (w, n, id) in &rows {
+        ins.execute(params![w, n, id])?;
+    }
+    let mut df = tx.prepare_cached(
+        "INSERT INTO token_df (token, n) VALUES (?1, ?2)
+         ON CONFLICT(token) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        df.execute(params![group[0].0, group.len() as i64])?;
+    }
+    Ok(())
 }
 
 pub(super) fn filter_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {

@@ -222,31 +222,185 @@ fn fuzzy_agrees_with_brute_force() {
         };
         let mut m = fresh();
         let mut all = Vec::new();
-        for i in 0..300 {
-            let s = sentence(&mut rng);
+        // More sources than are staged before the word index is written:
+        // some are found through the index, the newest among the staged.
+        for i in 0..700 {
+            let s = format!("{} {}", sentence(&mut rng), vocab[i % 3]);
             m.store_mt(&[mt(&format!("k{i}"), &s, "t")]).unwrap();
             all.push(s);
         }
         all.sort();
         all.dedup();
-        for _ in 0..100 {
-            let q = sentence(&mut rng);
-            let qt = fuzzy::tokens(&q);
-            let mut expected: Vec<String> = all
-                .iter()
-                .filter(|s| fuzzy::similarity(&qt, &fuzzy::tokens(s)) >= 75)
-                .cloned()
-                .collect();
-            let mut got: Vec<String> = m
-                .fuzzy(&q, 75, 10_000)
-                .unwrap()
-                .into_iter()
-                .map(|s| s.source)
-                .collect();
-            expected.sort();
-            got.sort();
-            assert_eq!(got, expected, "query {q}");
+        let mut rng = fastrand::Rng::with_seed(8);
+        assert_fuzzy_is_brute_force(&m, &all, || sentence(&mut rng));
+    });
+}
+
+/// `m.fuzzy` at 75% returns exactly the sources of `all` a full scan
+/// scores at or above 75%, for 100 queries.
+fn assert_fuzzy_is_brute_force(m: &Memory, all: &[String], mut query: impl FnMut() -> String) {
+    for _ in 0..100 {
+        let q = query();
+        let qt = fuzzy::tokens(&q);
+        let mut expected: Vec<String> = all
+            .iter()
+            .filter(|s| fuzzy::similarity(&qt, &fuzzy::tokens(s)) >= 75)
+            .cloned()
+            .collect();
+        let mut got: Vec<String> = m
+            .fuzzy(&q, 75, 10_000)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.source)
+            .collect();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "query {q}");
+    }
+}
+
+#[test]
+fn sources_a_dead_process_left_out_of_the_word_index_are_indexed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tm.sqlite");
+    let words = ["قال", "روسيا", "موسكو", "في", "من", "وزير"];
+    let mut rng = fastrand::Rng::with_seed(9);
+    let mut sentence = move || -> String {
+        (0..rng.usize(2..7))
+            .map(|_| words[rng.usize(..words.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut all = Vec::new();
+    {
+        let mut m = Memory::open(&path).unwrap();
+        for i in 0..100 {
+            let s = sentence();
+            m.store_mt(&[mt(&format!("k{i}"), &s, "t")]).unwrap();
+            all.push(s);
         }
+        // The process dies: the staged words are never written.
+        std::mem::forget(m);
+    }
+    let m = Memory::open_existing(&path).unwrap();
+    let left: i64 = m
+        .sqlite_conn()
+        .query_row("SELECT count(*) FROM unindexed", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "indexed on open");
+    assert!(m.check().unwrap().is_empty(), "{:?}", m.check());
+    all.sort();
+    all.dedup();
+    assert_fuzzy_is_brute_force(&m, &all, &mut sentence);
+}
+
+#[test]
+fn a_version_2_file_gets_its_word_index_rebuilt_with_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite");
+    {
+        let mut m = Memory::open(&path).unwrap();
+        m.store_mt(&[mt("k2", S2, "two")]).unwrap();
+        m.add_pairs(&[human(S1, "one")]).unwrap();
+    }
+    {
+        // The version 2 index: (word, source) without the word count.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE tokens_v2 (token TEXT NOT NULL, source_id INTEGER NOT NULL
+                 REFERENCES sources(id), PRIMARY KEY (token, source_id)) WITHOUT ROWID;
+             INSERT INTO tokens_v2 SELECT token, source_id FROM tokens;
+             DROP TABLE tokens; ALTER TABLE tokens_v2 RENAME TO tokens;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let m = Memory::open(&path).unwrap();
+    assert_eq!(m.schema_version().unwrap(), 3);
+    assert!(m.check().unwrap().is_empty(), "{:?}", m.check());
+    let wrong: i64 = m
+        .sqlite_conn()
+        .query_row(
+            "SELECT count(*) FROM tokens t JOIN sources s ON s.id = t.source_id
+             WHERE t.ntokens <> s.ntokens",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(wrong, 0);
+    let s = m.fuzzy(S3, 75, 3).unwrap();
+    assert_eq!(
+        s.iter().map(|s| s.target.as_str()).collect::<Vec<_>>(),
+        ["two"]
+    );
+    assert!(dir.path().join("v2.sqlite.v2-backup").exists());
+}
+
+#[test]
+fn a_wrong_word_count_in_the_index_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tm.sqlite");
+    // Closed once, so that the source's words are in the index.
+    Memory::open(&path)
+        .unwrap()
+        .store_mt(&[mt("k2", S2, "two")])
+        .unwrap();
+    let m = Memory::open(&path).unwrap();
+    assert!(m.check().unwrap().is_empty());
+    m.sqlite_conn()
+        .execute_batch(
+            "UPDATE tokens SET ntokens = ntokens + 1 WHERE token = (SELECT min(token) FROM tokens)",
+        )
+        .unwrap();
+    let problems = m.check().unwrap();
+    assert!(
+        problems.iter().any(|p| p.contains("wrong word count")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn frozen_suggestions_come_from_the_memory_as_it_was() {
+    both(|| {
+        // Frozen empty: nothing stored since is suggested.
+        let mut m = fresh();
+        m.freeze_suggestions().unwrap();
+        m.store_mt(&[mt("k2", S2, "two")]).unwrap();
+        assert!(m.fuzzy(S3, 75, 5).unwrap().is_empty());
+        let mut m = fresh();
+        m.store_mt(&[mt("k2", S2, "two")]).unwrap();
+        let before: Vec<String> = m
+            .fuzzy(S3, 75, 5)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.target)
+            .collect();
+        assert_eq!(before, ["two"]);
+        m.freeze_suggestions().unwrap();
+        // Stored after the freeze: found exactly, never suggested.
+        let s4 = "وقال المتحدث إن الاجتماع انتهى دون اتفاق نهائي أمس.";
+        m.store_mt(&[mt("k3", S3, "three"), mt("k4", s4, "four")])
+            .unwrap();
+        m.add_pairs(&[human(S3, "three, by hand")]).unwrap();
+        assert_eq!(
+            m.lookup("k3", S3).unwrap().unwrap().target,
+            "three, by hand"
+        );
+        let after: Vec<String> = m
+            .fuzzy(S3, 75, 5)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.target)
+            .collect();
+        assert_eq!(after, ["two"]);
+        let found: Vec<String> = m
+            .search(S3, 75, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.pair.target)
+            .filter(|t| t != "three" && t != "three, by hand")
+            .collect();
+        assert_eq!(found, ["two"]);
     });
 }
 

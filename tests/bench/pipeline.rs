@@ -9,7 +9,21 @@
 //! with the bench profile before running this), and prints per scenario: wall
 //! time, the floor, their ratio, requests and retries as the server logged
 //! them, 429s, the child's CPU time (user + sys, from `wait4`) per segment
-//! sent, and its peak resident memory.
+//! sent, the part of it outside the engine, and its peak resident memory.
+//!
+//! CPU outside the engine: while the child runs, its threads' CPU times are
+//! sampled every 5 ms from `/proc/PID/task/TID/schedstat`; the job runs the
+//! engine (HTTP client, request bodies, answer parsing, batching, retries)
+//! on an async runtime whose threads are named `tarjama-engine`, and the
+//! rest (start-up, reading, segmenting, glossary, memory look-ups, fuzzy
+//! suggestions, commits, writing the outputs) on other threads. The figure
+//! is the whole process's CPU (`wait4`) less the engine threads' last
+//! samples; a sample up to 5 ms old only makes it larger.
+//!
+//! With TARJAMA_BENCH_PG_URL (or TARJAMA_TEST_PG_URL) naming a PostgreSQL
+//! server (`.ci/postgres.sh start`), a last scenario runs a desk: four
+//! processes on overlapping folders sharing one memory in a new schema,
+//! checking that no segment was sent twice.
 //!
 //! ```text
 //! cargo bench --bench pipeline                 # every scenario (about 8 minutes)
@@ -211,6 +225,8 @@ struct Measured {
     rejected_429: u64,
     sent: usize,
     cpu: Duration,
+    /// The part of `cpu` spent in the engine's threads.
+    engine_cpu: Duration,
     max_rss_kb: i64,
     max_in_flight: i64,
     /// From start to the first request.
@@ -219,18 +235,81 @@ struct Measured {
     tail: Duration,
 }
 
-/// Run `cmd`, wait for it with `wait4`, and return (exit code, wall time,
-/// user + sys CPU, peak RSS in KiB).
-fn run_measured(cmd: &mut Command, started: Instant) -> (i32, Duration, Duration, i64) {
+/// What `run_measured` saw of a child.
+struct ChildRun {
+    code: i32,
+    wall: Duration,
+    /// User + sys CPU of the whole process, from `wait4`.
+    cpu: Duration,
+    /// CPU of its engine threads (named `tarjama-engine`: the async runtime
+    /// that runs the HTTP client, builds request bodies and parses answers),
+    /// as last sampled before they ended.
+    engine_cpu: Duration,
+    /// Peak RSS in KiB.
+    max_rss_kb: i64,
+}
+
+/// Each thread's CPU time in nanoseconds (`/proc/PID/task/TID/schedstat`,
+/// first field) and name, for every thread of `pid` alive now.
+fn thread_cpu(pid: u32, seen: &mut std::collections::HashMap<u32, (String, u64)>) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return;
+    };
+    for t in tasks.flatten() {
+        let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let dir = t.path();
+        let Some(ns) = std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let name = match seen.get(&tid) {
+            Some((n, _)) => n.clone(),
+            None => std::fs::read_to_string(dir.join("comm"))
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        };
+        seen.insert(tid, (name, ns));
+    }
+}
+
+/// Run `cmd`, wait for it with `wait4`, sampling its threads' CPU every
+/// 5 ms meanwhile. The engine threads' last sample is up to 5 ms old when
+/// they end, so their CPU is under-counted, never over: the CPU outside the
+/// engine (the whole process's less theirs) errs on the high side.
+fn run_measured(cmd: &mut Command, started: Instant) -> ChildRun {
     let child = cmd.spawn().expect("starting tarjama");
-    let pid = child.id() as libc::pid_t;
+    let pid = child.id();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut seen = std::collections::HashMap::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                thread_cpu(pid, &mut seen);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            seen
+        })
+    };
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data, fully written by wait4.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: pid is our own child, not yet waited for; the pointers are valid.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
     let wall = started.elapsed();
-    assert_eq!(r, pid, "wait4 failed: {}", std::io::Error::last_os_error());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let threads = sampler.join().expect("the CPU sampler");
+    assert_eq!(
+        r,
+        pid as libc::pid_t,
+        "wait4 failed: {}",
+        std::io::Error::last_os_error()
+    );
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     let cpu = tv(ru.ru_utime) + tv(ru.ru_stime);
     let code = if libc::WIFEXITED(status) {
@@ -239,7 +318,18 @@ fn run_measured(cmd: &mut Command, started: Instant) -> (i32, Duration, Duration
         -1
     };
     drop(child);
-    (code, wall, cpu, ru.ru_maxrss)
+    let engine_ns: u64 = threads
+        .values()
+        .filter(|(name, _)| name == "tarjama-engine")
+        .map(|(_, ns)| ns)
+        .sum();
+    ChildRun {
+        code,
+        wall,
+        cpu,
+        engine_cpu: Duration::from_nanos(engine_ns),
+        max_rss_kb: ru.ru_maxrss,
+    }
 }
 
 fn config(dir: &Path, url: &str, s: &Scenario) -> PathBuf {
@@ -352,7 +442,13 @@ fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime)
         .stdout(std::process::Stdio::null())
         .stderr(stderr);
     let started = Instant::now();
-    let (code, wall, cpu, rss) = run_measured(&mut cmd, started);
+    let ChildRun {
+        code,
+        wall,
+        cpu,
+        engine_cpu,
+        max_rss_kb: rss,
+    } = run_measured(&mut cmd, started);
     let ended = started + wall;
     let log = std::fs::read_to_string(d.join("stderr.txt")).unwrap_or_default();
     assert_eq!(code, 0, "{}: tarjama exited with {code}:\n{log}", s.name);
@@ -409,9 +505,139 @@ fn run(s: &Scenario, bin: &Path, paras: &[String], rt: &tokio::runtime::Runtime)
                 .sum::<u64>(),
         sent,
         cpu,
+        engine_cpu,
         max_rss_kb: rss,
         max_in_flight: sum.max_in_flight,
     }
+}
+
+/// The PostgreSQL server of the desk scenario, if one is named.
+fn pg_base() -> Option<String> {
+    ["TARJAMA_BENCH_PG_URL", "TARJAMA_TEST_PG_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+}
+
+/// A desk: `procs` `tarjama translate` processes started together, each on
+/// its own folder, sharing one PostgreSQL memory (a new schema). The
+/// folders overlap: of `articles` articles, process p takes those whose
+/// number i has (i + p) % 4 != 0, so each article is wanted by three of
+/// four processes. Prints wall time (first start to last exit), requests,
+/// distinct segments, how many were sent more than once (must be none) and
+/// the processes' CPU.
+fn run_desk(
+    base: &str,
+    articles: usize,
+    procs: usize,
+    bin: &Path,
+    paras: &[String],
+    rt: &tokio::runtime::Runtime,
+) {
+    let (batch, concurrency) = (10, 4);
+    let latency = Duration::from_millis(50);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = fastrand::Rng::with_seed(42);
+    let pool: Vec<String> = (0..articles).map(|_| article(paras, &mut rng)).collect();
+    for p in 0..procs {
+        let f = d.join(format!("in{p}"));
+        std::fs::create_dir(&f).unwrap();
+        for (i, a) in pool.iter().enumerate() {
+            if (i + p) % 4 != 0 {
+                std::fs::write(f.join(format!("a{i:05}.txt")), a).unwrap();
+            }
+        }
+    }
+    let schema = format!("bench_desk_{:08x}", fastrand::u32(..));
+    let mut db = postgres::Client::connect(base, postgres::NoTls).expect("the PostgreSQL server");
+    db.batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let faulty = Faulty::new(FaultyConfig {
+        latency,
+        ..FaultyConfig::default()
+    });
+    let server = rt.block_on(support::serve(faulty.handler()));
+    let cfg = config(
+        d,
+        &server.url,
+        &Scenario {
+            name: String::new(),
+            batch,
+            concurrency,
+            latency,
+            rpm: None,
+            server_limit: None,
+            input: Input::Folder(0),
+        },
+    );
+    let started = Instant::now();
+    let children: Vec<_> = (0..procs)
+        .map(|p| {
+            let stderr = std::fs::File::create(d.join(format!("stderr{p}.txt"))).unwrap();
+            let mut cmd = Command::new(bin);
+            cmd.current_dir(d)
+                .env("XDG_DATA_HOME", d.join("data"))
+                .env("XDG_CONFIG_HOME", d.join("config"))
+                .env_remove("TARJAMA_CONFIG")
+                .env_remove("TARJAMA_MEMORY")
+                .env_remove("TARJAMA_MEMORY_URL")
+                .arg("--config")
+                .arg(&cfg)
+                .arg("translate")
+                .arg(d.join(format!("in{p}")))
+                .arg("-o")
+                .arg(d.join(format!("out{p}")))
+                .arg("--memory")
+                .arg(&url)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(stderr);
+            std::thread::spawn(move || run_measured(&mut cmd, started))
+        })
+        .collect();
+    let runs: Vec<ChildRun> = children.into_iter().map(|h| h.join().unwrap()).collect();
+    let wall = started.elapsed();
+    let (mut in_outputs, mut untranslated) = (0, 0);
+    for (p, r) in runs.iter().enumerate() {
+        let log = std::fs::read_to_string(d.join(format!("stderr{p}.txt"))).unwrap_or_default();
+        assert_eq!(r.code, 0, "desk process {p} exited with {}:\n{log}", r.code);
+        for e in std::fs::read_dir(d.join(format!("out{p}"))).unwrap() {
+            let (ok, all) = translated_in(&e.unwrap().path());
+            in_outputs += all;
+            untranslated += all - ok;
+        }
+    }
+    assert_eq!(untranslated, 0, "desk: segments left untranslated");
+    let received = faulty.received();
+    let twice = received.values().filter(|&&n| n > 1).count();
+    let sum = faulty.summary();
+    let stored: i64 = db
+        .query_one(&format!("SELECT count(*) FROM {schema}.pairs"), &[])
+        .unwrap()
+        .get(0);
+    let cpu: Duration = runs.iter().map(|r| r.cpu).sum();
+    let engine: Duration = runs.iter().map(|r| r.engine_cpu).sum();
+    let walls: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{:.2}", r.wall.as_secs_f64()))
+        .collect();
+    let distinct = received.len();
+    let floor = distinct.div_ceil(batch * concurrency * procs) as f64 * latency.as_secs_f64();
+    println!(
+        "| desk: {procs} processes, {articles} articles, each wanted by 3, b{batch} c{concurrency} each, PostgreSQL memory | {in_outputs} segments in the outputs, {distinct} distinct sent | wall {:.2} s (each: {} s); floor of the union at {procs}·c {:.2} s | {} requests | {twice} sent more than once | {stored} pairs stored | CPU {:.1} µs per distinct segment ({:.1} outside the engine) | peak RSS {:.1} MB |",
+        wall.as_secs_f64(),
+        walls.join(", "),
+        floor,
+        sum.requests,
+        cpu.as_secs_f64() * 1e6 / distinct.max(1) as f64,
+        cpu.saturating_sub(engine).as_secs_f64() * 1e6 / distinct.max(1) as f64,
+        runs.iter().map(|r| r.max_rss_kb).max().unwrap_or(0) as f64 / 1024.0,
+    );
+    drop(server);
+    db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
 }
 
 fn main() {
@@ -489,13 +715,13 @@ fn main() {
         latency.as_millis()
     );
     println!(
-        "| scenario | segments sent | wall s | floor s | ratio | requests | retries | 429s | max in flight | before 1st request s | after last answer s | CPU µs/segment | peak RSS MB |"
+        "| scenario | segments sent | wall s | floor s | ratio | requests | retries | 429s | max in flight | before 1st request s | after last answer s | CPU µs/segment | outside engine µs/segment | peak RSS MB |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for s in &scenarios {
         let m = run(s, &bin, &paras, &rt);
         println!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {:.3} | {:.3} | {:.1} | {:.1} | {:.1} |",
             s.name,
             m.sent,
             m.wall.as_secs_f64(),
@@ -508,8 +734,18 @@ fn main() {
             m.head.as_secs_f64(),
             m.tail.as_secs_f64(),
             m.cpu.as_secs_f64() * 1e6 / m.sent.max(1) as f64,
+            m.cpu.saturating_sub(m.engine_cpu).as_secs_f64() * 1e6 / m.sent.max(1) as f64,
             m.max_rss_kb as f64 / 1024.0
         );
+    }
+    let desk = format!("desk{}", if quick { 100 } else { 400 });
+    if filters.is_empty() || filters.iter().any(|f| desk.contains(f)) {
+        match pg_base() {
+            Some(base) => run_desk(&base, if quick { 100 } else { 400 }, 4, &bin, &paras, &rt),
+            None => println!(
+                "{desk}: skipped (the 4-process desk needs a PostgreSQL server: set TARJAMA_BENCH_PG_URL, e.g. eval \"$(.ci/postgres.sh start)\")"
+            ),
+        }
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
