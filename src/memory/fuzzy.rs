@@ -44,7 +44,7 @@ fn is_word_char(c: char) -> bool {
 
 fn is_mark(c: char) -> bool {
     // Combining marks that survive normalisation (rare) stay inside words.
-    matches!(c, '\u{0300}'..='\u{036F}' | '\u{064B}'..='\u{065F}' | '\u{0670}')
+    crate::normalize::is_harakah(c) || matches!(c, '\u{0300}'..='\u{036F}')
 }
 
 /// Word-level similarity in percent (0..=100, rounded down): 100 for equal
