@@ -16,8 +16,10 @@ take its keys over.
 
 Fuzzy candidates come from a GIN index over each source's words (`&&`,
 array overlap), with the same exact prefilter as the SQLite word index
-([`super::fuzzy`]); the scoring is shared, so both give the same
-suggestions. `pg_trgm` was not used: trigram similarity is a character
+([`super::fuzzy`]): any k + 1 of the query's distinct words, here the
+rarest by PostgreSQL's own statistics (`pg_stats.most_common_elems`),
+where SQLite keeps document frequencies itself. The scoring is shared, so
+both give the same suggestions. `pg_trgm` was not used: trigram similarity is a character
 measure and ranks sentences differently from the word-level score CAT
 tools (and the SQLite memory) use.
 
@@ -36,8 +38,9 @@ synchronous and owned by one thread (or `spawn_blocking`), so the async
 */
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use postgres::types::ToSql;
@@ -372,7 +375,13 @@ pub struct PgStore {
     /// This process's name in `claims` (host, pid, random).
     owner: String,
     heartbeat: Option<Heartbeat>,
+    /// How common the most common words are, from PostgreSQL's own
+    /// statistics of `sources.words`, and when they were read.
+    common: RefCell<Option<(std::time::Instant, Arc<HashMap<String, f32>>)>>,
 }
+
+/// How long word statistics are used before they are read again.
+const COMMON_WORDS_FOR: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -402,9 +411,51 @@ impl PgStore {
             location,
             owner: format!("{host}:{}:{:08x}", std::process::id(), fastrand::u32(..)),
             heartbeat: None,
+            common: RefCell::new(None),
         };
         store.migrate(create)?;
         Ok(store)
+    }
+
+    /// The share of sources holding each of the most common words, as
+    /// `ANALYZE` samples them (`pg_stats.most_common_elems`, up to a
+    /// thousand words): a word not among them is rarer than every one that
+    /// is. A table never analysed is analysed once, when it is large enough
+    /// for the choice to matter (owner only; otherwise nothing is known and
+    /// every word counts as rare).
+    fn common_words(&self) -> Result<Arc<HashMap<String, f32>>, MemoryError> {
+        if let Some((at, words)) = &*self.common.borrow()
+            && at.elapsed() < COMMON_WORDS_FOR
+        {
+            return Ok(Arc::clone(words));
+        }
+        const STATS: &str = "SELECT most_common_elems::text::text[], most_common_elem_freqs
+             FROM pg_stats WHERE schemaname = current_schema()
+             AND tablename = 'sources' AND attname = 'words'";
+        let mut rows = self.query(STATS, &[])?;
+        if rows.is_empty() {
+            let large = self.query("SELECT EXISTS (SELECT 1 FROM sources OFFSET 1000)", &[])?;
+            if large.first().is_some_and(|r| r.get::<_, bool>(0))
+                && self
+                    .client
+                    .borrow_mut()
+                    .batch_execute("ANALYZE sources")
+                    .is_ok()
+            {
+                rows = self.query(STATS, &[])?;
+            }
+        }
+        let words: Arc<HashMap<String, f32>> = rows
+            .first()
+            .and_then(|r| {
+                let elems: Option<Vec<String>> = r.get(0);
+                let freqs: Option<Vec<f32>> = r.get(1);
+                Some(elems?.into_iter().zip(freqs?).collect())
+            })
+            .map(Arc::new)
+            .unwrap_or_default();
+        *self.common.borrow_mut() = Some((std::time::Instant::now(), Arc::clone(&words)));
+        Ok(words)
     }
 
     fn err(&self, e: postgres::Error) -> MemoryError {
@@ -767,15 +818,21 @@ impl Store for PgStore {
     ) -> Result<Vec<(i64, String)>, MemoryError> {
         let (lo, hi) = (lo as i32, hi as i32);
         let rows = if distinct.len() > k {
-            // Any k + 1 distinct words will do; long words are the rare
-            // ones in news text.
-            let mut by_len: Vec<&str> = distinct.to_vec();
-            by_len
-                .sort_unstable_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-            by_len.truncate(k + 1);
+            // Any k + 1 distinct words will do; the rarest give the fewest
+            // candidates: by PostgreSQL's statistics, then the longest.
+            let common = self.common_words()?;
+            let share = |w: &str| common.get(w).copied().unwrap_or(0.0);
+            let mut chosen: Vec<&str> = distinct.to_vec();
+            chosen.sort_unstable_by(|a, b| {
+                share(a)
+                    .total_cmp(&share(b))
+                    .then(b.chars().count().cmp(&a.chars().count()))
+                    .then(a.cmp(b))
+            });
+            chosen.truncate(k + 1);
             self.query(
                 "SELECT id, norm FROM sources WHERE ntokens BETWEEN $1 AND $2 AND words && $3",
-                &[&lo, &hi, &by_len],
+                &[&lo, &hi, &chosen],
             )?
         } else {
             self.query(
