@@ -378,7 +378,13 @@ pub struct PgStore {
     /// How common the most common words are, from PostgreSQL's own
     /// statistics of `sources.words`, and when they were read.
     common: RefCell<Option<(std::time::Instant, Arc<HashMap<String, f32>>)>>,
+    /// The read statements prepared on this connection, by their text: a
+    /// look-up is then one round trip, not two.
+    prepared: RefCell<HashMap<String, postgres::Statement>>,
 }
+
+/// How many read statements a connection keeps prepared.
+const PREPARED_AT_MOST: usize = 128;
 
 /// How long word statistics are used before they are read again.
 const COMMON_WORDS_FOR: Duration = Duration::from_secs(60);
@@ -412,6 +418,7 @@ impl PgStore {
             owner: format!("{host}:{}:{:08x}", std::process::id(), fastrand::u32(..)),
             heartbeat: None,
             common: RefCell::new(None),
+            prepared: RefCell::new(HashMap::new()),
         };
         store.migrate(create)?;
         Ok(store)
@@ -479,9 +486,26 @@ impl PgStore {
         sql: &str,
         args: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>, MemoryError> {
+        let known = self.prepared.borrow().get(sql).cloned();
+        let statement = match known {
+            Some(s) => s,
+            None => {
+                let s = self
+                    .client
+                    .borrow_mut()
+                    .prepare(sql)
+                    .map_err(|e| self.err(e))?;
+                let mut prepared = self.prepared.borrow_mut();
+                if prepared.len() >= PREPARED_AT_MOST {
+                    prepared.clear();
+                }
+                prepared.insert(sql.to_string(), s.clone());
+                s
+            }
+        };
         self.client
             .borrow_mut()
-            .query(sql, args)
+            .query(&statement, args)
             .map_err(|e| self.err(e))
     }
 
