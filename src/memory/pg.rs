@@ -377,7 +377,7 @@ pub struct PgStore {
     heartbeat: Option<Heartbeat>,
     /// How common the most common words are, from PostgreSQL's own
     /// statistics of `sources.words`, and when they were read.
-    common: RefCell<Option<(std::time::Instant, Arc<HashMap<String, f32>>)>>,
+    common: RefCell<Option<(std::time::Instant, CommonWords)>>,
     /// The read statements prepared on this connection, by their text: a
     /// look-up is then one round trip, not two.
     prepared: RefCell<HashMap<String, postgres::Statement>>,
@@ -385,6 +385,9 @@ pub struct PgStore {
 
 /// How many read statements a connection keeps prepared.
 const PREPARED_AT_MOST: usize = 128;
+
+/// The share of sources holding each of the most common words.
+type CommonWords = Arc<HashMap<String, f32>>;
 
 /// How long word statistics are used before they are read again.
 const COMMON_WORDS_FOR: Duration = Duration::from_secs(60);
@@ -430,7 +433,7 @@ impl PgStore {
     /// is. A table never analysed is analysed once, when it is large enough
     /// for the choice to matter (owner only; otherwise nothing is known and
     /// every word counts as rare).
-    fn common_words(&self) -> Result<Arc<HashMap<String, f32>>, MemoryError> {
+    fn common_words(&self) -> Result<CommonWords, MemoryError> {
         if let Some((at, words)) = &*self.common.borrow()
             && at.elapsed() < COMMON_WORDS_FOR
         {
@@ -452,7 +455,7 @@ impl PgStore {
                 rows = self.query(STATS, &[])?;
             }
         }
-        let words: Arc<HashMap<String, f32>> = rows
+        let words: CommonWords = rows
             .first()
             .and_then(|r| {
                 let elems: Option<Vec<String>> = r.get(0);
