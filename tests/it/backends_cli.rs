@@ -235,11 +235,7 @@ fn segment_and_translate_give_the_same_ids_under_the_config_segment_table() {
         .args(["segment", "--format", "jsonl", "article.txt"])
         .output()
         .unwrap();
-    assert!(
-        seg.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seg.stderr)
-    );
+    crate::support::assert_success(&seg);
     let seg_ids = ids_of(&seg.stdout);
     assert_eq!(seg_ids, ["p1s1", "p1s2", "p2s1"], "joined lines");
     tarjama(d)

@@ -359,11 +359,7 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
     let out = translate(d, "article.txt", "first.jsonl", &url, 3000)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     // Each segment sent, those naming Baghdad again with the term insisted on.
     assert_eq!(llm.segments(), n + n / 2);
     assert!((llm.rerequests() as u64) >= 1);
@@ -385,11 +381,7 @@ fn a_pending_re_request_is_claimed_so_two_processes_send_it_once() {
         })
         .collect();
     for out in wait_all(children) {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::support::assert_success(&out);
     }
     // Each re-request went out once, whichever process sent it; nothing
     // else was sent.

@@ -25,11 +25,7 @@ fn tj(d: &Path, url: &str, who: &str) -> assert_cmd::Command {
 
 fn stdout(c: &mut assert_cmd::Command) -> String {
     let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -299,11 +295,7 @@ fn two_translators_editing_at_once_lose_no_edit() {
     }
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::support::assert_success(&out);
     }
     let n =
         |db: &mut postgres::Client, sql: &str| -> i64 { db.query_one(sql, &[]).unwrap().get(0) };
@@ -482,11 +474,7 @@ fn translate_qa_render_and_review_use_the_shared_glossary() {
         .args(["translate", "a.txt", "-o", "c.jsonl", "--memory", &url])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let first: Value = std::fs::read_to_string(d.join("c.jsonl"))
         .unwrap()
         .lines()

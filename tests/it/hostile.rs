@@ -67,11 +67,7 @@ fn one_huge_line_without_punctuation() {
     }
     line.push('\n');
     let (out, rss) = run(&["segment", "--format", "jsonl"], line.as_bytes());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "one line, one segment");
     // The measure is the child's own: it held the line at least once.
@@ -99,11 +95,7 @@ fn a_huge_line_of_quotes_and_dots() {
         line.push_str(&unit);
     }
     let (out, _) = run(&["segment"], line.as_bytes());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     // Whatever the breaks, the output holds every non-space character.
     let stdout = String::from_utf8(out.stdout).unwrap();
     let count = |s: &str| s.chars().filter(|c| !c.is_whitespace()).count();

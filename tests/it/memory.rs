@@ -99,11 +99,7 @@ fn import_stats_export_round_trip() {
             .arg(d.join("out.tmx"))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::support::assert_success(&out);
     }
     let text = std::fs::read_to_string(d.join("out.tmx")).unwrap();
     let back = read_tmx("out.tmx", &text).unwrap();
@@ -547,11 +543,7 @@ fn ten_processes_opening_a_new_memory_at_once_all_succeed() {
             .collect();
         for c in children {
             let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            crate::support::assert_success(&out);
         }
         assert_eq!(left(&d.join(&db)).len(), 5);
     }

@@ -22,11 +22,7 @@ fn render_seed(args: &[&str]) -> Vec<u8> {
         .arg("-q")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     out.stdout
 }
 
@@ -615,11 +611,7 @@ fn a_tsv_saved_as_excel_unicode_text_is_read() {
         .arg(&p)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()
@@ -649,11 +641,7 @@ fn reviewed_xliff_renders_to_final_english() {
             .arg(&xlf)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::support::assert_success(&out);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains("1 edited by the reviewer (0 filled in), word edit distance 6"),

@@ -333,11 +333,7 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_output() {
     }
     // Resume to the end.
     let out = job.command("out.jsonl", "tm.sqlite").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     integrity_check(&job.path("tm.sqlite"));
     let resumed = pairs(&job.path("out.jsonl"));
     assert_all_translated_once(&resumed, n);
@@ -400,11 +396,7 @@ fn a_folder_of_short_articles_shares_requests_and_keeps_the_endpoint_busy() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let s = faulty.summary();
     // Batches are filled across articles: 72 segments, 8 a request, as few
     // as 9 requests (a part-full one only when the endpoint would idle).

@@ -290,11 +290,7 @@ fn seed_memory(dir: &Path) {
         .args(["memory", "--memory", "memory.sqlite", "import", "near.tmx"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
 }
 
 const EDIT: &str = "The Taliban's acting foreign minister travelled to Russia on Wednesday for the sixth Moscow Format meeting; the Taliban foreign ministry has not yet commented on it.";

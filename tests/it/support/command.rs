@@ -64,3 +64,14 @@ fn scratch_home() -> PathBuf {
         .unwrap()
         .keep()
 }
+
+/// A finished run of the binary succeeded; when not, the failure shows its
+/// standard error.
+#[track_caller]
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
